@@ -1,0 +1,1 @@
+"""Analysis of ensembles: probabilities of goals, binding goals, conflicts, sensitivity."""

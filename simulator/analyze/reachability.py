@@ -1,0 +1,68 @@
+"""Probabilities over futures: per goal and joint, binding goals and pairwise conflicts.
+
+All probabilities count plausible runs only (runs consistent with 2000-2005);
+intervals are 95% Wilson score intervals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+Z95 = float(stats.norm.ppf(0.975))
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, float(centre - half)), min(1.0, float(centre + half)))
+
+
+def _prob(flags: np.ndarray) -> dict:
+    n, k = int(flags.size), int(flags.sum())
+    lo, hi = wilson(k, n)
+    return {"probability": k / n if n else float("nan"), "interval": [lo, hi], "count": k}
+
+
+def summarize(evaluation: xr.Dataset, plausible: xr.DataArray | None = None) -> dict:
+    """Probabilities, binding goals and conflicts of an evaluated ensemble.
+
+    ``evaluation`` is the output of :func:`simulator.goals.evaluate` (``met``
+    ``(run, goal)``, ``joint`` ``(run,)``); ``plausible`` masks runs to count.
+    """
+    met = evaluation["met"].values.astype(bool)
+    goals = [str(g) for g in evaluation["goal"].values]
+    mask = (np.ones(met.shape[0], bool) if plausible is None
+            else np.asarray(plausible.values, dtype=bool))
+    met = met[mask]
+    n = int(met.shape[0])
+    joint = met.all(axis=1)
+    per_goal = {g: _prob(met[:, i]) for i, g in enumerate(goals)}
+    # binding: the goal is the only one missed
+    others_hold = [np.delete(met, i, axis=1).all(axis=1) for i in range(len(goals))]
+    binding = []
+    for i, g in enumerate(goals):
+        only_missed = int((~met[:, i] & others_hold[i]).sum())
+        if only_missed:
+            binding.append({"goal": g, "runs_only_missed": only_missed,
+                            "share": only_missed / n,
+                            "joint_if_relaxed": _prob(others_hold[i])["probability"]})
+    binding.sort(key=lambda b: (-b["runs_only_missed"], b["goal"]))
+    conflicts = []
+    p = met.mean(axis=0) if n else np.zeros(len(goals))
+    for i in range(len(goals)):
+        for j in range(i + 1, len(goals)):
+            both = float((met[:, i] & met[:, j]).mean()) if n else 0.0
+            indep = float(p[i] * p[j])
+            if n and 0 < p[i] < 1 and 0 < p[j] < 1 and both < indep:
+                conflicts.append({"goals": [goals[i], goals[j]], "p_both": both,
+                                  "p_independent": indep, "ratio": both / indep})
+    conflicts.sort(key=lambda c: (c["ratio"], c["goals"]))
+    return {"runs_counted": n, "joint_probability": _prob(joint), "goals": per_goal,
+            "binding_goals": binding, "conflicts": conflicts}

@@ -1,0 +1,186 @@
+"""Calibration: fit the model's ``Calibrated:`` parameters to the 2000-2005 history.
+
+``scipy.optimize.least_squares`` (bounded trust region) minimises relative errors
+against every represented figure of ``history.csv`` (figures with a
+tolerance in points are scaled so that their tolerance weighs like 3%), a hinge on the plan's bound on natural growth (< 8‰ every year
+2000-2005), and two documented soft assumptions: the labour market is balanced in
+2000 (job availability 1), and a weak pull of each parameter to the centre of its
+documented prior (weight 0.03 per range), which keeps the fit identifiable. Runs
+are single plain-PySD runs (:func:`simulator.simulate.run_one`), the fastest way
+to integrate one parameter set.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tomli_w
+from scipy.optimize import least_squares
+
+from . import history, model, simulate
+from .errors import InputError
+from .paths import CALIBRATION_FILE, HISTORY_FILE, MODEL_FILE
+from .provenance import file_hash, versions
+
+PRIOR_WEIGHT = 0.03
+BALANCE_WEIGHT = 0.3
+DIFF_STEP = 1e-4  # relative step of the forward-difference Jacobian
+ASSUMPTIONS = {
+    "labour_market_balanced_2000":
+        "job availability = 1 in 2000 (weight 0.3): the plan gives no employment figures",
+    "prior_pull":
+        "each parameter pulled to its default with weight 0.03 per range width",
+}
+
+
+@dataclass
+class Calibration:
+    """A fitted parameter set with its residual table."""
+
+    values: dict[str, float]
+    bounds: dict[str, tuple[float, float]]
+    residuals: list[dict]
+    cost: float
+    evaluations: int
+    model_hash: str
+    history_hash: str
+
+    @property
+    def all_within(self) -> bool:
+        return all(r["within"] for r in self.residuals)
+
+    def table(self) -> str:
+        """The residual table as text."""
+        lines = [f"{'figure':28s} {'history':>10s} {'model':>10s} {'error':>9s} {'tol':>6s}  ok"]
+        for r in self.residuals:
+            unit = " pt" if r["absolute"] else " %"
+            err = r["error"] if r["absolute"] else 100 * r["error"]
+            tol = r["tolerance"] if r["absolute"] else 100 * r["tolerance"]
+            comp = "<" if r["comparator"] == "<" else " "
+            lines.append(f"{r['figure']:28s} {comp}{r['history']:>9.6g} {r['model']:>10.6g} "
+                         f"{err:>+7.2f}{unit} {tol:>5.3g}  {'yes' if r['within'] else 'NO'}")
+        return "\n".join(lines)
+
+
+def _fit_targets():
+    figs = history.figures()
+    return [f for f in figs if not (f.comparator == "=" and _is_initial_condition(f))], figs
+
+
+def _is_initial_condition(fig: history.Figure) -> bool:
+    """2000 figures the model takes as initial values reproduce exactly; fitting them is moot."""
+    return fig.year == 2000 and fig.indicator in {
+        "gdp_nominal", "va_primary", "va_secondary", "va_tertiary", "primary_share",
+        "secondary_share", "tertiary_share", "fixed_investment", "green_ratio", "urban_income",
+        "urban_consumption", "rural_income"}
+
+
+def _residuals(data, figs, x, x0, width) -> np.ndarray:
+    """Residual matrix (run, residual) for the runs of ``data``."""
+    cols = []
+    for fig in figs:
+        err = history.error(fig, history.simulated(fig, data)).values
+        cols.append(err * history.RELATIVE_TOLERANCE / fig.tolerance if fig.absolute else err)
+    natural = data["natural_growth_rate"].sel(time=list(history.HISTORY_YEARS)).values
+    cols.extend((np.maximum(0.0, natural - 8.0) / 8.0).T)
+    balance = data["job_availability"].sel(time=2000).values - 1.0
+    cols.append(BALANCE_WEIGHT * balance)
+    cols.extend((PRIOR_WEIGHT * (x - x0) / width).T)
+    return np.column_stack(cols)
+
+
+NEEDED = ["gdp_real", "natural_growth_rate"]
+
+
+def calibrate(mdl_path: Path | str = MODEL_FILE, max_nfev: int = 200) -> Calibration:
+    """Fit the calibrated parameters; return the fit and its residual table."""
+    free = model.parameters(mdl_path, role="calibrated")
+    names = sorted(free)
+    lower = np.array([free[n].lower for n in names])
+    upper = np.array([free[n].upper for n in names])
+    x0 = np.array([free[n].default for n in names])
+    width = upper - lower
+    fit_figs, all_figs = _fit_targets()
+    wanted = sorted({f.indicator for f in all_figs if f.indicator != "gdp_real_growth"}
+                    | set(NEEDED) | {"job_availability"})
+
+    def simulate_one(x: np.ndarray):
+        data = simulate.run_one(dict(zip(names, x)), wanted, mdl_path=mdl_path,
+                                years=history.HISTORY_YEARS)
+        return data, _residuals(data, fit_figs, x[None, :], x0, width)[0]
+
+    def fun(x):
+        return simulate_one(x)[1]
+
+    sol = least_squares(fun, np.clip(x0, lower, upper), bounds=(lower, upper), x_scale=width,
+                        diff_step=DIFF_STEP, max_nfev=max_nfev)
+    data = simulate_one(sol.x)[0]
+    table = residual_table(data.isel(run=0), all_figs)
+    return Calibration(
+        values=dict(zip(names, map(float, sol.x))),
+        bounds={n: (float(lo), float(hi)) for n, lo, hi in zip(names, lower, upper)},
+        residuals=table, cost=float(sol.cost), evaluations=int(sol.nfev),
+        model_hash=file_hash(mdl_path), history_hash=file_hash(HISTORY_FILE))
+
+
+def residual_table(data, figs: list[history.Figure]) -> list[dict]:
+    """One row per represented figure: history, model, signed error, tolerance, within."""
+    if "run" not in data.dims:
+        data = data.expand_dims(run=[0])
+    rows = []
+    for fig in figs:
+        value = float(history.simulated(fig, data).values[0])
+        err = float(history.error(fig, value))
+        rows.append({"figure": fig.key, "history": fig.value, "model": value, "error": err,
+                     "tolerance": fig.tolerance, "absolute": fig.absolute,
+                     "comparator": fig.comparator, "derived": fig.derived,
+                     "within": bool(abs(err) <= fig.tolerance)})
+    return rows
+
+
+def write(cal: Calibration, path: Path | str = CALIBRATION_FILE) -> Path:
+    """Write the calibration as TOML (atomically)."""
+    doc = {
+        "meta": {"model_hash": cal.model_hash, "history_hash": cal.history_hash,
+                 "cost": cal.cost, "evaluations": cal.evaluations,
+                 "method": "scipy.optimize.least_squares (trf, bounded)",
+                 "all_within_tolerance": cal.all_within,
+                 "written": _dt.date.today().isoformat(), **versions()},
+        "assumptions": ASSUMPTIONS,
+        "parameters": {n: {"value": v, "lower": cal.bounds[n][0], "upper": cal.bounds[n][1]}
+                       for n, v in cal.values.items()},
+        "residuals": cal.residuals,
+        "not_represented": {
+            name: "no counterpart in the model (see models/README.md)"
+            for name in history.not_represented()},
+    }
+    path = Path(path)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(tomli_w.dumps(doc).encode("utf-8"))
+    tmp.replace(path)
+    return path
+
+
+def load_values(path: Path | str = CALIBRATION_FILE,
+                mdl_path: Path | str = MODEL_FILE) -> dict[str, float]:
+    """Calibrated parameter values from ``calibrated.toml`` (checked against the model)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "calibration file not found", "run `plansim calibrate`")
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(path, None, f"malformed TOML ({exc})",
+                         "run `plansim calibrate` to rewrite it") from exc
+    known = model.parameters(mdl_path)
+    values = {}
+    for name, entry in doc.get("parameters", {}).items():
+        if name not in known:
+            raise InputError(path, f"parameters.{name}", "not a parameter of the model",
+                             "run `plansim calibrate` to refit the current model")
+        values[name] = float(entry["value"])
+    return values

@@ -1,0 +1,169 @@
+"""The ``plansim`` command line.
+
+Bad input (an unknown variable, a value out of range, malformed TOML, a missing
+file) is reported in one line naming the file, the key and the fix, with exit
+code 2. A command writes its result files only when it has them whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import InputError, PlansimError
+
+EXIT_INPUT = 2
+
+
+def _cmd_run(args) -> int:
+    from . import results, runs
+
+    run = runs.run_scenario(args.scenario)
+    out = Path(args.out) if args.out else Path("out") / f"{run.scenario.name}.nc"
+    results.write_netcdf(run.dataset(), out, results.provenance(run.scenario))
+    print(run.scorecard())
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_calibrate(args) -> int:
+    from . import calibrate
+
+    cal = calibrate.calibrate(max_nfev=args.max_nfev)
+    print(cal.table())
+    print(f"cost {cal.cost:.3g} after {cal.evaluations} evaluations")
+    if args.dry_run:
+        print("dry run: nothing written")
+    else:
+        print(f"wrote {calibrate.write(cal, args.out)}")
+    if not cal.all_within:
+        bad = [r["figure"] for r in cal.residuals if not r["within"]]
+        print(f"NOT within tolerance: {', '.join(bad)}")
+        return 1
+    print("every represented figure is within tolerance")
+    return 0
+
+
+def _progress_bars(total_runs: int, generations: int):
+    """tqdm bars on a terminal (runs, then search generations); None otherwise."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bars = {"runs": tqdm(total=total_runs, desc="futures", unit="run", file=sys.stderr),
+            "search": tqdm(total=generations + 1, desc="lever search", unit="gen",
+                           file=sys.stderr)}
+
+    def close():
+        for bar in bars.values():
+            bar.close()
+
+    return (lambda kind, k: bars[kind].update(k)), close
+
+
+def _cmd_reach(args) -> int:
+    from . import reach, scenario
+
+    scen = scenario.load(args.scenario)
+    if args.runs < 1 or args.search_runs < 1 or args.generations < 1:
+        raise InputError("command line", "--runs/--search-runs/--generations",
+                         "must be positive", "give positive integers")
+    progress, close = _progress_bars(2 * args.runs, args.generations)
+    try:
+        result = reach.reach(scen, runs=args.runs, seed=args.seed,
+                             search_runs=args.search_runs, generations=args.generations,
+                             progress=progress)
+    finally:
+        close()
+    out = Path(args.out) if args.out else Path("out") / f"reach-{scen.name}"
+    nc, js = result.write(out)
+    print(result.verdict())
+    print(f"wrote {nc} and {js}")
+    return 0
+
+
+def _cmd_params(args) -> int:
+    from . import model
+
+    params = model.parameters(role=args.role)
+    for p in sorted(params.values(), key=lambda p: (p.role, p.name)):
+        print(f"{p.role:10s} {p.name:36s} {p.default:>12.6g}  [{p.lower:g}, {p.upper:g}]  "
+              f"{p.units}")
+    return 0
+
+
+def _cmd_goals(args) -> int:
+    from . import scenario
+
+    goal_set = scenario.load(args.scenario).goal_set()
+    for g in goal_set.goals:
+        print(f"{g.id:28s} {g.describe()}  [{g.section}] {g.quote}")
+    print(f"\nout of scope ({len(goal_set.out_of_scope)}):")
+    for o in goal_set.out_of_scope:
+        print(f"  [{o['section']}] {o['goal']}: {o['reason']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .paths import CALIBRATION_FILE
+
+    parser = argparse.ArgumentParser(
+        prog="plansim",
+        description="Can the Karamay District plan's goals be reached together?")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run a scenario's central case; print the scorecard")
+    p.add_argument("scenario", nargs="?", default=None,
+                   help="scenario name in scenarios/ or path to a .toml (default: plan)")
+    p.add_argument("--out", help="netCDF file to write (default: out/<scenario>.nc)")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("reach", help="joint reachability of the goals over sampled futures")
+    p.add_argument("scenario", nargs="?", default=None,
+                   help="scenario name in scenarios/ or path to a .toml (default: plan)")
+    p.add_argument("--runs", type=int, default=None, help="futures to sample")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sample and the search")
+    p.add_argument("--out", help="directory for results.nc and summary.json "
+                   "(default: out/reach-<scenario>)")
+    p.add_argument("--search-runs", type=int, default=None,
+                   help="futures per candidate in the lever search")
+    p.add_argument("--generations", type=int, default=None,
+                   help="generations of the lever search")
+    p.set_defaults(func=_cmd_reach)
+
+    p = sub.add_parser("calibrate", help="fit the model to the 2000-2005 history")
+    p.add_argument("--out", default=str(CALIBRATION_FILE), help="calibration TOML to write")
+    p.add_argument("--max-nfev", type=int, default=200, help="evaluation budget")
+    p.add_argument("--dry-run", action="store_true", help="print the fit, write nothing")
+    p.set_defaults(func=_cmd_calibrate)
+
+    p = sub.add_parser("params", help="list the model's parameters, roles and ranges")
+    p.add_argument("--role", choices=["calibrated", "uncertain", "lever", "fixed"])
+    p.set_defaults(func=_cmd_params)
+
+    p = sub.add_parser("goals", help="list the goals a scenario evaluates")
+    p.add_argument("scenario", nargs="?", default=None)
+    p.set_defaults(func=_cmd_goals)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "reach":
+        from . import reach
+
+        args.runs = reach.DEFAULT_RUNS if args.runs is None else args.runs
+        args.search_runs = reach.SEARCH_RUNS if args.search_runs is None else args.search_runs
+        args.generations = (reach.SEARCH_GENERATIONS if args.generations is None
+                            else args.generations)
+    try:
+        return args.func(args)
+    except PlansimError as exc:
+        print(f"plansim: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1147 @@
+"""Vectorised ensemble engine: N runs of a Vensim model in one PySD integration.
+
+The runs travel through PySD as an extra ``run`` dimension: every model constant
+becomes an :class:`xarray.DataArray` over ``run`` and PySD's own expressions,
+stateful objects, ``Model.run`` and Euler loop carry the arrays from INITIAL TIME
+on.  PySD 3.14.3 needs these adjustments, all made here, none in the model:
+
+1. Translation (:func:`translate`).  The Python builder wraps numpy calls on
+   unsubscripted expressions in ``float(...)`` (``python_expressions_builder.py``
+   ~699); the patched builder removes the wrapper after proving, with Python's
+   tokenizer, that it encloses the whole expression.  ``WITH LOOKUP``'s bare
+   ``np.interp`` (which drops labels) goes through ``xr.apply_ufunc``, and
+   Vensim's ``^`` calls :func:`_power` (Python's ``**`` per run) because numpy's
+   vectorised power may differ from C ``pow`` in the last bit.  The ``float`` at
+   ~1945 only wraps single elements of subscripted variables, which are refused.
+   Files are cached by sha256 of the model, PySD version and :data:`ENGINE_TAG`.
+2. Stateful objects.  SMOOTH/DELAY/TREND/SAMPLE IF TRUE... fix their state's
+   shape from the initial value, so every initial value and input is broadcast
+   to ``(run,)`` (values copied; Python ints stay integers, because PySD's scalar
+   path keeps an integer SMOOTH state and truncates the first input written into
+   it); orders must be one value; DELAY order casting must agree across runs.
+3. Output.  ``Model.run`` flattens into a pandas DataFrame; an output handler
+   registered at PySD's ``ModelOutput.out_handlers`` extension point keeps numpy
+   arrays instead, so nothing is flattened and no coordinates are needed.
+4. Functions.  ``PULSE``/``PULSE TRAIN`` use chained comparisons and hard-coded
+   lookups silently return their whole table for array arguments; both get
+   array versions doing the same floating-point operations run by run.
+5. Euler step.  ``Macro.state`` packs the states with ``np.array(dtype=object)``,
+   which numpy turns into a 2-D object array for run-shaped states; the step is
+   the same ``state + ddt * dt`` over a list (see :func:`_euler_step`).
+
+Anything outside :data:`SUPPORTED_FUNCTIONS` (subscripts, macros, external data,
+DELAY FIXED, RANDOM..., vector functions) is refused with
+:class:`UnsupportedConstruct`, checked on the parsed model and again on the
+translated Python.  On this machine results are bit-identical to plain PySD.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import io
+import math
+import operator
+import os
+import re
+import tempfile
+import threading
+import tokenize
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pysd
+import xarray as xr
+from pysd.builders.python import python_expressions_builder as _peb
+from pysd.builders.python.python_model_builder import ModelBuilder
+from pysd.py_backend import functions as _pysd_functions
+from pysd.py_backend import statefuls as _st
+from pysd.py_backend.lookups import HardcodedLookups
+from pysd.py_backend.output import ModelOutput, OutputHandlerInterface
+from pysd.translators.structures import abstract_expressions as _ae
+from pysd.translators.structures import abstract_model as _am
+from pysd.translators.vensim.vensim_file import VensimFile
+
+__all__ = [
+    "ENGINE_TAG",
+    "SUPPORTED_FUNCTIONS",
+    "EngineError",
+    "NonFiniteError",
+    "UnknownNameError",
+    "UnsupportedConstruct",
+    "VectorModel",
+    "model_hash",
+    "reference_values",
+    "run_single",
+    "translate",
+    "translate_reference",
+    "used_constructs",
+]
+
+RUN = "run"
+TIME = "time"
+ENGINE_TAG = "e1"
+"""Version of the translation patches; part of the cache key of translated files."""
+
+CONTROL_NAMES = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
+_CONTROL_PY = ("initial_time", "final_time", "time_step", "saveper")
+
+# Vensim function -> the reference PySD's translator gives calls to it.
+_SUPPORTED_CALLS = {
+    "IF THEN ELSE": "if_then_else",
+    "MIN": "min",
+    "MAX": "max",
+    "ABS": "abs",
+    "SQRT": "sqrt",
+    "LN": "ln",
+    "LOG": "log",
+    "EXP": "exp",
+    "POWER": "power",
+    "SIN": "sin",
+    "COS": "cos",
+    "TAN": "tan",
+    "ARCSIN": "arcsin",
+    "ARCCOS": "arccos",
+    "ARCTAN": "arctan",
+    "SINH": "sinh",
+    "COSH": "cosh",
+    "TANH": "tanh",
+    "INTEGER": "integer",
+    "MODULO": "modulo",
+    "QUANTUM": "quantum",
+    "XIDZ": "xidz",
+    "ZIDZ": "zidz",
+    "STEP": "step",
+    "RAMP": "ramp",
+    "PULSE": "pulse",
+    "PULSE TRAIN": "pulse_train",
+    "ACTIVE INITIAL": "active_initial",
+}
+_SUPPORTED_STRUCTURES = (
+    "INTEG", "SMOOTH", "SMOOTHI", "SMOOTH3", "SMOOTH3I", "SMOOTH N",
+    "DELAY1", "DELAY1I", "DELAY3", "DELAY3I", "DELAY N",
+    "TREND", "FORECAST", "INITIAL", "SAMPLE IF TRUE", "WITH LOOKUP", "lookups",
+)
+SUPPORTED_FUNCTIONS: tuple[str, ...] = tuple(_SUPPORTED_CALLS) + _SUPPORTED_STRUCTURES
+"""Vensim functions the engine guarantees (each is exercised by tests/fixtures/functions.mdl)."""
+
+_LOOKUP_INTERPOLATIONS = ("interpolate", "hold_backward")
+
+# Names the translated file may import from PySD's backend.
+_ALLOWED_BACKEND_NAMES = frozenset({
+    "Component", "HardcodedLookups",
+    "Integ", "Smooth", "Delay", "DelayN", "Trend", "Forecast", "SampleIfTrue", "Initial",
+    "if_then_else", "xidz", "zidz", "integer", "modulo", "quantum", "step", "ramp", "pulse",
+    "active_initial",
+})
+
+_HANDLER_SUFFIX = ".plansim-run-arrays"
+_POWER_NAME = "_vector_power"
+_TRANSLATION_LOCK = threading.Lock()
+_SMALL_VENSIM = _pysd_functions.SMALL_VENSIM
+
+
+class EngineError(Exception):
+    """A model or a request the vectorised engine cannot run."""
+
+
+class UnsupportedConstruct(EngineError):
+    """The model uses a construct the engine does not guarantee with arrays.
+
+    ``issues`` lists every ``(variable, construct)`` found.
+    """
+
+    def __init__(self, model: object, issues: Sequence[tuple[str, str]]):
+        self.model = str(model)
+        self.issues = list(issues)
+        listed = "; ".join(f"variable '{var}' uses {what}" for var, what in self.issues)
+        super().__init__(
+            f"{self.model}: unsupported by the vectorised engine: {listed} "
+            f"(supported: {', '.join(SUPPORTED_FUNCTIONS)})")
+
+
+class UnknownNameError(EngineError, KeyError):
+    """A parameter or output name that the model does not define (a KeyError too)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class NonFiniteError(EngineError):
+    """An output became NaN or infinite; names the first run, variable and time."""
+
+    def __init__(self, message: str, run: int, run_label: object, variable: str,
+                 time: float, n_runs: int):
+        self.run = run
+        self.run_label = run_label
+        self.variable = variable
+        self.time = time
+        self.n_runs = n_runs
+        super().__init__(message)
+
+
+# --------------------------------------------------------------------------- hashing, cache
+
+
+def model_hash(mdl_path: str | os.PathLike) -> str:
+    """Sha256 hex digest of the .mdl file's bytes."""
+    return hashlib.sha256(Path(mdl_path).read_bytes()).hexdigest()
+
+
+def _cache_file(mdl_path: Path, cache_dir: Path, variant: str) -> Path:
+    """Cache path of one translation of ``mdl_path`` (``variant``: vector or reference)."""
+    stem = re.sub(r"\W", "_", mdl_path.stem, flags=re.ASCII) or "model"
+    version = re.sub(r"\W", "_", pysd.__version__, flags=re.ASCII)
+    digest = model_hash(mdl_path)[:20]
+    return cache_dir / f"{stem}_{digest}_pysd{version}_{ENGINE_TAG}_{variant}.py"
+
+
+def _default_cache_dir(mdl_path: Path) -> Path:
+    return mdl_path.parent / ".cache"
+
+
+def translate(mdl_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Translate ``mdl_path`` for vectorised runs; return the cached Python file.
+
+    The file is built once per (model text, PySD version, :data:`ENGINE_TAG`) and
+    published atomically, so several processes may translate at the same time.
+    Raises :class:`UnsupportedConstruct` for models using anything outside
+    :data:`SUPPORTED_FUNCTIONS`.
+    """
+    return _translate(Path(mdl_path), cache_dir, vector=True)
+
+
+def translate_reference(mdl_path: str | os.PathLike,
+                        cache_dir: str | os.PathLike | None = None) -> Path:
+    """Plain PySD translation of ``mdl_path`` (as ``pysd.read_vensim``), cached apart."""
+    return _translate(Path(mdl_path), cache_dir, vector=False)
+
+
+def _translate(mdl_path: Path, cache_dir: str | os.PathLike | None, vector: bool) -> Path:
+    mdl_path = mdl_path.resolve()
+    if not mdl_path.is_file():
+        raise EngineError(f"model file not found: {mdl_path}")
+    cache = Path(cache_dir) if cache_dir is not None else _default_cache_dir(mdl_path)
+    target = _cache_file(mdl_path, cache, "vector" if vector else "reference")
+    if target.is_file():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    abstract = _parse_vensim(mdl_path)
+    if vector:
+        _raise_if_unsupported(mdl_path, _abstract_issues(abstract))
+    _build_atomically(abstract, target, vector)
+    return target
+
+
+def _parse_vensim(mdl_path: Path) -> _am.AbstractModel:
+    """PySD's Vensim parsing, as in ``pysd.read_vensim``."""
+    ven_file = VensimFile(mdl_path)
+    ven_file.parse()
+    abstract = ven_file.get_abstract_model()
+    if len(abstract.sections) > 1:
+        macros = ", ".join(s.name for s in abstract.sections[1:])
+        raise UnsupportedConstruct(mdl_path, [(macros, "MACRO")])
+    return abstract
+
+
+def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool) -> None:
+    """Build the Python file in a private directory, check it, then os.replace it."""
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".translating-") as tmp:
+        built = Path(tmp) / target.name
+        abstract.sections[0].path = built
+        with _TRANSLATION_LOCK, (_array_safe_builders() if vector else contextlib.nullcontext()):
+            ModelBuilder(abstract).build_model()
+        if vector:
+            _raise_if_unsupported(target, _source_issues(built.read_text(encoding="utf-8")))
+        os.replace(built, target)
+
+
+# --------------------------------------------------------------------------- builder patches
+
+
+def _is_single_call_wrapper(inner: str) -> bool:
+    """Whether ``inner`` has balanced brackets, i.e. ``float(`` + inner + ``)`` is one call."""
+    depth = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(inner).readline):
+            if token.type != tokenize.OP:
+                continue
+            depth += token.string in "([{"
+            depth -= token.string in ")]}"
+            if depth < 0:
+                return False
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return depth == 0
+
+
+def _strip_float(expression: str) -> str:
+    """Remove the builder's ``float(...)`` around a whole unsubscripted expression."""
+    head, tail = "float(", ")"
+    if not (expression.startswith(head) and expression.endswith(tail)):
+        return expression
+    inner = expression[len(head):-len(tail)]
+    if not _is_single_call_wrapper(inner):
+        return expression  # not one wrapper: left for the source check to refuse
+    return f"({inner})"
+
+
+@contextlib.contextmanager
+def _array_safe_builders() -> Iterator[None]:
+    """Patch PySD's Python builders so unsubscripted expressions keep array values.
+
+    * ``float(...)`` around numpy calls is removed (it needs one value);
+    * ``WITH LOOKUP``'s ``np.interp`` goes through ``xr.apply_ufunc`` (keeps ``run``);
+    * Vensim's ``^`` becomes ``_vector_power(a, b)`` (injected at load, see
+      :func:`_power`) instead of Python's ``**``, which on arrays would be numpy's
+      vectorised power, not the C ``pow`` PySD's scalar path calls.
+    """
+    call_build = _peb.CallBuilder.build_function_call
+    inline_build = _peb.InlineLookupsBuilder.build
+
+    def build_function_call(self: Any, arguments: dict) -> Any:
+        built = call_build(self, arguments)
+        if not built.subscripts:
+            built.expression = _strip_float(built.expression)
+        return built
+
+    def build_inline_lookup(self: Any, arguments: dict) -> Any:
+        built = inline_build(self, arguments)
+        prefix = "np.interp("
+        if not built.subscripts and built.expression.startswith(prefix):
+            self.section.imports.add("xarray")
+            built.expression = "xr.apply_ufunc(np.interp, " + built.expression[len(prefix):]
+        return built
+
+    operators = _peb.OperationBuilder._operators_build
+    patched_operators = dict(operators)
+    patched_operators["^"] = (f"{_POWER_NAME}(%(left)s, %(right)s)",) + operators["^"][1:]
+
+    _peb.CallBuilder.build_function_call = build_function_call
+    _peb.InlineLookupsBuilder.build = build_inline_lookup
+    _peb.OperationBuilder._operators_build = patched_operators
+    try:
+        yield
+    finally:
+        _peb.CallBuilder.build_function_call = call_build
+        _peb.InlineLookupsBuilder.build = inline_build
+        _peb.OperationBuilder._operators_build = operators
+
+
+# --------------------------------------------------------------------------- construct checks
+
+
+def _raise_if_unsupported(model: object, issues: list[tuple[str, str]]) -> None:
+    if issues:
+        raise UnsupportedConstruct(model, issues)
+
+
+def _clean(name: str) -> str:
+    """A Vensim name as PySD's translator writes references (lowercase, underscores)."""
+    return name.lower().replace(" ", "_")
+
+
+def used_constructs(mdl_path: str | os.PathLike) -> dict[str, set[str]]:
+    """The Vensim functions and constructs each variable of a model uses."""
+    used: dict[str, set[str]] = {}
+    for variable, construct in _constructs(_parse_vensim(Path(mdl_path))):
+        used.setdefault(variable, set()).add(construct)
+    return used
+
+
+def _abstract_issues(abstract: _am.AbstractModel) -> list[tuple[str, str]]:
+    """Every (variable, construct) of the parsed model outside the supported set."""
+    return [(variable, construct) for variable, construct in _constructs(abstract)
+            if construct not in SUPPORTED_FUNCTIONS]
+
+
+def _constructs(abstract: _am.AbstractModel) -> list[tuple[str, str]]:
+    """Every (variable, construct) of the parsed model, in order, without repeats."""
+    section = abstract.sections[0]
+    lookups = {_clean(e.name) for e in section.elements
+               if any(isinstance(c, _am.AbstractLookup) for c in e.components)}
+    found: list[tuple[str, str]] = []
+    for element in section.elements:
+        if isinstance(element, _am.AbstractControlElement):
+            continue
+        for component in element.components:
+            found += [(element.name, what) for what in _component_constructs(component, lookups)]
+    return list(dict.fromkeys(found))
+
+
+def _component_constructs(component: _am.AbstractComponent, lookups: set[str]) -> list[str]:
+    found = []
+    if component.subscripts and component.subscripts[0]:
+        found.append(f"subscripts {list(component.subscripts[0])}")
+    if isinstance(component, _am.AbstractData):
+        found.append("a data variable (:=)")
+    for node in _walk(component.ast):
+        what = _construct_name(node, lookups)
+        if what is not None:
+            found.append(what)
+        if isinstance(node, _ae.ReferenceStructure) and node.subscripts:
+            found.append(f"subscripts {list(node.subscripts.subscripts)}")
+    return found
+
+
+def _walk(node: object) -> Iterator[object]:
+    """Depth-first walk over PySD's abstract syntax (dataclasses, tuples, lists)."""
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _walk(item)
+    elif is_dataclass(node) and not isinstance(node, type):
+        yield node
+        for field in fields(node):
+            yield from _walk(getattr(node, field.name))
+
+
+_STRUCTURE_NAMES: dict[type, str] = {
+    _ae.IntegStructure: "INTEG",
+    _ae.SmoothNStructure: "SMOOTH N",
+    _ae.DelayNStructure: "DELAY N",
+    _ae.DelayFixedStructure: "DELAY FIXED",
+    _ae.TrendStructure: "TREND",
+    _ae.ForecastStructure: "FORECAST",
+    _ae.SampleIfTrueStructure: "SAMPLE IF TRUE",
+    _ae.InitialStructure: "INITIAL",
+    _ae.InlineLookupsStructure: "WITH LOOKUP",
+    _ae.GetDataStructure: "GET XLS/DIRECT DATA",
+    _ae.GetLookupsStructure: "GET XLS/DIRECT LOOKUPS",
+    _ae.GetConstantsStructure: "GET XLS/DIRECT CONSTANTS",
+    _ae.DataStructure: "data (:=)",
+    _ae.AllocateAvailableStructure: "ALLOCATE AVAILABLE",
+    _ae.AllocateByPriorityStructure: "ALLOCATE BY PRIORITY",
+    _ae.GameStructure: "GAME",
+}
+_NEUTRAL_NODES = (_ae.ArithmeticStructure, _ae.LogicStructure, _ae.ReferenceStructure,
+                  _ae.SubscriptsReferenceStructure)
+
+
+def _construct_name(node: object, lookups: set[str]) -> str | None:
+    """The Vensim name of the function or construct ``node`` stands for (None: operators)."""
+    if isinstance(node, _NEUTRAL_NODES):
+        return None
+    if isinstance(node, _ae.CallStructure):
+        return _call_name(node.function.reference, lookups)
+    if isinstance(node, (_ae.SmoothStructure, _ae.DelayStructure)):
+        return _order_structure_name(node)
+    if isinstance(node, _ae.LookupsStructure):
+        ok = node.type in _LOOKUP_INTERPOLATIONS
+        return "lookups" if ok else f"lookups with '{node.type}' interpolation"
+    return _STRUCTURE_NAMES.get(type(node), type(node).__name__)
+
+
+def _call_name(reference: str, lookups: set[str]) -> str:
+    if reference in lookups:
+        return "lookups"
+    for vensim, pysd_name in _SUPPORTED_CALLS.items():
+        if reference == pysd_name:
+            return vensim
+    return reference.upper().replace("_", " ")
+
+
+def _order_structure_name(node: _ae.SmoothStructure | _ae.DelayStructure) -> str:
+    kind = "SMOOTH" if isinstance(node, _ae.SmoothStructure) else "DELAY"
+    order = {1: "1" if kind == "DELAY" else "", 3: "3"}.get(node.order, f" order {node.order}")
+    explicit_initial = "I" if node.initial is not node.input else ""
+    return f"{kind}{order}{explicit_initial}"
+
+
+def _source_issues(source: str) -> list[tuple[str, str]]:
+    """Second check, on the translated Python: backend names and ``float()`` calls."""
+    tree = ast.parse(source)
+    imported = {alias.asname or alias.name
+                for node in tree.body if isinstance(node, ast.ImportFrom)
+                and (node.module or "").startswith("pysd") for alias in node.names}
+    banned = imported - _ALLOWED_BACKEND_NAMES
+    owners = _component_owners(tree)
+    issues = []
+    for node in tree.body:
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name) and inner.id in banned:
+                issues.append((_owner(node, owners), f"PySD backend object '{inner.id}'"))
+            if (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name)
+                    and inner.func.id == "float"):
+                issues.append((_owner(node, owners), "a float() conversion of an expression"))
+    return list(dict.fromkeys(issues))
+
+
+def _component_owners(tree: ast.Module) -> dict[str, str]:
+    """Module-level helper object name -> real name of the component using it."""
+    owners: dict[str, str] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        real = _decorated_name(node)
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name) and inner.id.startswith("_") and real:
+                owners.setdefault(inner.id, real)
+    return owners
+
+
+def _decorated_name(func: ast.FunctionDef) -> str | None:
+    for decorator in func.decorator_list:
+        if isinstance(decorator, ast.Call):
+            for keyword in decorator.keywords:
+                if keyword.arg == "name" and isinstance(keyword.value, ast.Constant):
+                    return str(keyword.value.value)
+    return None
+
+
+def _owner(node: ast.stmt, owners: dict[str, str]) -> str:
+    if isinstance(node, ast.FunctionDef):
+        return _decorated_name(node) or node.name
+    if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+        return owners.get(node.targets[0].id, node.targets[0].id)
+    return "<module>"
+
+
+# --------------------------------------------------------------------------- array helpers
+
+
+def _run_array(value: Any, n: int) -> xr.DataArray:
+    """``value`` as a DataArray over ``run`` (length ``n``); values are copied exactly."""
+    if isinstance(value, xr.DataArray):
+        if value.dims == (RUN,):
+            return value
+        if value.ndim:
+            raise EngineError(f"expected a value over 'run', got dimensions {value.dims}")
+        value = value.values
+    data = np.asarray(value)
+    if data.ndim == 0:
+        # np.full keeps Python ints as int64, like the int PySD's scalar path would see
+        return xr.DataArray(np.full(n, data.item()), dims=(RUN,))
+    if data.shape == (n,):
+        return xr.DataArray(data, dims=(RUN,))
+    raise EngineError(f"expected a scalar or {n} values over 'run', got shape {data.shape}")
+
+
+def _run_values(value: Any, n: int) -> np.ndarray:
+    """A model value as a fresh float64 numpy array of shape (n,)."""
+    if isinstance(value, xr.DataArray) and value.ndim and value.dims != (RUN,):
+        raise EngineError(f"expected a value over 'run', got dimensions {value.dims}")
+    data = np.asarray(value, dtype=np.float64)
+    return np.array(np.broadcast_to(data, (n,)), dtype=np.float64)
+
+
+def _run_pulse(time: Any, start: Any, repeat_time: Any = 0, width: Any = None,
+               magnitude: Any = None, end: Any = None) -> Any:
+    """PySD's ``pulse`` for arguments over ``run``: same comparisons, selected per run.
+
+    PySD's version uses Python's chained comparisons and ``and``, which need one
+    truth value.  Here every branch is computed for all runs with the same
+    operations and the branch each run would take is selected with ``xr.where``.
+    """
+    args = (start, repeat_time, width, magnitude, end)
+    if not any(isinstance(a, (xr.DataArray, np.ndarray)) for a in args):
+        return _pysd_functions.pulse(time, start, repeat_time, width, magnitude, end)
+    t = time()
+    width = .5 * time.time_step() if width is None else width
+    out = magnitude / time.time_step() if magnitude is not None else 1
+    single = (start - _SMALL_VENSIM <= t) & (t < start + width)
+    if _is_zero_scalar(repeat_time):
+        return xr.where(single, out, 0)
+    with np.errstate(all="ignore"):
+        within = (start <= t) if end is None else (start <= t) & (t < end)
+        on = (t - start + _SMALL_VENSIM) % repeat_time < width
+    train = xr.where(within & on, out, 0)
+    return xr.where(repeat_time == 0, xr.where(single, out, 0), train)
+
+
+def _is_zero_scalar(value: Any) -> bool:
+    return not isinstance(value, (xr.DataArray, np.ndarray)) and value == 0
+
+
+def _python_power(base: Any, exponent: Any) -> Any:
+    """Python's ``**`` on one pair; numpy's answer where Python raises or goes complex."""
+    try:
+        result = base ** exponent
+        if not isinstance(result, complex):
+            return float(result)
+    except (ZeroDivisionError, OverflowError):
+        pass
+    with np.errstate(all="ignore"):
+        return float(np.power(np.float64(base), np.float64(exponent)))
+
+
+_OBJECT_POWER = np.frompyfunc(operator.pow, 2, 1)
+_SAFE_POWER = np.frompyfunc(_python_power, 2, 1)
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    """Vensim ``^`` exactly as PySD's scalar path computes it: Python ``**`` per run.
+
+    On two floats Python's ``**`` calls the C library's ``pow``; numpy's
+    ``power`` on float64 arrays may use a SIMD implementation that differs in the
+    last bit.  Arrays are therefore raised element by element with Python's
+    operator (about 0.1 us per element), ints staying Python ints as in PySD.
+    """
+    if not isinstance(base, (xr.DataArray, np.ndarray)) and \
+            not isinstance(exponent, (xr.DataArray, np.ndarray)):
+        return base ** exponent
+    try:
+        return xr.apply_ufunc(_OBJECT_POWER, base, exponent).astype(np.float64)
+    except (ZeroDivisionError, OverflowError, TypeError, ValueError):
+        return xr.apply_ufunc(_SAFE_POWER, base, exponent).astype(np.float64)
+
+
+class _RunLookups(HardcodedLookups):
+    """Hard-coded lookup whose call takes an argument over ``run``.
+
+    PySD's ``Lookups._call`` builds ``xr.DataArray(nan, None, list(None))`` for an
+    unsubscripted lookup with an array argument; the TypeError is caught and the
+    whole table is returned.  Here every run takes PySD's scalar branches: exact
+    x value -> its y; above/below the table -> last/first y; else ``np.interp``
+    (what ``DataArray.interp`` calls for 1-D linear data) or hold-backward.
+    """
+
+    def __call__(self, x: Any, final_subs: Any = None) -> Any:
+        if isinstance(x, xr.DataArray) and x.ndim:
+            return xr.DataArray(self._values(np.asarray(x.values, dtype=np.float64)),
+                                dims=x.dims, coords=x.coords)
+        return super().__call__(x, final_subs)
+
+    def _values(self, x: np.ndarray) -> np.ndarray:
+        xs = np.asarray(self.data["lookup_dim"].values, dtype=np.float64)
+        ys = np.asarray(self.data.values, dtype=np.float64)
+        if self.interp == "hold_backward":
+            out = ys[np.clip(np.searchsorted(xs, x, side="right") - 1, 0, None)]
+        else:
+            out = np.interp(x, xs, ys)
+        position = np.clip(np.searchsorted(xs, x), 0, len(xs) - 1)
+        exact = xs[position] == x
+        out = np.where(exact, ys[position], out)
+        above, below = x > xs[-1], x < xs[0]
+        self._warn_extrapolation(above, below)
+        return np.where(above, ys[-1], np.where(below, ys[0], out))
+
+    def _warn_extrapolation(self, above: np.ndarray, below: np.ndarray) -> None:
+        """PySD's extrapolation warnings, once per ensemble run and direction."""
+        warned = self.__dict__.setdefault("warned", set())
+        for side, mask in (("above the maximum", above), ("below the minimum", below)):
+            if side not in warned and mask.any():
+                warned.add(side)
+                warnings.warn(f"{self.py_name}\nextrapolating data {side} value of the "
+                              f"series in {int(mask.sum())} runs", stacklevel=2)
+
+
+class _Broadcast:
+    """Wraps a stateful object's callable so it returns a value over ``run``."""
+
+    def __init__(self, func: Callable[[], Any], runs: _RunCount):
+        self.func = func
+        self.runs = runs
+
+    def __call__(self) -> xr.DataArray:
+        return _run_array(self.func(), self.runs.n)
+
+
+class _Uniform:
+    """Wraps an order argument: one scalar, equal in every run."""
+
+    def __init__(self, func: Callable[[], Any], variable: str, what: str):
+        self.func = func
+        self.variable = variable
+        self.what = what
+
+    def __call__(self) -> int | float:
+        values = np.unique(np.asarray(self.func(), dtype=np.float64))
+        if values.size != 1:
+            raise EngineError(f"the {self.what} of '{self.variable}' differs across runs "
+                              f"({values.min()}..{values.max()}); the engine needs one value")
+        value = values.item()
+        return int(value) if value.is_integer() else value
+
+
+class _RunDelayOrder:
+    """Mixin for DELAY objects: refuse runs whose order PySD would cast differently.
+
+    PySD lowers a delay's order while ``order * TIME STEP`` exceeds the *minimum*
+    delay time, which over an ensemble is the minimum across runs; a single run
+    uses its own delay time.  Ensembles where that gives different orders are
+    refused before integrating.
+    """
+
+    variable: str
+
+    def initialize(self, init_val: Any = None) -> None:
+        delays = np.unique(np.asarray(self.delay_time_func(), dtype=np.float64))
+        order, dt = int(self.order_func()), float(self.tstep())
+        if len({_reduced_order(order, dt, d) for d in delays}) > 1:
+            raise EngineError(
+                f"the delay time of '{self.variable}' is below order x TIME STEP in some "
+                f"runs only; PySD would cast the delay order differently per run")
+        super().initialize(init_val)  # type: ignore[misc]
+
+
+class _RunDelay(_RunDelayOrder, _st.Delay):
+    """DELAY1/DELAY3(I) with the per-run order check."""
+
+
+class _RunDelayN(_RunDelayOrder, _st.DelayN):
+    """DELAY N with the per-run order check."""
+
+
+def _reduced_order(order: int, dt: float, delay_time: float) -> int:
+    """The order PySD keeps for one run (see ``Delay.initialize``)."""
+    while order * dt > delay_time:
+        order -= 1
+    return order
+
+
+@dataclass
+class _RunCount:
+    """The ensemble size of the current integration, shared with the wrappers."""
+
+    n: int = 1
+
+
+# Callables broadcast to ``run`` per stateful class (pysd 3.14.3 attribute names), and
+# the order callables that must be one scalar.
+_BROADCAST_ATTRS: dict[type, tuple[str, ...]] = {
+    _st.Integ: ("init_func",),
+    _st.Smooth: ("init_func", "input_func"),
+    _st.Delay: ("init_func", "input_func", "delay_time_func"),
+    _st.DelayN: ("init_func", "input_func", "delay_time_func"),
+    _st.Trend: ("init_func", "input_func"),
+    _st.Forecast: ("input",),
+    _st.SampleIfTrue: ("init_func",),
+    _st.Initial: ("init_func",),
+}
+_ORDER_ATTRS: dict[type, str] = {_st.Smooth: "order_func", _st.Delay: "order_func",
+                                 _st.DelayN: "order_func"}
+_DELAY_CLASSES: dict[type, type] = {_st.Delay: _RunDelay, _st.DelayN: _RunDelayN}
+
+
+def _euler_step(model: pysd.py_backend.model.Model, dt: float) -> None:
+    """PySD's Euler step, ``state + ddt * dt`` for every state, over a list.
+
+    ``Macro.state``/``Macro.ddt`` pack the states with ``np.array(..., dtype=object)``;
+    for run-shaped DataArrays of equal length numpy builds a 2-D object array (the
+    states become object arrays) and for shapes sharing a leading length it raises.
+    This does the same per-state arithmetic in the same order: all states are read,
+    all derivatives computed, then every state updated with ``state + ddt * dt``.
+    """
+    elements = model._dynamicstateful_elements
+    states = [element.state for element in elements]
+    derivatives = [element.ddt() for element in elements]
+    for element, state, ddt in zip(elements, states, derivatives):
+        element.update(state + ddt * dt)
+
+
+class _ArrayOutput(OutputHandlerInterface):
+    """PySD output handler keeping each output as numpy arrays (no DataFrame)."""
+
+    capture_elements_step: list[str]
+    capture_elements_run: list[str]
+
+    def __init__(self, out_file: object = None):
+        self.out_file = out_file
+        self.times: list[float] = []
+        self.steps: dict[str, list[Any]] = {}
+        self.constants: dict[str, Any] = {}
+
+    def initialize(self, model: Any) -> None:
+        self.times = []
+        self.steps = {key: [] for key in self.capture_elements_step}
+        self.constants = {}
+
+    def update(self, model: Any) -> None:
+        self.times.append(float(model.time()))
+        for key in self.capture_elements_step:
+            value = getattr(model.components, key)()
+            self.steps[key].append(np.array(getattr(value, "values", value), dtype=np.float64))
+
+    def postprocess(self, **kwargs: Any) -> _ArrayOutput:
+        return self
+
+    def add_run_elements(self, model: Any) -> None:
+        for key in self.capture_elements_run:
+            value = getattr(model.components, key)()
+            self.constants[key] = np.array(getattr(value, "values", value), dtype=np.float64)
+
+    def pop_series(self, key: str, n: int, index: np.ndarray) -> np.ndarray:
+        """Output ``key`` at the saved times ``index``, shape (n, len(index)).
+
+        The saved values of ``key`` are released as they are copied, so collecting
+        needs one output's worth of extra memory, not a second copy of all of them.
+        """
+        out = np.empty((n, len(index)), dtype=np.float64)
+        if key in self.constants:
+            out[:] = _run_values(self.constants[key], n)[:, None]
+        elif key in self.steps:
+            saved = self.steps.pop(key)
+            for column, i in enumerate(index):
+                out[:, column] = saved[i]  # (n,) or a scalar, broadcast
+        elif key == "time":  # PySD captures Time (no cache type) in neither list
+            out[:] = np.asarray(self.times, dtype=np.float64)[index]
+        else:
+            raise EngineError(f"PySD did not capture the output {key!r}")
+        return out
+
+
+ModelOutput.out_handlers.setdefault(_HANDLER_SUFFIX, _ArrayOutput)
+
+
+# --------------------------------------------------------------------------- names, times
+
+
+class _Names:
+    """Name resolution over a PySD model's ``doc`` (real names and Python names)."""
+
+    def __init__(self, doc: pd.DataFrame):
+        self.doc = doc
+        self.real_of_py = dict(zip(doc["Py Name"], doc["Real Name"]))
+        self.py_of_real = dict(zip(doc["Real Name"], doc["Py Name"]))
+        self.type_of = dict(zip(doc["Real Name"], doc["Type"]))
+        self.folded = {self._fold(name): name for name in doc["Real Name"]}
+
+    @staticmethod
+    def _fold(name: str) -> str:
+        return " ".join(name.replace("_", " ").split()).casefold()
+
+    def real(self, name: str, role: str) -> str:
+        """The Vensim name of ``name`` (real name, py name or case/space variant)."""
+        if name in self.py_of_real:
+            return name
+        if name in self.real_of_py:
+            return self.real_of_py[name]
+        if isinstance(name, str) and self._fold(name) in self.folded:
+            return self.folded[self._fold(name)]
+        raise UnknownNameError(f"unknown {role} {name!r}: the model has no such variable")
+
+
+@dataclass(frozen=True)
+class _Control:
+    initial_time: float
+    final_time: float
+    time_step: float
+    saveper: float
+
+    @classmethod
+    def of(cls, model: Any) -> _Control:
+        time = model.time
+        return cls(float(time.initial_time()), float(time.final_time()),
+                   float(time.time_step()), float(time.saveper()))
+
+    def default_years(self) -> np.ndarray:
+        count = round((self.final_time - self.initial_time) / self.saveper)
+        return self.initial_time + self.saveper * np.arange(count + 1)
+
+    def years(self, years: Iterable[float] | None) -> np.ndarray:
+        """Sorted requested output times, each checked to be a saved Euler step."""
+        if years is None:
+            return self.default_years()
+        listed = [years] if np.isscalar(years) else list(years)
+        values = np.unique(np.ravel(np.asarray(listed, dtype=np.float64)))
+        if values.size == 0:
+            raise EngineError("years is empty")
+        steps = (values - self.initial_time) / self.time_step
+        bad = (np.abs(steps - np.round(steps)) > 1e-6) | (values < self.initial_time - 1e-9) \
+            | (values > self.final_time + 1e-9)
+        if bad.any():
+            raise EngineError(
+                f"years {values[bad].tolist()} are not steps of TIME STEP {self.time_step} "
+                f"between INITIAL TIME {self.initial_time} and FINAL TIME {self.final_time}")
+        return values
+
+
+def _match_times(recorded: Sequence[float], years: np.ndarray, dt: float) -> np.ndarray:
+    """Index into ``recorded`` of every requested year."""
+    recorded_arr = np.asarray(recorded, dtype=np.float64)
+    index = np.array([int(np.argmin(np.abs(recorded_arr - y))) if len(recorded_arr) else -1
+                      for y in years])
+    if len(recorded_arr) == 0 or np.any(np.abs(recorded_arr[index] - years) > dt * 1e-5):
+        raise EngineError(f"PySD did not save all of the years {years.tolist()}")
+    return index
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+class VectorModel:
+    """A Vensim model translated once and run as ensembles over a ``run`` dimension.
+
+    One instance holds one PySD model; its runs are serialised by a lock (use one
+    instance per thread or process for parallel ensembles).
+    """
+
+    def __init__(self, mdl_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None):
+        self.mdl_path = Path(mdl_path).resolve()
+        self.py_path = translate(self.mdl_path, cache_dir)
+        _raise_if_unsupported(self.py_path,
+                              _source_issues(self.py_path.read_text(encoding="utf-8")))
+        self.model_sha256 = model_hash(self.mdl_path)
+        self._model = pysd.load(str(self.py_path), initialize=False)
+        self._names = _Names(self._model.doc)
+        self._runs = _RunCount()
+        self._lock = threading.Lock()
+        self._make_array_safe()
+        self._model.initialize()  # a first, one-run initialisation: control values, defaults
+        self.control = _Control.of(self._model)
+        self._constants = self._constant_names()
+        self._defaults = {real: getattr(self._model.components, py)()
+                          for real, py in self._constants.items()}
+        self.parameters: dict[str, float] = {k: float(v) for k, v in self._defaults.items()}
+        self.limits: dict[str, tuple[float, float]] = {
+            real: self._limits(real) for real in self._constants}
+
+    # -- description
+
+    @property
+    def doc(self) -> pd.DataFrame:
+        """PySD's documentation table (Real Name, Py Name, Units, Limits, Type, ...)."""
+        return self._model.doc
+
+    @property
+    def variables(self) -> list[str]:
+        """Real names of the auxiliaries and stocks (no constants, lookups, control)."""
+        doc = self.doc
+        keep = doc["Type"].isin(["Auxiliary", "Stateful"]) & ~doc["Real Name"].isin(CONTROL_NAMES)
+        return [name for name in doc.loc[keep, "Real Name"]
+                if not self._model.get_args(self._names.py_of_real[name])]
+
+    @property
+    def default_years(self) -> np.ndarray:
+        """Every SAVEPER step from INITIAL TIME to FINAL TIME."""
+        return self.control.default_years()
+
+    def _constant_names(self) -> dict[str, str]:
+        doc = self.doc
+        rows = doc[(doc["Type"] == "Constant") & ~doc["Py Name"].isin(_CONTROL_PY)]
+        return dict(zip(rows["Real Name"], rows["Py Name"]))
+
+    def _limits(self, real: str) -> tuple[float, float]:
+        """(min, max) of the units field ``[min,max(,step)]``; nan for ``?`` or absent."""
+        limits = self.doc.loc[self.doc["Real Name"] == real, "Limits"].iloc[0]
+        values = [math.nan if v is None else float(v)
+                  for v in (limits if isinstance(limits, tuple) else ())][:2]
+        values += [math.nan] * (2 - len(values))
+        return values[0], values[1]
+
+    # -- making the loaded model array-safe
+
+    def _make_array_safe(self) -> None:
+        module = self._model.components._components
+        module.pulse = _run_pulse
+        setattr(module, _POWER_NAME, _power)
+        for lookup in self._model._lookup_elements:
+            if lookup.interp not in _LOOKUP_INTERPOLATIONS:
+                raise UnsupportedConstruct(self.mdl_path, [(lookup.py_name, "lookups")])
+            lookup.__class__ = _RunLookups
+        owners = self._stateful_owners()
+        for name, element in self._model._stateful_elements.items():
+            self._wrap_stateful(element, owners.get(name, name))
+        self._model._euler_step = lambda dt: _euler_step(self._model, dt)
+
+    def _stateful_owners(self) -> dict[str, str]:
+        owners: dict[str, str] = {}
+        for py, deps in self._model._dependencies.items():
+            for dep in deps if isinstance(deps, dict) else ():
+                if py in self._names.real_of_py:
+                    owners.setdefault(dep, self._names.real_of_py[py])
+        return owners
+
+    def _wrap_stateful(self, element: Any, variable: str) -> None:
+        kind = type(element)
+        if kind not in _BROADCAST_ATTRS:
+            raise UnsupportedConstruct(self.mdl_path, [(variable, kind.__name__)])
+        for attr in _BROADCAST_ATTRS[kind]:
+            setattr(element, attr, _Broadcast(getattr(element, attr), self._runs))
+        if kind in _ORDER_ATTRS:
+            attr = _ORDER_ATTRS[kind]
+            setattr(element, attr, _Uniform(getattr(element, attr), variable, "order"))
+        if kind in _DELAY_CLASSES:
+            element.__class__ = _DELAY_CLASSES[kind]
+            element.variable = variable
+
+    # -- running
+
+    def run(self, params: xr.Dataset | Mapping[str, Any], outputs: Sequence[str],
+            years: Iterable[float] | None = None, *, check_finite: bool = True) -> xr.Dataset:
+        """Integrate every run from INITIAL TIME; outputs over ``(run, time)``.
+
+        ``params`` maps parameter names (Vensim or Python names) to scalars or 1-D
+        arrays over runs (or DataArrays with dim ``run``); parameters not given keep
+        their defaults.  ``outputs`` are variable names; ``years`` output times
+        (default: every SAVEPER step).  The result also holds every given parameter
+        as a ``(run,)`` variable (unless it is also an output).  Raises
+        :class:`NonFiniteError` if an output is NaN/inf (unless ``check_finite`` is
+        False) and :class:`UnknownNameError` for unknown names.
+        """
+        given, labels = self._given(params)
+        out_names = list(dict.fromkeys(self._names.real(name, "output") for name in outputs))
+        self._check_outputs(out_names)
+        times = self.control.years(years)
+        with self._lock:
+            arrays = self._integrate(given, len(labels), out_names, times)
+        if check_finite:
+            _raise_if_non_finite(arrays, times, labels, given)
+        return self._dataset(arrays, given, labels, times)
+
+    def _given(self, params: xr.Dataset | Mapping[str, Any]) -> tuple[dict[str, np.ndarray],
+                                                                       np.ndarray]:
+        items = params.data_vars.items() if isinstance(params, xr.Dataset) else params.items()
+        raw = {self._parameter(name): value for name, value in items}
+        arrays = {name: _as_1d(name, value) for name, value in raw.items()}
+        sizes = {a.size for a in arrays.values() if a.ndim == 1}
+        if len(sizes) > 1:
+            raise EngineError(f"parameter arrays differ in length: {sorted(sizes)}")
+        n = sizes.pop() if sizes else 1
+        labels = _run_labels(params, raw, n)
+        return {k: np.array(np.broadcast_to(a, (n,)), dtype=np.float64)
+                for k, a in arrays.items()}, labels
+
+    def _parameter(self, name: str) -> str:
+        real = self._names.real(name, "parameter")
+        if real not in self._constants:
+            raise UnknownNameError(
+                f"{name!r} is not a settable constant of the model (its type is "
+                f"{self._names.type_of.get(real)}); parameters: {sorted(self._constants)}")
+        return real
+
+    def _check_outputs(self, out_names: list[str]) -> None:
+        for real in out_names:
+            if self._model.get_args(self._names.py_of_real[real]):
+                raise EngineError(f"output {real!r} is a lookup function, not a variable")
+
+    def _integrate(self, given: dict[str, np.ndarray], n: int, out_names: list[str],
+                   times: np.ndarray) -> dict[str, np.ndarray]:
+        values = {py: _run_array(given[real] if real in given else self._defaults[real], n)
+                  for real, py in self._constants.items()}
+        self._runs.n = n
+        for lookup in self._model._lookup_elements:
+            lookup.warned = set()
+        for element in self._model._stateful_elements.values():
+            element.shape_info = None  # else the last run's shapes are imposed on the new state
+        py_outputs = [self._names.py_of_real[real] for real in out_names]
+        # "exact": every run-shaped array shares one layout, so alignment is a check only
+        with np.errstate(all="ignore"), xr.set_options(arithmetic_join="exact"):
+            handler = self._model.run(
+                params=values, return_columns=py_outputs, return_timestamps=list(times),
+                final_time=self.control.final_time, output_file=f"runs{_HANDLER_SUFFIX}")
+        index = _match_times(handler.times, times, self.control.time_step)
+        return {real: handler.pop_series(self._names.py_of_real[real], n, index)
+                for real in out_names}
+
+    def _dataset(self, arrays: dict[str, np.ndarray], given: dict[str, np.ndarray],
+                 labels: np.ndarray, times: np.ndarray) -> xr.Dataset:
+        data = {real: ((RUN, TIME), values) for real, values in arrays.items()}
+        data.update({real: ((RUN,), values) for real, values in given.items()
+                     if real not in data})
+        return xr.Dataset(data, coords={RUN: labels, TIME: times},
+                          attrs={"model": self.mdl_path.name,
+                                 "model_sha256": self.model_sha256,
+                                 "pysd_version": pysd.__version__})
+
+
+def _as_1d(name: str, value: Any) -> np.ndarray:
+    if isinstance(value, xr.DataArray) and value.ndim and value.dims != (RUN,):
+        raise EngineError(f"parameter {name!r}: expected dims ('run',), got {value.dims}")
+    data = np.asarray(getattr(value, "values", value), dtype=np.float64)
+    if data.ndim > 1:
+        raise EngineError(f"parameter {name!r}: expected a scalar or 1-D array, "
+                          f"got shape {data.shape}")
+    return data
+
+
+def _run_labels(params: Any, raw: Mapping[str, Any], n: int) -> np.ndarray:
+    """The ``run`` coordinate: the one given with the parameters, else 0..n-1."""
+    sources = [params] if isinstance(params, xr.Dataset) else list(raw.values())
+    for source in sources:
+        if isinstance(source, (xr.Dataset, xr.DataArray)) and RUN in source.coords:
+            labels = np.asarray(source.coords[RUN].values)
+            if labels.shape == (n,):
+                return labels
+    return np.arange(n)
+
+
+def _raise_if_non_finite(arrays: Mapping[str, np.ndarray], times: np.ndarray,
+                         labels: np.ndarray, given: Mapping[str, np.ndarray]) -> None:
+    """Raise NonFiniteError naming the first (time, run, variable) with NaN or inf."""
+    first: tuple[int, int, str] | None = None
+    affected = np.zeros(len(labels), dtype=bool)
+    for name, values in arrays.items():
+        bad = ~np.isfinite(values)
+        if not bad.any():
+            continue
+        affected |= bad.any(axis=1)
+        t = int(np.argmax(bad.any(axis=0)))
+        candidate = (t, int(np.argmax(bad[:, t])), name)
+        if first is None or candidate[:2] < first[:2]:
+            first = candidate
+    if first is None:
+        return
+    t, run, name = first
+    value = arrays[name][run, t]
+    label = labels[run]
+    inputs = ", ".join(f"{k}={float(v[run]):.17g}" for k, v in given.items())
+    where = f"run {run}" + (f" (label {label!r})" if label != run else "")
+    raise NonFiniteError(
+        f"non-finite value {value} in {where}, variable '{name}' at time {times[t]:g} "
+        f"({int(affected.sum())} of {len(labels)} runs affected); "
+        f"inputs of run {run}: {inputs or 'defaults'}",
+        run=run, run_label=label, variable=name, time=float(times[t]),
+        n_runs=int(affected.sum()))
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def reference_values(column: pd.Series) -> np.ndarray:
+    """A column of plain PySD's output as float64.
+
+    Complex values (Python's ``**`` of a negative base) become NaN, as numpy's
+    power gives in the vectorised engine.
+    """
+    values = column.to_numpy()
+    if values.dtype.kind in "cO":
+        values = np.array([complex(v) for v in values])
+        values = np.where(values.imag == 0, values.real, np.nan)
+    return np.asarray(values, dtype=np.float64)
+
+
+def run_single(mdl_path: str | os.PathLike, params: Mapping[str, float], outputs: Sequence[str],
+               years: Iterable[float] | None = None, *,
+               cache_dir: str | os.PathLike | None = None) -> xr.Dataset:
+    """One run with plain PySD: the reference the vectorised engine must reproduce.
+
+    The model is translated exactly as ``pysd.read_vensim`` does (no patches) into
+    its own cache file, loaded fresh with ``pysd.load`` and run with
+    ``model.run(params=...)``.  NaN/inf are returned, not raised.  Dims (run=1, time).
+    """
+    mdl = Path(mdl_path).resolve()
+    model = pysd.load(str(translate_reference(mdl, cache_dir)))
+    names = _Names(model.doc)
+    control = _Control.of(model)
+    reals = {names.real(k, "parameter"): float(v) for k, v in params.items()}
+    out_names = [names.real(name, "output") for name in outputs]
+    times = control.years(years)
+    columns = [real for real in out_names if names.py_of_real[real] != "time"]
+    frame = model.run(params=reals, return_columns=columns, return_timestamps=list(times),
+                      final_time=control.final_time)  # PySD cannot return Time as a column
+    index = _match_times(list(frame.index), times, control.time_step)
+    data = {real: ((RUN, TIME), (reference_values(frame[real]) if real in columns
+                                 else frame.index.to_numpy(np.float64))[index][None, :])
+            for real in out_names}
+    data.update({real: ((RUN,), np.array([value])) for real, value in reals.items()
+                 if real not in data})
+    return xr.Dataset(data, coords={RUN: [0], TIME: times},
+                      attrs={"model": mdl.name, "model_sha256": model_hash(mdl),
+                             "pysd_version": pysd.__version__})
+
+
+def translate_plain(mdl_path: str | os.PathLike,
+                    cache_dir: str | os.PathLike | None = None) -> Path:
+    """Path of the un-patched translation (what ``pysd.read_vensim`` builds), cached.
+
+    Plain PySD with float arithmetic is the fastest way to integrate one parameter
+    set (calibration); its results are the reference the vectorised engine equals.
+    """
+    return _translate(Path(mdl_path).resolve(), cache_dir, vector=False)

@@ -1,0 +1,209 @@
+"""Plan goals: loading ``goals.toml`` and evaluating signed margins on indicator data.
+
+A margin is normalised by the goal's threshold and is positive when the goal is
+met; a goal over several years takes its smallest margin. Evaluation works on any
+indicator dataset with dims ``(run, time)`` and returns ``(run, goal)`` arrays.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from . import indicators
+from .errors import InputError
+from .paths import GOALS_FILE
+
+COMPARATORS = (">=", ">", "<=", "<", "approx")
+MEASURES = ("level", "ratio", "growth", "increase")
+_REQUIRED = ("id", "indicator", "years", "comparator", "threshold", "unit", "section", "quote")
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One goal of the plan, as the model can evaluate it."""
+
+    id: str
+    indicator: str
+    years: tuple[int, ...]
+    comparator: str
+    threshold: float
+    unit: str
+    section: str
+    quote: str
+    measure: str = "level"
+    base_year: int | None = None
+    tolerance: float = 0.0
+    note: str = ""
+
+    def describe(self) -> str:
+        """A one-line statement of the goal, e.g. ``tertiary_share > 30 % in 2010``."""
+        years = (f"{self.years[0]}" if len(self.years) == 1
+                 else f"every year {self.years[0]}-{self.years[-1]}")
+        what = {"level": self.indicator,
+                "ratio": f"{self.indicator} / {self.base_year}",
+                "growth": f"{self.indicator} growth since {self.base_year}",
+                "increase": f"{self.indicator} yearly increase since {self.base_year}"}
+        comp = "≈" if self.comparator == "approx" else self.comparator
+        tol = f" ± {self.tolerance:g}" if self.tolerance else ""
+        return f"{what[self.measure]} {comp} {self.threshold:g}{tol} {self.unit}, {years}"
+
+
+@dataclass(frozen=True)
+class GoalSet:
+    """The goals the model represents, and those it cannot (with reasons)."""
+
+    goals: tuple[Goal, ...]
+    out_of_scope: tuple[dict, ...] = field(default_factory=tuple)
+    source: str = ""
+
+    @property
+    def ids(self) -> list[str]:
+        return [g.id for g in self.goals]
+
+    def subset(self, ids: list[str]) -> GoalSet:
+        chosen = tuple(g for g in self.goals if g.id in set(ids))
+        return GoalSet(chosen, self.out_of_scope, self.source)
+
+    def __getitem__(self, goal_id: str) -> Goal:
+        for g in self.goals:
+            if g.id == goal_id:
+                return g
+        raise KeyError(goal_id)
+
+
+def _goal_from_table(path: Path, i: int, table: dict, years_available: range) -> Goal:
+    where = f"goal[{i}]"
+    for key in _REQUIRED:
+        if key not in table:
+            raise InputError(path, f"{where}.{key}", "missing", f"add `{key} = ...` to this goal")
+    gid = table["id"]
+    where = f"goal '{gid}'"
+    allowed = set(_REQUIRED) | {"measure", "base_year", "tolerance", "note"}
+    for key in table:
+        if key not in allowed:
+            raise InputError(path, f"{where}.{key}", "unknown key",
+                             f"use only {', '.join(sorted(allowed))}")
+    if table["indicator"] not in indicators.INDICATORS:
+        raise InputError(path, f"{where}.indicator", f"unknown indicator '{table['indicator']}'",
+                         "name one of simulator.indicators.INDICATORS")
+    if table["comparator"] not in COMPARATORS:
+        raise InputError(path, f"{where}.comparator", f"'{table['comparator']}' is not allowed",
+                         f"use one of {', '.join(COMPARATORS)}")
+    measure = table.get("measure", "level")
+    if measure not in MEASURES:
+        raise InputError(path, f"{where}.measure", f"'{measure}' is not allowed",
+                         f"use one of {', '.join(MEASURES)}")
+    years = table["years"]
+    if (not isinstance(years, list) or not years
+            or not all(isinstance(y, int) and y in years_available for y in years)):
+        raise InputError(path, f"{where}.years", f"{years!r} is not a list of model years",
+                         f"give years within {years_available.start}-{years_available.stop - 1}")
+    base = table.get("base_year")
+    if measure != "level" and (not isinstance(base, int) or base not in years_available
+                               or base >= min(years)):
+        raise InputError(path, f"{where}.base_year", f"{base!r} does not fit measure '{measure}'",
+                         "give a model year before the goal's years")
+    try:
+        threshold = float(table["threshold"])
+        tolerance = float(table.get("tolerance", 0.0))
+    except (TypeError, ValueError) as exc:
+        raise InputError(path, f"{where}.threshold", "not a number", "write a number") from exc
+    if threshold == 0 or tolerance < 0:
+        raise InputError(path, f"{where}.threshold", "threshold is zero or tolerance negative",
+                         "margins are normalised by the threshold; use a non-zero threshold")
+    return Goal(id=gid, indicator=table["indicator"], years=tuple(years),
+                comparator=table["comparator"], threshold=threshold, unit=table["unit"],
+                section=table["section"], quote=table["quote"], measure=measure,
+                base_year=base, tolerance=tolerance, note=table.get("note", ""))
+
+
+def load(path: Path | str = GOALS_FILE, years_available: range = range(2000, 2016)) -> GoalSet:
+    """Read and check a goals file; bad content raises :class:`InputError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "file not found", "give the path of an existing goals file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(path, None, f"malformed TOML ({exc})", "correct the TOML syntax") from exc
+    tables = data.get("goal")
+    if not isinstance(tables, list) or not tables:
+        raise InputError(path, "goal", "no [[goal]] tables", "add at least one [[goal]]")
+    goals = [_goal_from_table(path, i, t, years_available) for i, t in enumerate(tables)]
+    ids = [g.id for g in goals]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise InputError(path, f"goal '{dupes[0]}'", "duplicate id", "give every goal its own id")
+    return GoalSet(tuple(goals), tuple(data.get("out_of_scope", [])), str(path))
+
+
+def measured(goal: Goal, values: xr.DataArray) -> xr.DataArray:
+    """The goal's measure of an indicator over ``(run, time)``, at the goal's years."""
+    at = values.sel(time=list(goal.years))
+    if goal.measure == "level":
+        return at
+    base = values.sel(time=goal.base_year)
+    elapsed = at["time"] - goal.base_year
+    if goal.measure == "ratio":
+        return at / base
+    if goal.measure == "growth":
+        return 100.0 * ((at / base) ** (1.0 / elapsed) - 1.0)
+    return (at - base) / elapsed
+
+
+def margin(goal: Goal, value: xr.DataArray) -> xr.DataArray:
+    """Signed margin normalised by the threshold (>= 0 means met, for >= <= approx)."""
+    t, tol = goal.threshold, goal.tolerance
+    if goal.comparator in (">=", ">"):
+        m = (value - (t - tol)) / abs(t)
+    elif goal.comparator in ("<=", "<"):
+        m = ((t + tol) - value) / abs(t)
+    else:
+        m = (tol - abs(value - t)) / abs(t)
+    return m
+
+
+def _met(goal: Goal, value: xr.DataArray) -> xr.DataArray:
+    t, tol = goal.threshold, goal.tolerance
+    return {">=": value >= t - tol, ">": value > t - tol, "<=": value <= t + tol,
+            "<": value < t + tol, "approx": abs(value - t) <= tol}[goal.comparator]
+
+
+def evaluate(data: xr.Dataset, goals: GoalSet) -> xr.Dataset:
+    """Margins, met flags and the joint flag for every run and goal.
+
+    ``data`` holds indicators with dims ``(run, time)`` (a missing ``run`` dim is
+    added). Returns ``value`` and ``margin`` ``(run, goal)``, ``met`` ``(run, goal)``
+    and ``joint`` ``(run,)``. A NaN or inf raises ``FloatingPointError`` naming the
+    run and the goal.
+    """
+    if "run" not in data.dims:
+        data = data.expand_dims(run=[0])
+    values, margins, mets = [], [], []
+    for goal in goals.goals:
+        v = measured(goal, data[goal.indicator])
+        bad = ~np.isfinite(v)
+        if bool(bad.any()):
+            run = int(v["run"].values[np.argwhere(bad.values)[0][0]])
+            raise FloatingPointError(
+                f"goal '{goal.id}': indicator '{goal.indicator}' is not finite in run {run}")
+        m = margin(goal, v)
+        worst = m.argmin("time")
+        values.append(v.isel(time=worst).drop_vars("time", errors="ignore"))
+        margins.append(m.isel(time=worst).drop_vars("time", errors="ignore"))
+        mets.append(_met(goal, v).all("time"))
+    goal_index = xr.DataArray(goals.ids, dims="goal", name="goal")
+    out = xr.Dataset({
+        "value": xr.concat(values, dim=goal_index),
+        "margin": xr.concat(margins, dim=goal_index),
+        "met": xr.concat(mets, dim=goal_index),
+    }).transpose("run", "goal")
+    out["joint"] = out["met"].all("goal")
+    out["margin"].attrs["description"] = "signed margin / |threshold|; >= 0 means met"
+    out["value"].attrs["description"] = "goal measure in the goal's worst year"
+    return out

@@ -1,0 +1,72 @@
+"""The model's parameters as the .mdl file documents them.
+
+Every constant of ``models/karamay.mdl`` states its role in the first word of its
+comment: ``Calibrated:`` (fitted to 2000-2005 by ``plansim calibrate``),
+``Uncertain:`` (sampled by ensembles), ``Lever:`` (decided by the district from
+2006); any other constant is a figure from the plan or a fixed fact. Its range is
+the ``[min,max]`` of its units field. This module reads those facts through PySD,
+so the model file stays the one source of them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .paths import MODEL_FILE
+
+ROLES = ("calibrated", "uncertain", "lever")
+CONTROL = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A constant of the model: its default, documented range, units, role and comment."""
+
+    name: str
+    default: float
+    lower: float
+    upper: float
+    units: str
+    role: str  # calibrated | uncertain | lever | fixed
+    doc: str
+
+    def contains(self, value: float) -> bool:
+        """Whether a value lies inside the documented range."""
+        return self.lower <= value <= self.upper
+
+
+def _role(comment: str) -> str:
+    head = comment.split(":", 1)[0].strip().lower()
+    return head if head in ROLES else "fixed"
+
+
+@lru_cache(maxsize=8)
+def _parameters(mdl_path: str) -> dict[str, Parameter]:
+    from .engine import VectorModel
+
+    vm = VectorModel(mdl_path)
+    doc = vm.doc
+    out = {}
+    for _, row in doc.iterrows():
+        name = row["Real Name"]
+        if row["Type"] != "Constant" or name in CONTROL or name not in vm.parameters:
+            continue
+        lower, upper = row["Limits"] if isinstance(row["Limits"], tuple) else (math.nan, math.nan)
+        default = float(vm.parameters[name])
+        lower = default if lower is None or math.isnan(lower) else float(lower)
+        upper = default if upper is None or math.isnan(upper) else float(upper)
+        comment = "" if not isinstance(row["Comment"], str) else " ".join(row["Comment"].split())
+        out[name] = Parameter(name, default, lower, upper, str(row["Units"]), _role(comment),
+                              comment)
+    return out
+
+
+def parameters(mdl_path: Path | str = MODEL_FILE, role: str | None = None) -> dict[str, Parameter]:
+    """The model's constants (optionally only those of one role), by Vensim name."""
+    params = _parameters(str(Path(mdl_path).resolve()))
+    if role is None:
+        return dict(params)
+    return {k: p for k, p in params.items() if p.role == role}

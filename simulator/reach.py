@@ -1,0 +1,182 @@
+"""Joint reachability: the probability that all goals hold together, and the best levers.
+
+``reach`` samples the scenario's uncertainties (Latin hypercube, seeded), runs the
+ensemble under the scenario's levers, screens runs against the 2000-2005 history,
+evaluates every goal, then searches the levers within their bounds
+(``scipy.optimize.differential_evolution``, seeded, vectorised: one ensemble per
+generation) for the setting with the highest joint probability on a common subset
+of futures, and re-evaluates the best setting on the full sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from scipy.optimize import differential_evolution
+
+from . import ensemble, results, sample
+from .analyze import reachability
+from .scenario import Scenario
+
+DEFAULT_RUNS = 10_000
+SEARCH_RUNS = 200
+SEARCH_GENERATIONS = 12
+SEARCH_POPULATION = 4  # per lever (scipy's popsize)
+TIE_BREAK = 1e-3  # weight of the mean shortfall, so the search moves where P(joint) is flat
+
+
+@dataclass
+class Reach:
+    """An evaluated scenario ensemble and its lever search."""
+
+    scenario: Scenario
+    seed: int
+    data: xr.Dataset  # plan levers: indicators, inputs, margins, met, joint, plausible
+    summary: dict
+    best_levers: dict[str, float]
+    best_summary: dict
+    best_evaluation: xr.Dataset
+
+    def summary_json(self) -> dict:
+        """What ``summary.json`` holds."""
+        s = self.summary
+        return {
+            **results.provenance(self.scenario, self.seed),
+            "runs": int(self.data.sizes["run"]),
+            "plausible_runs": s["runs_counted"],
+            "implausible_runs": int(self.data.sizes["run"]) - s["runs_counted"],
+            "joint_probability": {"value": s["joint_probability"]["probability"],
+                                  "interval": s["joint_probability"]["interval"]},
+            "goals": {g: {"value": v["probability"], "interval": v["interval"]}
+                      for g, v in s["goals"].items()},
+            "binding_goals": s["binding_goals"],
+            "conflicts": s["conflicts"][:10],
+            "levers": {k: lv.value for k, lv in self.scenario.levers.items()},
+            "best_levers": {
+                "values": self.best_levers,
+                "joint_probability": {
+                    "value": self.best_summary["joint_probability"]["probability"],
+                    "interval": self.best_summary["joint_probability"]["interval"]},
+                "binding_goals": self.best_summary["binding_goals"],
+            },
+        }
+
+    def verdict(self) -> str:
+        """A statement a policy researcher can quote."""
+        s, b = self.summary, self.best_summary
+        jp, bj = s["joint_probability"], b["joint_probability"]
+        n = s["runs_counted"]
+        lines = [
+            (f"Scenario '{self.scenario.name}': {n} plausible futures of "
+            f"{self.data.sizes['run']} sampled (seed {self.seed})."),
+            (f"All {len(s['goals'])} goals met together under the scenario's levers: "
+            f"{_pct(jp)}."),
+        ]
+        if s["binding_goals"]:
+            top = ", ".join(f"{b_['goal']} ({100 * b_['share']:.1f}% of futures)"
+                            for b_ in s["binding_goals"][:3])
+            lines.append(f"Binding goals (the only goal missed): {top}.")
+        hardest = sorted(s["goals"].items(), key=lambda kv: kv[1]["probability"])[:3]
+        lines.append("Least likely goals: " + ", ".join(
+            f"{g} {_pct(v)}" for g, v in hardest) + ".")
+        lines.append(f"Best levers found: joint probability {_pct(bj)} with "
+                     + ", ".join(f"{k} = {v:.4g}" for k, v in self.best_levers.items()) + ".")
+        if b["binding_goals"]:
+            lines.append("Still binding under the best levers: " + ", ".join(
+                x["goal"] for x in b["binding_goals"][:3]) + ".")
+        width = jp["interval"][1] - jp["interval"][0]
+        if width > 0.02:
+            lines.append(f"Note: the 95% interval is {100 * width:.1f} points wide; "
+                         "use more --runs for a tighter answer.")
+        return "\n".join(lines)
+
+    def write(self, out_dir: Path | str) -> tuple[Path, Path]:
+        """Write ``results.nc`` and ``summary.json`` into ``out_dir``."""
+        out_dir = Path(out_dir)
+        best = self.best_evaluation.rename({k: f"best_{k}" for k in self.best_evaluation
+                                            .data_vars})
+        ds = xr.merge([self.data, best.drop_vars("plausible", errors="ignore")])
+        attrs = {**results.provenance(self.scenario, self.seed),
+                 "best_levers": self.best_levers}
+        nc = results.write_netcdf(ds, out_dir / "results.nc", attrs)
+        js = results.write_json(self.summary_json(), out_dir / "summary.json")
+        return nc, js
+
+
+def _pct(p: dict) -> str:
+    lo, hi = p["interval"]
+    return f"{100 * p['probability']:.1f}% (95% CI {100 * lo:.1f}-{100 * hi:.1f}%)"
+
+
+def _score(data: xr.Dataset, n_candidates: int, per: int) -> np.ndarray:
+    """Joint probability per candidate (plausible runs only), plus a small tie-breaker."""
+    joint = data["joint"].values.reshape(n_candidates, per)
+    ok = data["plausible"].values.reshape(n_candidates, per)
+    shortfall = np.minimum(0.0, data["margin"].min("goal").values).reshape(n_candidates, per)
+    counted = np.maximum(ok.sum(axis=1), 1)
+    p = (joint & ok).sum(axis=1) / counted
+    mean_short = np.where(ok, np.maximum(shortfall, -1.0), 0.0).sum(axis=1) / counted
+    return p + TIE_BREAK * mean_short
+
+
+def search_levers(scenario: Scenario, samples: xr.Dataset, seed: int,
+                  generations: int = SEARCH_GENERATIONS, progress=None) -> dict[str, float]:
+    """Lever values (within their bounds) maximising the joint probability on ``samples``."""
+    names = sorted(scenario.levers)
+    if not names:
+        return {}
+    bounds = [scenario.levers[k].bounds for k in names]
+    free = [i for i, (lo, hi) in enumerate(bounds) if hi > lo]
+    per = samples.sizes["run"]
+    goal_names = sorted({g.indicator for g in scenario.goal_set().goals}
+                        | set(ensemble.history_indicators()))
+
+    def objective(xs: np.ndarray) -> np.ndarray:
+        xs = np.atleast_2d(xs.T).T  # (dims, candidates)
+        k = xs.shape[1]
+        full = np.array([[lv.value for lv in (scenario.levers[n] for n in names)]] * k).T
+        full[free] = xs
+        tiled = samples.isel(run=np.tile(np.arange(per), k))
+        tiled = tiled.assign_coords(run=np.arange(k * per))
+        levers = {n: np.repeat(full[i], per) for i, n in enumerate(names)}
+        data = ensemble.run(scenario, tiled, levers=levers, names=goal_names,
+                            block_size=k * per)
+        if progress is not None:
+            progress(1)
+        return -_score(data, k, per)
+
+    if not free:
+        return {n: scenario.levers[n].value for n in names}
+    x0 = np.array([scenario.levers[names[i]].value for i in free])
+    result = differential_evolution(
+        objective, [bounds[i] for i in free], seed=seed, maxiter=generations,
+        popsize=SEARCH_POPULATION, polish=False, vectorized=True, updating="deferred",
+        init="latinhypercube", x0=x0, tol=0.0, atol=0.0)
+    best = {n: scenario.levers[n].value for n in names}
+    for j, i in enumerate(free):
+        best[names[i]] = float(result.x[j])
+    return best
+
+
+def reach(scenario: Scenario, runs: int = DEFAULT_RUNS, seed: int = 0,
+          search_runs: int = SEARCH_RUNS, generations: int = SEARCH_GENERATIONS,
+          progress=None) -> Reach:
+    """Evaluate the scenario over ``runs`` futures and search its levers."""
+    samples = sample.latin_hypercube(scenario.uncertainties, runs, seed)
+    goal_set = scenario.goal_set()
+    names = sorted({g.indicator for g in goal_set.goals})
+    tick = (lambda k: progress("runs", k)) if progress else None
+    data = ensemble.run(scenario, samples, names=names, progress=tick)
+    summary = reachability.summarize(data[["met", "joint"]], data["plausible"])
+    plausible_runs = np.flatnonzero(data["plausible"].values)[:search_runs]
+    subset = samples.isel(run=plausible_runs) if plausible_runs.size else samples.isel(
+        run=slice(0, search_runs))
+    step = (lambda k: progress("search", k)) if progress else None
+    best = search_levers(scenario, subset, seed, generations, progress=step)
+    best_data = ensemble.run(scenario, samples, levers=best, names=names, progress=tick)
+    best_summary = reachability.summarize(best_data[["met", "joint"]], best_data["plausible"])
+    best_eval = best_data[["margin", "met", "joint", "plausible"]]
+    return Reach(scenario, seed, data, summary, best, best_summary, best_eval)

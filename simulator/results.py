@@ -1,0 +1,63 @@
+"""Result files: netCDF and JSON written atomically, each recording its provenance.
+
+Every file records the model hash, the scenario (name, path, hash), the seed and
+package versions, so a result can be traced and reproduced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import xarray as xr
+
+from .paths import MODEL_FILE
+from .provenance import file_hash, versions
+
+
+def provenance(scenario=None, seed: int | None = None, mdl_path=MODEL_FILE) -> dict:
+    """Attributes naming what produced a result."""
+    attrs = {"model_file": Path(mdl_path).name, "model_hash": file_hash(mdl_path),
+             "seed": "none" if seed is None else int(seed), **versions()}
+    if scenario is not None:
+        attrs.update({"scenario": scenario.name, "scenario_file": scenario.path.name,
+                      "scenario_hash": file_hash(scenario.path),
+                      "goals_hash": file_hash(scenario.goals_path)})
+        if scenario.calibration_path.is_file():
+            attrs["calibration_hash"] = file_hash(scenario.calibration_path)
+    return attrs
+
+
+def _atomic(path: Path, write) -> Path:
+    """Write through a temporary file in the same directory, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_netcdf(ds: xr.Dataset, path: Path | str, attrs: dict) -> Path:
+    """Write a dataset to netCDF with ``attrs`` as global attributes."""
+    ds = ds.copy()
+    ds.attrs.update({k: (v if isinstance(v, (int, float, str)) else json.dumps(v))
+                     for k, v in attrs.items()})
+    for name in ds.variables:
+        if ds[name].dtype == bool:
+            ds[name] = ds[name].astype("int8")
+            ds[name].attrs["flag"] = "1 = true"
+    return _atomic(Path(path), lambda p: ds.to_netcdf(p, engine="netcdf4"))
+
+
+def write_json(obj: dict, path: Path | str) -> Path:
+    """Write JSON with sorted keys (byte-identical for identical content)."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return _atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))

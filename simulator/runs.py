@@ -1,0 +1,69 @@
+"""A scenario's central run: the plan's policy on the calibrated model, goals evaluated.
+
+``run_scenario`` is what ``plansim run`` does: one run with every uncertainty at
+its central value, every indicator over 2000-2015, and the scorecard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import xarray as xr
+
+from . import goals as goals_mod
+from . import scenario as scenario_mod
+from . import simulate
+from .paths import MODEL_FILE
+
+
+@dataclass
+class ScenarioRun:
+    """Indicators ``(time)`` and goal evaluation of one central run."""
+
+    scenario: scenario_mod.Scenario
+    indicators: xr.Dataset
+    evaluation: xr.Dataset
+    goal_set: goals_mod.GoalSet
+
+    @property
+    def all_met(self) -> bool:
+        return bool(self.evaluation["joint"].item())
+
+    def scorecard(self) -> str:
+        """Each goal: value, target, margin and met/missed; then the joint verdict."""
+        ev = self.evaluation.isel(run=0)
+        lines = [(f"Scenario '{self.scenario.name}': central run "
+                 f"({len(self.goal_set.goals)} goals)"),
+                 f"{'goal':28s} {'value':>12s}  {'target':>22s} {'margin':>8s}  status"]
+        for g in self.goal_set.goals:
+            e = ev.sel(goal=g.id)
+            comp = "≈" if g.comparator == "approx" else g.comparator
+            tol = f"±{g.tolerance:g}" if g.tolerance else ""
+            target = f"{comp} {g.threshold:g}{tol}"
+            lines.append(f"{g.id:28s} {float(e['value']):>12.4g}  {target:>22s} "
+                         f"{100 * float(e['margin']):>+7.1f}%  "
+                         f"{'met' if bool(e['met']) else 'MISSED'}")
+        missed = [g.id for g in self.goal_set.goals if not bool(ev['met'].sel(goal=g.id))]
+        verdict = ("All goals met together." if not missed else
+                   f"Not all met together: {len(missed)} of {len(self.goal_set.goals)} missed "
+                   f"({', '.join(missed)}).")
+        lines.append(verdict)
+        return "\n".join(lines)
+
+    def dataset(self) -> xr.Dataset:
+        """Indicators over ``time`` plus the goal evaluation, as one dataset."""
+        ind = self.indicators.isel(run=0, drop=True)
+        ev = self.evaluation.isel(run=0, drop=True)
+        ev = ev.rename({k: f"goal_{k}" for k in ev.data_vars})
+        return xr.merge([ind, ev])
+
+
+def run_scenario(name_or_path=None, mdl_path=MODEL_FILE) -> ScenarioRun:
+    """Run a scenario's central case and evaluate its goals."""
+    scen = scenario_mod.load(name_or_path, mdl_path)
+    goal_set = scen.goal_set()
+    data = simulate.run(scen.central_parameters(), mdl_path=mdl_path)
+    params = [k for k in data.data_vars if data[k].dims == ("run",)]
+    indicators = data.drop_vars(params)
+    evaluation = goals_mod.evaluate(indicators, goal_set)
+    return ScenarioRun(scen, indicators, evaluation, goal_set)

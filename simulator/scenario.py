@@ -1,0 +1,318 @@
+"""Scenario files: levers, uncertainties and overrides in the XLRM shape, checked before use.
+
+A scenario (``scenarios/*.toml``) holds::
+
+    name = "plan"
+    description = "..."
+    goals = "goals.toml"              # optional, relative to the scenario file
+    uncertainties = "uncertainties.toml"  # optional: share one [uncertainties] file
+    calibration = "calibrated.toml"   # optional, relative to the scenario file
+
+    [levers."talent attraction rate"]     # what the district decides (acting from 2006)
+    value = 0.01
+    bounds = [0.0, 0.03]                  # optional: the range a lever search may use
+
+    [uncertainties."future oil growth"]   # what it does not control
+    distribution = "triangular"           # uniform | triangular | truncnormal | discrete
+    low = 0.02
+    mode = 0.07
+    high = 0.12
+    # truncnormal: mean, sd, low, high;  discrete: values = [...], weights = [...]
+    # central = ...  (optional; value of single runs; default mode / mean / midpoint)
+
+    [overrides]                           # any other parameter, fixed
+    "death rate" = 0.005
+
+Every name is checked against the model (its role and documented range) before
+anything runs; a problem raises :class:`~simulator.errors.InputError` naming the
+file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from . import calibrate, goals, model
+from .errors import InputError
+from .paths import CALIBRATION_FILE, GOALS_FILE, MODEL_FILE, SCENARIOS_DIR
+
+DISTRIBUTIONS = {
+    "uniform": ("low", "high"),
+    "triangular": ("low", "mode", "high"),
+    "truncnormal": ("mean", "sd", "low", "high"),
+    "discrete": ("values",),
+}
+TOP_KEYS = {"name", "description", "goals", "calibration", "levers", "uncertainties",
+            "overrides"}
+
+
+@dataclass(frozen=True)
+class Lever:
+    name: str
+    value: float
+    bounds: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """An uncertain parameter and its distribution."""
+
+    name: str
+    distribution: str
+    spec: dict
+
+    @property
+    def low(self) -> float:
+        return float(min(self.spec["values"])) if self.distribution == "discrete" \
+            else float(self.spec["low"])
+
+    @property
+    def high(self) -> float:
+        return float(max(self.spec["values"])) if self.distribution == "discrete" \
+            else float(self.spec["high"])
+
+    @property
+    def central(self) -> float:
+        s = self.spec
+        if "central" in s:
+            return float(s["central"])
+        if self.distribution == "triangular":
+            return float(s["mode"])
+        if self.distribution == "truncnormal":
+            return float(s["mean"])
+        if self.distribution == "discrete":
+            w = np.asarray(s.get("weights", [1.0] * len(s["values"])), dtype=float)
+            return float(s["values"][int(np.argmax(w))])
+        return 0.5 * (float(s["low"]) + float(s["high"]))
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Map uniform [0, 1) samples to this distribution (inverse CDF)."""
+        s = self.spec
+        if self.distribution == "uniform":
+            return s["low"] + u * (s["high"] - s["low"])
+        if self.distribution == "triangular":
+            c = (s["mode"] - s["low"]) / (s["high"] - s["low"])
+            return stats.triang.ppf(u, c, loc=s["low"], scale=s["high"] - s["low"])
+        if self.distribution == "truncnormal":
+            a = (s["low"] - s["mean"]) / s["sd"]
+            b = (s["high"] - s["mean"]) / s["sd"]
+            return stats.truncnorm.ppf(u, a, b, loc=s["mean"], scale=s["sd"])
+        values = np.asarray(s["values"], dtype=float)
+        w = np.asarray(s.get("weights", [1.0] * len(values)), dtype=float)
+        edges = np.cumsum(w) / w.sum()
+        return values[np.minimum(np.searchsorted(edges, u, side="right"), len(values) - 1)]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A checked scenario: levers, uncertainties, overrides, goals and calibration."""
+
+    name: str
+    description: str
+    path: Path
+    levers: dict[str, Lever]
+    uncertainties: dict[str, Uncertainty]
+    overrides: dict[str, float]
+    goals_path: Path
+    calibration_path: Path
+    calibrated: dict[str, float] = field(default_factory=dict)
+
+    def goal_set(self) -> goals.GoalSet:
+        return goals.load(self.goals_path)
+
+    def base_parameters(self) -> dict[str, float]:
+        """Calibrated values, then overrides, then lever values (uncertainties not set)."""
+        params = dict(self.calibrated)
+        params.update(self.overrides)
+        params.update({k: lv.value for k, lv in self.levers.items()})
+        return params
+
+    def central_parameters(self) -> dict[str, float]:
+        """Parameters of the single central run: base values and central uncertainties."""
+        params = self.base_parameters()
+        params.update({k: u.central for k, u in self.uncertainties.items()})
+        return params
+
+
+def _number(path, key, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(path, key, f"{value!r} is not a finite number", "write a number")
+    return float(value)
+
+
+def _in_range(path, key, param: model.Parameter, value: float) -> None:
+    if not param.contains(value):
+        raise InputError(path, key, f"{value:g} is outside the documented range "
+                         f"[{param.lower:g}, {param.upper:g}] of '{param.name}'",
+                         f"use a value within [{param.lower:g}, {param.upper:g}]")
+
+
+def _known(path, key, name, params: dict[str, model.Parameter], roles: tuple[str, ...]):
+    if name not in params:
+        close = [p for p in params if name.lower() in p.lower() or p.lower() in name.lower()]
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise InputError(path, key, f"'{name}' is not a parameter of the model{hint}",
+                         "use a parameter name from models/karamay.mdl "
+                         "(`plansim params` lists them)")
+    if params[name].role not in roles:
+        raise InputError(path, key, f"'{name}' is a {params[name].role} parameter",
+                         f"list it under a section for {' or '.join(roles)} parameters")
+    return params[name]
+
+
+def _lever(path, name, table, params) -> Lever:
+    key = f"levers.{name}"
+    p = _known(path, key, name, params, ("lever",))
+    if not isinstance(table, dict) or "value" not in table:
+        raise InputError(path, key, "a lever needs a table with `value`",
+                         f'write [levers."{name}"] with value = ...')
+    extra = set(table) - {"value", "bounds"}
+    if extra:
+        raise InputError(path, f"{key}.{min(extra)}", "unknown key",
+                         "a lever has only `value` and `bounds`")
+    value = _number(path, f"{key}.value", table["value"])
+    _in_range(path, f"{key}.value", p, value)
+    bounds = table.get("bounds", [p.lower, p.upper])
+    if not isinstance(bounds, list) or len(bounds) != 2:
+        raise InputError(path, f"{key}.bounds", "bounds must be [low, high]",
+                         "write bounds = [low, high]")
+    lo, hi = (_number(path, f"{key}.bounds", b) for b in bounds)
+    if not lo <= value <= hi:
+        raise InputError(path, f"{key}.bounds", f"[{lo:g}, {hi:g}] does not contain the value",
+                         "widen the bounds or change the value")
+    _in_range(path, f"{key}.bounds", p, lo)
+    _in_range(path, f"{key}.bounds", p, hi)
+    return Lever(name, value, (lo, hi))
+
+
+def _uncertainty(path, name, table, params) -> Uncertainty:
+    key = f"uncertainties.{name}"
+    p = _known(path, key, name, params, ("uncertain", "calibrated"))
+    if not isinstance(table, dict) or table.get("distribution") not in DISTRIBUTIONS:
+        raise InputError(path, f"{key}.distribution", "missing or unknown distribution",
+                         f"use one of {', '.join(DISTRIBUTIONS)}")
+    dist = table["distribution"]
+    allowed = set(DISTRIBUTIONS[dist]) | {"distribution", "central", "weights"}
+    for k in table:
+        if k not in allowed:
+            raise InputError(path, f"{key}.{k}", f"not a key of a {dist} distribution",
+                             f"use {', '.join(DISTRIBUTIONS[dist])} (and optionally central)")
+    spec = {}
+    for k in DISTRIBUTIONS[dist]:
+        if k not in table:
+            raise InputError(path, f"{key}.{k}", "missing", f"a {dist} distribution needs `{k}`")
+    if dist == "discrete":
+        values = table["values"]
+        if not isinstance(values, list) or not values:
+            raise InputError(path, f"{key}.values", "not a list", "write values = [a, b, ...]")
+        spec["values"] = [_number(path, f"{key}.values", v) for v in values]
+        for v in spec["values"]:
+            _in_range(path, f"{key}.values", p, v)
+        if "weights" in table:
+            w = [_number(path, f"{key}.weights", v) for v in table["weights"]]
+            if len(w) != len(values) or min(w) < 0 or sum(w) <= 0:
+                raise InputError(path, f"{key}.weights", "weights do not match the values",
+                                 "give one non-negative weight per value")
+            spec["weights"] = w
+    else:
+        for k in DISTRIBUTIONS[dist]:
+            spec[k] = _number(path, f"{key}.{k}", table[k])
+        if not spec["low"] < spec["high"]:
+            raise InputError(path, f"{key}.high", "high must exceed low", "swap or widen them")
+        _in_range(path, f"{key}.low", p, spec["low"])
+        _in_range(path, f"{key}.high", p, spec["high"])
+        if dist == "triangular" and not spec["low"] <= spec["mode"] <= spec["high"]:
+            raise InputError(path, f"{key}.mode", "mode outside [low, high]",
+                             "put the mode between low and high")
+        if dist == "truncnormal" and spec["sd"] <= 0:
+            raise InputError(path, f"{key}.sd", "sd must be positive", "give sd > 0")
+    u = Uncertainty(name, dist, spec)
+    if "central" in table:
+        spec["central"] = _number(path, f"{key}.central", table["central"])
+        if not u.low <= spec["central"] <= u.high:
+            raise InputError(path, f"{key}.central", "central outside the distribution's range",
+                             "put central between low and high")
+    return u
+
+
+def _relative(path: Path, value, key: str, default: Path) -> Path:
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise InputError(path, key, "not a path", "write a path string")
+    target = (path.parent / value).resolve()
+    if not target.is_file():
+        raise InputError(path, key, f"'{value}' not found", "give an existing file")
+    return target
+
+
+def resolve(name_or_path: str | Path | None) -> Path:
+    """A scenario path from a path or a name in ``scenarios/`` (``plan`` -> plan.toml)."""
+    if name_or_path is None:
+        return SCENARIOS_DIR / "plan.toml"
+    p = Path(name_or_path)
+    if p.suffix != ".toml" and not p.exists():
+        candidate = SCENARIOS_DIR / f"{p.name}.toml"
+        if candidate.exists():
+            return candidate
+    return p
+
+
+def load(name_or_path: str | Path | None = None, mdl_path: Path | str = MODEL_FILE) -> Scenario:
+    """Read and check a scenario file."""
+    path = resolve(name_or_path)
+    if not path.is_file():
+        raise InputError(path, None, "scenario file not found",
+                         "give a path or a name from scenarios/ (e.g. plan)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(path, None, f"malformed TOML ({exc})", "correct the TOML syntax") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(path, None, "not UTF-8 text", "save the file as UTF-8") from exc
+    for key in data:
+        if key not in TOP_KEYS:
+            raise InputError(path, key, "unknown key", f"use only {', '.join(sorted(TOP_KEYS))}")
+    if isinstance(data.get("uncertainties"), str):
+        shared = _relative(path, data["uncertainties"], "uncertainties", path)
+        try:
+            data["uncertainties"] = tomllib.loads(
+                shared.read_text(encoding="utf-8")).get("uncertainties", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(shared, None, f"malformed TOML ({exc})",
+                             "correct the TOML syntax") from exc
+        path_for_uncertainties = shared
+    else:
+        path_for_uncertainties = path
+    for section in ("levers", "uncertainties", "overrides"):
+        if not isinstance(data.get(section, {}), dict):
+            raise InputError(path, section, "not a table", f"write [{section}] tables")
+    params = model.parameters(mdl_path)
+    levers = {n: _lever(path, n, t, params) for n, t in data.get("levers", {}).items()}
+    uncs = {n: _uncertainty(path_for_uncertainties, n, t, params)
+            for n, t in data.get("uncertainties", {}).items()}
+    overrides = {}
+    for n, v in data.get("overrides", {}).items():
+        key = f"overrides.{n}"
+        p = _known(path, key, n, params, ("calibrated", "uncertain", "lever", "fixed"))
+        overrides[n] = _number(path, key, v)
+        _in_range(path, key, p, overrides[n])
+    both = (set(levers) | set(overrides)) & set(uncs) or set(levers) & set(overrides)
+    if both:
+        name = min(both)
+        raise InputError(path, name, "set in more than one section",
+                         "list each parameter in one of levers, uncertainties, overrides")
+    goals_path = _relative(path, data.get("goals"), "goals", GOALS_FILE)
+    cal_path = _relative(path, data.get("calibration"), "calibration", CALIBRATION_FILE)
+    goals.load(goals_path)
+    calibrated = calibrate.load_values(cal_path, mdl_path) if cal_path.is_file() else {}
+    return Scenario(name=str(data.get("name", path.stem)),
+                    description=str(data.get("description", "")), path=path.resolve(),
+                    levers=levers, uncertainties=uncs, overrides=overrides,
+                    goals_path=goals_path, calibration_path=cal_path, calibrated=calibrated)

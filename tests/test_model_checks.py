@@ -1,0 +1,152 @@
+"""The checks every SD practitioner runs (Sterman ch. 21) on the district model.
+
+Extreme conditions, integration error, stock balance and behaviour reproduction.
+"""
+
+import numpy as np
+import pytest
+
+from simulator import calibrate, history, indicators, model, scenario, simulate
+from simulator.paths import CALIBRATION_FILE, MODEL_FILE
+from simulator.provenance import file_hash
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return scenario.load("plan")
+
+
+@pytest.fixture(scope="module")
+def stocks():
+    doc = simulate.vector_model(str(MODEL_FILE)).doc
+    names = doc.loc[doc["Subtype"].astype(str).str.lower() == "integ", "Real Name"].tolist()
+    assert "population" in names and "green area" in names
+    return names
+
+
+def _extreme_cases(base: dict) -> dict[str, dict]:
+    no_migration = {"base migration rate": 0.0, "job attraction": 0.0,
+                    "income attraction": 0.0, "talent attraction rate": 0.0}
+    return {
+        "central": {},
+        "no migration": no_migration,
+        "no oil growth": {"historical oil growth": 0.0, "future oil growth": 0.0},
+        "population halved": {"initial population": base["initial population"] / 2},
+        "doubled inflation": {k: 2 * base.get(k, model.parameters()[k].default) for k in [
+            "historical general inflation", "future general inflation",
+            "historical oil price inflation", "future oil price inflation"]},
+        "everything at once": {**no_migration, "historical oil growth": 0.0,
+                               "future oil growth": 0.0,
+                               "initial population": base["initial population"] / 2},
+    }
+
+
+def test_extreme_conditions_keep_stocks_non_negative_and_finite(plan, stocks):
+    base = plan.central_parameters()
+    cases = _extreme_cases(base)
+    names = list(cases)
+    params = {k: np.array([cases[c].get(k, base.get(k)) for c in names], dtype=float)
+              for k in set(base) | {k for c in cases.values() for k in c}
+              if all(cases[c].get(k, base.get(k)) is not None for c in names)}
+    vm = simulate.vector_model(str(MODEL_FILE))
+    out = vm.run(params, stocks + indicators.model_variables())  # raises on NaN/inf
+    for stock in stocks:
+        worst = out[stock].min("time")
+        bad = [names[i] for i in np.flatnonzero(worst.values < 0)]
+        assert not bad, f"stock '{stock}' negative under: {bad}"
+    # each extreme case really is extreme
+    pop = out["population"].sel(time=2001).values
+    assert pop[names.index("population halved")] < 0.6 * pop[0]
+    oil = out["oil VA real"].sel(time=2015).values
+    assert oil[names.index("no oil growth")] < 0.6 * oil[0]
+
+
+def test_halving_time_step_moves_2010_and_2015_by_under_half_a_percent(plan):
+    params = {**model_defaults(), **plan.central_parameters()}
+    pysd_model = fresh_model()
+    variables = indicators.model_variables()
+    runs = {}
+    for dt in (0.125, 0.0625):
+        frame = pysd_model.run(params=params, return_columns=variables, time_step=dt,
+                               saveper=1, return_timestamps=[2010.0, 2015.0])
+        runs[dt] = frame
+    coarse, fine = runs[0.125], runs[0.0625]
+    for var in variables:
+        for year in (2010.0, 2015.0):
+            a, b = coarse.loc[year, var], fine.loc[year, var]
+            assert abs(a - b) <= 0.005 * abs(b), f"{var} {year}: {a} vs {b} (dt 1/8 vs 1/16)"
+
+
+def fresh_model():
+    """A plain PySD model of its own, so changing its time step touches nothing else."""
+    import pysd
+
+    from simulator.engine import translate_plain
+
+    return pysd.load(str(translate_plain(MODEL_FILE)))
+
+
+def model_defaults():
+    return {k: p.default for k, p in model.parameters().items()}
+
+
+def test_population_stock_balances(plan):
+    params = {**model_defaults(), **plan.central_parameters()}
+    pysd_model = fresh_model()
+    dt = 0.125
+    times = np.arange(2000, 2015 + dt / 2, dt)
+    frame = pysd_model.run(params=params, return_columns=[
+        "population", "births", "deaths", "net migration"], return_timestamps=list(times))
+    pop = frame["population"].to_numpy()
+    flows = (frame["births"] - frame["deaths"] + frame["net migration"]).to_numpy()
+    change = np.diff(pop)
+    expected = dt * flows[:-1]
+    assert np.max(np.abs(change - expected) / pop[1:]) < 1e-9
+    # and the indicator of natural growth is births minus deaths per thousand
+    births_deaths = (frame["births"] - frame["deaths"]).to_numpy() / pop * 1000
+    rate = simulate.run_one(params, ["natural_growth_rate"])["natural_growth_rate"]
+    np.testing.assert_allclose(rate.sel(time=2010).item(),
+                               births_deaths[np.searchsorted(times, 2010)], rtol=1e-12)
+
+
+def test_committed_calibration_reproduces_history():
+    values = calibrate.load_values()
+    figs = history.figures()
+    wanted = sorted({f.indicator for f in figs if f.indicator != "gdp_real_growth"}
+                    | {"gdp_real"})
+    data = simulate.run_one(values, wanted)
+    table = calibrate.residual_table(data, figs)
+    bad = [(r["figure"], r["history"], r["model"]) for r in table if not r["within"]]
+    assert not bad, f"outside tolerance: {bad}"
+    nat = data["natural_growth_rate"].sel(time=list(history.HISTORY_YEARS))
+    assert float(nat.max()) < 8.0
+
+
+def test_committed_calibration_is_of_the_current_model():
+    import tomllib
+
+    meta = tomllib.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))["meta"]
+    assert meta["model_hash"] == file_hash(MODEL_FILE), "run `plansim calibrate` again"
+    assert meta["history_hash"] == file_hash(history.HISTORY_FILE)
+
+
+def test_calibration_fits_from_the_model_defaults():
+    cal = calibrate.calibrate()
+    assert cal.all_within, cal.table()
+    committed = calibrate.load_values()
+    for name, value in cal.values.items():
+        lo, hi = cal.bounds[name]
+        assert abs(value - committed[name]) <= 1e-3 * (hi - lo), name
+
+
+def test_every_constant_is_documented_with_role_units_and_range():
+    params = model.parameters()
+    assert {p.role for p in params.values()} >= {"calibrated", "uncertain", "lever"}
+    for p in params.values():
+        assert p.doc, f"{p.name} has no comment"
+        assert p.units and p.units != "nan", f"{p.name} has no units"
+        if p.role != "fixed":
+            assert p.lower < p.upper and p.contains(p.default), f"{p.name}: range"
+        else:
+            assert "plan" in p.doc or "Bank" in p.doc or "derived" in p.doc \
+                or "Year" in p.units, f"fixed constant {p.name} cites no source: {p.doc}"
