@@ -10,8 +10,8 @@ on.  PySD 3.14.3 needs these adjustments, all made here, none in the model:
    ~699); the patched builder removes the wrapper after proving, with Python's
    tokenizer, that it encloses the whole expression.  ``WITH LOOKUP``'s bare
    ``np.interp`` (which drops labels) goes through ``xr.apply_ufunc``, and
-   Vensim's ``^`` calls :func:`_power` (Python's ``**`` per run) because numpy's
-   vectorised power may differ from C ``pow`` in the last bit.  The ``float`` at
+   Vensim's ``^`` calls :func:`_power` (C ``pow`` per run, as Python's ``**``)
+   because numpy's SIMD ``power`` may differ from C ``pow`` in the last bit.  The ``float`` at
    ~1945 only wraps single elements of subscripted variables, which are refused.
    Files are cached by sha256 of the model, PySD version and :data:`ENGINE_TAG`.
 2. Stateful objects.  SMOOTH/DELAY/TREND/SAMPLE IF TRUE... fix their state's
@@ -574,17 +574,40 @@ _OBJECT_POWER = np.frompyfunc(operator.pow, 2, 1)
 _SAFE_POWER = np.frompyfunc(_python_power, 2, 1)
 
 
-def _power(base: Any, exponent: Any) -> Any:
-    """Vensim ``^`` exactly as PySD's scalar path computes it: Python ``**`` per run.
+def _float_power_is_c_pow() -> bool:
+    """Whether ``np.float_power`` gives Python's ``**`` bit for bit on this machine.
 
-    On two floats Python's ``**`` calls the C library's ``pow``; numpy's
-    ``power`` on float64 arrays may use a SIMD implementation that differs in the
-    last bit.  Arrays are therefore raised element by element with Python's
-    operator (about 0.1 us per element), ints staying Python ints as in PySD.
+    Python's float ``**`` calls the C library's ``pow``; numpy's ``power`` has SIMD
+    (e.g. AVX-512 SVML) loops that differ in the last bit for ~5% of arguments,
+    while ``float_power`` (float64 only) calls C ``pow`` element by element.
     """
-    if not isinstance(base, (xr.DataArray, np.ndarray)) and \
-            not isinstance(exponent, (xr.DataArray, np.ndarray)):
+    rng = np.random.default_rng(20260101)
+    base = np.concatenate([rng.uniform(0.0, 1e3, 4000), rng.lognormal(0.0, 20.0, 1000),
+                           -rng.uniform(0.0, 10.0, 500)])
+    exponent = np.concatenate([rng.uniform(-4.0, 4.0, 5000),
+                               rng.integers(-5, 6, 500).astype(np.float64)])
+    expected = np.array([a ** b for a, b in zip(base.tolist(), exponent.tolist())])
+    with np.errstate(all="ignore"):
+        return bool(np.array_equal(np.float_power(base, exponent), expected))
+
+
+_FLOAT_POWER_IS_C_POW = _float_power_is_c_pow()
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    """Vensim ``^`` exactly as PySD's scalar path computes it: Python's ``**`` per run.
+
+    Arrays go through ``np.float_power`` when it is checked to equal Python's
+    ``**`` (C ``pow``) bit for bit, else element by element through Python's
+    operator (about 0.1 us per element).  Where Python would raise or return a
+    complex number (0 to a negative power, negative base to a fractional power)
+    the result is numpy's inf or NaN.
+    """
+    arrays = (xr.DataArray, np.ndarray)
+    if not isinstance(base, arrays) and not isinstance(exponent, arrays):
         return base ** exponent
+    if _FLOAT_POWER_IS_C_POW:
+        return np.float_power(base, exponent)
     try:
         return xr.apply_ufunc(_OBJECT_POWER, base, exponent).astype(np.float64)
     except (ZeroDivisionError, OverflowError, TypeError, ValueError):

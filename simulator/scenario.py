@@ -30,6 +30,7 @@ file, the key and the fix.
 
 from __future__ import annotations
 
+import difflib
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -155,7 +156,7 @@ def _in_range(path, key, param: model.Parameter, value: float) -> None:
 
 def _known(path, key, name, params: dict[str, model.Parameter], roles: tuple[str, ...]):
     if name not in params:
-        close = [p for p in params if name.lower() in p.lower() or p.lower() in name.lower()]
+        close = difflib.get_close_matches(name, list(params), n=1, cutoff=0.6)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise InputError(path, key, f"'{name}' is not a parameter of the model{hint}",
                          "use a parameter name from models/karamay.mdl "

@@ -150,3 +150,25 @@ def test_every_constant_is_documented_with_role_units_and_range():
         else:
             assert "plan" in p.doc or "Bank" in p.doc or "derived" in p.doc \
                 or "Year" in p.units, f"fixed constant {p.name} cites no source: {p.doc}"
+
+
+def test_levers_act_only_from_2006(plan):
+    """Every lever at either end of its range leaves 2000-2005 untouched."""
+    levers = model.parameters(role="lever")
+    base = plan.central_parameters()
+    runs = [base] + [{**base, **{k: getattr(p, end) for k, p in levers.items()}}
+                     for end in ("lower", "upper")]
+    params = {k: np.array([r.get(k, np.nan) for r in runs]) for k in base}
+    for k, p in levers.items():
+        params[k] = np.array([r[k] for r in runs])
+    data = simulate.run(params)
+    history_years = list(history.HISTORY_YEARS)
+    for name in data.data_vars:
+        if "time" not in data[name].dims:
+            continue
+        before = data[name].sel(time=history_years).values
+        np.testing.assert_array_equal(before[1:], np.repeat(before[:1], 2, axis=0),
+                                      err_msg=f"{name} moves before 2006")
+        after = data[name].sel(time=2010).values
+        if name in ("population", "green_ratio", "tertiary_share"):
+            assert np.ptp(after) > 0, f"levers do not move {name} after 2006"

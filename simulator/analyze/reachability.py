@@ -21,7 +21,9 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, float(centre - half)), min(1.0, float(centre + half)))
+    lo = 0.0 if successes == 0 else max(0.0, float(centre - half))
+    hi = 1.0 if successes == n else min(1.0, float(centre + half))
+    return (lo, hi)
 
 
 def _prob(flags: np.ndarray) -> dict:
@@ -65,4 +67,29 @@ def summarize(evaluation: xr.Dataset, plausible: xr.DataArray | None = None) -> 
                                   "p_independent": indep, "ratio": both / indep})
     conflicts.sort(key=lambda c: (c["ratio"], c["goals"]))
     return {"runs_counted": n, "joint_probability": _prob(joint), "goals": per_goal,
-            "binding_goals": binding, "conflicts": conflicts}
+            "binding_goals": binding, "conflicts": conflicts,
+            "held_back_by": held_back_by(met, goals)}
+
+
+def held_back_by(met: np.ndarray, goals: list[str], stop_at: float = 0.95) -> list[dict]:
+    """Goals in the order that, dropped one at a time, most raise the joint probability.
+
+    Greedy: at each step drop the goal whose removal gives the highest joint
+    probability of those left (ties: the less likely goal first); stop once the rest
+    hold together in ``stop_at`` of the futures. Answers "held back by which goals"
+    when several goals fail at once and none is binding on its own.
+    """
+    left = list(range(len(goals)))
+    steps: list[dict] = []
+    if met.shape[0] == 0:
+        return steps
+    alone = met.mean(axis=0)
+    while left and met[:, left].all(axis=1).mean() < stop_at:
+        best = max(left, key=lambda i: (
+            met[:, [j for j in left if j != i]].all(axis=1).mean() if len(left) > 1 else 1.0,
+            -alone[i]))
+        left.remove(best)
+        rest = met[:, left].all(axis=1) if left else np.ones(met.shape[0], bool)
+        steps.append({"goal": goals[best], "probability_alone": float(alone[best]),
+                      "joint_without": _prob(rest)})
+    return steps

@@ -1,0 +1,67 @@
+"""The main jobs from the command line: run (scorecard + netCDF) and reach (verdict + files)."""
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from simulator import cli, goals, indicators
+from simulator.paths import MODEL_FILE
+from simulator.provenance import file_hash
+
+
+def test_run_writes_every_indicator_and_prints_the_scorecard(tmp_path, capsys):
+    out = tmp_path / "plan.nc"
+    assert cli.main(["run", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    for goal in goals.load().goals:
+        assert goal.id in text
+    assert "together" in text
+    ds = xr.open_dataset(out)
+    assert ds["time"].values.tolist() == list(range(2000, 2016))
+    for name, ind in indicators.INDICATORS.items():
+        assert name in ds and ds[name].dims == ("time",), name
+        assert ds[name].attrs["units"] == ind.unit and ds[name].attrs["description"]
+        assert np.isfinite(ds[name].values).all()
+    assert ds.attrs["model_hash"] == file_hash(MODEL_FILE)
+    assert ds.attrs["scenario"] == "plan" and "version_pysd" in ds.attrs
+    assert float(ds["energy_intensity_index"].sel(time=2005)) == 1.0
+    # the history the calibrated run claims
+    assert float(ds["gdp_nominal"].sel(time=2005)) == pytest.approx(120.88, rel=0.03)
+
+
+@pytest.fixture(scope="module")
+def reach_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("reach")
+    args = ["--runs", "300", "--search-runs", "20", "--generations", "2", "--seed", "5"]
+    for name in ("a", "b"):
+        assert cli.main(["reach", *args, "--out", str(base / name)]) == 0
+    return base
+
+
+def test_reach_writes_summary_and_results(reach_runs):
+    summary = json.loads((reach_runs / "a" / "summary.json").read_text())
+    for key in ["runs", "seed", "model_hash", "scenario", "joint_probability", "goals",
+                "binding_goals", "conflicts", "best_levers"]:
+        assert key in summary, key
+    assert summary["runs"] == 300 and summary["seed"] == 5
+    jp = summary["joint_probability"]
+    assert jp["interval"][0] <= jp["value"] <= jp["interval"][1]
+    assert set(summary["goals"]) == set(goals.load().ids)
+    assert set(summary["best_levers"]["values"]) >= {"talent attraction rate"}
+    ds = xr.open_dataset(reach_runs / "a" / "results.nc")
+    assert ds["margin"].dims == ("run", "goal") and ds.sizes["run"] == 300
+    assert ds["gdp_real"].dims == ("run", "time")
+    assert ds["future oil growth"].dims == ("run",)
+    counted = int(ds["plausible"].sum())
+    assert summary["plausible_runs"] == counted
+    joint = (ds["joint"].values.astype(bool) & ds["plausible"].values.astype(bool)).sum()
+    assert jp["value"] == pytest.approx(joint / counted)
+
+
+def test_reach_is_bit_identical_for_the_same_seed(reach_runs):
+    a, b = reach_runs / "a", reach_runs / "b"
+    assert (a / "summary.json").read_bytes() == (b / "summary.json").read_bytes()
+    da, db = xr.open_dataset(a / "results.nc"), xr.open_dataset(b / "results.nc")
+    xr.testing.assert_identical(da, db)
