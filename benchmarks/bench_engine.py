@@ -127,44 +127,57 @@ def compare(loop: Mapping[str, np.ndarray], vector: Any) -> tuple[float, int, in
     return worst, identical, total
 
 
+def describe(model_path: Path, vm: VectorModel, n_sampled: int, setup: float) -> str:
+    name = model_path.relative_to(ROOT) if model_path.is_relative_to(ROOT) else model_path
+    return (f"model: {name} ({len(vm.parameters)} constants, {n_sampled} sampled, "
+            f"{len(vm.variables)} outputs, {len(vm.default_years)} years, "
+            f"TIME STEP {vm.control.time_step}); load+translate {setup:.2f} s")
+
+
+def time_sizes(vm: VectorModel, params: Mapping[str, np.ndarray], sizes: list[int],
+               loop_rate: float, with_tracemalloc: bool) -> dict[int, float]:
+    """Time the engine at each size (ascending, so peak RSS is per size); runs/s by N."""
+    outputs = vm.variables
+    rates = {}
+    print(f"{'N':>8} {'vector s':>9} {'runs/s':>10} {'loop s (scaled)':>16} {'ratio':>7} "
+          f"{'peak RSS MiB':>13}" + (f" {'tracemalloc MiB':>16}" if with_tracemalloc else ""))
+    for n in sorted(sizes):
+        runs = head(params, n)
+        seconds, _ = timed(lambda runs=runs: vm.run(runs, outputs, check_finite=False))
+        rates[n] = n / seconds
+        line = (f"{n:>8} {seconds:>9.2f} {rates[n]:>10.0f} {n / loop_rate:>16.1f} "
+                f"{rates[n] / loop_rate:>7.0f} {peak_rss_mib():>13.0f}")
+        if with_tracemalloc:
+            peak = peak_memory(lambda runs=runs: vm.run(runs, outputs, check_finite=False))
+            line += f" {peak / 2**20:>16.0f}"
+        print(line)
+    return rates
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    warnings.simplefilter("ignore")  # PySD's lookup/pandas warnings, once per run
+    warnings.simplefilter("ignore")  # PySD's lookup-extrapolation and pandas warnings
     model_path = resolve_model(args.model)
     setup, vm = timed(lambda: VectorModel(model_path, args.cache_dir))
-    outputs, years = vm.variables, vm.default_years
     params = sample(vm, max(args.sizes + [args.loop_subset]), args.seed)
-    print(f"model: {model_path.relative_to(ROOT) if model_path.is_relative_to(ROOT) else model_path}"
-          f" ({len(vm.parameters)} constants, {len(params)} sampled, {len(outputs)} outputs, "
-          f"{len(years)} years, TIME STEP {vm.control.time_step}); load+translate {setup:.2f} s")
+    print(describe(model_path, vm, len(params), setup))
 
     subset = head(params, args.loop_subset)
-    loop_seconds, loop_result = loop_runs(model_path, args.cache_dir, subset, outputs, years)
+    loop_seconds, loop_result = loop_runs(model_path, args.cache_dir, subset, vm.variables,
+                                          vm.default_years)
     loop_rate = args.loop_subset / loop_seconds
     print(f"(a) plain PySD loop: {args.loop_subset} runs in {loop_seconds:.2f} s "
           f"= {loop_rate:.1f} runs/s; peak RSS so far {peak_rss_mib():.0f} MiB")
 
-    check = vm.run(subset, outputs, check_finite=False)
-    worst, identical, total = compare(loop_result, check)
+    worst, identical, total = compare(loop_result,
+                                      vm.run(subset, vm.variables, check_finite=False))
     print(f"subset check: {identical}/{total} series bit-identical, "
           f"max relative difference {worst:.3g}")
     if worst > 1e-12:
         print("ERROR: vectorised results differ from plain PySD")
         return 1
 
-    rates = {}
-    print(f"{'N':>8} {'vector s':>9} {'runs/s':>10} {'loop s (scaled)':>16} {'ratio':>7} "
-          f"{'peak RSS MiB':>13}" + (f" {'tracemalloc MiB':>16}" if args.tracemalloc else ""))
-    for n in sorted(args.sizes):  # ascending, so the process's peak RSS is this size's
-        runs = head(params, n)
-        seconds, _ = timed(lambda runs=runs: vm.run(runs, outputs, check_finite=False))
-        rates[n] = n / seconds
-        line = (f"{n:>8} {seconds:>9.2f} {rates[n]:>10.0f} {n / loop_rate:>16.1f} "
-                f"{rates[n] / loop_rate:>7.0f} {peak_rss_mib():>13.0f}")
-        if args.tracemalloc:
-            peak = peak_memory(lambda runs=runs: vm.run(runs, outputs, check_finite=False))
-            line += f" {peak / 2**20:>16.0f}"
-        print(line)
+    rates = time_sizes(vm, params, args.sizes, loop_rate, args.tracemalloc)
     size = RATIO_SIZE if RATIO_SIZE in rates else max(rates)
     print(f"ratio: {rates[size] / loop_rate:.0f}" + ("" if size == RATIO_SIZE else f" (N={size})"))
     return 0

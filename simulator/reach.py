@@ -25,7 +25,6 @@ DEFAULT_RUNS = 15_000  # about 11,000 plausible: a 95% interval under 2 points w
 SEARCH_RUNS = 200
 SEARCH_GENERATIONS = 12
 SEARCH_POPULATION = 4  # per lever (scipy's popsize)
-TIE_BREAK = 1e-3  # weight of the mean shortfall, so the search moves where P(joint) is flat
 
 
 @dataclass
@@ -61,7 +60,10 @@ class Reach:
                 "joint_probability": {
                     "value": self.best_summary["joint_probability"]["probability"],
                     "interval": self.best_summary["joint_probability"]["interval"]},
-                "binding_goals": self.best_summary["binding_goals"],
+                    "binding_goals": self.best_summary["binding_goals"],
+                "goals": {g: {"value": v["probability"], "interval": v["interval"]}
+                          for g, v in self.best_summary["goals"].items()},
+                "mean_goals_met": self.best_summary["mean_goals_met"],
             },
         }
 
@@ -92,6 +94,11 @@ class Reach:
             f"{g} {_pct(v)}" for g, v in hardest) + ".")
         lines.append(f"Best levers found: joint probability {_pct(bj)} with "
                      + ", ".join(f"{k} = {v:.4g}" for k, v in self.best_levers.items()) + ".")
+        if bj["count"] == 0:
+            lines.append("No lever setting searched meets every goal in any future; the one "
+                         "shown meets the most goals on average "
+                         f"({b['mean_goals_met']:.1f} of {len(b['goals'])}, against "
+                         f"{s['mean_goals_met']:.1f} under the scenario's levers).")
         if b["binding_goals"]:
             lines.append("Still binding under the best levers: " + ", ".join(
                 x["goal"] for x in b["binding_goals"][:3]) + ".")
@@ -120,14 +127,19 @@ def _pct(p: dict) -> str:
 
 
 def _score(data: xr.Dataset, n_candidates: int, per: int) -> np.ndarray:
-    """Joint probability per candidate (plausible runs only), plus a small tie-breaker."""
+    """Joint probability per candidate (plausible runs only), plus a small tie-breaker.
+
+    The tie-breaker is the mean share of goals met, weighted (half of one future's
+    worth) so that it never outweighs one more future with every goal met: where no candidate reaches any
+    joint success, the search still moves toward settings that meet more goals.
+    """
     joint = data["joint"].values.reshape(n_candidates, per)
     ok = data["plausible"].values.reshape(n_candidates, per)
-    shortfall = np.minimum(0.0, data["margin"].min("goal").values).reshape(n_candidates, per)
+    share = data["met"].mean("goal").values.reshape(n_candidates, per)
     counted = np.maximum(ok.sum(axis=1), 1)
     p = (joint & ok).sum(axis=1) / counted
-    mean_short = np.where(ok, np.maximum(shortfall, -1.0), 0.0).sum(axis=1) / counted
-    return p + TIE_BREAK * mean_short
+    mean_share = np.where(ok, share, 0.0).sum(axis=1) / counted
+    return p + 0.5 * mean_share / counted
 
 
 def search_levers(scenario: Scenario, samples: xr.Dataset, seed: int,

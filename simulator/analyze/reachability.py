@@ -68,7 +68,8 @@ def summarize(evaluation: xr.Dataset, plausible: xr.DataArray | None = None) -> 
     conflicts.sort(key=lambda c: (c["ratio"], c["goals"]))
     return {"runs_counted": n, "joint_probability": _prob(joint), "goals": per_goal,
             "binding_goals": binding, "conflicts": conflicts,
-            "held_back_by": held_back_by(met, goals)}
+            "held_back_by": held_back_by(met, goals),
+            "mean_goals_met": float(met.sum(axis=1).mean()) if n else float("nan")}
 
 
 def held_back_by(met: np.ndarray, goals: list[str], stop_at: float = 0.95) -> list[dict]:
