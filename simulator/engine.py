@@ -1158,13 +1158,3 @@ def run_single(mdl_path: str | os.PathLike, params: Mapping[str, float], outputs
     return xr.Dataset(data, coords={RUN: [0], TIME: times},
                       attrs={"model": mdl.name, "model_sha256": model_hash(mdl),
                              "pysd_version": pysd.__version__})
-
-
-def translate_plain(mdl_path: str | os.PathLike,
-                    cache_dir: str | os.PathLike | None = None) -> Path:
-    """Path of the un-patched translation (what ``pysd.read_vensim`` builds), cached.
-
-    Plain PySD with float arithmetic is the fastest way to integrate one parameter
-    set (calibration); its results are the reference the vectorised engine equals.
-    """
-    return _translate(Path(mdl_path).resolve(), cache_dir, vector=False)

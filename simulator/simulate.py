@@ -50,9 +50,9 @@ def _scalar_model(mdl_path: str):
     """Plain PySD model (float arithmetic): fastest for one run at a time."""
     import pysd
 
-    from .engine import translate_plain
+    from .engine import translate_reference
 
-    return pysd.load(str(translate_plain(mdl_path)))
+    return pysd.load(str(translate_reference(mdl_path)))
 
 
 def run_one(params: dict[str, float], names: list[str] | None = None, *,

@@ -81,9 +81,9 @@ def fresh_model():
     """A plain PySD model of its own, so changing its time step touches nothing else."""
     import pysd
 
-    from simulator.engine import translate_plain
+    from simulator.engine import translate_reference
 
-    return pysd.load(str(translate_plain(MODEL_FILE)))
+    return pysd.load(str(translate_reference(MODEL_FILE)))
 
 
 def model_defaults():
@@ -159,7 +159,7 @@ def test_levers_act_only_from_2006(plan):
     runs = [base] + [{**base, **{k: getattr(p, end) for k, p in levers.items()}}
                      for end in ("lower", "upper")]
     params = {k: np.array([r.get(k, np.nan) for r in runs]) for k in base}
-    for k, p in levers.items():
+    for k in levers:
         params[k] = np.array([r[k] for r in runs])
     data = simulate.run(params)
     history_years = list(history.HISTORY_YEARS)

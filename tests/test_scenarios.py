@@ -43,15 +43,15 @@ BAD = {
                          "talent atraction rate", "did you mean"),
     "value out of range": ('[levers."talent attraction rate"]\nvalue = 0.5\n',
                            "levers.talent attraction rate.value", "[0, 0.04]"),
-    "bounds out of range": ('[levers."talent attraction rate"]\nvalue = 0.01\n'
-                            'bounds = [0.0, 0.9]\n', "bounds", "within"),
+    "bounds out of range": (('[levers."talent attraction rate"]\nvalue = 0.01\n'
+                            'bounds = [0.0, 0.9]\n'), "bounds", "within"),
     "wrong role": ('[levers."death rate"]\nvalue = 0.005\n', "levers.death rate", "uncertain"),
     "unknown distribution": ('[uncertainties."death rate"]\ndistribution = "gamma"\n',
                              "distribution", "uniform"),
-    "missing distribution key": ('[uncertainties."death rate"]\ndistribution = "uniform"\n'
-                                 'low = 0.004\n', "high", "needs"),
-    "uncertainty out of range": ('[uncertainties."death rate"]\ndistribution = "uniform"\n'
-                                 'low = 0.001\nhigh = 0.005\n', "low", "outside"),
+    "missing distribution key": (('[uncertainties."death rate"]\ndistribution = "uniform"\n'
+                                 'low = 0.004\n'), "high", "needs"),
+    "uncertainty out of range": (('[uncertainties."death rate"]\ndistribution = "uniform"\n'
+                                 'low = 0.001\nhigh = 0.005\n'), "low", "outside"),
     "malformed toml": ('[levers."talent attraction rate"\nvalue = 1\n', "s.toml", "TOML"),
     "override out of range": ('[overrides]\n"land per capita" = 500\n',
                               "overrides.land per capita", "[80, 200]"),
@@ -89,7 +89,8 @@ def test_cli_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys):
 
 def test_console_script_exit_code_is_2_for_a_missing_file(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "simulator.cli", "run",
-                           str(tmp_path / "missing.toml")], capture_output=True, text=True)
+                           str(tmp_path / "missing.toml")], check=False, capture_output=True,
+                          text=True)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "missing.toml" in proc.stderr
 
