@@ -83,6 +83,25 @@ def _cmd_reach(args) -> int:
     return 0
 
 
+def _cmd_analyze(args) -> int:
+    from . import briefing, scenario
+
+    goal_set = scenario.load(args.scenario).goal_set() if args.scenario else None
+    written = briefing.analyze(args.dir, goal_set)
+    for name, path in written.items():
+        print(f"{name:28s} {path}")
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    from . import sweep
+
+    out = Path(args.out) if args.out else Path("out") / f"sweep-{Path(args.spec).stem}"
+    outcome = sweep.execute(args.spec, out, workers=args.workers, scheduler=args.scheduler)
+    print(outcome.report())
+    return 0
+
+
 def _cmd_params(args) -> int:
     from . import model
 
@@ -131,6 +150,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generations", type=int, default=None,
                    help="generations of the lever search")
     p.set_defaults(func=_cmd_reach)
+
+    p = sub.add_parser("analyze", help="briefing charts and tables from a reach result")
+    p.add_argument("dir", help="directory written by `plansim reach --out DIR`")
+    p.add_argument("--scenario", help="scenario whose goals to mark on the charts "
+                   "(default: scenarios/goals.toml)")
+    p.set_defaults(func=_cmd_analyze)
+
+    p = sub.add_parser("sweep", help="levers x futures in resumable blocks, into a Zarr store")
+    p.add_argument("spec", help="sweep spec .toml (e.g. scenarios/sweeps/migration-greening.toml)")
+    p.add_argument("--out", help="directory for sweep.zarr and summary.json "
+                   "(default: out/sweep-<spec>); rerun the same command to resume")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="run blocks in K local processes (default: in this process)")
+    where.add_argument("--scheduler", default=None,
+                       help="run blocks on the Dask cluster at tcp://HOST:PORT")
+    p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("calibrate", help="fit the model to the 2000-2005 history")
     p.add_argument("--out", default=str(CALIBRATION_FILE), help="calibration TOML to write")

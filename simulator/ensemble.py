@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from . import goals as goals_mod
-from . import history, simulate
+from . import history, model, simulate
 from .scenario import Scenario
 
 BLOCK_SIZE = 2000
@@ -42,6 +42,11 @@ def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalS
     figs = history.figures()
     out = data.assign(margin=evaluation["margin"], met=evaluation["met"],
                       joint=evaluation["joint"], plausible=history.plausible(data, figs))
+    roles = model.parameters()
+    for name in params:
+        out[name].attrs.update({"role": roles[name].role, "units": roles[name].units})
+    for name in samples.data_vars:
+        out[name].attrs["sampled"] = 1
     out["plausible"].attrs["description"] = (
         "run reproduces the 2000-2005 history within the calibration tolerance")
     return out

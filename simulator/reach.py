@@ -111,9 +111,9 @@ class Reach:
     def write(self, out_dir: Path | str) -> tuple[Path, Path]:
         """Write ``results.nc`` and ``summary.json`` into ``out_dir``."""
         out_dir = Path(out_dir)
-        best = self.best_evaluation.rename({k: f"best_{k}" for k in self.best_evaluation
-                                            .data_vars})
-        ds = xr.merge([self.data, best.drop_vars("plausible", errors="ignore")])
+        best = self.best_evaluation.drop_vars("plausible", errors="ignore")
+        best = best.rename({k: f"best_{k}" for k in best.data_vars})
+        ds = xr.merge([self.data, best])
         attrs = {**results.provenance(self.scenario, self.seed),
                  "best_levers": self.best_levers}
         nc = results.write_netcdf(ds, out_dir / "results.nc", attrs)

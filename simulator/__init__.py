@@ -1,0 +1,13 @@
+"""plansim: can a development plan's goals be reached together?
+
+The pipeline, one module per step: :mod:`scenario` (spec) → :mod:`sample`
+(futures) → :mod:`simulate` / :mod:`ensemble` (runs, via the vectorised
+:mod:`engine`) → :mod:`goals` (margins) → :mod:`analyze` (summaries, sensitivity,
+discovery) → :mod:`plotting` and :mod:`results` (charts, files). :mod:`reach`
+and :mod:`sweep` compose them; :mod:`cli` is the ``plansim`` command.
+Importing the package registers the ``ds.plan`` xarray accessor.
+"""
+
+from . import accessor  # noqa: F401  (registers ds.plan)
+
+__version__ = "0.1.0"

@@ -1,0 +1,72 @@
+"""``ds.plan``: the analyses, on the xarray datasets researchers already hold.
+
+Registered when :mod:`simulator` is imported. Works on an ensemble (``results.nc``
+of ``plansim reach``, or :func:`simulator.ensemble.run`) and, for the scorecard, on
+a single run (``plansim run``'s netCDF).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .analyze import discovery, reachability, sensitivity
+
+
+@xr.register_dataset_accessor("plan")
+class PlanAccessor:
+    """Goal scorecard, reachability summary, sensitivity, PRIM boxes and fan charts."""
+
+    def __init__(self, ds: xr.Dataset):
+        self._ds = ds
+
+    def _plausible(self):
+        ds = self._ds
+        return ds["plausible"].astype(bool) if "plausible" in ds else None
+
+    def scorecard(self) -> pd.DataFrame:
+        """Per goal: probability with 95% interval (ensemble) or value/margin/met (one run)."""
+        ds = self._ds
+        if "met" not in ds and "goal_met" in ds:  # a single run written by `plansim run`
+            return pd.DataFrame({"value": ds["goal_value"].values,
+                                 "margin": ds["goal_margin"].values,
+                                 "met": ds["goal_met"].values.astype(bool)},
+                                index=pd.Index(ds["goal"].values, name="goal"))
+        s = self.summary()
+        rows = {g: {"probability": v["probability"], "low": v["interval"][0],
+                    "high": v["interval"][1]} for g, v in s["goals"].items()}
+        jp = s["joint_probability"]
+        rows["ALL"] = {"probability": jp["probability"], "low": jp["interval"][0],
+                       "high": jp["interval"][1]}
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("goal")
+
+    def summary(self) -> dict:
+        """Probabilities, binding goals, held-back-by ranking and conflicts."""
+        ds = self._ds
+        ev = xr.Dataset({"met": ds["met"].astype(bool), "joint": ds["joint"].astype(bool)})
+        return reachability.summarize(ev, self._plausible())
+
+    def sensitivity(self, goals: list[str] | None = None, seed: int = 0) -> xr.DataArray:
+        """PAWN indices ``(goal, input)`` of the sampled inputs on the goal margins."""
+        ds = self._ds.assign(plausible=self._ds["plausible"].astype(bool))
+        return sensitivity.pawn(ds, goals, seed=seed)
+
+    def discover(self, goals: list[str] | None = None) -> dict:
+        """The PRIM box of futures where ``goals`` (default: all) hold together."""
+        ds = self._ds.assign(plausible=self._ds["plausible"].astype(bool))
+        return discovery.prim_box(ds, goals)
+
+    def fan(self, indicator: str, goal_set=None):
+        """Fan chart of an indicator over plausible futures."""
+        from .plotting import fan
+
+        return fan(self._ds, indicator, goal_set)
+
+    def quantiles(self, indicator: str, q=(0.05, 0.5, 0.95)) -> xr.DataArray:
+        """Quantiles over plausible runs of an indicator, ``(quantile, time)``."""
+        values = self._ds[indicator]
+        mask = self._plausible()
+        if mask is not None:
+            values = values.isel(run=np.flatnonzero(mask.values))
+        return values.quantile(list(q), dim="run")

@@ -1,0 +1,78 @@
+"""``plansim analyze``: charts and tables for a briefing from a ``plansim reach`` result.
+
+Reads ``DIR/results.nc`` and writes into ``DIR/analysis/``: goal probabilities
+(scenario levers vs best levers found), a sensitivity heatmap and table (PAWN),
+PRIM boxes for every goal that holds in some futures and fails in others, and
+fan charts of the design card's indicators.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import xarray as xr
+
+from . import goals as goals_mod
+from . import plotting
+from .analyze import reachability
+from .errors import InputError
+
+FAN_INDICATORS = ("population", "natural_growth_rate", "unemployment_rate", "urban_income",
+                  "energy_intensity_index", "green_ratio", "tertiary_share", "gdp_nominal")
+
+
+def load_results(out_dir: Path | str) -> xr.Dataset:
+    """The ensemble of a reach run, checked to be one."""
+    path = Path(out_dir) / "results.nc"
+    if not path.is_file():
+        raise InputError(path, None, "no results file", "run `plansim reach --out DIR` first")
+    ds = xr.open_dataset(path).load()
+    for key in ("met", "joint", "plausible", "margin"):
+        if key not in ds:
+            raise InputError(path, key, "missing", "give the directory of a `plansim reach` run")
+    return ds
+
+
+def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None) -> dict[str, Path]:
+    """Write the briefing's charts and tables; return what was written."""
+    ds = load_results(out_dir)
+    target = Path(out_dir) / "analysis"
+    target.mkdir(parents=True, exist_ok=True)
+    goal_set = goal_set or goals_mod.load()
+    written: dict[str, Path] = {}
+
+    summary = ds.plan.summary()
+    compare = None
+    if "best_met" in ds:
+        best = xr.Dataset({"met": ds["best_met"].astype(bool),
+                           "joint": ds["best_joint"].astype(bool)})
+        compare = reachability.summarize(best, ds["plausible"].astype(bool))
+    written["probabilities"] = plotting.save(
+        plotting.probabilities(summary, compare=compare,
+                               title=f"Scenario '{ds.attrs.get('scenario', '?')}': "
+                                     f"{summary['runs_counted']} plausible futures"),
+        target / "probabilities.png")
+
+    indices = ds.plan.sensitivity()
+    written["sensitivity_chart"] = plotting.save(plotting.heatmap(indices),
+                                                 target / "sensitivity.png")
+    table = indices.to_pandas()
+    table.to_csv(target / "sensitivity.csv", float_format="%.4f")
+    written["sensitivity_table"] = target / "sensitivity.csv"
+
+    boxes = {}
+    for goal, stats in summary["goals"].items():
+        if 0.02 <= stats["probability"] <= 0.98:
+            boxes[goal] = ds.plan.discover([goal])
+    if 0 < summary["joint_probability"]["count"] < summary["runs_counted"]:
+        boxes["ALL"] = ds.plan.discover()
+    (target / "discovery.json").write_text(json.dumps(boxes, indent=2, sort_keys=True) + "\n",
+                                           encoding="utf-8")
+    written["discovery"] = target / "discovery.json"
+
+    for name in FAN_INDICATORS:
+        if name in ds:
+            written[f"fan_{name}"] = plotting.save(plotting.fan(ds, name, goal_set),
+                                                   target / f"fan_{name}.png")
+    return written
