@@ -8,6 +8,7 @@ indicator vocabulary.
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -70,10 +71,12 @@ def run_one(params: dict[str, float], names: list[str] | None = None, *,
     model = _scalar_model(path)
     variables = indicators.model_variables(names)
     control = vm.control
-    frame = model.run(params={**vm.parameters, **{k: float(v) for k, v in params.items()}},
-                      return_columns=variables, return_timestamps=years,
-                      initial_condition="original", final_time=control.final_time,
-                      time_step=control.time_step, saveper=control.saveper)
+    with warnings.catch_warnings():  # PySD 3.14.3 uses a pandas keyword pandas 3 deprecates
+        warnings.filterwarnings("ignore", "The inplace keyword in DataFrame.set_index")
+        frame = model.run(params={**vm.parameters, **{k: float(v) for k, v in params.items()}},
+                          return_columns=variables, return_timestamps=years,
+                          initial_condition="original", final_time=control.final_time,
+                          time_step=control.time_step, saveper=control.saveper)
     raw = xr.Dataset({v: (("run", "time"), frame[v].to_numpy(dtype=float)[None, :])
                       for v in variables}, coords={"run": [0], "time": years})
     return indicators.from_model_output(raw, names)
