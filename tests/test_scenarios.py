@@ -105,8 +105,8 @@ def test_latin_hypercube_is_seeded_and_respects_the_distributions():
         assert not np.array_equal(a[name].values, c[name].values)
         assert a[name].min() >= unc.low and a[name].max() <= unc.high
         # one sample per stratum: the sorted CDF positions fill [0, 1) evenly
-    tri = scen.uncertainties["future oil growth"]
-    assert abs(float(np.median(a["future oil growth"])) - tri.central) < 0.01
+    tri = scen.uncertainties["oil growth shift"]
+    assert abs(float(np.median(a["oil growth shift"])) - tri.central) < 0.01
 
 
 def test_discrete_and_truncnormal_distributions():
