@@ -1,31 +1,45 @@
 """Vectorised ensemble engine: N runs of a Vensim model in one PySD integration.
 
-The runs travel through PySD as an extra ``run`` dimension: every model constant
-becomes an :class:`xarray.DataArray` over ``run`` and PySD's own expressions,
-stateful objects, ``Model.run`` and Euler loop carry the arrays from INITIAL TIME
-on.  PySD 3.14.3 needs these adjustments, all made here, none in the model:
+The runs travel through PySD as 1-D numpy arrays of shape ``(N,)``: every model
+constant is set to such an array and PySD's own expressions, stateful objects,
+``Model.run`` and Euler loop carry the arrays from INITIAL TIME on (numpy
+broadcasting covers every unsubscripted operation; a scalar that does not depend
+on a parameter, e.g. ``Time``, simply stays a scalar).  Arrays are wrapped in
+xarray only when the result is assembled.  PySD 3.14.3 needs these adjustments,
+all made here, none in the model:
 
 1. Translation (:func:`translate`).  The Python builder wraps numpy calls on
    unsubscripted expressions in ``float(...)`` (``python_expressions_builder.py``
    ~699); the patched builder removes the wrapper after proving, with Python's
-   tokenizer, that it encloses the whole expression.  ``WITH LOOKUP``'s bare
-   ``np.interp`` (which drops labels) goes through ``xr.apply_ufunc``, and
-   Vensim's ``^`` calls :func:`_power` (C ``pow`` per run, as Python's ``**``)
-   because numpy's SIMD ``power`` may differ from C ``pow`` in the last bit.  The ``float`` at
-   ~1945 only wraps single elements of subscripted variables, which are refused.
+   tokenizer, that it encloses the whole expression.  Vensim's ``^`` calls
+   :func:`_power` (C ``pow`` per run, as Python's ``**``) because numpy's SIMD
+   ``power`` may differ from C ``pow`` in the last bit.  The ``float`` at ~1945
+   only wraps single elements of subscripted variables, which are refused.
    Files are cached by sha256 of the model, PySD version and :data:`ENGINE_TAG`.
-2. Stateful objects.  SMOOTH/DELAY/TREND/SAMPLE IF TRUE... fix their state's
+2. Parameters.  ``Model.set_components`` refuses numpy arrays (it takes them for
+   subscripted values), so :meth:`VectorModel._set_constants` does what it does
+   for a constant value (``lambda: value``, dependencies emptied, cache entry
+   dropped) with the run arrays.  Python ints stay integers (``np.full`` gives
+   int64), because PySD's scalar path keeps an integer SMOOTH state and
+   truncates the first input written into it.
+3. Functions.  PySD's ``if_then_else``, ``xidz``, ``zidz``, ``integer``,
+   ``quantum``, ``modulo`` and ``pulse`` take ``if value:`` branches (one truth
+   value) for anything that is not a DataArray; the loaded model's module gets
+   versions that, for numpy arrays, do what PySD's DataArray branches do
+   (``np.where`` for ``xr.where``) and call PySD's own otherwise.  Hard-coded
+   lookups silently return their whole table for array arguments; they get an
+   array version doing PySD's scalar branches run by run.
+4. Stateful objects.  SMOOTH/DELAY/TREND/SAMPLE IF TRUE... fix their state's
    shape from the initial value, so every initial value and input is broadcast
-   to ``(run,)`` (values copied; Python ints stay integers, because PySD's scalar
-   path keeps an integer SMOOTH state and truncates the first input written into
-   it); orders must be one value; DELAY order casting must agree across runs.
-3. Output.  ``Model.run`` flattens into a pandas DataFrame; an output handler
-   registered at PySD's ``ModelOutput.out_handlers`` extension point keeps numpy
-   arrays instead, so nothing is flattened and no coordinates are needed.
-4. Functions.  ``PULSE``/``PULSE TRAIN`` use chained comparisons and hard-coded
-   lookups silently return their whole table for array arguments; both get
-   array versions doing the same floating-point operations run by run.
-5. Euler step.  ``Macro.state`` packs the states with ``np.array(dtype=object)``,
+   to ``(N,)`` (their states become ``(order, N)`` arrays, PySD's scalar layout
+   with runs appended); orders must be one value; DELAY order casting must agree
+   across runs.  TREND, FORECAST and SAMPLE IF TRUE call ``zidz``/
+   ``if_then_else`` from PySD's ``statefuls`` module and get subclasses calling
+   the array versions.
+5. Output.  ``Model.run`` flattens into a pandas DataFrame; an output handler
+   registered at PySD's ``ModelOutput.out_handlers`` extension point writes each
+   saved value straight into the ``(N, years)`` result array instead.
+6. Euler step.  ``Macro.state`` packs the states with ``np.array(dtype=object)``,
    which numpy turns into a 2-D object array for run-shaped states; the step is
    the same ``state + ddt * dt`` over a list (see :func:`_euler_step`).
 
@@ -86,8 +100,11 @@ __all__ = [
 
 RUN = "run"
 TIME = "time"
-ENGINE_TAG = "e1"
-"""Version of the translation patches; part of the cache key of translated files."""
+ENGINE_TAG = "e2"
+"""Version of the translation patches; part of the cache key of translated files.
+
+e1 sent ``WITH LOOKUP`` through ``xr.apply_ufunc`` (runs were DataArrays); e2 keeps
+PySD's ``np.interp``, which keeps the shape of a numpy array argument."""
 
 CONTROL_NAMES = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
 _CONTROL_PY = ("initial_time", "final_time", "time_step", "saveper")
@@ -297,13 +314,14 @@ def _array_safe_builders() -> Iterator[None]:
     """Patch PySD's Python builders so unsubscripted expressions keep array values.
 
     * ``float(...)`` around numpy calls is removed (it needs one value);
-    * ``WITH LOOKUP``'s ``np.interp`` goes through ``xr.apply_ufunc`` (keeps ``run``);
     * Vensim's ``^`` becomes ``_vector_power(a, b)`` (injected at load, see
       :func:`_power`) instead of Python's ``**``, which on arrays would be numpy's
       vectorised power, not the C ``pow`` PySD's scalar path calls.
+
+    ``WITH LOOKUP``'s ``np.interp(x, xs, ys)`` needs nothing: on an array ``x`` it
+    interpolates every element as it would the scalar.
     """
     call_build = _peb.CallBuilder.build_function_call
-    inline_build = _peb.InlineLookupsBuilder.build
 
     def build_function_call(self: Any, arguments: dict) -> Any:
         built = call_build(self, arguments)
@@ -311,26 +329,16 @@ def _array_safe_builders() -> Iterator[None]:
             built.expression = _strip_float(built.expression)
         return built
 
-    def build_inline_lookup(self: Any, arguments: dict) -> Any:
-        built = inline_build(self, arguments)
-        prefix = "np.interp("
-        if not built.subscripts and built.expression.startswith(prefix):
-            self.section.imports.add("xarray")
-            built.expression = "xr.apply_ufunc(np.interp, " + built.expression[len(prefix):]
-        return built
-
     operators = _peb.OperationBuilder._operators_build
     patched_operators = dict(operators)
     patched_operators["^"] = (f"{_POWER_NAME}(%(left)s, %(right)s)",) + operators["^"][1:]
 
     _peb.CallBuilder.build_function_call = build_function_call
-    _peb.InlineLookupsBuilder.build = build_inline_lookup
     _peb.OperationBuilder._operators_build = patched_operators
     try:
         yield
     finally:
         _peb.CallBuilder.build_function_call = call_build
-        _peb.InlineLookupsBuilder.build = inline_build
         _peb.OperationBuilder._operators_build = operators
 
 
@@ -505,57 +513,108 @@ def _owner(node: ast.stmt, owners: dict[str, str]) -> str:
 # --------------------------------------------------------------------------- array helpers
 
 
-def _run_array(value: Any, n: int) -> xr.DataArray:
-    """``value`` as a DataArray over ``run`` (length ``n``); values are copied exactly."""
-    if isinstance(value, xr.DataArray):
-        if value.dims == (RUN,):
-            return value
-        if value.ndim:
-            raise EngineError(f"expected a value over 'run', got dimensions {value.dims}")
-        value = value.values
+def _run_array(value: Any, n: int) -> np.ndarray:
+    """``value`` as a numpy array of shape ``(n,)``; values (and integer dtypes) kept.
+
+    An array that already has that shape is returned as it is: the engine and
+    PySD never write into a value in place (states are replaced by new arrays).
+    """
+    if isinstance(value, np.ndarray) and value.shape == (n,):
+        return value
     data = np.asarray(value)
     if data.ndim == 0:
         # np.full keeps Python ints as int64, like the int PySD's scalar path would see
-        return xr.DataArray(np.full(n, data.item()), dims=(RUN,))
-    if data.shape == (n,):
-        return xr.DataArray(data, dims=(RUN,))
+        return np.full(n, data.item())
     raise EngineError(f"expected a scalar or {n} values over 'run', got shape {data.shape}")
 
 
-def _run_values(value: Any, n: int) -> np.ndarray:
-    """A model value as a fresh float64 numpy array of shape (n,)."""
-    if isinstance(value, xr.DataArray) and value.ndim and value.dims != (RUN,):
-        raise EngineError(f"expected a value over 'run', got dimensions {value.dims}")
-    data = np.asarray(value, dtype=np.float64)
-    return np.array(np.broadcast_to(data, (n,)), dtype=np.float64)
+def _if_then_else(condition: Any, val_if_true: Callable[[], Any],
+                  val_if_false: Callable[[], Any]) -> Any:
+    """PySD's ``if_then_else``, with its DataArray branch for numpy arrays.
+
+    As PySD does for a DataArray condition: one branch only when the condition
+    is the same in every run, else both branches and ``np.where`` (for
+    ``xr.where``, same dtype promotion).  Scalars go to PySD's function.
+    """
+    if isinstance(condition, np.ndarray):
+        if condition.all():
+            return val_if_true()
+        if not condition.any():
+            return val_if_false()
+        return np.where(condition, val_if_true(), val_if_false())
+    return _pysd_functions.if_then_else(condition, val_if_true, val_if_false)
+
+
+def _xidz(numerator: Any, denominator: Any, x: Any) -> Any:
+    """PySD's ``xidz``, with its DataArray branch for a numpy denominator."""
+    if isinstance(denominator, np.ndarray):
+        return np.where(np.abs(denominator) < _SMALL_VENSIM, x, numerator / denominator)
+    return _pysd_functions.xidz(numerator, denominator, x)
+
+
+def _zidz(numerator: Any, denominator: Any) -> Any:
+    """PySD's ``zidz``, with its DataArray branches for numpy arrays."""
+    if isinstance(denominator, np.ndarray):
+        return np.where(np.abs(denominator) < _SMALL_VENSIM, 0, numerator / denominator)
+    if isinstance(numerator, np.ndarray) and abs(denominator) < _SMALL_VENSIM:
+        return np.zeros(numerator.shape, dtype=np.int64)  # PySD: DataArray(0, numerator's dims)
+    return _pysd_functions.zidz(numerator, denominator)
+
+
+def _integer(x: Any) -> Any:
+    """PySD's ``integer``: ``astype(int)`` for a numpy array (as for a DataArray)."""
+    if isinstance(x, np.ndarray):
+        return x.astype(int)
+    return _pysd_functions.integer(x)
+
+
+def _quantum(a: Any, b: Any) -> Any:
+    """PySD's ``quantum``, with its DataArray branch for a numpy ``b``."""
+    if isinstance(b, np.ndarray):
+        return np.where(b < _SMALL_VENSIM, a, b * _integer(a / b))
+    if b < _SMALL_VENSIM:
+        return a
+    return b * _integer(a / b)
+
+
+def _modulo(x: Any, m: Any) -> Any:
+    """PySD's ``modulo`` (``x - quantum(x, m)``) over :func:`_quantum`."""
+    return x - _quantum(x, m)
 
 
 def _run_pulse(time: Any, start: Any, repeat_time: Any = 0, width: Any = None,
                magnitude: Any = None, end: Any = None) -> Any:
-    """PySD's ``pulse`` for arguments over ``run``: same comparisons, selected per run.
+    """PySD's ``pulse`` for arguments over runs: same comparisons, selected per run.
 
     PySD's version uses Python's chained comparisons and ``and``, which need one
     truth value.  Here every branch is computed for all runs with the same
-    operations and the branch each run would take is selected with ``xr.where``.
+    operations and the branch each run would take is selected with ``np.where``.
     """
     args = (start, repeat_time, width, magnitude, end)
-    if not any(isinstance(a, (xr.DataArray, np.ndarray)) for a in args):
+    if not any(isinstance(a, np.ndarray) for a in args):
         return _pysd_functions.pulse(time, start, repeat_time, width, magnitude, end)
     t = time()
     width = .5 * time.time_step() if width is None else width
     out = magnitude / time.time_step() if magnitude is not None else 1
     single = (start - _SMALL_VENSIM <= t) & (t < start + width)
     if _is_zero_scalar(repeat_time):
-        return xr.where(single, out, 0)
+        return np.where(single, out, 0)
     with np.errstate(all="ignore"):
         within = (start <= t) if end is None else (start <= t) & (t < end)
         on = (t - start + _SMALL_VENSIM) % repeat_time < width
-    train = xr.where(within & on, out, 0)
-    return xr.where(repeat_time == 0, xr.where(single, out, 0), train)
+    train = np.where(within & on, out, 0)
+    return np.where(repeat_time == 0, np.where(single, out, 0), train)
 
 
 def _is_zero_scalar(value: Any) -> bool:
-    return not isinstance(value, (xr.DataArray, np.ndarray)) and value == 0
+    return not isinstance(value, np.ndarray) and value == 0
+
+
+# PySD functions of the translated module -> their array versions (pulse: see above)
+_ARRAY_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "if_then_else": _if_then_else, "xidz": _xidz, "zidz": _zidz, "integer": _integer,
+    "quantum": _quantum, "modulo": _modulo, "pulse": _run_pulse,
+}
 
 
 def _python_power(base: Any, exponent: Any) -> Any:
@@ -603,36 +662,43 @@ def _power(base: Any, exponent: Any) -> Any:
     complex number (0 to a negative power, negative base to a fractional power)
     the result is numpy's inf or NaN.
     """
-    arrays = (xr.DataArray, np.ndarray)
-    if not isinstance(base, arrays) and not isinstance(exponent, arrays):
+    if not isinstance(base, np.ndarray) and not isinstance(exponent, np.ndarray):
         return base ** exponent
     if _FLOAT_POWER_IS_C_POW:
         return np.float_power(base, exponent)
     try:
-        return xr.apply_ufunc(_OBJECT_POWER, base, exponent).astype(np.float64)
+        return np.asarray(_OBJECT_POWER(base, exponent), dtype=np.float64)
     except (ZeroDivisionError, OverflowError, TypeError, ValueError):
-        return xr.apply_ufunc(_SAFE_POWER, base, exponent).astype(np.float64)
+        return np.asarray(_SAFE_POWER(base, exponent), dtype=np.float64)
 
 
 class _RunLookups(HardcodedLookups):
-    """Hard-coded lookup whose call takes an argument over ``run``.
+    """Hard-coded lookup whose call takes an argument over runs.
 
-    PySD's ``Lookups._call`` builds ``xr.DataArray(nan, None, list(None))`` for an
-    unsubscripted lookup with an array argument; the TypeError is caught and the
-    whole table is returned.  Here every run takes PySD's scalar branches: exact
-    x value -> its y; above/below the table -> last/first y; else ``np.interp``
+    PySD's ``Lookups._call`` takes ``if x in ...`` branches for anything that is
+    not a DataArray, and for an unsubscripted DataArray argument it builds
+    ``xr.DataArray(nan, None, list(None))``; the TypeError is caught and the
+    whole table returned.  Here every run takes PySD's scalar branches: exact x
+    value -> its y; above/below the table -> last/first y; else ``np.interp``
     (what ``DataArray.interp`` calls for 1-D linear data) or hold-backward.
     """
 
     def __call__(self, x: Any, final_subs: Any = None) -> Any:
-        if isinstance(x, xr.DataArray) and x.ndim:
-            return xr.DataArray(self._values(np.asarray(x.values, dtype=np.float64)),
-                                dims=x.dims, coords=x.coords)
+        if isinstance(x, np.ndarray) and x.ndim:
+            return self._values(np.asarray(x, dtype=np.float64))
         return super().__call__(x, final_subs)
 
+    def _table(self) -> tuple[np.ndarray, np.ndarray]:
+        """The table's x and y values (read from ``data`` once per table object)."""
+        cached = self.__dict__.get("_run_table")
+        if cached is None or cached[0] is not self.data:
+            cached = (self.data, np.asarray(self.data["lookup_dim"].values, dtype=np.float64),
+                      np.asarray(self.data.values, dtype=np.float64))
+            self.__dict__["_run_table"] = cached
+        return cached[1], cached[2]
+
     def _values(self, x: np.ndarray) -> np.ndarray:
-        xs = np.asarray(self.data["lookup_dim"].values, dtype=np.float64)
-        ys = np.asarray(self.data.values, dtype=np.float64)
+        xs, ys = self._table()
         if self.interp == "hold_backward":
             out = ys[np.clip(np.searchsorted(xs, x, side="right") - 1, 0, None)]
         else:
@@ -655,13 +721,13 @@ class _RunLookups(HardcodedLookups):
 
 
 class _Broadcast:
-    """Wraps a stateful object's callable so it returns a value over ``run``."""
+    """Wraps a stateful object's callable so it returns a value over runs, shape (N,)."""
 
     def __init__(self, func: Callable[[], Any], runs: _RunCount):
         self.func = func
         self.runs = runs
 
-    def __call__(self) -> xr.DataArray:
+    def __call__(self) -> np.ndarray:
         return _run_array(self.func(), self.runs.n)
 
 
@@ -718,6 +784,39 @@ def _reduced_order(order: int, dt: float, delay_time: float) -> int:
     return order
 
 
+# PySD 3.14.3's TREND, FORECAST and SAMPLE IF TRUE call ``zidz``/``if_then_else``
+# imported into ``pysd.py_backend.statefuls``; these are their methods, verbatim but
+# for calling the array versions.
+
+
+class _RunTrend(_st.Trend):
+    """TREND over run arrays (``Trend.__call__`` with :func:`_zidz`)."""
+
+    def __call__(self) -> Any:
+        return _zidz(self.input_func() - self.state,
+                     self.average_time_function() * np.abs(self.state))
+
+
+class _RunForecast(_st.Forecast):
+    """FORECAST over run arrays (``Forecast.__call__`` with :func:`_zidz`)."""
+
+    def __call__(self) -> Any:
+        return self.input() * (
+            1 + _zidz(self.input() - self.state, self.average_time() * self.state)
+            * self.horizon())
+
+
+class _RunSampleIfTrue(_st.SampleIfTrue):
+    """SAMPLE IF TRUE over run arrays (PySD's methods with :func:`_if_then_else`)."""
+
+    def __call__(self) -> Any:
+        return _if_then_else(self.condition(), self.actual_value, lambda: self.state)
+
+    def update(self, state: Any) -> None:
+        self.state = self.state * 0 + _if_then_else(self.condition(), self.actual_value,
+                                                    lambda: self.state)
+
+
 @dataclass
 class _RunCount:
     """The ensemble size of the current integration, shared with the wrappers."""
@@ -725,8 +824,8 @@ class _RunCount:
     n: int = 1
 
 
-# Callables broadcast to ``run`` per stateful class (pysd 3.14.3 attribute names), and
-# the order callables that must be one scalar.
+# Callables broadcast to runs per stateful class (pysd 3.14.3 attribute names), the
+# order callables that must be one scalar, and the engine's subclasses.
 _BROADCAST_ATTRS: dict[type, tuple[str, ...]] = {
     _st.Integ: ("init_func",),
     _st.Smooth: ("init_func", "input_func"),
@@ -739,15 +838,17 @@ _BROADCAST_ATTRS: dict[type, tuple[str, ...]] = {
 }
 _ORDER_ATTRS: dict[type, str] = {_st.Smooth: "order_func", _st.Delay: "order_func",
                                  _st.DelayN: "order_func"}
-_DELAY_CLASSES: dict[type, type] = {_st.Delay: _RunDelay, _st.DelayN: _RunDelayN}
+_RUN_CLASSES: dict[type, type] = {_st.Delay: _RunDelay, _st.DelayN: _RunDelayN,
+                                  _st.Trend: _RunTrend, _st.Forecast: _RunForecast,
+                                  _st.SampleIfTrue: _RunSampleIfTrue}
 
 
 def _euler_step(model: pysd.py_backend.model.Model, dt: float) -> None:
     """PySD's Euler step, ``state + ddt * dt`` for every state, over a list.
 
     ``Macro.state``/``Macro.ddt`` pack the states with ``np.array(..., dtype=object)``;
-    for run-shaped DataArrays of equal length numpy builds a 2-D object array (the
-    states become object arrays) and for shapes sharing a leading length it raises.
+    for run arrays of equal length numpy builds a 2-D object array (the states
+    become object arrays) and for shapes sharing a leading length it raises.
     This does the same per-state arithmetic in the same order: all states are read,
     all derivatives computed, then every state updated with ``state + ddt * dt``.
     """
@@ -758,50 +859,62 @@ def _euler_step(model: pysd.py_backend.model.Model, dt: float) -> None:
         element.update(state + ddt * dt)
 
 
+def _handler_file(n: int, columns: int) -> str:
+    """The ``output_file`` that makes PySD use :class:`_ArrayOutput` for (n, columns)."""
+    return f"{n}x{columns}{_HANDLER_SUFFIX}"
+
+
 class _ArrayOutput(OutputHandlerInterface):
-    """PySD output handler keeping each output as numpy arrays (no DataFrame)."""
+    """PySD output handler writing each saved value into its (N, years) result array.
+
+    PySD creates it from ``output_file`` (see :func:`_handler_file`), which carries
+    the shape.  Values are written where they belong, so no per-step copies are
+    kept and nothing is flattened.
+    """
 
     capture_elements_step: list[str]
     capture_elements_run: list[str]
 
     def __init__(self, out_file: object = None):
         self.out_file = out_file
+        n, columns = (int(v) for v in Path(str(out_file)).stem.split("x"))
+        self.shape = (n, columns)
         self.times: list[float] = []
-        self.steps: dict[str, list[Any]] = {}
-        self.constants: dict[str, Any] = {}
+        self.steps: dict[str, np.ndarray] = {}
+        self.constants: dict[str, np.ndarray] = {}
 
     def initialize(self, model: Any) -> None:
         self.times = []
-        self.steps = {key: [] for key in self.capture_elements_step}
+        self.steps = {key: np.empty(self.shape, dtype=np.float64)
+                      for key in self.capture_elements_step}
         self.constants = {}
 
     def update(self, model: Any) -> None:
+        column = len(self.times)
+        if column == self.shape[1]:
+            raise EngineError(f"PySD saved more than the {column} requested years")
         self.times.append(float(model.time()))
-        for key in self.capture_elements_step:
-            value = getattr(model.components, key)()
-            self.steps[key].append(np.array(getattr(value, "values", value), dtype=np.float64))
+        components = model.components
+        for key, array in self.steps.items():
+            array[:, column] = getattr(components, key)()  # (n,) or a scalar, broadcast
 
     def postprocess(self, **kwargs: Any) -> _ArrayOutput:
         return self
 
     def add_run_elements(self, model: Any) -> None:
         for key in self.capture_elements_run:
-            value = getattr(model.components, key)()
-            self.constants[key] = np.array(getattr(value, "values", value), dtype=np.float64)
+            self.constants[key] = np.array(getattr(model.components, key)(), dtype=np.float64)
 
-    def pop_series(self, key: str, n: int, index: np.ndarray) -> np.ndarray:
-        """Output ``key`` at the saved times ``index``, shape (n, len(index)).
-
-        The saved values of ``key`` are released as they are copied, so collecting
-        needs one output's worth of extra memory, not a second copy of all of them.
-        """
+    def pop_series(self, key: str, index: np.ndarray) -> np.ndarray:
+        """Output ``key`` at the saved times ``index``, shape (n, len(index))."""
+        n, columns = self.shape
+        if key in self.steps:
+            saved = self.steps.pop(key)
+            whole = len(index) == columns and np.array_equal(index, np.arange(columns))
+            return saved if whole else saved[:, index]
         out = np.empty((n, len(index)), dtype=np.float64)
         if key in self.constants:
-            out[:] = _run_values(self.constants[key], n)[:, None]
-        elif key in self.steps:
-            saved = self.steps.pop(key)
-            for column, i in enumerate(index):
-                out[:, column] = saved[i]  # (n,) or a scalar, broadcast
+            out[:] = np.broadcast_to(self.constants[key], (n,))[:, None]
         elif key == "time":  # PySD captures Time (no cache type) in neither list
             out[:] = np.asarray(self.times, dtype=np.float64)[index]
         else:
@@ -952,7 +1065,8 @@ class VectorModel:
 
     def _make_array_safe(self) -> None:
         module = self._model.components._components
-        module.pulse = _run_pulse
+        for name, function in _ARRAY_FUNCTIONS.items():
+            setattr(module, name, function)
         setattr(module, _POWER_NAME, _power)
         for lookup in self._model._lookup_elements:
             if lookup.interp not in _LOOKUP_INTERPOLATIONS:
@@ -980,8 +1094,8 @@ class VectorModel:
         if kind in _ORDER_ATTRS:
             attr = _ORDER_ATTRS[kind]
             setattr(element, attr, _Uniform(getattr(element, attr), variable, "order"))
-        if kind in _DELAY_CLASSES:
-            element.__class__ = _DELAY_CLASSES[kind]
+        if kind in _RUN_CLASSES:
+            element.__class__ = _RUN_CLASSES[kind]
             element.variable = variable
 
     # -- running
@@ -1036,22 +1150,46 @@ class VectorModel:
 
     def _integrate(self, given: dict[str, np.ndarray], n: int, out_names: list[str],
                    times: np.ndarray) -> dict[str, np.ndarray]:
-        values = {py: _run_array(given[real] if real in given else self._defaults[real], n)
-                  for real, py in self._constants.items()}
+        model = self._model
+        model._remove_constant_cache()  # left in place only if a previous run raised
+        self._set_constants({py: _run_array(given[real] if real in given
+                                            else self._defaults[real], n)
+                             for real, py in self._constants.items()})
         self._runs.n = n
-        for lookup in self._model._lookup_elements:
+        for lookup in model._lookup_elements:
             lookup.warned = set()
-        for element in self._model._stateful_elements.values():
+        for element in model._stateful_elements.values():
             element.shape_info = None  # else the last run's shapes are imposed on the new state
         py_outputs = [self._names.py_of_real[real] for real in out_names]
-        # "exact": every run-shaped array shares one layout, so alignment is a check only
-        with np.errstate(all="ignore"), xr.set_options(arithmetic_join="exact"):
-            handler = self._model.run(
-                params=values, return_columns=py_outputs, return_timestamps=list(times),
-                final_time=self.control.final_time, output_file=f"runs{_HANDLER_SUFFIX}")
+        with np.errstate(all="ignore"):
+            handler = model.run(
+                return_columns=py_outputs, return_timestamps=list(times),
+                final_time=self.control.final_time, output_file=_handler_file(n, len(times)))
         index = _match_times(handler.times, times, self.control.time_step)
-        return {real: handler.pop_series(self._names.py_of_real[real], n, index)
+        return {real: handler.pop_series(self._names.py_of_real[real], index)
                 for real in out_names}
+
+    def _set_constants(self, values: Mapping[str, np.ndarray]) -> None:
+        """``Model.set_components`` for constant values, which refuses numpy arrays.
+
+        As PySD's ``_set_components`` does for a value that is neither a Series nor
+        a callable: the component becomes ``lambda: value`` keeping the original's
+        attributes, has no dependencies and leaves the step cache.  Unlike PySD,
+        ``__wrapped__`` (set by the cache decorator) is not copied: it would chain
+        every run's function, and with it every run's parameter arrays, to the next.
+        """
+        model = self._model
+        components = model.components
+        for py, value in values.items():
+            original = getattr(components, py)
+            constant = _constant_function(value)
+            constant.__name__ = py
+            constant.__dict__.update({key: attr for key, attr
+                                      in getattr(original, "__dict__", {}).items()
+                                      if key != "__wrapped__"})
+            components._set_component(py, constant)
+            model._dependencies[py] = {}
+            model.cache.cached_funcs.discard(py)
 
     def _dataset(self, arrays: dict[str, np.ndarray], given: dict[str, np.ndarray],
                  labels: np.ndarray, times: np.ndarray) -> xr.Dataset:
@@ -1062,6 +1200,11 @@ class VectorModel:
                           attrs={"model": self.mdl_path.name,
                                  "model_sha256": self.model_sha256,
                                  "pysd_version": pysd.__version__})
+
+
+def _constant_function(value: Any) -> Callable[[], Any]:
+    """``lambda: value`` (PySD's ``_constant_component`` without dimensions)."""
+    return lambda: value
 
 
 def _as_1d(name: str, value: Any) -> np.ndarray:

@@ -45,9 +45,9 @@ def _role(comment: str) -> str:
 
 @lru_cache(maxsize=8)
 def _parameters(mdl_path: str) -> dict[str, Parameter]:
-    from .engine import VectorModel
+    from .simulate import vector_model
 
-    vm = VectorModel(mdl_path)
+    vm = vector_model(mdl_path)
     doc = vm.doc
     out = {}
     for _, row in doc.iterrows():

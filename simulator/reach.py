@@ -21,7 +21,7 @@ from . import ensemble, results, sample
 from .analyze import reachability
 from .scenario import Scenario
 
-DEFAULT_RUNS = 15_000  # about 11,000 plausible: a 95% interval under 2 points wide
+DEFAULT_RUNS = 10_000  # ~9,900 plausible: a 95% Wilson interval under 2 points for any p
 SEARCH_RUNS = 200
 SEARCH_GENERATIONS = 12
 SEARCH_POPULATION = 4  # per lever (scipy's popsize)

@@ -25,6 +25,8 @@ def provenance(scenario=None, seed: int | None = None, mdl_path=MODEL_FILE) -> d
         attrs.update({"scenario": scenario.name, "scenario_file": scenario.path.name,
                       "scenario_hash": file_hash(scenario.path),
                       "goals_hash": file_hash(scenario.goals_path)})
+        if scenario.uncertainties_path is not None:
+            attrs["uncertainties_hash"] = file_hash(scenario.uncertainties_path)
         if scenario.calibration_path.is_file():
             attrs["calibration_hash"] = file_hash(scenario.calibration_path)
     return attrs

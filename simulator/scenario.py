@@ -123,6 +123,7 @@ class Scenario:
     goals_path: Path
     calibration_path: Path
     calibrated: dict[str, float] = field(default_factory=dict)
+    uncertainties_path: Path | None = None  # the shared file, when the scenario names one
 
     def goal_set(self) -> goals.GoalSet:
         return goals.load(self.goals_path)
@@ -316,4 +317,6 @@ def load(name_or_path: str | Path | None = None, mdl_path: Path | str = MODEL_FI
     return Scenario(name=str(data.get("name", path.stem)),
                     description=str(data.get("description", "")), path=path.resolve(),
                     levers=levers, uncertainties=uncs, overrides=overrides,
-                    goals_path=goals_path, calibration_path=cal_path, calibrated=calibrated)
+                    goals_path=goals_path, calibration_path=cal_path, calibrated=calibrated,
+                    uncertainties_path=(path_for_uncertainties.resolve()
+                                        if path_for_uncertainties != path else None))

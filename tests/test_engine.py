@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import warnings
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
+from pysd.py_backend import functions as pysd_functions
 
+from simulator import engine
 from simulator.engine import (
     SUPPORTED_FUNCTIONS,
     EngineError,
@@ -93,6 +97,18 @@ def assert_matches_single_runs(mdl: Path, result: xr.Dataset, params: Mapping[st
                                        atol=1e-12 * scale, err_msg=f"run {i}, '{name}'")
 
 
+def assert_bit_identical_to_single_runs(mdl: Path, result: xr.Dataset,
+                                        params: Mapping[str, np.ndarray], outputs: list[str],
+                                        cache_dir: Path) -> None:
+    """Every run of ``result`` has the bits of plain PySD's run (NaN where PySD has NaN)."""
+    years = result["time"].values
+    for i in range(result.sizes["run"]):
+        reference = run_single(mdl, run_params(params, i), outputs, years, cache_dir=cache_dir)
+        for name in outputs:
+            np.testing.assert_array_equal(result[name].values[i], reference[name].values[0],
+                                          err_msg=f"run {i}, '{name}'")
+
+
 def tiny_model(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "tiny.mdl"
     path.write_text("{UTF-8}\n" + body + CONTROL, encoding="utf-8")
@@ -150,6 +166,59 @@ def test_vectorised_is_bit_identical_to_single_runs(functions_ensemble) -> None:
         for name in outputs:
             np.testing.assert_array_equal(result[name].values[i], reference[name].values[0],
                                           err_msg=f"run {i}, '{name}'")
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_tiny_ensembles_are_bit_identical(functions_model: VectorModel, cache_dir: Path,
+                                          n: int) -> None:
+    """One run and a few runs are carried as arrays too, and give plain PySD's bits."""
+    params = sample(functions_model, n, seed=100 + n)
+    outputs = functions_model.variables
+    result = functions_model.run(params, outputs)
+    assert dict(result.sizes) == {"run": n, "time": len(YEARS)}
+    assert_bit_identical_to_single_runs(FUNCTIONS_MDL, result, params, outputs, cache_dir)
+
+
+def test_previous_parameters_are_released(functions_model: VectorModel) -> None:
+    """A run keeps no reference to an earlier run's parameter arrays (no growth per run)."""
+    functions_model.run({"growth rate": np.array([0.02, 0.03])}, ["Stock"])
+    first = weakref.ref(functions_model._model.components.growth_rate())
+    functions_model.run({"growth rate": np.array([0.04, 0.05])}, ["Stock"])
+    gc.collect()
+    assert first() is None
+
+
+def _bits(values: object) -> bytes:
+    return np.asarray(values, dtype=np.float64).tobytes()
+
+
+def test_array_functions_match_pysd_run_by_run() -> None:
+    """The engine's array versions of PySD's functions give PySD's scalar answer per run."""
+    a = np.array([7.5, -7.5, 0.0, 3.0, 1e-7, -2.0, 5.0, -0.0, 1e300, np.nan])
+    b = np.array([2.0, 2.0, 0.0, 1e-7, -1e-7, -3.0, 0.5, 4.0, 1e-300, 1.0])
+    pairs = list(zip(a.tolist(), b.tolist()))
+    with np.errstate(all="ignore"):
+        checks = {
+            "xidz": (engine._xidz(a, b, 9), [pysd_functions.xidz(x, y, 9) for x, y in pairs]),
+            "xidz scalar": (engine._xidz(a, 0.0, 9), [pysd_functions.xidz(x, 0.0, 9) for x in a]),
+            "zidz": (engine._zidz(a, b), [pysd_functions.zidz(x, y) for x, y in pairs]),
+            "zidz scalar": (engine._zidz(a, 0.0), [pysd_functions.zidz(x, 0.0) for x in a]),
+            "integer": (engine._integer(a[:-2]), [pysd_functions.integer(x) for x in a[:-2]]),
+            "quantum": (engine._quantum(a[:-2], b[:-2]),
+                        [pysd_functions.quantum(x, y) for x, y in pairs[:-2]]),
+            "quantum scalar": (engine._quantum(a[:-2], 0.75),
+                               [pysd_functions.quantum(x, 0.75) for x in a[:-2]]),
+            "modulo": (engine._modulo(a[:-2], b[:-2]),
+                       [pysd_functions.modulo(x, y) for x, y in pairs[:-2]]),
+            "if_then_else": (engine._if_then_else(a > b, lambda: a, lambda: b),
+                             [pysd_functions.if_then_else(x > y, lambda x=x: x, lambda y=y: y)
+                              for x, y in pairs]),
+        }
+    for name, (actual, expected) in checks.items():
+        assert _bits(np.broadcast_to(actual, a[:len(expected)].shape)) == _bits(expected), name
+    # a condition equal in every run returns that branch alone, as PySD does for DataArrays
+    assert engine._if_then_else(np.ones(3, bool), lambda: 1, lambda: b) == 1
+    assert engine._if_then_else(np.zeros(3, bool), lambda: a, lambda: 2) == 2
 
 
 def test_defaults_and_partial_parameters(functions_model: VectorModel, cache_dir: Path) -> None:
@@ -353,4 +422,14 @@ def test_karamay_vectorised_equals_single_runs(cache_dir: Path) -> None:
     # Sampling every range independently can drive the model out of its domain (NaN);
     # those runs are compared too (NaN where plain PySD gives NaN or a complex value).
     result = model.run(params, outputs, check_finite=False)
-    assert_matches_single_runs(KARAMAY_MDL, result, params, outputs, cache_dir)
+    assert_bit_identical_to_single_runs(KARAMAY_MDL, result, params, outputs, cache_dir)
+
+
+@pytest.mark.skipif(not KARAMAY_MDL.exists(), reason="models/karamay.mdl not written yet")
+@pytest.mark.parametrize("n", [1, 3])
+def test_karamay_tiny_ensembles_are_bit_identical(cache_dir: Path, n: int) -> None:
+    model = VectorModel(KARAMAY_MDL, cache_dir)
+    params = sample(model, n, seed=300 + n)
+    outputs = model.variables
+    result = model.run(params, outputs, check_finite=False)
+    assert_bit_identical_to_single_runs(KARAMAY_MDL, result, params, outputs, cache_dir)
