@@ -13,7 +13,6 @@ to integrate one parameter set.
 from __future__ import annotations
 
 import datetime as _dt
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 import tomli_w
 from scipy.optimize import least_squares
 
-from . import history, model, simulate
+from . import history, model, simulate, tomlfile
 from .errors import InputError
 from .paths import CALIBRATION_FILE, HISTORY_FILE, MODEL_FILE
 from .provenance import file_hash, versions
@@ -169,13 +168,8 @@ def load_values(path: Path | str = CALIBRATION_FILE,
                 mdl_path: Path | str = MODEL_FILE) -> dict[str, float]:
     """Calibrated parameter values from ``calibrated.toml`` (checked against the model)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, None, "calibration file not found", "run `plansim calibrate`")
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(path, None, f"malformed TOML ({exc})",
-                         "run `plansim calibrate` to rewrite it") from exc
+    doc = tomlfile.read(path, "calibration file not found", "run `plansim calibrate`",
+                        "run `plansim calibrate` to rewrite it")
     known = model.parameters(mdl_path)
     values = {}
     for name, entry in doc.get("parameters", {}).items():

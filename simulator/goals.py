@@ -7,14 +7,13 @@ indicator dataset with dims ``(run, time)`` and returns ``(run, goal)`` arrays.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from . import indicators
+from . import indicators, tomlfile
 from .errors import InputError
 from .paths import GOALS_FILE
 
@@ -125,12 +124,7 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: range) ->
 def load(path: Path | str = GOALS_FILE, years_available: range = range(2000, 2016)) -> GoalSet:
     """Read and check a goals file; bad content raises :class:`InputError`."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, None, "file not found", "give the path of an existing goals file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(path, None, f"malformed TOML ({exc})", "correct the TOML syntax") from exc
+    data = tomlfile.read(path, "file not found", "give the path of an existing goals file")
     tables = data.get("goal")
     if not isinstance(tables, list) or not tables:
         raise InputError(path, "goal", "no [[goal]] tables", "add at least one [[goal]]")

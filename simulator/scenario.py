@@ -32,14 +32,13 @@ from __future__ import annotations
 
 import difflib
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
-from . import calibrate, goals, model
+from . import calibrate, goals, model, tomlfile
 from .errors import InputError
 from .paths import CALIBRATION_FILE, GOALS_FILE, MODEL_FILE, SCENARIOS_DIR
 
@@ -269,26 +268,16 @@ def resolve(name_or_path: str | Path | None) -> Path:
 def load(name_or_path: str | Path | None = None, mdl_path: Path | str = MODEL_FILE) -> Scenario:
     """Read and check a scenario file."""
     path = resolve(name_or_path)
-    if not path.is_file():
-        raise InputError(path, None, "scenario file not found",
+    data = tomlfile.read(path, "scenario file not found",
                          "give a path or a name from scenarios/ (e.g. plan)")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(path, None, f"malformed TOML ({exc})", "correct the TOML syntax") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(path, None, "not UTF-8 text", "save the file as UTF-8") from exc
     for key in data:
         if key not in TOP_KEYS:
             raise InputError(path, key, "unknown key", f"use only {', '.join(sorted(TOP_KEYS))}")
     if isinstance(data.get("uncertainties"), str):
         shared = _relative(path, data["uncertainties"], "uncertainties", path)
-        try:
-            data["uncertainties"] = tomllib.loads(
-                shared.read_text(encoding="utf-8")).get("uncertainties", {})
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(shared, None, f"malformed TOML ({exc})",
-                             "correct the TOML syntax") from exc
+        data["uncertainties"] = tomlfile.read(
+            shared, "file not found", "give an existing uncertainties file").get(
+            "uncertainties", {})
         path_for_uncertainties = shared
     else:
         path_for_uncertainties = path

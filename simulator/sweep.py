@@ -87,7 +87,6 @@ import os
 import shutil
 import socket
 import sys
-import tomllib
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -97,7 +96,7 @@ import numpy as np
 import xarray as xr
 from scipy.stats import qmc
 
-from . import ensemble, indicators, results, sample, simulate
+from . import ensemble, indicators, results, sample, simulate, tomlfile
 from . import scenario as scenario_mod
 from .analyze import reachability
 from .errors import InputError, PlansimError
@@ -275,16 +274,9 @@ def _lever_bounds(scen: Scenario, params, name) -> tuple[float, float]:
 def load_spec(path: str | Path) -> Spec:
     """Read and check a sweep spec (see the module docstring); raise InputError if bad."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, None, "sweep spec not found",
+    data = tomlfile.read(path, "sweep spec not found",
                          "give the path of a sweep .toml (e.g. "
                          "scenarios/sweeps/migration-greening.toml)")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(path, None, f"malformed TOML ({exc})", "correct the TOML syntax") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(path, None, "not UTF-8 text", "save the file as UTF-8") from exc
     for key in data:
         if key not in TOP_KEYS:
             raise InputError(path, key, "unknown key", f"use only {', '.join(TOP_KEYS)}")
