@@ -22,9 +22,9 @@ from .analyze import reachability
 from .scenario import Scenario
 
 DEFAULT_RUNS = 10_000  # ~9,900 plausible: a 95% Wilson interval under 2 points for any p
-SEARCH_RUNS = 200
-SEARCH_GENERATIONS = 12
-SEARCH_POPULATION = 4  # per lever (scipy's popsize)
+SEARCH_RUNS = 500
+SEARCH_GENERATIONS = 30
+SEARCH_POPULATION = 5  # per lever (scipy's popsize)
 
 
 @dataclass
