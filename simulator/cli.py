@@ -51,7 +51,8 @@ def _progress_bars(total_runs: int, generations: int):
         return None, lambda: None
     from tqdm import tqdm
 
-    bars = {"runs": tqdm(total=total_runs, desc="futures", unit="run", file=sys.stderr),
+    bars = {"runs": tqdm(total=total_runs, desc="runs (scenario, then best levers)", unit="run",
+                         file=sys.stderr),
             "search": tqdm(total=generations + 1, desc="lever search", unit="gen",
                            file=sys.stderr)}
 

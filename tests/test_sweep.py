@@ -115,7 +115,21 @@ def _snapshot(root: Path) -> dict:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_resume_after_kill_9_redoes_only_unfinished_blocks(reference, spec_path, tmp_path):
+LONG_BLOCKS = 80  # 2 x 2 settings x 200 futures / 10: a block takes ~50 ms, so a kill lands
+
+
+@pytest.fixture(scope="module")
+def long_reference(tmp_path_factory):
+    """A sweep with many short blocks, run uninterrupted in this process."""
+    path = tmp_path_factory.mktemp("long") / "long.toml"
+    path.write_text(SPEC.replace("futures = 20", "futures = 200"), encoding="utf-8")
+    outcome = sweep.execute(path, path.parent / "out", progress=False)
+    assert outcome.blocks_run == LONG_BLOCKS
+    return path, outcome
+
+
+def test_resume_after_kill_9_redoes_only_unfinished_blocks(long_reference, tmp_path):
+    spec_path, reference = long_reference
     out = tmp_path / "killed"
     first_marker = out / "blocks" / "000000.done"
     log = tmp_path / "stderr.txt"
@@ -135,7 +149,7 @@ def test_resume_after_kill_9_redoes_only_unfinished_blocks(reference, spec_path,
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     done = sorted((out / "blocks").glob("*.done"))
-    assert 1 <= len(done) < BLOCKS, "the sweep was not interrupted"
+    assert 1 <= len(done) < LONG_BLOCKS, "the sweep was not interrupted"
     assert not (out / "summary.json").exists()
     kept = {p.name: p.stat().st_mtime_ns for p in done}
     chunks = {int(p.stem): out / "sweep.zarr" / "margin" / "c" / str(int(p.stem)) / "0"
@@ -146,7 +160,7 @@ def test_resume_after_kill_9_redoes_only_unfinished_blocks(reference, spec_path,
                            capture_output=True, text=True, timeout=300, check=False)
     assert rerun.returncode == 0, rerun.stderr
     m = re.search(r"blocks: (\d+) run now, (\d+) already done", rerun.stdout)
-    assert m and (int(m[1]), int(m[2])) == (BLOCKS - len(done), len(done)), rerun.stdout
+    assert m and (int(m[1]), int(m[2])) == (LONG_BLOCKS - len(done), len(done)), rerun.stdout
     for p in done:  # completed blocks were neither recomputed nor rewritten
         assert p.stat().st_mtime_ns == kept[p.name]
     assert {b: c.stat().st_mtime_ns for b, c in chunks.items()} == chunk_times
