@@ -153,9 +153,7 @@ def write(cal: Calibration, path: Path | str = CALIBRATION_FILE) -> Path:
         "parameters": {n: {"value": v, "lower": cal.bounds[n][0], "upper": cal.bounds[n][1]}
                        for n, v in cal.values.items()},
         "residuals": cal.residuals,
-        "not_represented": {
-            name: "no counterpart in the model (see models/README.md)"
-            for name in history.not_represented()},
+        "not_represented": history.not_represented(),
     }
     path = Path(path)
     tmp = path.with_suffix(".tmp")

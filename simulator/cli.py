@@ -33,6 +33,10 @@ def _cmd_calibrate(args) -> int:
     cal = calibrate.calibrate(max_nfev=args.max_nfev)
     print(cal.table())
     print(f"cost {cal.cost:.3g} after {cal.evaluations} evaluations")
+    from . import history
+
+    for name, why in history.not_represented().items():
+        print(f"not represented: {name}: {why}")
     if args.dry_run:
         print("dry run: nothing written")
     else:

@@ -68,10 +68,23 @@ def figures(path: Path | str = HISTORY_FILE) -> list[Figure]:
             for r in rows.itertuples()]
 
 
-def not_represented(path: Path | str = HISTORY_FILE) -> list[str]:
-    """Indicators of the history table with no counterpart in the model."""
+WHY_NOT_REPRESENTED = {
+    "urban_savings": "savings deposits are not a stock of the model; consumption depends on "
+                     "income only (their growth, 1.13x in five years against +16.7% income, "
+                     "suggests income the survey misses, e.g. oil wages)",
+    "attracted_investment": "investment attraction (招商引资) acts as extra growth of private "
+                            "investment; attracted funds are not tracked as such",
+    "private_firms": "the model has value added, not counts of firms",
+    "individual_businesses": "the model has value added, not counts of businesses",
+}
+
+
+def not_represented(path: Path | str = HISTORY_FILE) -> dict[str, str]:
+    """Indicators of the history table with no counterpart in the model, and why."""
     table = load(path)
-    return sorted(set(table["indicator"]) - set(indicators.INDICATORS))
+    missing = sorted(set(table["indicator"]) - set(indicators.INDICATORS))
+    return {name: WHY_NOT_REPRESENTED.get(name, "no counterpart in the model")
+            for name in missing}
 
 
 def simulated(fig: Figure, data: xr.Dataset) -> xr.DataArray:
