@@ -19,7 +19,7 @@ EXIT_INPUT = 2
 def _cmd_run(args) -> int:
     from . import results, runs
 
-    run = runs.run_scenario(args.scenario)
+    run = runs.run_scenario(args.scenario, goals=args.goals)
     out = Path(args.out) if args.out else Path("out") / f"{run.scenario.name}.nc"
     results.write_netcdf(run.dataset(), out, results.provenance(run.scenario))
     print(run.scorecard())
@@ -70,7 +70,7 @@ def _progress_bars(total_runs: int, generations: int):
 def _cmd_reach(args) -> int:
     from . import reach, scenario
 
-    scen = scenario.load(args.scenario)
+    scen = scenario.load(args.scenario).with_goals(args.goals)
     if args.runs < 1 or args.search_runs < 1 or args.generations < 1:
         raise InputError("command line", "--runs/--search-runs/--generations",
                          "must be positive", "give positive integers")
@@ -141,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", nargs="?", default=None,
                    help="scenario name in scenarios/ or path to a .toml (default: plan)")
     p.add_argument("--out", help="netCDF file to write (default: out/<scenario>.nc)")
+    p.add_argument("--goals", default=None, help="only these goals: a group of goals.toml "
+                   "or comma-separated goal ids")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("reach", help="joint reachability of the goals over sampled futures")
@@ -154,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="futures per candidate in the lever search")
     p.add_argument("--generations", type=int, default=None,
                    help="generations of the lever search")
+    p.add_argument("--goals", default=None,
+                   help="only these goals: a group of goals.toml (design_card, plan_2010, "
+                   "outlook_2015) or comma-separated goal ids")
     p.set_defaults(func=_cmd_reach)
 
     p = sub.add_parser("analyze", help="briefing charts and tables from a reach result")

@@ -59,6 +59,7 @@ class GoalSet:
     goals: tuple[Goal, ...]
     out_of_scope: tuple[dict, ...] = field(default_factory=tuple)
     source: str = ""
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def ids(self) -> list[str]:
@@ -66,7 +67,19 @@ class GoalSet:
 
     def subset(self, ids: list[str]) -> GoalSet:
         chosen = tuple(g for g in self.goals if g.id in set(ids))
-        return GoalSet(chosen, self.out_of_scope, self.source)
+        return GoalSet(chosen, self.out_of_scope, self.source, self.groups)
+
+    def select(self, spec: str) -> GoalSet:
+        """The goals named by ``spec``: a group name or comma-separated goal ids."""
+        ids = list(self.groups[spec]) if spec in self.groups else [
+            s.strip() for s in spec.split(",") if s.strip()]
+        unknown = [i for i in ids if i not in self.ids]
+        if unknown or not ids:
+            raise InputError(self.source, "--goals", f"'{unknown[0] if unknown else spec}' is "
+                             "neither a goal id nor a group",
+                             f"use a group ({', '.join(sorted(self.groups))}) or goal ids "
+                             "from `plansim goals`")
+        return self.subset(ids)
 
     def __getitem__(self, goal_id: str) -> Goal:
         for g in self.goals:
@@ -133,7 +146,15 @@ def load(path: Path | str = GOALS_FILE, years_available: range = range(2000, 201
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise InputError(path, f"goal '{dupes[0]}'", "duplicate id", "give every goal its own id")
-    return GoalSet(tuple(goals), tuple(data.get("out_of_scope", [])), str(path))
+    groups = {}
+    for name, members in data.get("groups", {}).items():
+        if not isinstance(members, list) or not all(m in ids for m in members):
+            bad = next((m for m in members if m not in ids), members) \
+                if isinstance(members, list) else members
+            raise InputError(path, f"groups.{name}", f"{bad!r} is not a goal id",
+                             "list ids of [[goal]] tables")
+        groups[name] = tuple(members)
+    return GoalSet(tuple(goals), tuple(data.get("out_of_scope", [])), str(path), groups)
 
 
 def measured(goal: Goal, values: xr.DataArray) -> xr.DataArray:

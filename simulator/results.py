@@ -23,6 +23,7 @@ def provenance(scenario=None, seed: int | None = None, mdl_path=MODEL_FILE) -> d
              "seed": "none" if seed is None else int(seed), **versions()}
     if scenario is not None:
         attrs.update({"scenario": scenario.name, "scenario_file": scenario.path.name,
+                      "goals_selected": scenario.goal_selection or "all",
                       "scenario_hash": file_hash(scenario.path),
                       "goals_hash": file_hash(scenario.goals_path)})
         if scenario.uncertainties_path is not None:

@@ -58,9 +58,9 @@ class ScenarioRun:
         return xr.merge([ind, ev])
 
 
-def run_scenario(name_or_path=None, mdl_path=MODEL_FILE) -> ScenarioRun:
-    """Run a scenario's central case and evaluate its goals."""
-    scen = scenario_mod.load(name_or_path, mdl_path)
+def run_scenario(name_or_path=None, mdl_path=MODEL_FILE, goals: str | None = None) -> ScenarioRun:
+    """Run a scenario's central case and evaluate its goals (or the ``goals`` selection)."""
+    scen = scenario_mod.load(name_or_path, mdl_path).with_goals(goals)
     goal_set = scen.goal_set()
     data = simulate.run(scen.central_parameters(), mdl_path=mdl_path)
     params = [k for k in data.data_vars if data[k].dims == ("run",)]

@@ -30,6 +30,7 @@ file, the key and the fix.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 from dataclasses import dataclass, field
@@ -123,9 +124,18 @@ class Scenario:
     calibration_path: Path
     calibrated: dict[str, float] = field(default_factory=dict)
     uncertainties_path: Path | None = None  # the shared file, when the scenario names one
+    goal_selection: str | None = None  # a group name or goal ids (see GoalSet.select)
 
     def goal_set(self) -> goals.GoalSet:
-        return goals.load(self.goals_path)
+        """The goals evaluated: all of the goals file, or the selection."""
+        full = goals.load(self.goals_path)
+        return full if self.goal_selection is None else full.select(self.goal_selection)
+
+    def with_goals(self, selection: str | None) -> Scenario:
+        """The same scenario evaluating only ``selection`` (checked now)."""
+        scen = dataclasses.replace(self, goal_selection=selection)
+        scen.goal_set()
+        return scen
 
     def base_parameters(self) -> dict[str, float]:
         """Calibrated values, then overrides, then lever values (uncertainties not set)."""

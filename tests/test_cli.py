@@ -65,3 +65,21 @@ def test_reach_is_bit_identical_for_the_same_seed(reach_runs):
     assert (a / "summary.json").read_bytes() == (b / "summary.json").read_bytes()
     da, db = xr.open_dataset(a / "results.nc"), xr.open_dataset(b / "results.nc")
     xr.testing.assert_identical(da, db)
+
+
+def test_reach_on_a_group_of_goals(tmp_path):
+    out = tmp_path / "core"
+    assert cli.main(["reach", "--goals", "design_card", "--runs", "300", "--search-runs", "20",
+                     "--generations", "1", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["goals"]) == set(goals.load().groups["design_card"])
+    assert summary["goals_selected"] == "design_card"
+    ds = xr.open_dataset(out / "results.nc")
+    assert ds.sizes["goal"] == 5
+
+
+def test_unknown_goal_selection_is_an_input_error(tmp_path, capsys):
+    assert cli.main(["reach", "--goals", "gdp_nominal_2010,nope", "--runs", "10",
+                     "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and "--goals" in err and not (tmp_path / "x").exists()
