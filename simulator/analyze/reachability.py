@@ -1,7 +1,10 @@
 """Probabilities over futures: per goal and joint, binding goals and pairwise conflicts.
 
 All probabilities count plausible runs only (runs consistent with 2000-2005);
-intervals are 95% Wilson score intervals.
+intervals are 95% Wilson score intervals. Two goals conflict when they hold
+together less often than if they were independent, P(A and B) < P(A)P(B), and
+a one-sided Fisher exact test puts that below p = 0.01 (sampling noise is not
+reported as a conflict).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import xarray as xr
 from scipy import stats
 
 Z95 = float(stats.norm.ppf(0.975))
+CONFLICT_P_VALUE = 0.01  # one-sided Fisher exact test of negative association
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -60,11 +64,19 @@ def summarize(evaluation: xr.Dataset, plausible: xr.DataArray | None = None) -> 
     p = met.mean(axis=0) if n else np.zeros(len(goals))
     for i in range(len(goals)):
         for j in range(i + 1, len(goals)):
-            both = float((met[:, i] & met[:, j]).mean()) if n else 0.0
-            indep = float(p[i] * p[j])
-            if n and 0 < p[i] < 1 and 0 < p[j] < 1 and both < indep:
+            if not (n and 0 < p[i] < 1 and 0 < p[j] < 1):
+                continue
+            a, b = met[:, i], met[:, j]
+            table = [[int((a & b).sum()), int((a & ~b).sum())],
+                     [int((~a & b).sum()), int((~a & ~b).sum())]]
+            both, indep = table[0][0] / n, float(p[i] * p[j])
+            if both >= indep:
+                continue
+            p_value = float(stats.fisher_exact(table, alternative="less").pvalue)
+            if p_value < CONFLICT_P_VALUE:
                 conflicts.append({"goals": [goals[i], goals[j]], "p_both": both,
-                                  "p_independent": indep, "ratio": both / indep})
+                                  "p_independent": indep, "ratio": both / indep,
+                                  "p_value": p_value})
     conflicts.sort(key=lambda c: (c["ratio"], c["goals"]))
     return {"runs_counted": n, "joint_probability": _prob(joint), "goals": per_goal,
             "binding_goals": binding, "conflicts": conflicts,
