@@ -84,6 +84,14 @@ INDICATORS: dict[str, Indicator] = {
             "District fiscal expenditure",
         ),
         Indicator(
+            "budget_scale", "budget scale", "1",
+            "Share of what the spending programmes ask for that the budget pays",
+        ),
+        Indicator(
+            "public_investment_share", "public investment share", "1",
+            "Share of fiscal expenditure left for public investment",
+        ),
+        Indicator(
             "science_spending_share", "science spending percent", "%",
             "Science share of fiscal expenditure",
         ),
