@@ -110,6 +110,9 @@ def _cmd_sweep(args) -> int:
 def _cmd_params(args) -> int:
     from . import model
 
+    if args.markdown:
+        print(model.markdown_table())
+        return 0
     params = model.parameters(role=args.role)
     for p in sorted(params.values(), key=lambda p: (p.role, p.name)):
         print(f"{p.role:10s} {p.name:36s} {p.default:>12.6g}  [{p.lower:g}, {p.upper:g}]  "
@@ -186,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("params", help="list the model's parameters, roles and ranges")
     p.add_argument("--role", choices=["calibrated", "uncertain", "lever", "fixed"])
+    p.add_argument("--markdown", action="store_true",
+                   help="print the table of calibrated, uncertain and lever parameters "
+                   "that models/README.md holds")
     p.set_defaults(func=_cmd_params)
 
     p = sub.add_parser("goals", help="list the goals a scenario evaluates")

@@ -64,6 +64,21 @@ def _parameters(mdl_path: str) -> dict[str, Parameter]:
     return out
 
 
+def markdown_table(mdl_path: Path | str = MODEL_FILE) -> str:
+    """Every calibrated, uncertain and lever parameter: range, units, default and comment."""
+    params = parameters(mdl_path)
+    lines = ["| role | parameter | range | units | default | what it is |",
+             "|---|---|---|---|---|---|"]
+    for p in sorted(params.values(), key=lambda p: (ROLES.index(p.role)
+                                                    if p.role in ROLES else 9, p.name)):
+        if p.role == "fixed":
+            continue
+        doc = p.doc.split(":", 1)[1].strip() if ":" in p.doc else p.doc
+        lines.append(f"| {p.role} | {p.name} | [{p.lower:g}, {p.upper:g}] | {p.units} | "
+                     f"{p.default:g} | {doc.replace('|', '/')} |")
+    return "\n".join(lines)
+
+
 def parameters(mdl_path: Path | str = MODEL_FILE, role: str | None = None) -> dict[str, Parameter]:
     """The model's constants (optionally only those of one role), by Vensim name."""
     params = _parameters(str(Path(mdl_path).resolve()))

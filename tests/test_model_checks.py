@@ -176,3 +176,13 @@ def test_levers_act_only_from_2006(plan):
         after = data[name].sel(time=2010).values
         if name in ("population", "green_ratio", "tertiary_share"):
             assert np.ptp(after) > 0, f"levers do not move {name} after 2006"
+
+
+def test_models_readme_lists_every_parameter_as_the_model_has_it():
+    text = (MODEL_FILE.parent / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- parameters:start -->\n", "\n<!-- parameters:end -->"
+    table = text[text.index(start) + len(start):text.index(end)]
+    assert table == model.markdown_table(), "run `plansim params --markdown` into models/README"
+    for name, p in model.parameters().items():
+        if p.role != "fixed":
+            assert f"| {name} |" in table
