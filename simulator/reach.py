@@ -130,8 +130,9 @@ def _score(data: xr.Dataset, n_candidates: int, per: int) -> np.ndarray:
     """Joint probability per candidate (plausible runs only), plus a small tie-breaker.
 
     The tie-breaker is the mean share of goals met, weighted (half of one future's
-    worth) so that it never outweighs one more future with every goal met: where no candidate reaches any
-    joint success, the search still moves toward settings that meet more goals.
+    worth) so that it never outweighs one more future with every goal met: where
+    no candidate reaches any joint success, the search still moves toward settings
+    that meet more goals.
     """
     joint = data["joint"].values.reshape(n_candidates, per)
     ok = data["plausible"].values.reshape(n_candidates, per)
