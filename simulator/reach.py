@@ -152,8 +152,6 @@ def search_levers(scenario: Scenario, samples: xr.Dataset, seed: int,
     bounds = [scenario.levers[k].bounds for k in names]
     free = [i for i, (lo, hi) in enumerate(bounds) if hi > lo]
     per = samples.sizes["run"]
-    goal_names = sorted({g.indicator for g in scenario.goal_set().goals}
-                        | set(ensemble.history_indicators()))
 
     def objective(xs: np.ndarray) -> np.ndarray:
         xs = np.atleast_2d(xs.T).T  # (dims, candidates)
@@ -163,8 +161,8 @@ def search_levers(scenario: Scenario, samples: xr.Dataset, seed: int,
         tiled = samples.isel(run=np.tile(np.arange(per), k))
         tiled = tiled.assign_coords(run=np.arange(k * per))
         levers = {n: np.repeat(full[i], per) for i, n in enumerate(names)}
-        data = ensemble.run(scenario, tiled, levers=levers, names=goal_names,
-                            block_size=k * per)
+        # names=[]: only what the goals and the history screen need (ensemble.run adds them)
+        data = ensemble.run(scenario, tiled, levers=levers, names=[], block_size=k * per)
         if progress is not None:
             progress(1)
         return -_score(data, k, per)

@@ -1,9 +1,10 @@
 """Runs of the district model: parameter values in, indicators over ``(run, time)`` out.
 
 This module owns the step "runs" of the pipeline. It keeps one translated
-:class:`~simulator.engine.VectorModel` per model file and process, applies the
-calibrated values under whatever a caller sets, and turns model output into the
-indicator vocabulary.
+:class:`~simulator.engine.VectorModel` per model file and process and turns model
+output into the indicator vocabulary. Callers give every value that differs from
+the model file's defaults (calibration, scenario, samples: see
+:func:`simulator.ensemble.parameters`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def run(params: dict | xr.Dataset, names: list[str] | None = None, *,
 
     ``params`` maps Vensim parameter names to scalars or 1-D arrays over runs; values
     not given keep the model's defaults (callers apply calibration and scenario
-    values first, see :func:`simulator.scenario.Scenario.parameters`). Output years
+    values first, see :meth:`simulator.scenario.Scenario.central_parameters`). Output years
     always include 2005, the base of index indicators.
     """
     names = list(indicators.INDICATORS) if names is None else names
