@@ -3,7 +3,7 @@
 ``scipy.optimize.least_squares`` (bounded trust region) minimises relative errors
 against every represented figure of ``history.csv`` (figures with a tolerance in
 points are scaled so that their tolerance weighs like 3%), a hinge on the plan's
-bound on natural growth (< 8‰ every year 2000-2005), and two documented soft
+bound on natural growth (its history rows: < 8‰ in the worst year 2000-2005), two soft
 assumptions: the labour market is balanced in 2000 (job availability 1), and a
 weak pull of each parameter toward its default in the model file (weight 0.03 per
 range width), which keeps the fit identifiable where the history cannot (an
@@ -86,15 +86,10 @@ def _residuals(data, figs, x, x0, width) -> np.ndarray:
     for fig in figs:
         err = history.error(fig, history.simulated(fig, data)).values
         cols.append(err * history.RELATIVE_TOLERANCE / fig.tolerance if fig.absolute else err)
-    natural = data["natural_growth_rate"].sel(time=list(history.HISTORY_YEARS)).values
-    cols.extend((np.maximum(0.0, natural - 8.0) / 8.0).T)
     balance = data["job_availability"].sel(time=2000).values - 1.0
     cols.append(BALANCE_WEIGHT * balance)
     cols.extend((PRIOR_WEIGHT * (x - x0) / width).T)
     return np.column_stack(cols)
-
-
-NEEDED = ["gdp_real", "natural_growth_rate"]
 
 
 def calibrate(mdl_path: Path | str = MODEL_FILE, max_nfev: int = 200) -> Calibration:
@@ -107,7 +102,7 @@ def calibrate(mdl_path: Path | str = MODEL_FILE, max_nfev: int = 200) -> Calibra
     width = upper - lower
     fit_figs, all_figs = _fit_targets()
     wanted = sorted({f.indicator for f in all_figs if f.indicator != "gdp_real_growth"}
-                    | set(NEEDED) | {"job_availability"})
+                    | {"gdp_real", "job_availability"})
 
     def simulate_one(x: np.ndarray):
         data = simulate.run_one(dict(zip(names, x)), wanted, mdl_path=mdl_path,
