@@ -304,7 +304,8 @@ def load(name_or_path: str | Path | None = None, mdl_path: Path | str = MODEL_FI
         p = _known(path, key, n, params, ("calibrated", "uncertain", "lever", "fixed"))
         overrides[n] = _number(path, key, v)
         _in_range(path, key, p, overrides[n])
-    both = (set(levers) | set(overrides)) & set(uncs) or set(levers) & set(overrides)
+    lever_set, unc_set, over_set = set(levers), set(uncs), set(overrides)
+    both = (lever_set & unc_set) | (lever_set & over_set) | (unc_set & over_set)
     if both:
         name = min(both)
         raise InputError(path, name, "set in more than one section",

@@ -56,6 +56,9 @@ BAD = {
     "override out of range": ('[overrides]\n"land per capita" = 500\n',
                               "overrides.land per capita", "[80, 200]"),
     "unknown top-level key": ('leverz = 1\n', "leverz", "unknown key"),
+    "set twice": (('[levers."talent attraction rate"]\nvalue = 0.01\n[overrides]\n'
+                  '"talent attraction rate" = 0.02\n'), "talent attraction rate",
+                  "more than one section"),
     "not a number": ('[levers."talent attraction rate"]\nvalue = "high"\n', "value", "number"),
 }
 
