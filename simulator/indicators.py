@@ -23,6 +23,7 @@ class Indicator:
     unit: str
     description: str
     index_to_year: int | None = None  # divide by the value in this year (index = 1 there)
+    year_on_year: bool = False  # percent change from the previous output time (see below)
 
 
 INDICATORS: dict[str, Indicator] = {
@@ -37,8 +38,9 @@ INDICATORS: dict[str, Indicator] = {
         Indicator("gdp_real", "GDP real", "亿元 (2005 prices)", "GDP at constant 2005 prices"),
         Indicator("gdp_nominal", "GDP nominal", "亿元 (current)", "GDP at current prices"),
         Indicator(
-            "gdp_real_growth", "GDP real growth", "%/yr",
-            "Real GDP growth (instantaneous, as an annual compound rate)",
+            "gdp_real_growth", "GDP real", "%/yr",
+            "Real GDP growth over the year to each date (at the first date, over the first year)",
+            year_on_year=True,
         ),
         Indicator("va_primary", "primary VA", "亿元 (current)", "Primary value added"),
         Indicator("va_secondary", "secondary VA", "亿元 (current)", "Secondary value added"),
@@ -119,6 +121,15 @@ INDICATORS: dict[str, Indicator] = {
 }
 
 
+def _year_on_year(values: xr.DataArray) -> xr.DataArray:
+    """Percent change from the previous output time; the first time, which has no previous
+    value, takes the change over the first interval (so no value is undefined)."""
+    growth = 100.0 * (values / values.shift(time=1) - 1.0)
+    if values.sizes["time"] > 1:
+        growth[{"time": 0}] = growth.isel(time=1)
+    return growth
+
+
 def model_variables(names: list[str] | None = None) -> list[str]:
     """Model variables needed to compute the named indicators (all when ``names`` is None)."""
     chosen = INDICATORS.values() if names is None else [INDICATORS[n] for n in names]
@@ -143,6 +154,8 @@ def from_model_output(raw: xr.Dataset, names: list[str] | None = None) -> xr.Dat
         values = raw[ind.variable]
         if ind.index_to_year is not None:
             values = values / values.sel(time=ind.index_to_year)
+        if ind.year_on_year:
+            values = _year_on_year(values)
         values = values.copy()
         values.attrs = {"units": ind.unit, "description": ind.description,
                         "model_variable": ind.variable}

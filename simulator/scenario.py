@@ -12,7 +12,7 @@ A scenario (``scenarios/*.toml``) holds::
     value = 0.01
     bounds = [0.0, 0.03]                  # optional: the range a lever search may use
 
-    [uncertainties."oil growth shift"]    # what it does not control
+    [uncertainties."oil expansion shift"]    # what it does not control
     distribution = "triangular"           # uniform | triangular | truncnormal | discrete
     low = 0.02
     mode = 0.07

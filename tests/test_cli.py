@@ -53,7 +53,7 @@ def test_reach_writes_summary_and_results(reach_runs):
     ds = xr.open_dataset(reach_runs / "a" / "results.nc")
     assert ds["margin"].dims == ("run", "goal") and ds.sizes["run"] == 300
     assert ds["gdp_real"].dims == ("run", "time")
-    assert ds["oil growth shift"].dims == ("run",)
+    assert ds["oil expansion shift"].dims == ("run",)
     counted = int(ds["plausible"].sum())
     assert summary["plausible_runs"] == counted
     joint = (ds["joint"].values.astype(bool) & ds["plausible"].values.astype(bool)).sum()

@@ -45,13 +45,13 @@ BAD = {
                            "levers.talent attraction rate.value", "[0, 0.04]"),
     "bounds out of range": (('[levers."talent attraction rate"]\nvalue = 0.01\n'
                             'bounds = [0.0, 0.9]\n'), "bounds", "within"),
-    "wrong role": ('[levers."death rate"]\nvalue = 0.005\n', "levers.death rate", "uncertain"),
-    "unknown distribution": ('[uncertainties."death rate"]\ndistribution = "gamma"\n',
+    "wrong role": ('[levers."retirement rate"]\nvalue = 0.02\n', "levers.retirement rate", "uncertain"),
+    "unknown distribution": ('[uncertainties."retirement rate"]\ndistribution = "gamma"\n',
                              "distribution", "uniform"),
-    "missing distribution key": (('[uncertainties."death rate"]\ndistribution = "uniform"\n'
-                                 'low = 0.004\n'), "high", "needs"),
-    "uncertainty out of range": (('[uncertainties."death rate"]\ndistribution = "uniform"\n'
-                                 'low = 0.001\nhigh = 0.005\n'), "low", "outside"),
+    "missing distribution key": (('[uncertainties."retirement rate"]\ndistribution = "uniform"\n'
+                                 'low = 0.015\n'), "high", "needs"),
+    "uncertainty out of range": (('[uncertainties."retirement rate"]\ndistribution = "uniform"\n'
+                                 'low = 0.005\nhigh = 0.02\n'), "low", "outside"),
     "malformed toml": ('[levers."talent attraction rate"\nvalue = 1\n', "s.toml", "TOML"),
     "override out of range": ('[overrides]\n"land per capita" = 500\n',
                               "overrides.land per capita", "[80, 200]"),
@@ -108,8 +108,8 @@ def test_latin_hypercube_is_seeded_and_respects_the_distributions():
         assert not np.array_equal(a[name].values, c[name].values)
         assert a[name].min() >= unc.low and a[name].max() <= unc.high
         # one sample per stratum: the sorted CDF positions fill [0, 1) evenly
-    tri = scen.uncertainties["oil growth shift"]
-    assert abs(float(np.median(a["oil growth shift"])) - tri.central) < 0.01
+    tri = scen.uncertainties["oil expansion shift"]
+    assert abs(float(np.median(a["oil expansion shift"])) - tri.central) < 0.01
 
 
 def test_discrete_and_truncnormal_distributions():

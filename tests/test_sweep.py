@@ -293,7 +293,7 @@ BAD = {
                       "levers.talent atraction rate", "did you mean"),
     "grid value out of range": (HEAD + '[levers."talent attraction rate"]\ngrid = [0.0, 0.5]\n',
                                 "levers.talent attraction rate.grid", "outside"),
-    "not a lever": (HEAD + '[levers."death rate"]\ngrid = [0.004]\n', "levers.death rate",
+    "not a lever": (HEAD + '[levers."retirement rate"]\ngrid = [0.02]\n', "levers.retirement rate",
                     "uncertain"),
     "malformed toml": (HEAD + '[levers."talent attraction rate"\ngrid = [0.0]\n', "bad.toml",
                        "malformed TOML"),
