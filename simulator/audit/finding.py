@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 # Most severe first. Only "consistent" is not a finding.
 VERDICTS = {
@@ -41,8 +41,11 @@ class Finding:
     en: str
     zh: str
     redundant: tuple[str, ...] = ()  # goal ids another goal of the finding implies
+    numbers: dict = field(default_factory=dict)  # the arithmetic's key numbers, by name
 
     def __post_init__(self):
+        clean = {k: (float(v) if math.isfinite(v) else None) for k, v in self.numbers.items()}
+        object.__setattr__(self, "numbers", clean)
         unique = tuple(dict.fromkeys(self.items))
         if unique != self.items:
             object.__setattr__(self, "items", unique)

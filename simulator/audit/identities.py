@@ -16,14 +16,15 @@ from .pace import rate_item
 from .plan import Plan
 
 
-def _finding(check, ok, items, arithmetic, gap, unit, what_en, what_zh) -> Finding:
+def _finding(check, ok, items, arithmetic, gap, unit, what_en, what_zh,
+             numbers=None) -> Finding:
     if ok:
         en, zh = f"{what_en}: holds within rounding.", f"{what_zh}：在四舍五入范围内成立。"
     else:
         en = f"{what_en}: off by {num(gap, 3)} {unit}, beyond the figures' rounding."
         zh = f"{what_zh}：相差{num(gap, 3)} {unit}，超出数字本身的四舍五入误差。"
     return Finding(check, "consistent" if ok else "mismatch", tuple(items), arithmetic,
-                   0.0 if ok else gap, unit, en, zh)
+                   0.0 if ok else gap, unit, en, zh, numbers=numbers or {})
 
 
 def _years(plan: Plan, names) -> list[int]:
@@ -44,7 +45,8 @@ def _sums(plan: Plan) -> list[Finding]:
             out.append(_finding("identity", gap <= tol, [figure_item(total)] +
                                 [figure_item(p) for p in parts], arith, gap, total.unit,
                                 f"{s.total} {year} = Σ {', '.join(s.parts)}",
-                                f"{year}年{s.total}等于各部分之和"))
+                                f"{year}年{s.total}等于各部分之和",
+                                {"computed": added, "stated": total.value}))
         if not s.shares:
             continue
         for year in _years(plan, s.shares):
@@ -54,7 +56,8 @@ def _sums(plan: Plan) -> list[Finding]:
             arith = f"{' + '.join(num(f.value) for f in shares)} = {num(added)} (rounding ± {num(tol, 3)})"
             out.append(_finding("identity", gap <= tol, [figure_item(f) for f in shares], arith,
                                 gap, "points", f"shares of {s.total} in {year} sum to 100",
-                                f"{year}年{s.total}各部分比重之和为100"))
+                                f"{year}年{s.total}各部分比重之和为100",
+                                {"computed": added, "stated": 100.0}))
         for year in _years(plan, (s.total, *s.parts, *s.shares)):
             total = plan.figure(s.total, year)
             worst, lines, items, ok = 0.0, [], [figure_item(total)], True
@@ -71,7 +74,8 @@ def _sums(plan: Plan) -> list[Finding]:
                 items += [figure_item(part), figure_item(share)]
             out.append(_finding("identity", ok, items, "; ".join(lines), worst, "points",
                                 f"shares of {s.total} in {year} are parts over the total",
-                                f"{year}年各部分比重等于部分除以{s.total}"))
+                                f"{year}年各部分比重等于部分除以{s.total}",
+                                {"largest_difference": worst}))
     return out
 
 
@@ -90,7 +94,8 @@ def _products(plan: Plan) -> list[Finding]:
                      f"against {p.total} {num(t.value)}")
             out.append(_finding("identity", ok, [figure_item(t), figure_item(pc), figure_item(c)],
                                 arith, gap, t.unit, f"{p.per_capita} × {p.count} = {p.total} "
-                                f"in {year}", f"{year}年{p.per_capita}×{p.count}={p.total}"))
+                                f"in {year}", f"{year}年{p.per_capita}×{p.count}={p.total}",
+                                {"computed": product, "stated": t.value}))
     return out
 
 
@@ -115,7 +120,8 @@ def _stated_rates(plan: Plan) -> list[Finding]:
             arith += f"; the stated rate implies {r.of} {r.start} = {num(implied, 4)}"
         out.append(_finding("stated_rate", ok, [rate_item(r), figure_item(f0), figure_item(f1)],
                             arith, gap, "%/yr", f"stated growth of {r.of} {r.start}-{r.end}",
-                            f"{r.of} {r.start}-{r.end}年所述年均增速与数据推算值"))
+                            f"{r.of} {r.start}-{r.end}年所述年均增速与数据推算值",
+                            {"computed": computed, "stated": r.value}))
     return out
 
 
@@ -157,7 +163,9 @@ def _weighted_growth(plan: Plan) -> list[Finding]:
                                 f"shares against the growth of {s.total} "
                                 f"({total_rate.prices} prices, {start}-{total_rate.end})",
                                 f"各部分{start}-{total_rate.end}年均增速按{start}年比重加权"
-                                f"所得的总增速与{s.total}所述年均增速"))
+                                f"所得的总增速与{s.total}所述年均增速",
+                                {"computed": mid, "share_weighted_mean": mean,
+                                 "stated": total_rate.value}))
     return out
 
 

@@ -29,7 +29,7 @@ def _interval(plan: Plan, indicator: str, year: int, floor: float, ceiling: floa
     return lo, hi, goals
 
 
-def _finding(ok, goals, arithmetic, gap, unit, what_en, what_zh) -> Finding:
+def _finding(ok, goals, arithmetic, gap, unit, what_en, what_zh, numbers) -> Finding:
     if ok:
         en, zh = f"{what_en}: the goals leave room for it.", f"{what_zh}：各目标可以同时满足。"
     else:
@@ -37,7 +37,7 @@ def _finding(ok, goals, arithmetic, gap, unit, what_en, what_zh) -> Finding:
         zh = f"{what_zh}：不可能同时成立，目标边界相差{num(gap, 3)} {unit}。"
     return Finding("joint", "consistent" if ok else "impossible",
                    tuple(goal_item(g) for g in goals), arithmetic, 0.0 if ok else gap, unit,
-                   en, zh)
+                   en, zh, numbers=numbers)
 
 
 def _informative(total, parts) -> bool:
@@ -55,7 +55,9 @@ def _sum_check(total, parts, unit, what_en, what_zh):
     goals = [g for x in (total, *parts) for g in x[2]]
     arithmetic = (f"Σ lower bounds {num(lo_sum)}, Σ upper bounds {num(hi_sum)}; total allowed "
                   f"[{num(total[0])}, {num(total[1])}]")
-    return _finding(gap == 0.0, goals, arithmetic, gap, unit, what_en, what_zh)
+    numbers = {"sum_low": lo_sum, "sum_high": hi_sum, "total_low": total[0],
+               "total_high": total[1]}
+    return _finding(gap == 0.0, goals, arithmetic, gap, unit, what_en, what_zh, numbers)
 
 
 def check(plan: Plan) -> list[Finding]:
@@ -84,5 +86,7 @@ def check(plan: Plan) -> list[Finding]:
                           f"{num(hi)}]; {p.total} allowed [{num(t[0])}, {num(t[1])}]")
             out.append(_finding(gap == 0.0, [*t[2], *pc[2], *c[2]], arithmetic, gap, "",
                                 f"{p.per_capita} × {p.count} = {p.total} in {year}",
-                                f"{year}年{p.per_capita}×{p.count}={p.total}"))
+                                f"{year}年{p.per_capita}×{p.count}={p.total}",
+                                {"product_low": lo, "product_high": hi, "total_low": t[0],
+                                 "total_high": t[1]}))
     return out

@@ -86,5 +86,6 @@ def check(plan: Plan) -> list[Finding]:
             en += f": {num(ratio, 2)} times that pace, {word} than history by more than the band."
             zh += f"，为历史的{num(ratio, 2)}倍，{'快' if needed > pace else '慢'}于历史节奏，超出设定范围。"
         items = (goal_item(goal), figure_item(base), *sources)
-        out.append(Finding("history_pace", verdict, items, arithmetic, gap, "%/yr", en, zh))
+        out.append(Finding("history_pace", verdict, items, arithmetic, gap, "%/yr", en, zh,
+                           numbers={"needed": needed, "history": pace, "ratio": ratio}))
     return out

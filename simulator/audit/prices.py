@@ -104,6 +104,9 @@ def check(plan: Plan) -> list[Finding]:
             if r_b.base is not None:
                 items.append(figure_item(r_b.base))
             items += hist[2] if hist else []
+            numbers = {"inflation": pi, "band_low": low, "band_high": high,
+                       "nominal_level": n_level, "real_level": r_level,
+                       "history_deflator": hist[0] if hist else math.nan}
             out.append(Finding("nominal_real", "consistent" if ok else "mismatch", tuple(items),
-                               arithmetic, gap, "%/yr", en, zh))
+                               arithmetic, gap, "%/yr", en, zh, numbers=numbers))
     return out

@@ -45,12 +45,12 @@ def _pair(plan: Plan, a: Bound, b: Bound) -> Finding | None:
     # the sides that differ: a's lower edge against b's lower edge, or against b's upper edge
     if verdict == "impossible":
         la, lb = (a.lo, b.hi) if a.lo > b.hi or a.lo == b.hi else (a.hi, b.lo)
-    elif a.lo != b.lo and math.isfinite(a.lo) and math.isfinite(b.lo):
-        la, lb = a.lo, b.lo
-    elif math.isfinite(a.hi) and math.isfinite(b.hi):
-        la, lb = a.hi, b.hi
-    else:
-        la, lb = (a.lo, b.lo) if math.isfinite(a.lo) and math.isfinite(b.lo) else (a.hi, b.hi)
+    else:  # the edges that differ, else any two finite edges
+        pairs = [(a.lo, b.lo), (a.hi, b.hi), (a.lo, b.hi), (a.hi, b.lo)]
+        finite = [(x, y) for x, y in pairs if math.isfinite(x) and math.isfinite(y)]
+        if not finite:
+            return None
+        la, lb = next(((x, y) for x, y in finite[:2] if x != y), finite[0])
     xa, xb = _read(measure, la, base, a.year), _read(measure, lb, base, a.year)
     if not (math.isfinite(xa) and math.isfinite(xb)):
         return None
@@ -78,15 +78,16 @@ def _pair(plan: Plan, a: Bound, b: Bound) -> Finding | None:
               f"相差{num(gap, 3)} {unit}。前者成立则后者必然成立，后者多余；仅达到后者并不能实现前者。")
     else:
         en = (f"{ga} ({side(a)}, {read_a}) and {gb} ({side(b)}, {read_b}) can hold together "
-              f"in {year}, and neither adds a stricter demand hidden in the other's wording."
+              f"in {year}, and neither implies the other."
               if not (b.contains(a) and a.contains(b))
               else f"{ga} and {gb} ask the same of {ind} in {year} ({read_a}).")
-        zh = (f"{ga}与{gb}在{year}年可以同时成立（{read_a}；{read_b}）。"
+        zh = (f"{ga}与{gb}在{year}年可以同时成立（{read_a}；{read_b}），且互不蕴含。"
               if not (b.contains(a) and a.contains(b))
               else f"{ga}与{gb}对{year}年{ind}的要求相同（{read_a}）。")
     items = [goal_item(a.goal), goal_item(b.goal)] + ([figure_item(base)] if base else [])
+    numbers = {"first": xa, "second": xb, "first_level": la, "second_level": lb}
     return Finding("implied_rate", verdict, tuple(items), "; ".join(lines), gap, unit, en, zh,
-                   (gb,) if verdict == "redundant" else ())
+                   (gb,) if verdict == "redundant" else (), numbers)
 
 
 def check(plan: Plan, unchecked: dict[str, str]) -> list[Finding]:
