@@ -147,6 +147,8 @@ def _weighted_growth(plan: Plan) -> list[Finding]:
             roundings = [w.rounding for w in weights] + [r.rounding for r in part_rates]
             lo, hi = spread(implied, values, roundings)
             mid = implied(values)
+            if not (math.isfinite(mid) and math.isfinite(lo) and math.isfinite(hi)):
+                continue  # weights or rates outside the arithmetic's domain: nothing to judge
             mean = sum(w.value * r.value for w, r in zip(weights, part_rates)) / sum(
                 w.value for w in weights)
             ok = lo - total_rate.rounding <= total_rate.value <= hi + total_rate.rounding

@@ -82,6 +82,8 @@ def check(plan: Plan) -> list[Finding]:
                 continue
             lo, hi = pc[0] * c[0] / p.scale, pc[1] * c[1] / p.scale
             gap = max(0.0, lo - t[1], t[0] - hi)
+            if math.isnan(gap):
+                continue  # 0 × ∞ bounds: no arithmetic to judge
             arithmetic = (f"{p.per_capita} × {p.count} / {num(p.scale)} in [{num(lo)}, "
                           f"{num(hi)}]; {p.total} allowed [{num(t[0])}, {num(t[1])}]")
             out.append(_finding(gap == 0.0, [*t[2], *pc[2], *c[2]], arithmetic, gap, "",
