@@ -80,7 +80,8 @@ def audit(goals_file: Path | str = GOALS_FILE, history_file: Path | str = HISTOR
     history file, if there is one. Bad input raises :class:`~simulator.errors.InputError`."""
     the_plan = plan.load(goals_file, history_file, accounts_file)
     unchecked: dict[str, str] = {}
-    found = (rates.check(the_plan, unchecked) + pace.check(the_plan) + prices.check(the_plan)
+    found = (rates.check(the_plan, unchecked) + pace.check(the_plan, unchecked)
+             + prices.check(the_plan)
              + identities.check(the_plan) + joint.check(the_plan))
     order = list(VERDICTS)
     flagged = sorted((f for f in found if f.flagged),

@@ -51,7 +51,8 @@ def _edge(b) -> float:
     return 0.5 * (b.lo + b.hi)
 
 
-def check(plan: Plan) -> list[Finding]:
+def check(plan: Plan, unchecked: dict[str, str]) -> list[Finding]:
+    """Findings for every goal with a base figure and a history pace; why not in ``unchecked``."""
     if plan.pace_factor is None:
         return []
     factor, out = plan.pace_factor, []
@@ -61,10 +62,15 @@ def check(plan: Plan) -> list[Finding]:
         base: Figure | None = b.base if not isinstance(b, str) and b.base else (
             reference(plan, goal.indicator, year))
         if isinstance(b, str) or base is None:
+            unchecked.setdefault(goal.id, b if isinstance(b, str) else
+                                 f"no history figure of {goal.indicator} before {year}")
             continue
         needed = growth(base.value, _edge(b), year - base.year)
         hist = history_pace(plan, goal.indicator, base.year)
         if hist is None or not math.isfinite(needed):
+            unchecked.setdefault(goal.id, f"{goal.indicator} is {num(base.value)} in {base.year} "
+                                 f"(the goal's threshold is {num(needed, 3)} %/yr from it) but has no "
+                                 "earlier figure or stated rate: no history pace to compare")
             continue
         pace, how, sources = hist
         same_way = needed * pace > 0 or needed == pace == 0
