@@ -132,6 +132,20 @@ def _cmd_goals(args) -> int:
     return 0
 
 
+def _cmd_audit(args) -> int:
+    from . import audit
+    from .audit import report
+
+    if args.project is None and args.goals_file is None and args.history_file is None:
+        goals_file, history_file = audit.GOALS_FILE, audit.HISTORY_FILE
+    else:
+        goals_file, history_file = audit.project_files(args.project or ".")
+    result = audit.audit(args.goals_file or goals_file, args.history_file or history_file,
+                         args.accounts_file)
+    print(report.to_json(result) if args.json else report.table(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .paths import CALIBRATION_FILE
 
@@ -193,6 +207,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the table of calibrated, uncertain and lever parameters "
                    "that models/README.md holds")
     p.set_defaults(func=_cmd_params)
+
+    p = sub.add_parser("audit", help="contradictions among the plan's own figures and goals, "
+                       "by arithmetic alone (no model run)")
+    p.add_argument("--project", default=None,
+                   help="directory holding scenarios/goals.toml and models/data/history.csv "
+                   "(default: this project)")
+    p.add_argument("--goals-file", default=None, help="goals file (default: the project's)")
+    p.add_argument("--history-file", default=None,
+                   help="history CSV (default: the project's)")
+    p.add_argument("--accounts-file", default=None,
+                   help="accounts TOML (default: accounts.toml beside the history, if any)")
+    p.add_argument("--json", action="store_true", help="print strict JSON instead of a table")
+    p.set_defaults(func=_cmd_audit)
 
     p = sub.add_parser("goals", help="list the goals a scenario evaluates")
     p.add_argument("scenario", nargs="?", default=None)

@@ -88,7 +88,8 @@ class GoalSet:
         raise KeyError(goal_id)
 
 
-def _goal_from_table(path: Path, i: int, table: dict, years_available: range) -> Goal:
+def _goal_from_table(path: Path, i: int, table: dict, years_available: range | None,
+                     vocabulary) -> Goal:
     where = f"goal[{i}]"
     for key in _REQUIRED:
         if key not in table:
@@ -100,7 +101,9 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: range) ->
         if key not in allowed:
             raise InputError(path, f"{where}.{key}", "unknown key",
                              f"use only {', '.join(sorted(allowed))}")
-    if table["indicator"] not in indicators.INDICATORS:
+    if not isinstance(table["indicator"], str) or not table["indicator"]:
+        raise InputError(path, f"{where}.indicator", "not a name", "write the indicator's name")
+    if vocabulary is not None and table["indicator"] not in vocabulary:
         raise InputError(path, f"{where}.indicator", f"unknown indicator '{table['indicator']}'",
                          "name one of simulator.indicators.INDICATORS")
     if table["comparator"] not in COMPARATORS:
@@ -111,12 +114,13 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: range) ->
         raise InputError(path, f"{where}.measure", f"'{measure}' is not allowed",
                          f"use one of {', '.join(MEASURES)}")
     years = table["years"]
+    span = years_available or range(-10**6, 10**6)
     if (not isinstance(years, list) or not years
-            or not all(isinstance(y, int) and y in years_available for y in years)):
+            or not all(isinstance(y, int) and y in span for y in years)):
         raise InputError(path, f"{where}.years", f"{years!r} is not a list of model years",
-                         f"give years within {years_available.start}-{years_available.stop - 1}")
+                         f"give years within {span.start}-{span.stop - 1}")
     base = table.get("base_year")
-    if measure != "level" and (not isinstance(base, int) or base not in years_available
+    if measure != "level" and (not isinstance(base, int) or base not in span
                                or base >= min(years)):
         raise InputError(path, f"{where}.base_year", f"{base!r} does not fit measure '{measure}'",
                          "give a model year before the goal's years")
@@ -134,14 +138,20 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: range) ->
                 base_year=base, tolerance=tolerance, note=table.get("note", ""))
 
 
-def load(path: Path | str = GOALS_FILE, years_available: range = range(2000, 2016)) -> GoalSet:
-    """Read and check a goals file; bad content raises :class:`InputError`."""
+def load(path: Path | str = GOALS_FILE, years_available: range | None = range(2000, 2016),
+         vocabulary=indicators.INDICATORS) -> GoalSet:
+    """Read and check a goals file; bad content raises :class:`InputError`.
+
+    ``years_available`` and ``vocabulary`` (indicator names) are the model's by default;
+    ``None`` accepts any year or name (``plansim audit`` reads a plan without a model).
+    """
     path = Path(path)
     data = tomlfile.read(path, "file not found", "give the path of an existing goals file")
     tables = data.get("goal")
     if not isinstance(tables, list) or not tables:
         raise InputError(path, "goal", "no [[goal]] tables", "add at least one [[goal]]")
-    goals = [_goal_from_table(path, i, t, years_available) for i, t in enumerate(tables)]
+    goals = [_goal_from_table(path, i, t, years_available, vocabulary)
+             for i, t in enumerate(tables)]
     ids = [g.id for g in goals]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
