@@ -132,6 +132,18 @@ def _cmd_goals(args) -> int:
     return 0
 
 
+def _cmd_check(args) -> int:
+    import json
+
+    from .paths import MODEL_FILE
+    from .review import units
+
+    report = units.check(args.model or MODEL_FILE)
+    print(json.dumps(report.as_dict(), indent=1, ensure_ascii=False) if args.json
+          else report.text())
+    return 0 if report.clean else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .paths import CALIBRATION_FILE
 
@@ -193,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the table of calibrated, uncertain and lever parameters "
                    "that models/README.md holds")
     p.set_defaults(func=_cmd_params)
+
+    p = sub.add_parser("check", help="dimensional check of every equation of a model (pint); "
+                       "exit 1 on findings")
+    p.add_argument("model", nargs="?", default=None,
+                   help="Vensim .mdl file (default: models/karamay.mdl)")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("goals", help="list the goals a scenario evaluates")
     p.add_argument("scenario", nargs="?", default=None)
