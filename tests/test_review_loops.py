@@ -96,3 +96,24 @@ def test_cli_json_has_no_nan_and_records_provenance(capsys):
     assert data["provenance"]["model_hash"] and data["provenance"]["loops_spec_hash"]
     ratios = [v for lp in data["loops"] for by in lp["ratios"].values() for v in by.values()]
     assert all(v is None or math.isfinite(v) for v in ratios)
+
+
+@pytest.fixture(scope="module")
+def district_measurement():
+    return loops.measure_scenario()
+
+
+def test_documented_district_loops_are_active_or_marked_dormant(district_measurement):
+    bad = {r.loop.id: r.status for r in district_measurement.problems}
+    assert not bad, f"models/loops.toml is not true to the model: {bad}"
+    for result in district_measurement.results:
+        assert all(v is None or math.isfinite(v)
+                   for by in result.ratios.values() for v in by.values())
+
+
+def test_models_readme_loop_table_is_in_step(district_measurement):
+    text = (loops.LOOPS_FILE.parent / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- loops:start -->\n", "\n<!-- loops:end -->"
+    table = text[text.index(start) + len(start):text.index(end)]
+    assert table == district_measurement.markdown(), \
+        "run `plansim loops --markdown` into models/README.md"
