@@ -57,6 +57,14 @@ def test_an_active_loop_marked_dormant_fails(tmp_path):
     assert [r.status for r in measured.problems] == ["ACTIVE but documented dormant"]
 
 
+def test_a_perturbation_that_moves_no_output_fails(tmp_path):
+    path = _spec_variant(tmp_path, 'outputs = ["population", "net migration"]',
+                         'outputs = ["jobs"]')
+    measured = loops.measure(loops.load_spec(path))
+    assert measured.problems[0].status.startswith("no effect")
+    assert measured.problems[0].ratios["jobs"] == {2010.0: None, 2015.0: None}
+
+
 def test_cutting_without_perturbing_reproduces_the_run_exactly():
     spec = loops.load_spec(FIXTURE_SPEC)
     runner = loops._Runner(spec.model, {})
@@ -78,6 +86,7 @@ def test_cutting_without_perturbing_reproduces_the_run_exactly():
     ('polarity = "-"\nchain = "population ->', 'polarity = "R"\nchain = "population ->',
      "polarity"),
     ("years = [2010, 2015]", "years = [2030]", "years"),
+    ("years = [2010, 2015]", "years = [2010.1]", "years"),
 ])
 def test_spec_errors_name_the_key(tmp_path, old, new, key):
     path = _spec_variant(tmp_path, old, new)

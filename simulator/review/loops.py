@@ -39,9 +39,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -126,11 +127,18 @@ def _years(path, years, model: ParsedModel) -> tuple[float, ...]:
             isinstance(y, (int, float)) and not isinstance(y, bool) for y in years):
         raise InputError(path, "years", f"{years!r} is not a list of years",
                          "write years = [2010, 2015]")
-    start, end = (model.elements[k].equations[0] for k in ("INITIAL TIME", "FINAL TIME"))
+    start, end, step = (model.elements[k].equations[0]
+                        for k in ("INITIAL TIME", "FINAL TIME", "TIME STEP"))
+    if not all(isinstance(v, numbers.Real) for v in (start, end, step)):
+        raise InputError(model.path, "INITIAL TIME, FINAL TIME, TIME STEP", "not all numbers",
+                         "write the time control as numbers")
     for y in years:
-        if not (isinstance(start, (int, float)) and start < y <= end):
+        if not start < y <= end:
             raise InputError(path, "years", f"{y} is outside the run ({start}, {end}]",
                              "give years inside the model's run")
+        if not math.isclose((y - start) / step, round((y - start) / step), abs_tol=1e-6):
+            raise InputError(path, "years", f"{y} is not a time step of the run",
+                             f"give years {start} + k * {step}")
     return tuple(float(y) for y in years)
 
 
@@ -242,25 +250,38 @@ def _exogenous(name: str, model: ParsedModel) -> bool:
 
 @dataclass
 class LoopResult:
-    """The knockout ratios of one loop: ``ratios[output][year]`` (None where undefined)."""
+    """The knockout ratios of one loop: ``ratios[output][year]``.
+
+    A ratio is None where it is not a number: the loop carries the whole effect
+    (``cells`` "loop only"), the perturbation does not move the output ("no effect"),
+    or a run left the model's domain ("NaN or inf").
+    """
 
     loop: Loop
     ratios: dict[str, dict[float, float | None]]
-    notes: list[str] = field(default_factory=list)
+    cells: dict[str, dict[float, str]]  # ratio | loop only | no effect | NaN or inf
+
+    def _kinds(self) -> list[str]:
+        return [kind for by_year in self.cells.values() for kind in by_year.values()]
 
     @property
-    def no_effect(self) -> bool:
-        return any("no effect" in n for n in self.notes) and all(
-            r is None for by_year in self.ratios.values() for r in by_year.values())
+    def notes(self) -> list[str]:
+        return [f"{output} {year:g}: {kind}" for output, by_year in self.cells.items()
+                for year, kind in by_year.items() if kind != "ratio"]
 
     @property
     def measured_dormant(self) -> bool:
-        values = [r for by_year in self.ratios.values() for r in by_year.values()]
-        return all(r is not None and abs(r - 1) <= DORMANT_TOLERANCE for r in values)
+        ratios = [r for by_year in self.ratios.values() for r in by_year.values()
+                  if r is not None]
+        return "loop only" not in self._kinds() and bool(ratios) and all(
+            abs(r - 1) <= DORMANT_TOLERANCE for r in ratios)
 
     @property
     def status(self) -> str:
-        if self.no_effect:
+        kinds = self._kinds()
+        if "NaN or inf" in kinds:
+            return "outside the model's domain (NaN or inf)"
+        if all(kind == "no effect" for kind in kinds):
             return "no effect: the perturbation does not move the outputs"
         if self.measured_dormant:
             return "dormant" if self.loop.dormant else "DORMANT but not documented dormant"
@@ -396,32 +417,30 @@ def _perturbed(p: Perturbation, base: pd.DataFrame, runner: _Runner) -> dict:
 
 
 def _ratios(loop: Loop, years, base, intact, cut_base, cut_changed) -> LoopResult:
-    ratios, notes = {}, []
+    ratios, cells = {}, {}
     for output in loop.outputs:
-        ratios[output] = {}
+        ratios[output], cells[output] = {}, {}
         for y in years:
             at = _row(base, y)
-            scale = max(abs(base[output].iloc[at]), 1e-300)
+            tiny = _ZERO * abs(base[output].iloc[at])
             with_loop = intact[output].iloc[at] - base[output].iloc[at]
             without = cut_changed[output].iloc[at] - cut_base[output].iloc[at]
+            ratio = None
             if not (math.isfinite(with_loop) and math.isfinite(without)):
-                ratios[output][y] = None
-                notes.append(f"{output} {y:g}: outside the model's domain (NaN or inf)")
-            elif abs(without) <= _ZERO * scale:
-                ratios[output][y] = None
-                notes.append(f"{output} {y:g}: no effect with the loop cut" if abs(with_loop)
-                             > _ZERO * scale else f"{output} {y:g}: no effect")
+                kind = "NaN or inf"
+            elif abs(without) <= tiny:
+                kind = "loop only" if abs(with_loop) > tiny else "no effect"
             else:
-                ratios[output][y] = float(with_loop / without)
-    return LoopResult(loop, ratios, notes)
+                kind, ratio = "ratio", float(with_loop / without)
+            ratios[output][y], cells[output][y] = ratio, kind
+    return LoopResult(loop, ratios, cells)
 
 
 def _row(frame: pd.DataFrame, year: float) -> int:
     times = frame.index.to_numpy(dtype=float)
     at = int(np.argmin(np.abs(times - year)))
-    if not math.isclose(times[at], year, abs_tol=1e-6):
-        raise InputError("years", str(year), "not a saved time of the run",
-                         "give years on the model's time grid")
+    if not math.isclose(times[at], year, abs_tol=1e-6):  # load_spec checked the years
+        raise ValueError(f"{year} is not a time step of the run")
     return at
 
 

@@ -231,10 +231,11 @@ class Report:
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
-        from ..engine import model_hash
+        from ..provenance import file_hash, versions
 
-        return {"model": str(self.model), "model_sha256": model_hash(self.model),
-                "pint_version": pint.__version__, "equations_checked": self.checked,
+        return {"model": str(self.model), "model_sha256": file_hash(self.model),
+                **versions(), "version_pint": pint.__version__,
+                "equations_checked": self.checked,
                 "not_checked": self.undeclared, "findings": [asdict(f) for f in self.findings]}
 
 
