@@ -7,7 +7,7 @@ import pytest
 
 from simulator import cli
 from simulator.paths import MODEL_FILE
-from simulator.review import units
+from simulator.review import registry, units
 
 CLEAN = "tests/fixtures/units_clean.mdl"
 
@@ -110,7 +110,7 @@ def test_bad_model_path_is_one_line_exit_2(tmp_path, capsys):
 
 
 def test_unit_strings_map_to_the_registry():
-    u = units.Units()
+    u = registry.Units()
     assert u.parse("CNY100M/Year").to_base_units().magnitude == pytest.approx(1e8)
     assert (u.parse("CNY100M") / u.parse("CNY10K")).to_base_units().magnitude == pytest.approx(1e4)
     assert u.parse("%").to_base_units().magnitude == pytest.approx(0.01)

@@ -2,5 +2,6 @@
 
 :mod:`.units` (``plansim check``) checks the dimensions of every equation with
 pint; :mod:`.loops` (``plansim loops``) measures each documented feedback loop's
-activity by knockout. :mod:`.parsed` reads the model through PySD's translator.
+activity by knockout. :mod:`.parsed` reads the model through PySD's translator,
+:mod:`.registry` maps Vensim unit names to pint.
 """
