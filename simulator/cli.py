@@ -237,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("loops", help="activity of each documented feedback loop, measured by "
                        "knockout; exit 1 when a loop is not as documented")
     p.add_argument("scenario", nargs="?", default=None,
-                   help="scenario whose central run is perturbed (default: plan)")
+                   help="scenario whose central run is perturbed (default: the spec's "
+                   "scenario, plan for models/loops.toml)")
     p.add_argument("--spec", default=str(LOOPS_FILE),
                    help="loops spec (default: models/loops.toml)")
     p.add_argument("--years", default=None, help="years to measure, e.g. 2010,2015 "

@@ -3,6 +3,8 @@
 Each loop the model documents is described in a spec, ``models/loops.toml``::
 
     model = "karamay.mdl"        # optional, relative to the spec (default: the district model)
+    scenario = "plan"            # optional: whose central run is perturbed (default: the
+                                 # model's own values); the command line may name another
     years = [2010, 2015]         # optional: years at which activity is measured
 
     [[loop]]
@@ -94,6 +96,7 @@ class Loop:
 class Spec:
     path: Path
     model: Path
+    scenario: str | None
     years: tuple[float, ...]
     loops: tuple[Loop, ...]
 
@@ -104,8 +107,12 @@ def load_spec(path: Path | str = LOOPS_FILE, years=None) -> Spec:
     data = tomlfile.read(path, "loops spec not found", "give a loops spec such as "
                          "models/loops.toml")
     for key in data:
-        if key not in ("model", "years", "loop"):
-            raise InputError(path, key, "unknown key", "use only model, years and [[loop]]")
+        if key not in ("model", "scenario", "years", "loop"):
+            raise InputError(path, key, "unknown key",
+                             "use only model, scenario, years and [[loop]]")
+    for key in ("model", "scenario"):
+        if key in data:
+            _text(path, key, data[key])
     mdl = (path.parent / data["model"]).resolve() if "model" in data else MODEL_FILE
     model = parse(mdl)
     years = _years(path, data.get("years", DEFAULT_YEARS) if years is None else years, model)
@@ -117,7 +124,7 @@ def load_spec(path: Path | str = LOOPS_FILE, years=None) -> Spec:
     if len(set(ids)) != len(ids):
         twice = min(i for i in ids if ids.count(i) > 1)
         raise InputError(path, f"loop.{twice}", "id used twice", "give each loop its own id")
-    return Spec(path, mdl, years, loops)
+    return Spec(path, mdl, data.get("scenario"), years, loops)
 
 
 def _years(path, years, model: ParsedModel) -> tuple[float, ...]:
@@ -385,16 +392,15 @@ def measure_scenario(scenario_name: str | Path | None = None, spec_path: Path | 
                      years=None) -> Measurement:
     """Knockout ratios from a scenario's central run (what ``plansim loops`` prints).
 
-    The scenario (default: ``plan`` when the spec documents the district model, the
-    model's own defaults otherwise) is checked against the spec's model.
+    The scenario (default: the spec's ``scenario``; without one, the model's own
+    values) is checked against the spec's model.
     """
     from .. import results, scenario
     from ..provenance import file_hash
 
     spec = load_spec(spec_path, years)
-    scen = None
-    if scenario_name is not None or spec.model == MODEL_FILE.resolve():
-        scen = scenario.load(scenario_name, mdl_path=spec.model)
+    name = scenario_name if scenario_name is not None else spec.scenario
+    scen = None if name is None else scenario.load(name, mdl_path=spec.model)
     provenance = {**results.provenance(scen, mdl_path=spec.model),
                   "loops_spec": spec.path.name, "loops_spec_hash": file_hash(spec.path)}
     return measure(spec, scen.central_parameters() if scen else {}, provenance)
