@@ -321,7 +321,7 @@ class Measurement:
             f"{y:>7g}" for y in years) + "  status"
         lines = [head, "-" * len(head)]
         for res, output, first in self._rows():
-            cells = " ".join(f"{_ratio(res.ratios[output][y]):>7s}" for y in years)
+            cells = " ".join(f"{_cell(res, output, y):>7s}" for y in years)
             lines.append(f"{res.loop.name[:28] if first else '':28s} "
                          f"{res.loop.polarity if first else '':3s} {output[:28]:28s} {cells}  "
                          + (res.status + (f" ({res.loop.dormant})" if res.loop.dormant
@@ -342,11 +342,11 @@ class Measurement:
                  "|---|---|---|---|---|" + "---|" * len(years) + "---|"]
         for res, output, first in self._rows():
             loop = res.loop
-            status = "dormant: " + loop.dormant if loop.dormant else res.status
+            status = f"dormant: {loop.dormant}" if res.status == "dormant" else res.status
             lines.append("| " + " | ".join([
                 loop.name if first else "", loop.polarity if first else "",
                 loop.cut if first else "", loop.perturbation.describe() if first else "",
-                output, *(_ratio(res.ratios[output][y]) for y in years),
+                output, *(_cell(res, output, y) for y in years),
                 status.replace("|", "/") if first else ""]) + " |")
         return "\n".join(line.rstrip() for line in lines)
 
@@ -365,8 +365,12 @@ class Measurement:
                           for r in self.results]}
 
 
-def _ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
+def _cell(result: LoopResult, output: str, year: float) -> str:
+    """A ratio as printed: three decimals, or what stands in for it."""
+    kind = result.cells[output][year]
+    if kind == "ratio":
+        return f"{result.ratios[output][year]:.3f}"
+    return {"loop only": "inf", "no effect": "-", "NaN or inf": "NaN"}[kind]
 
 
 def measure(spec: Spec, params: dict[str, float] | None = None,
