@@ -65,6 +65,13 @@ def test_a_perturbation_that_moves_no_output_fails(tmp_path):
     assert measured.problems[0].ratios["jobs"] == {2010.0: None, 2015.0: None}
 
 
+def test_a_cut_on_the_perturbations_way_fails(tmp_path):
+    path = _spec_variant(tmp_path, 'cut = "labour force"', 'cut = "net migration rate"')
+    measured = loops.measure(loops.load_spec(path))
+    assert measured.problems[0].status.startswith("the cut blocks the perturbation")
+    assert "inf" in measured.text()
+
+
 def test_cutting_without_perturbing_reproduces_the_run_exactly():
     spec = loops.load_spec(FIXTURE_SPEC)
     runner = loops._Runner(spec.model, {})

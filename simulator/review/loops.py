@@ -32,7 +32,9 @@ measured dormant when every ratio lies within :data:`DORMANT_TOLERANCE` of 1.
 
 A loop is a *problem* (exit status 1) when it is measured dormant but not
 documented dormant (``dormant = "reason"``), documented dormant but measured
-active, or when the perturbation moves none of its outputs. ``--json`` prints
+active, when the perturbation moves none of its outputs, when the cut lies on
+the perturbation's only way to an output (the effect vanishes with the cut: no
+ratio), or when a run leaves the model's domain (NaN or inf). ``--json`` prints
 the measurement, ``--markdown`` the table ``models/README.md`` holds. API:
 :func:`load_spec` (checked: every name, link and number) and :func:`measure`.
 """
@@ -259,14 +261,15 @@ def _exogenous(name: str, model: ParsedModel) -> bool:
 class LoopResult:
     """The knockout ratios of one loop: ``ratios[output][year]``.
 
-    A ratio is None where it is not a number: the loop carries the whole effect
-    (``cells`` "loop only"), the perturbation does not move the output ("no effect"),
-    or a run left the model's domain ("NaN or inf").
+    A ratio is None where it is not a number (``cells`` says why): the perturbation
+    moves the output only with the loop intact ("cut blocks": the cut lies on the
+    perturbation's way to the output, so the ratio measures nothing), it does not
+    move the output ("no effect"), or a run left the model's domain ("NaN or inf").
     """
 
     loop: Loop
     ratios: dict[str, dict[float, float | None]]
-    cells: dict[str, dict[float, str]]  # ratio | loop only | no effect | NaN or inf
+    cells: dict[str, dict[float, str]]  # ratio | cut blocks | no effect | NaN or inf
 
     def _kinds(self) -> list[str]:
         return [kind for by_year in self.cells.values() for kind in by_year.values()]
@@ -280,7 +283,7 @@ class LoopResult:
     def measured_dormant(self) -> bool:
         ratios = [r for by_year in self.ratios.values() for r in by_year.values()
                   if r is not None]
-        return "loop only" not in self._kinds() and bool(ratios) and all(
+        return "cut blocks" not in self._kinds() and bool(ratios) and all(
             abs(r - 1) <= DORMANT_TOLERANCE for r in ratios)
 
     @property
@@ -290,6 +293,8 @@ class LoopResult:
             return "outside the model's domain (NaN or inf)"
         if all(kind == "no effect" for kind in kinds):
             return "no effect: the perturbation does not move the outputs"
+        if "cut blocks" in kinds:
+            return "the cut blocks the perturbation: cut the loop off its way to the outputs"
         if self.measured_dormant:
             return "dormant" if self.loop.dormant else "DORMANT but not documented dormant"
         return "ACTIVE but documented dormant" if self.loop.dormant else "active"
@@ -370,7 +375,7 @@ def _cell(result: LoopResult, output: str, year: float) -> str:
     kind = result.cells[output][year]
     if kind == "ratio":
         return f"{result.ratios[output][year]:.3f}"
-    return {"loop only": "inf", "no effect": "-", "NaN or inf": "NaN"}[kind]
+    return {"cut blocks": "inf", "no effect": "-", "NaN or inf": "NaN"}[kind]
 
 
 def measure(spec: Spec, params: dict[str, float] | None = None,
@@ -439,7 +444,7 @@ def _ratios(loop: Loop, years, base, intact, cut_base, cut_changed) -> LoopResul
             if not (math.isfinite(with_loop) and math.isfinite(without)):
                 kind = "NaN or inf"
             elif abs(without) <= tiny:
-                kind = "loop only" if abs(with_loop) > tiny else "no effect"
+                kind = "cut blocks" if abs(with_loop) > tiny else "no effect"
             else:
                 kind, ratio = "ratio", float(with_loop / without)
             ratios[output][y], cells[output][y] = ratio, kind
