@@ -344,8 +344,10 @@ class _Equation:
         if isinstance(node, (ae.SmoothStructure, ae.SmoothNStructure, ae.DelayStructure,
                              ae.DelayNStructure, ae.DelayFixedStructure)):
             value = self.visit(node.input)
-            delay = getattr(node, "smooth_time", None) or getattr(node, "delay_time", None)
+            delay = node.smooth_time if hasattr(node, "smooth_time") else node.delay_time
             self._expect("argument", delay, self.time, f"the time argument of {title}")
+            if not isinstance(getattr(node, "order", 1), numbers.Real):
+                self._dimensionless(node.order, f"the order of {title}")
             if node.initial is not node.input:
                 self._expect("initial", node.initial, value, f"the input of {title}")
             return value
