@@ -7,7 +7,7 @@ import pytest
 
 from simulator import cli
 from simulator.paths import MODEL_FILE
-from simulator.review import registry, units
+from simulator.review import parsed, registry, units
 
 CLEAN = "tests/fixtures/units_clean.mdl"
 
@@ -80,6 +80,19 @@ def test_each_injected_unit_error_is_caught(tmp_path, mutation):
 
 def test_every_kind_of_finding_is_exercised():
     assert {m[4] for m in MUTATIONS} | {"units"} == set(units.KINDS)
+
+
+def test_every_construct_the_engine_supports_is_walked():
+    from simulator.engine import used_constructs
+
+    fixture = "tests/fixtures/functions.mdl"  # every supported function, units not minded
+    report = units.check(fixture)
+    variables = {e.name for e in parsed.parse(fixture).elements.values()
+                 if e.kind not in ("constant", "lookup")}
+    assert report.checked == len(variables)
+    assert set().union(*used_constructs(fixture).values()) >= {"SMOOTH", "DELAY N", "TREND"}
+    kinds = {(f.variable, f.kind) for f in report.findings}
+    assert ("math terms", "argument") in kinds and ("trig terms", "argument") in kinds
 
 
 def test_malformed_units_string_is_a_finding(tmp_path):

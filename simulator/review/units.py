@@ -262,10 +262,10 @@ class _Equation:
             elif op in ("*", "/"):
                 value = _product(value, right, op)
             elif op == "^":
-                value = self._power(value, right, arg)
+                value = self._power(value, right, left_node, arg)
         return value
 
-    def _power(self, base: Dim, exponent: Dim, exponent_node) -> Dim:
+    def _power(self, base: Dim, exponent: Dim, base_node, exponent_node) -> Dim:
         if not (base.known and exponent.known):
             return UNKNOWN
         if not exponent.quantity.dimensionless:
@@ -275,8 +275,9 @@ class _Equation:
             literal = base.literal ** exponent.literal if base.literal is not None else None
             return Dim(base.quantity ** exponent.literal, base.exact, literal)
         if not base.quantity.dimensionless:
-            self._report("argument", exponent_node, exponent,
-                         "the exponent of a dimensioned base (must be a number)", base)
+            self._report("argument", base_node, base,
+                         f"a base raised to {text(exponent_node, self.names)} (not a number)",
+                         Dim(self.one))
             return UNKNOWN
         return Dim(self.one, base.exact)
 
@@ -316,7 +317,7 @@ class _Equation:
             value = self.visit(args[0])
             return Dim(value.quantity ** 0.5, value.exact) if value.known else UNKNOWN
         if name == "power":
-            return self._power(self.visit(args[0]), self.visit(args[1]), args[1])
+            return self._power(self.visit(args[0]), self.visit(args[1]), args[0], args[1])
         if name in ("xidz", "zidz"):
             ratio = _product(self.visit(args[0]), self.visit(args[1]), "/")
             if name == "xidz":
