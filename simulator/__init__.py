@@ -4,8 +4,9 @@ The pipeline, one module per step: :mod:`scenario` (spec) → :mod:`sample`
 (futures) → :mod:`simulate` / :mod:`ensemble` (runs, via the vectorised
 :mod:`engine`) → :mod:`goals` (margins) → :mod:`analyze` (summaries, sensitivity,
 discovery) → :mod:`plotting` and :mod:`results` (charts, files). :mod:`reach`
-and :mod:`sweep` compose them; :mod:`cli` is the ``plansim`` command. Before
-any run, :mod:`audit` checks the plan's own figures against each other.
+and :mod:`sweep` compose them; :mod:`review` checks the model itself (units,
+feedback loops); :mod:`cli` is the ``plansim`` command. Before any run,
+:mod:`audit` checks the plan's own figures against each other.
 Importing the package registers the ``ds.plan`` xarray accessor.
 """
 

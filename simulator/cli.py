@@ -146,8 +146,41 @@ def _cmd_audit(args) -> int:
     return 0
 
 
+def _cmd_check(args) -> int:
+    import json
+
+    from .paths import MODEL_FILE
+    from .review import units
+
+    report = units.check(args.model or MODEL_FILE)
+    print(json.dumps(report.as_dict(), indent=1, ensure_ascii=False) if args.json
+          else report.text())
+    return 0 if report.clean else 1
+
+
+def _cmd_loops(args) -> int:
+    import json
+
+    from .review import loops
+
+    years = None
+    if args.years is not None:
+        try:
+            years = [float(y) for y in args.years.split(",")]
+        except ValueError:
+            raise InputError("command line", "--years", f"{args.years!r} is not a list of years",
+                             "write --years 2010,2015") from None
+    measurement = loops.measure_scenario(args.scenario, args.spec, years)
+    if args.json:
+        print(json.dumps(measurement.as_dict(), indent=1, ensure_ascii=False))
+    else:
+        print(measurement.markdown() if args.markdown else measurement.text())
+    return 1 if measurement.problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .paths import CALIBRATION_FILE
+    from .review.loops import LOOPS_FILE
 
     parser = argparse.ArgumentParser(
         prog="plansim",
@@ -220,6 +253,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="accounts TOML (default: accounts.toml beside the history, if any)")
     p.add_argument("--json", action="store_true", help="print strict JSON instead of a table")
     p.set_defaults(func=_cmd_audit)
+
+
+    p = sub.add_parser("check", help="dimensional check of every equation of a model (pint); "
+                       "exit 1 on findings")
+    p.add_argument("model", nargs="?", default=None,
+                   help="Vensim .mdl file (default: models/karamay.mdl)")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("loops", help="activity of each documented feedback loop, measured by "
+                       "knockout; exit 1 when a loop is not as documented")
+    p.add_argument("scenario", nargs="?", default=None,
+                   help="scenario whose central run is perturbed (default: the spec's "
+                   "scenario, plan for models/loops.toml)")
+    p.add_argument("--spec", default=str(LOOPS_FILE),
+                   help="loops spec (default: models/loops.toml)")
+    p.add_argument("--years", default=None, help="years to measure, e.g. 2010,2015 "
+                   "(default: the spec's years)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the measurement as JSON")
+    out.add_argument("--markdown", action="store_true",
+                     help="print the table that models/README.md holds")
+    p.set_defaults(func=_cmd_loops)
 
     p = sub.add_parser("goals", help="list the goals a scenario evaluates")
     p.add_argument("scenario", nargs="?", default=None)
