@@ -13,7 +13,7 @@ import xarray as xr
 from . import goals as goals_mod
 from . import scenario as scenario_mod
 from . import simulate
-from .paths import MODEL_FILE
+from .project import Project
 
 
 @dataclass
@@ -58,11 +58,12 @@ class ScenarioRun:
         return xr.merge([ind, ev])
 
 
-def run_scenario(name_or_path=None, mdl_path=MODEL_FILE, goals: str | None = None) -> ScenarioRun:
+def run_scenario(name_or_path=None, project: Project | None = None,
+                 goals: str | None = None) -> ScenarioRun:
     """Run a scenario's central case and evaluate its goals (or the ``goals`` selection)."""
-    scen = scenario_mod.load(name_or_path, mdl_path).with_goals(goals)
+    scen = scenario_mod.load(name_or_path, project).with_goals(goals)
     goal_set = scen.goal_set()
-    data = simulate.run(scen.central_parameters(), mdl_path=mdl_path)
+    data = simulate.run(scen.central_parameters(), project=scen.project)
     params = [k for k in data.data_vars if data[k].dims == ("run",)]
     indicators = data.drop_vars(params)
     evaluation = goals_mod.evaluate(indicators, goal_set)

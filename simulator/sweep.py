@@ -9,15 +9,16 @@ written block by block into a Zarr v3 store, and summarised in ``summary.json``.
 Spec file (TOML)::
 
     description = "..."                # optional
-    scenario = "plan"                  # scenario name in scenarios/ or path relative to
-                                       # this file: calibration, fixed levers, futures, goals
+    scenario = "plan"                  # path relative to this file, or a scenario name of
+                                       # the project: calibration, fixed levers, futures, goals
     seed = 1                           # seed of every sample (default 0)
     futures = 200                      # futures sampled (Latin hypercube over the scenario's
                                        # uncertainties) and shared by every lever setting
     block_size = 2000                  # runs per block (default 2000; at most 100,000)
     indicators = ["population", "green_ratio"]   # indicators to store (default: none);
                                        # goals are evaluated on what they need regardless
-    years = [2010, 2015]               # years of the stored indicators (default 2000-2015)
+    years = [2010, 2015]               # years of the stored indicators (default: every
+                                       # year the model saves)
 
     # either a grid: explicit values per lever, full factorial (first lever varies slowest)
     [levers."talent attraction rate"]
@@ -96,11 +97,11 @@ import numpy as np
 import xarray as xr
 from scipy.stats import qmc
 
-from . import ensemble, indicators, results, sample, simulate, tomlfile
+from . import ensemble, results, sample, simulate, tomlfile
 from . import scenario as scenario_mod
 from .analyze import reachability
 from .errors import InputError, PlansimError
-from .paths import HISTORY_FILE, MODEL_FILE
+from .project import Project, find
 from .provenance import file_hash, versions
 from .scenario import Scenario
 
@@ -110,7 +111,6 @@ MARKERS = "blocks"
 SUMMARY = "summary.json"
 TOP_KEYS = ("description", "scenario", "seed", "futures", "block_size", "indicators", "years",
             "levers", "lever_sample")
-YEARS = tuple(simulate.YEARS)
 MAX_BLOCK_SIZE = 100_000
 MAX_RUNS = 50_000_000
 CONNECT_TIMEOUT = "20s"  # to reach a Dask scheduler
@@ -164,7 +164,7 @@ class Spec:
         """Stored indicators, those the goals need and those the history screen needs."""
         goal_set = self.scenario.goal_set() if goal_set is None else goal_set
         return sorted(set(self.indicators) | {g.indicator for g in goal_set.goals}
-                      | set(ensemble.history_indicators()))
+                      | set(ensemble.history_indicators(self.scenario.project)))
 
     def setting_levers(self, i: int) -> dict[str, float]:
         return {k: float(self.settings[i, j]) for j, k in enumerate(self.levers)}
@@ -179,7 +179,7 @@ def _int(path, key, value, low: int, high: int | None = None) -> int:
     return int(value)
 
 
-def _scenario_path(path: Path, value) -> Path:
+def _scenario_path(path: Path, value, project: Project) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise InputError(path, "scenario", f"{value!r} is not a scenario name or path",
                          'write scenario = "plan" or a path to a scenario .toml')
@@ -187,11 +187,12 @@ def _scenario_path(path: Path, value) -> Path:
     if local.is_file():
         return local
     if Path(value).suffix != ".toml" and "/" not in value and os.sep not in value:
-        named = scenario_mod.resolve(value)
+        named = scenario_mod.resolve(value, project)
         if named.is_file():
             return named
     raise InputError(path, "scenario", f"scenario '{value}' not found",
-                     "give a name from scenarios/ (e.g. plan) or a path relative to the spec")
+                     f"give a name from {project.scenarios} (e.g. plan) or a path relative "
+                     "to the spec")
 
 
 def _grid(path, name, values, param) -> list[float]:
@@ -271,8 +272,9 @@ def _lever_bounds(scen: Scenario, params, name) -> tuple[float, float]:
     return params[name].lower, params[name].upper
 
 
-def load_spec(path: str | Path) -> Spec:
+def load_spec(path: str | Path, project: Project | None = None) -> Spec:
     """Read and check a sweep spec (see the module docstring); raise InputError if bad."""
+    project = find() if project is None else project
     path = Path(path)
     data = tomlfile.read(path, "sweep spec not found",
                          "give the path of a sweep .toml (e.g. "
@@ -283,7 +285,9 @@ def load_spec(path: str | Path) -> Spec:
     description = data.get("description", "")
     if not isinstance(description, str):
         raise InputError(path, "description", "not a string", 'write description = "..."')
-    scen = scenario_mod.load(_scenario_path(path, data.get("scenario", "plan")))
+    scen = scenario_mod.load(_scenario_path(path, data.get("scenario", "plan"), project),
+                             project)
+    catalogue, model_years = project.indicators, project.years
     seed = _int(path, "seed", data.get("seed", 0), 0, 2**63 - 1)
     if "futures" not in data:
         raise InputError(path, "futures", "missing", "write futures = <futures to sample>")
@@ -296,25 +300,25 @@ def load_spec(path: str | Path) -> Spec:
         raise InputError(path, "indicators", "not a list of indicator names",
                          'write indicators = ["population", ...]')
     for n in names:
-        if n not in indicators.INDICATORS:
+        if n not in catalogue:
             raise InputError(path, "indicators", f"'{n}' is not an indicator",
-                             f"use names from {', '.join(indicators.INDICATORS)}")
+                             f"use names from {', '.join(catalogue)}")
     if len(set(names)) != len(names):
         raise InputError(path, "indicators", "an indicator is listed twice",
                          "list each indicator once")
-    years = data.get("years", list(YEARS))
+    years = data.get("years", list(model_years))
     if (not isinstance(years, list) or not years
-            or not all(isinstance(y, int) and not isinstance(y, bool) and y in YEARS
+            or not all(isinstance(y, int) and not isinstance(y, bool) and y in model_years
                        for y in years)):
         raise InputError(path, "years", f"{years!r} is not a list of model years",
-                         f"give years within {YEARS[0]}-{YEARS[-1]}")
+                         f"give years within {model_years[0]}-{model_years[-1]}")
     if len(set(years)) != len(years):
         raise InputError(path, "years", "a year is listed twice", "list each year once")
     years = sorted(years)
 
     from . import model
 
-    params = model.parameters()
+    params = model.parameters(project)
     design, entries, n = _lever_tables(path, data, scen, params)
     lever_names = tuple(name for name, _ in entries)
     if design == "grid":
@@ -380,8 +384,8 @@ def fingerprint_parts(spec: Spec, futures: xr.Dataset) -> dict[str, str]:
                                             for k, u in scen.uncertainties.items()}}),
         "calibration": _sha(scen.calibrated),
         "goals": _sha(repr(scen.goal_set().goals)),
-        "history": file_hash(HISTORY_FILE),
-        "model": file_hash(MODEL_FILE),
+        "history": file_hash(scen.project.history),
+        "model": file_hash(scen.project.model),
         "design": design.hexdigest(),
         "versions": _sha(_numeric_versions()),
     }
@@ -391,12 +395,13 @@ def fingerprint_parts(spec: Spec, futures: xr.Dataset) -> dict[str, str]:
 
 
 @lru_cache(maxsize=8)
-def _check_worker(model_hash: str, versions_json: str) -> None:
-    vm = simulate.vector_model(str(Path(MODEL_FILE).resolve()))
+def _check_worker(mdl_path: str, cache_dir: str, model_hash: str, versions_json: str) -> None:
+    vm = simulate._vector_model(mdl_path, cache_dir)
     if vm.model_sha256 != model_hash:
         raise WorkerMismatch(f"the process on {socket.gethostname()} (pid {os.getpid()}) runs "
                              f"model {vm.model_sha256[:12]}, the sweep needs {model_hash[:12]}: "
-                             "give every worker the same models/karamay.mdl and restart it")
+                             f"give every worker the same {Path(mdl_path).name} at {mdl_path} "
+                             "and restart it")
     mine = _numeric_versions()
     if json.loads(versions_json) != mine:
         raise WorkerMismatch(f"worker on {socket.gethostname()} has packages {mine}, the sweep "
@@ -409,7 +414,9 @@ def compute_block(task: dict) -> dict:
     ``task`` carries the block's inputs, drawn in the parent; the result holds the
     arrays to store for its runs. The model is translated and loaded once per process.
     """
-    _check_worker(task["model_hash"], task["versions"])
+    project = task["scenario"].project
+    _check_worker(str(project.model), str(project.cache_dir), task["model_hash"],
+                  task["versions"])
     runs = np.arange(task["start"], task["stop"])
     samples = xr.Dataset({k: ("run", v) for k, v in task["samples"].items()},
                          coords={"run": runs})
@@ -544,8 +551,9 @@ def _store_layout(spec: Spec, goal_ids: list[str]) -> list[tuple[str, tuple, str
 
 
 def _array_attrs(spec: Spec, name: str) -> dict:
-    if name in indicators.INDICATORS:
-        ind = indicators.INDICATORS[name]
+    catalogue = spec.scenario.project.indicators
+    if name in catalogue:
+        ind = catalogue[name]
         return {"units": ind.unit, "description": ind.description}
     if name in spec.levers:
         return {"description": "lever value (swept)"}
@@ -556,7 +564,7 @@ def _array_attrs(spec: Spec, name: str) -> dict:
             "margin": {"description": "signed margin / |threshold|; >= 0 means met"},
             "met": {"description": "goal met in every one of its years"},
             "joint": {"description": "every goal met"},
-            "plausible": {"description": "run reproduces the 2000-2005 history within the "
+            "plausible": {"description": "run reproduces the history within the "
                                          "calibration tolerance"}}[name]
 
 
@@ -879,9 +887,10 @@ def _progress_bar(progress, total: int, initial: int):
 
 
 def execute(spec_path: str | Path, out_dir: str | Path, workers: int | None = None,
-            scheduler: str | None = None, progress=None) -> SweepOutcome:
+            scheduler: str | None = None, progress=None,
+            project: Project | None = None) -> SweepOutcome:
     """Run (or resume) a sweep; see :func:`run_sweep`."""
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path, project)
     if workers is not None and scheduler is not None:
         raise InputError("command line", "--workers/--scheduler", "both given",
                          "give --workers K for local processes or --scheduler for a cluster")
@@ -948,7 +957,8 @@ def execute(spec_path: str | Path, out_dir: str | Path, workers: int | None = No
 
 
 def run_sweep(spec_path: str | Path, out_dir: str | Path, workers: int | None = None,
-              scheduler: str | None = None, progress=None) -> Path:
+              scheduler: str | None = None, progress=None,
+              project: Project | None = None) -> Path:
     """Run (or resume) the sweep ``spec_path`` into ``out_dir``; return ``summary.json``'s path.
 
     ``workers``: run blocks in that many local processes; ``scheduler``: on the Dask
@@ -956,9 +966,10 @@ def run_sweep(spec_path: str | Path, out_dir: str | Path, workers: int | None = 
     ``progress``: ``None`` shows a tqdm bar over blocks when stderr is a terminal,
     ``False`` none, ``True`` always, a callable is called with ``1`` per block.
     Running it again with the same arguments resumes: only blocks without a completion
-    marker are run. Results are identical whatever the executor.
+    marker are run. Results are identical whatever the executor. ``project``: the
+    project whose scenarios a spec names (default: :func:`simulator.project.find`).
     """
-    return execute(spec_path, out_dir, workers, scheduler, progress).summary_path
+    return execute(spec_path, out_dir, workers, scheduler, progress, project).summary_path
 
 
 def open_store(out_dir: str | Path) -> xr.Dataset:
