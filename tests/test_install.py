@@ -1,0 +1,62 @@
+"""The wheel ships the Karamay project and runs it from anywhere, outside the checkout.
+
+Builds the wheel from this checkout, installs it into a fresh virtual environment
+in a temporary folder (the dependencies come from the environment running the
+tests, through a .pth file, so nothing is downloaded but the build backend), then
+runs ``plansim run`` and a small ``plansim reach`` from a folder with no project:
+the bundled example must be found, named on stderr, and produce results.
+"""
+
+import json
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pip(*args, cwd):
+    subprocess.run([sys.executable, "-m", "pip", *args], check=True, cwd=cwd,
+                   capture_output=True, text=True)
+
+
+@pytest.mark.install
+def test_wheel_installed_outside_the_checkout_runs_the_bundled_project(tmp_path):
+    wheels = tmp_path / "wheels"
+    _pip("wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT), cwd=tmp_path)
+    (wheel,) = wheels.glob("plansim-*.whl")
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    python = env / "bin" / "python"
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = subprocess.run([python, "-c", purelib], check=True, capture_output=True, text=True)
+    (Path(site.stdout.strip()) / "plansim_test_deps.pth").write_text(
+        sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    _pip("--python", str(python), "install", "-q", "--no-index", "--no-deps",
+         "--force-reinstall", str(wheel), cwd=tmp_path)
+    _pip("--python", str(python), "check", cwd=tmp_path)  # every dependency is there
+
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    where = subprocess.run([python, "-c", "import simulator; print(simulator.__file__)"],
+                           cwd=work, check=True, capture_output=True, text=True).stdout
+    assert Path(where).resolve().is_relative_to(env.resolve())  # not the checkout
+    plansim = env / "bin" / "plansim"
+    run = subprocess.run([plansim, "run", "--out", "plan.nc"], check=False, cwd=work,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "bundled example" in run.stderr and run.stderr.count("\n") == 1
+    assert "wrote plan.nc" in run.stdout
+    with xr.open_dataset(work / "plan.nc") as ds:
+        attrs = dict(ds.attrs)
+    assert attrs["project"] and attrs["scenario"] == "plan" and attrs["model_hash"]
+    reach = subprocess.run([plansim, "reach", "--runs", "100", "--search-runs", "10",
+                            "--generations", "1", "--out", "r"], check=False, cwd=work,
+                           capture_output=True, text=True)
+    assert reach.returncode == 0, reach.stderr
+    summary = json.loads((work / "r" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["runs"] == 100 and summary["project"] == attrs["project"]
