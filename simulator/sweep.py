@@ -62,8 +62,8 @@ atomically), fsync'ed, and only then is the block's marker renamed into place. R
 the same command again redoes exactly the blocks without a marker, so a sweep killed
 at any moment (even ``kill -9``) ends bit-identical to one never interrupted. The
 store records a fingerprint of the spec, the scenario (levers, overrides, uncertainties,
-calibrated values), goals, history, model, the sampled design and the numeric package
-versions; resuming into a store with another fingerprint is refused.
+calibrated values), goals, history (and the project's history settings), indicator
+definitions, model, the sampled design and the numeric package versions; resuming into a store with another fingerprint is refused.
 
 Determinism: everything random is drawn in the parent from ``seed`` (futures by
 :func:`simulator.sample.latin_hypercube`; lever samples by a Latin hypercube on the
@@ -385,6 +385,8 @@ def fingerprint_parts(spec: Spec, futures: xr.Dataset) -> dict[str, str]:
         "calibration": _sha(scen.calibrated),
         "goals": _sha(repr(scen.goal_set().goals)),
         "history": file_hash(scen.project.history),
+        "history_settings": _sha(repr(scen.project.history_settings)),
+        "indicators": file_hash(scen.project.indicators_file),
         "model": file_hash(scen.project.model),
         "design": design.hexdigest(),
         "versions": _sha(_numeric_versions()),
@@ -810,8 +812,9 @@ def summarize(out: Path | str) -> dict:
     evaluation = xr.Dataset({"met": (("run", "goal"), met)}, coords={"goal": goal_ids})
     ok = xr.DataArray(plausible[i * futures:(i + 1) * futures], dims="run")
     s = reachability.summarize(evaluation, ok)
-    keep = ("model_file", "model_hash", "seed", "scenario", "scenario_file", "scenario_hash",
-            "goals_hash", "calibration_hash", "spec_file", "spec_hash", "fingerprint",
+    keep = ("project", "model_file", "model_hash", "seed", "scenario", "scenario_file",
+            "scenario_hash", "goals_hash", "calibration_hash", "spec_file", "spec_hash",
+            "fingerprint",
             "fingerprint_parts", "description", "spec")
     total = int(plausible.sum())
     return {
