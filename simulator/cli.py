@@ -252,8 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generations", type=int, default=None,
                    help="generations of the lever search")
     p.add_argument("--goals", default=None,
-                   help="only these goals: a group of goals.toml (design_card, plan_2010, "
-                   "outlook_2015) or comma-separated goal ids")
+                   help="only these goals: a group of the goals file (Karamay: design_card, "
+                   "plan_2010, outlook_2015) or comma-separated goal ids")
     p.set_defaults(func=_cmd_reach)
 
     p = sub.add_parser("analyze", parents=[project],

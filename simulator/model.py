@@ -1,9 +1,10 @@
 """The model's parameters as the .mdl file documents them.
 
-Every constant of a project's model (``models/karamay.mdl`` in the Karamay project) states its role in the first word of its
-comment: ``Calibrated:`` (fitted to 2000-2005 by ``plansim calibrate``),
-``Uncertain:`` (sampled by ensembles), ``Lever:`` (decided by the district from
-2006); any other constant is a figure from the plan or a fixed fact. Its range is
+Every constant of a project's model states its role in the first word of its
+comment: ``Calibrated:`` (fitted to the history by ``plansim calibrate``),
+``Uncertain:`` (sampled by ensembles), ``Lever:`` (decided by the plan, e.g. the
+Karamay district from 2006); any other constant is a figure from the plan or a
+fixed fact. Its range is
 the ``[min,max]`` of its units field. This module reads those facts through PySD,
 so the model file stays the one source of them. Functions take a
 :class:`~simulator.project.Project` (or a model file); ``None`` is the project

@@ -1,7 +1,7 @@
 """Joint reachability: the probability that all goals hold together, and the best levers.
 
 ``reach`` samples the scenario's uncertainties (Latin hypercube, seeded), runs the
-ensemble under the scenario's levers, screens runs against the 2000-2005 history,
+ensemble under the scenario's levers, screens runs against the project's history,
 evaluates every goal, then searches the levers within their bounds
 (``scipy.optimize.differential_evolution``, seeded, vectorised: one ensemble per
 generation) for the setting with the highest joint probability on a common subset

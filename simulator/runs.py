@@ -1,7 +1,7 @@
 """A scenario's central run: the plan's policy on the calibrated model, goals evaluated.
 
 ``run_scenario`` is what ``plansim run`` does: one run with every uncertainty at
-its central value, every indicator over 2000-2015, and the scorecard.
+its central value, every indicator over the model's years, and the scorecard.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ Output directory ``DIR``::
         <uncertainty>      (run,)          sampled uncertain inputs
         setting, future    (run,)          index of the lever setting and of the future
         margin, met        (run, goal)     goal margins (>= 0 met) and met flags
-        joint, plausible   (run,)          all goals met; run reproduces 2000-2005
+        joint, plausible   (run,)          all goals met; run reproduces the history
         attrs: provenance, the canonical spec, its hash, the fingerprint
     DIR/blocks/NNNNNN.done completion marker of block NNNNNN
     DIR/summary.json       joint probability per setting (Wilson 95%), plausible counts,

@@ -4,10 +4,12 @@ Builds the wheel from this checkout, installs it into a fresh virtual environmen
 in a temporary folder (the dependencies come from the environment running the
 tests, through a .pth file, so nothing is downloaded but the build backend), then
 runs ``plansim run`` and a small ``plansim reach`` from a folder with no project:
-the bundled example must be found, named on stderr, and produce results.
+the bundled example must be found, named on stderr, and produce results; and
+``plansim init`` writes a new project from the shipped template.
 """
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -26,8 +28,12 @@ def _pip(*args, cwd):
 
 @pytest.mark.install
 def test_wheel_installed_outside_the_checkout_runs_the_bundled_project(tmp_path):
+    source = tmp_path / "source"  # a clean copy: no stale build/ in or from the checkout
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", ".v", "build", "out", ".cache", "*.egg-info", "__pycache__",
+        ".pytest_cache", ".ruff_cache", "dask-worker-space"))
     wheels = tmp_path / "wheels"
-    _pip("wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT), cwd=tmp_path)
+    _pip("wheel", "-q", "--no-deps", "-w", str(wheels), str(source), cwd=tmp_path)
     (wheel,) = wheels.glob("plansim-*.whl")
     env = tmp_path / "env"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
@@ -60,3 +66,7 @@ def test_wheel_installed_outside_the_checkout_runs_the_bundled_project(tmp_path)
     assert reach.returncode == 0, reach.stderr
     summary = json.loads((work / "r" / "summary.json").read_text(encoding="utf-8"))
     assert summary["runs"] == 100 and summary["project"] == attrs["project"]
+    init = subprocess.run([plansim, "init", "my-plan"], check=False, cwd=work,
+                          capture_output=True, text=True)  # the template ships too
+    assert init.returncode == 0, init.stderr
+    assert (work / "my-plan" / "models" / "town.mdl").is_file()
