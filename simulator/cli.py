@@ -40,6 +40,10 @@ def _cmd_run(args) -> int:
 def _cmd_calibrate(args) -> int:
     from . import calibrate, history
 
+    if args.out is None and not args.dry_run and args.project.found_by == "bundled example":
+        raise InputError(args.project.calibration, "--out", "is the bundled example's "
+                         "calibration, not a file to replace", "give --out FILE, or run it in "
+                         "a project folder (`plansim init DIR`, --project DIR)")
     history.figures(args.project)
     _announce(args)
     cal = calibrate.calibrate(args.project, max_nfev=args.max_nfev)

@@ -36,8 +36,8 @@ from .errors import InputError
 MANIFEST = "plansim.toml"
 TOP_KEYS = {"name", "description", "model", "indicators", "history", "goals", "calibration",
             "uncertainties", "scenarios", "default_scenario", "analyze", "loops"}
-HISTORY_KEYS = {"file", "years", "relative_tolerance", "point_tolerance", "initial_values", "derived",
-                "not_represented", "soft_target"}
+HISTORY_KEYS = {"file", "years", "relative_tolerance", "point_tolerance", "initial_values",
+                "derived", "not_represented", "soft_target"}
 DERIVED_KEYS = {"indicator", "measure", "base_year"}
 SOFT_TARGET_KEYS = {"indicator", "year", "value", "weight", "reason"}
 ANALYZE_KEYS = {"fan_charts"}
@@ -102,10 +102,26 @@ class Project:
 
     @cached_property
     def indicators(self) -> dict:
-        """The indicator definitions (:class:`simulator.indicators.Indicator` by name)."""
+        """The indicator definitions (:class:`simulator.indicators.Indicator` by name),
+        checked to define every indicator the manifest names."""
         from . import indicators
 
-        return indicators.load(self.indicators_file)
+        catalogue = indicators.load(self.indicators_file)
+        settings = self.history_settings
+        named = [("analyze.fan_charts", n) for n in self.fan_charts]
+        named += [(f"history.derived.{k}.indicator", d.indicator)
+                  for k, d in settings.derived.items()]
+        named += [(f"history.soft_target[{i}].indicator", t.indicator)
+                  for i, t in enumerate(settings.soft_targets)]
+        named += [(f"history.point_tolerance.{k}", k) for k in settings.point_tolerance
+                  if k not in settings.derived]
+        named += [("history.initial_values", n) for n in settings.initial_values]
+        for key, name in named:
+            if name not in catalogue:
+                raise InputError(self.manifest, key, f"'{name}' is not an indicator of "
+                                 f"{self.indicators_file.name}",
+                                 "name an indicator defined there, or define it")
+        return catalogue
 
     @cached_property
     def years(self) -> tuple[int, ...]:
@@ -147,6 +163,12 @@ def _path(manifest: Path, data: dict, key: str, *, directory: bool = False,
     return target
 
 
+def _year(manifest, key, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(manifest, key, f"{value!r} is not a year", "write a year, e.g. 2005")
+    return value
+
+
 def _number(manifest, key, value, positive=False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (
             positive and value <= 0):
@@ -179,21 +201,27 @@ def _history_settings(manifest: Path, data: dict) -> HistorySettings:
         key = f"history.derived.{name}"
         spec = _table(manifest, key, spec, DERIVED_KEYS)
         if spec.get("measure") not in ("growth", "ratio", "increase") or not isinstance(
-                spec.get("indicator"), str) or not isinstance(spec.get("base_year"), int):
+                spec.get("indicator"), str):
             raise InputError(manifest, key, "needs indicator, measure and base_year",
                              'write indicator = "...", measure = "growth", base_year = YEAR')
-        derived[name] = Derived(spec["indicator"], spec["measure"], spec["base_year"])
+        derived[name] = Derived(spec["indicator"], spec["measure"],
+                                _year(manifest, f"{key}.base_year", spec.get("base_year")))
     not_represented = _table(manifest, "history.not_represented",
                              table.get("not_represented", {}))
     targets = []
-    for i, spec in enumerate(table.get("soft_target", [])):
+    soft = table.get("soft_target", [])
+    if not isinstance(soft, list):
+        raise InputError(manifest, "history.soft_target", "not a list of tables",
+                         "write [[history.soft_target]] tables")
+    for i, spec in enumerate(soft):
         key = f"history.soft_target[{i}]"
         spec = _table(manifest, key, spec, SOFT_TARGET_KEYS)
         missing = SOFT_TARGET_KEYS - set(spec)
         if missing:
             raise InputError(manifest, f"{key}.{min(missing)}", "missing",
                              f"a soft target needs {', '.join(sorted(SOFT_TARGET_KEYS))}")
-        targets.append(SoftTarget(str(spec["indicator"]), int(spec["year"]),
+        targets.append(SoftTarget(str(spec["indicator"]),
+                                  _year(manifest, f"{key}.year", spec["year"]),
                                   _number(manifest, f"{key}.value", spec["value"]),
                                   _number(manifest, f"{key}.weight", spec["weight"], True),
                                   str(spec["reason"])))
@@ -220,7 +248,8 @@ def load(directory: Path | str, found_by: str = "given") -> Project:
                          "give a project folder (`plansim init DIR` makes one)")
     for key in data:
         if key not in TOP_KEYS:
-            raise InputError(manifest, key, "unknown key", f"use only {', '.join(sorted(TOP_KEYS))}")
+            raise InputError(manifest, key, "unknown key",
+                             f"use only {', '.join(sorted(TOP_KEYS))}")
     if not isinstance(data.get("history"), dict):
         raise InputError(manifest, "history", "missing or not a table",
                          'write [history] with file = "models/data/history.csv" and years')
@@ -244,7 +273,8 @@ def load(directory: Path | str, found_by: str = "given") -> Project:
     return Project(
         root=root, name=name.strip(), description=str(data.get("description", "")),
         model=_path(manifest, data, "model"), indicators_file=_path(manifest, data, "indicators"),
-        history=_path(manifest, data["history"], "file", label="history.file"), goals=_path(manifest, data, "goals"),
+        history=_path(manifest, data["history"], "file", label="history.file"),
+        goals=_path(manifest, data, "goals"),
         calibration=_path(manifest, data, "calibration"),
         uncertainties=_path(manifest, data, "uncertainties", required=False),
         loops=_path(manifest, data, "loops", required=False),

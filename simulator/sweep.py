@@ -63,7 +63,8 @@ the same command again redoes exactly the blocks without a marker, so a sweep ki
 at any moment (even ``kill -9``) ends bit-identical to one never interrupted. The
 store records a fingerprint of the spec, the scenario (levers, overrides, uncertainties,
 calibrated values), goals, history (and the project's history settings), indicator
-definitions, model, the sampled design and the numeric package versions; resuming into a store with another fingerprint is refused.
+definitions, model, the sampled design and the numeric package versions; resuming
+into a store with another fingerprint is refused.
 
 Determinism: everything random is drawn in the parent from ``seed`` (futures by
 :func:`simulator.sample.latin_hypercube`; lever samples by a Latin hypercube on the

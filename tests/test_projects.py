@@ -94,6 +94,14 @@ def test_init_refuses_a_folder_with_files_and_writes_nothing(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
 
 
+def test_calibrate_does_not_overwrite_the_bundled_example(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shipped = project.find().calibration.read_bytes()
+    code, _, err = _cli(capsys, "calibrate")
+    assert code == 2 and err.count("\n") == 1 and "--out" in err
+    assert project.find().calibration.read_bytes() == shipped and not any(tmp_path.iterdir())
+
+
 def test_project_is_found_from_the_option_the_folder_its_parents_or_the_bundled_example(
         tmp_path):
     assert project.find(VALLEY).found_by == "--project"
@@ -113,6 +121,9 @@ def test_project_is_found_from_the_option_the_folder_its_parents_or_the_bundled_
      "default_scenario"),
     (lambda t: t.replace('measure = "growth"', 'measure = "speed"'),
      "history.derived.farmland_growth"),
+    (lambda t: t.replace('fan_charts = ["groundwater"', 'fan_charts = ["groundwatr"'),
+     "analyze.fan_charts"),
+    (lambda t: t.replace("\nyear = 2012", '\nyear = "2012"'), "history.soft_target[0].year"),
 ])
 def test_a_bad_manifest_is_one_line_naming_the_key(valley, capsys, edit, key):
     manifest = valley / "plansim.toml"
