@@ -24,10 +24,19 @@ def _announce(args) -> None:
     print(f"plansim: {args.project.describe()}", file=sys.stderr)
 
 
+def _uncalibrated_note(scen) -> None:
+    """Say so when the calibration file does not exist yet (a new project)."""
+    from . import model
+
+    if not scen.calibration_path.is_file() and model.parameters(scen.project, "calibrated"):
+        print(f"note: no calibration yet ({scen.calibration_path} does not exist): the model's "
+              "defaults stand in for the calibrated values; run `plansim calibrate`")
+
+
 def _cmd_run(args) -> int:
     from . import results, runs, scenario
 
-    scenario.load(args.scenario, args.project).with_goals(args.goals)
+    _uncalibrated_note(scenario.load(args.scenario, args.project).with_goals(args.goals))
     _announce(args)
     run = runs.run_scenario(args.scenario, args.project, goals=args.goals)
     out = Path(args.out) if args.out else Path("out") / f"{run.scenario.name}.nc"
@@ -88,6 +97,7 @@ def _cmd_reach(args) -> int:
     if args.runs < 1 or args.search_runs < 1 or args.generations < 1:
         raise InputError("command line", "--runs/--search-runs/--generations",
                          "must be positive", "give positive integers")
+    _uncalibrated_note(scen)
     _announce(args)
     progress, close = _progress_bars(2 * args.runs, args.generations)
     try:

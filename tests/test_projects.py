@@ -74,11 +74,13 @@ def test_init_writes_a_project_that_calibrates_runs_and_reaches(tmp_path, capsys
     assert (target / "plansim.toml").is_file() and "REPLACE" in (
         target / "models" / "town.mdl").read_text(encoding="utf-8")
     monkeypatch.chdir(target / "scenarios")  # found from a subfolder
+    code, out, err = _cli(capsys, "run", "--out", tmp_path / "before.nc")
+    assert code == 0 and "note: no calibration yet" in out, err
     code, out, err = _cli(capsys, "calibrate")
     assert code == 0, out + err
     assert "found from the current directory" in err and str(target) in err
     code, out, err = _cli(capsys, "run")
-    assert code == 0 and "Scenario 'plan'" in out, err
+    assert code == 0 and "Scenario 'plan'" in out and "no calibration" not in out, err
     code, out, err = _cli(capsys, "reach", "--runs", 100, "--search-runs", 10,
                           "--generations", 1)
     assert code == 0 and "Best levers found" in out, err
