@@ -36,9 +36,10 @@ def _uncalibrated_note(scen) -> None:
 def _cmd_run(args) -> int:
     from . import results, runs, scenario
 
-    _uncalibrated_note(scenario.load(args.scenario, args.project).with_goals(args.goals))
+    scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
+    _uncalibrated_note(scen)
     _announce(args)
-    run = runs.run_scenario(args.scenario, args.project, goals=args.goals)
+    run = runs.run_scenario(scen, goals=args.goals)
     out = Path(args.out) if args.out else Path("out") / f"{run.scenario.name}.nc"
     results.write_netcdf(run.dataset(), out, results.provenance(run.scenario))
     print(run.scorecard())

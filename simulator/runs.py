@@ -60,8 +60,15 @@ class ScenarioRun:
 
 def run_scenario(name_or_path=None, project: Project | None = None,
                  goals: str | None = None) -> ScenarioRun:
-    """Run a scenario's central case and evaluate its goals (or the ``goals`` selection)."""
-    scen = scenario_mod.load(name_or_path, project).with_goals(goals)
+    """Run a scenario's central case and evaluate its goals (or the ``goals`` selection).
+
+    ``name_or_path``: a scenario name, a path, or a loaded :class:`~simulator.scenario.Scenario`
+    (whose goal selection stands unless ``goals`` is given).
+    """
+    if isinstance(name_or_path, scenario_mod.Scenario):
+        scen = name_or_path if goals is None else name_or_path.with_goals(goals)
+    else:
+        scen = scenario_mod.load(name_or_path, project).with_goals(goals)
     goal_set = scen.goal_set()
     data = simulate.run(scen.central_parameters(), project=scen.project)
     params = [k for k in data.data_vars if data[k].dims == ("run",)]
