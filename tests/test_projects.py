@@ -172,6 +172,16 @@ def test_a_scenario_copied_anywhere_runs_and_local_files_come_first(valley, tmp_
     assert local.goal_set().ids == ["aquifer_2030"] and not local.uncertainties
 
 
+def test_the_plan_scenario_copied_to_a_folder_without_a_project_runs(tmp_path, capsys,
+                                                                       monkeypatch):
+    """Issue 10's case: `plansim run my-plan.toml` on a copy of scenarios/plan.toml."""
+    shutil.copyfile(project.bundled_root() / "scenarios" / "plan.toml", tmp_path / "my-plan.toml")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _cli(capsys, "run", "my-plan.toml", "--out", "mine.nc")
+    assert code == 0 and "bundled example" in err, err
+    assert "Scenario 'plan'" in out and (tmp_path / "mine.nc").is_file()
+
+
 def _string_literals(path: Path) -> set[str]:
     """String constants of a module, docstrings left out."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
