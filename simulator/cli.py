@@ -232,11 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="plansim",
         description="Can a development plan's goals be reached together? (the bundled "
         "example: the Karamay District 11th Five-Year Plan)")
+    where = ("plan project folder (with plansim.toml); default: the current directory or a "
+             "parent, else the bundled Karamay example")
+    parser.add_argument("--project", metavar="DIR", default=None, help=where)
     sub = parser.add_subparsers(dest="command", required=True)
-    project = argparse.ArgumentParser(add_help=False)
-    project.add_argument("--project", metavar="DIR", default=None,
-                         help="plan project folder (with plansim.toml); default: the current "
-                         "directory or a parent, else the bundled Karamay example")
+    project = argparse.ArgumentParser(add_help=False)  # also after the command
+    project.add_argument("--project", metavar="DIR", default=argparse.SUPPRESS, help=where)
 
     p = sub.add_parser("init", help="write a new plan project (a small working example to "
                        "replace) into DIR")

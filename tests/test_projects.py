@@ -107,6 +107,9 @@ def test_calibrate_does_not_overwrite_the_bundled_example(tmp_path, capsys, monk
 def test_project_is_found_from_the_option_the_folder_its_parents_or_the_bundled_example(
         tmp_path):
     assert project.find(VALLEY).found_by == "--project"
+    for argv in (["--project", str(VALLEY), "params"], ["params", "--project", str(VALLEY)]):
+        assert cli.build_parser().parse_args(argv).project == str(VALLEY)
+    assert cli.build_parser().parse_args(["params"]).project is None
     inside = project.find(start=VALLEY / "model")
     assert inside.root == VALLEY and inside.found_by == "found from the current directory"
     bundled = project.find(start=tmp_path)
