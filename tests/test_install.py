@@ -13,12 +13,29 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 from pathlib import Path
 
 import pytest
 import xarray as xr
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_wheel_lists_every_package_and_the_project_files():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    listed = set(config["setuptools"]["packages"])
+    source = {".".join(p.parent.relative_to(ROOT).parts)
+              for p in (ROOT / "simulator").rglob("__init__.py")}
+    assert source <= listed, f"add {sorted(source - listed)} to pyproject.toml"
+    data = config["setuptools"]["package-data"]
+    assert config["setuptools"]["package-dir"]["simulator._karamay"] == "."
+    for pattern in data["simulator.template"]:
+        assert list((ROOT / "simulator" / "template").glob(pattern))
+    for name in ("plansim.toml", "models/indicators.toml", "scenarios/plan.toml"):
+        package = "simulator._karamay" + "".join(f".{part}" for part in Path(name).parts[:-1])
+        assert any(Path(name).match(pattern) or Path(name).name == pattern
+                   for pattern in data[package]), name
 
 
 def _pip(*args, cwd):
