@@ -8,6 +8,7 @@ the bundled example must be found, named on stderr, and produce results; and
 ``plansim init`` writes a new project from the shipped template.
 """
 
+import fnmatch
 import json
 import shutil
 import subprocess
@@ -32,10 +33,15 @@ def test_the_wheel_lists_every_package_and_the_project_files():
     assert config["setuptools"]["package-dir"]["simulator._karamay"] == "."
     for pattern in data["simulator.template"]:
         assert list((ROOT / "simulator" / "template").glob(pattern))
-    for name in ("plansim.toml", "models/indicators.toml", "scenarios/plan.toml"):
-        package = "simulator._karamay" + "".join(f".{part}" for part in Path(name).parts[:-1])
-        assert any(Path(name).match(pattern) or Path(name).name == pattern
-                   for pattern in data[package]), name
+    shipped = [ROOT / "plansim.toml"] + [
+        p for folder in ("models", "scenarios") for p in (ROOT / folder).rglob("*")
+        if p.is_file() and p.suffix != ".py" and not any(
+            part.startswith(".") for part in p.relative_to(ROOT).parts)]
+    for path in shipped:  # the project's every file is package data of the bundled example
+        name = path.relative_to(ROOT)
+        package = "simulator._karamay" + "".join(f".{part}" for part in name.parts[:-1])
+        assert any(fnmatch.fnmatch(name.name, pattern) for pattern in data.get(package, [])), (
+            f"{name} is not in the wheel: add it to [tool.setuptools.package-data]")
 
 
 def _pip(*args, cwd):
