@@ -69,3 +69,13 @@ def write_json(obj: dict, path: Path | str) -> Path:
     """Write JSON with sorted keys (byte-identical for identical content)."""
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     return _atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_csv(frame, path: Path | str, float_format: str = "%.6g") -> Path:
+    """Write a pandas table as CSV (atomically)."""
+    return _atomic(Path(path), lambda p: frame.to_csv(p, float_format=float_format))
+
+
+def write_text(text: str, path: Path | str) -> Path:
+    """Write UTF-8 text (atomically)."""
+    return _atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))

@@ -1,8 +1,10 @@
-"""Which uncertainties drive each goal: SALib's PAWN indices on an existing ensemble.
+"""PAWN indices (SALib): moment-independent, on any sample.
 
-PAWN is moment-independent and works on any sample (here the Latin hypercube
-``plansim reach`` already ran), so no extra runs are needed. The output of each
-goal is its margin; only plausible runs count.
+:func:`analyze` has the small signature every method of this package shares
+(``problem, x, y, seed`` -> named index arrays over inputs); :func:`pawn` reads an
+existing ensemble (the Latin hypercube ``plansim reach`` already ran), so no
+extra runs are needed: the output of each goal is its margin, only plausible
+runs count.
 """
 
 from __future__ import annotations
@@ -10,6 +12,17 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 from SALib.analyze import pawn as _pawn
+
+INDICES = ("median", "maximum")
+
+
+def analyze(problem: dict, x: np.ndarray, y: np.ndarray, seed: int = 0,
+            slices: int = 10) -> dict[str, np.ndarray]:
+    """PAWN median and maximum KS statistic of ``y`` conditional on each input."""
+    if np.ptp(y) == 0:
+        return {k: np.zeros(problem["num_vars"]) for k in INDICES}
+    result = _pawn.analyze(problem, x, y, S=slices, print_to_console=False, seed=seed)
+    return {k: np.asarray(result[k], dtype=float) for k in INDICES}
 
 
 def sampled_inputs(data: xr.Dataset) -> list[str]:

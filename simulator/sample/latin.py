@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 from scipy.stats import qmc
 
-from .scenario import Uncertainty
+from ..scenario import Uncertainty
 
 
 def latin_hypercube(uncertainties: dict[str, Uncertainty], n: int, seed: int) -> xr.Dataset:
@@ -27,3 +27,15 @@ def latin_hypercube(uncertainties: dict[str, Uncertainty], n: int, seed: int) ->
     ds = xr.Dataset(data, coords={"run": run})
     ds.attrs.update({"sampler": "scipy.stats.qmc.LatinHypercube", "seed": int(seed)})
     return ds
+
+
+def sample(problem: dict, n: int, seed: int) -> np.ndarray:
+    """``n`` points of a Latin hypercube on the unit cube of ``problem``'s inputs."""
+    if n < 1:
+        raise ValueError("the number of runs must be at least 1")
+    return qmc.LatinHypercube(d=problem["num_vars"], seed=np.random.default_rng(seed)).random(n)
+
+
+def runs(problem: dict, n: int) -> int:
+    """How many runs ``sample`` asks for."""
+    return n
