@@ -15,7 +15,6 @@ import pytest
 import xarray as xr
 from pysd.py_backend import functions as pysd_functions
 
-from simulator import engine
 from simulator.engine import (
     SUPPORTED_FUNCTIONS,
     EngineError,
@@ -28,6 +27,7 @@ from simulator.engine import (
     translate,
     used_constructs,
 )
+from simulator.engine import functions as array_functions
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FUNCTIONS_MDL = FIXTURES / "functions.mdl"
@@ -199,26 +199,26 @@ def test_array_functions_match_pysd_run_by_run() -> None:
     pairs = list(zip(a.tolist(), b.tolist()))
     with np.errstate(all="ignore"):
         checks = {
-            "xidz": (engine._xidz(a, b, 9), [pysd_functions.xidz(x, y, 9) for x, y in pairs]),
-            "xidz scalar": (engine._xidz(a, 0.0, 9), [pysd_functions.xidz(x, 0.0, 9) for x in a]),
-            "zidz": (engine._zidz(a, b), [pysd_functions.zidz(x, y) for x, y in pairs]),
-            "zidz scalar": (engine._zidz(a, 0.0), [pysd_functions.zidz(x, 0.0) for x in a]),
-            "integer": (engine._integer(a[:-2]), [pysd_functions.integer(x) for x in a[:-2]]),
-            "quantum": (engine._quantum(a[:-2], b[:-2]),
+            "xidz": (array_functions._xidz(a, b, 9), [pysd_functions.xidz(x, y, 9) for x, y in pairs]),
+            "xidz scalar": (array_functions._xidz(a, 0.0, 9), [pysd_functions.xidz(x, 0.0, 9) for x in a]),
+            "zidz": (array_functions._zidz(a, b), [pysd_functions.zidz(x, y) for x, y in pairs]),
+            "zidz scalar": (array_functions._zidz(a, 0.0), [pysd_functions.zidz(x, 0.0) for x in a]),
+            "integer": (array_functions._integer(a[:-2]), [pysd_functions.integer(x) for x in a[:-2]]),
+            "quantum": (array_functions._quantum(a[:-2], b[:-2]),
                         [pysd_functions.quantum(x, y) for x, y in pairs[:-2]]),
-            "quantum scalar": (engine._quantum(a[:-2], 0.75),
+            "quantum scalar": (array_functions._quantum(a[:-2], 0.75),
                                [pysd_functions.quantum(x, 0.75) for x in a[:-2]]),
-            "modulo": (engine._modulo(a[:-2], b[:-2]),
+            "modulo": (array_functions._modulo(a[:-2], b[:-2]),
                        [pysd_functions.modulo(x, y) for x, y in pairs[:-2]]),
-            "if_then_else": (engine._if_then_else(a > b, lambda: a, lambda: b),
+            "if_then_else": (array_functions._if_then_else(a > b, lambda: a, lambda: b),
                              [pysd_functions.if_then_else(x > y, lambda x=x: x, lambda y=y: y)
                               for x, y in pairs]),
         }
     for name, (actual, expected) in checks.items():
         assert _bits(np.broadcast_to(actual, a[:len(expected)].shape)) == _bits(expected), name
     # a condition equal in every run returns that branch alone, as PySD does for DataArrays
-    assert engine._if_then_else(np.ones(3, bool), lambda: 1, lambda: b) == 1
-    assert engine._if_then_else(np.zeros(3, bool), lambda: a, lambda: 2) == 2
+    assert array_functions._if_then_else(np.ones(3, bool), lambda: 1, lambda: b) == 1
+    assert array_functions._if_then_else(np.zeros(3, bool), lambda: a, lambda: 2) == 2
 
 
 def test_defaults_and_partial_parameters(functions_model: VectorModel, cache_dir: Path) -> None:

@@ -1,0 +1,84 @@
+"""Vectorised ensemble engine: N runs of a Vensim model in one PySD integration.
+
+The runs travel through PySD as 1-D numpy arrays of shape ``(N,)``: every model
+constant is set to such an array and PySD's own expressions, stateful objects,
+``Model.run`` and Euler loop carry the arrays from INITIAL TIME on (numpy
+broadcasting covers every unsubscripted operation; a scalar that does not depend
+on a parameter, e.g. ``Time``, simply stays a scalar).  Arrays are wrapped in
+xarray only when the result is assembled.  PySD 3.14.3 needs these adjustments,
+all made here, none in the model:
+
+1. Translation (:func:`translate`).  The Python builder wraps numpy calls on
+   unsubscripted expressions in ``float(...)`` (``python_expressions_builder.py``
+   ~699); the patched builder removes the wrapper after proving, with Python's
+   tokenizer, that it encloses the whole expression.  Vensim's ``^`` calls
+   :func:`_power` (C ``pow`` per run, as Python's ``**``) because numpy's SIMD
+   ``power`` may differ from C ``pow`` in the last bit.  The ``float`` at ~1945
+   only wraps single elements of subscripted variables, which are refused.
+   Files are cached by sha256 of the model, PySD version and :data:`ENGINE_TAG`.
+2. Parameters.  ``Model.set_components`` refuses numpy arrays (it takes them for
+   subscripted values), so :meth:`VectorModel._set_constants` does what it does
+   for a constant value (``lambda: value``, dependencies emptied, cache entry
+   dropped) with the run arrays.  Python ints stay integers (``np.full`` gives
+   int64), because PySD's scalar path keeps an integer SMOOTH state and
+   truncates the first input written into it.
+3. Functions.  PySD's ``if_then_else``, ``xidz``, ``zidz``, ``integer``,
+   ``quantum``, ``modulo`` and ``pulse`` take ``if value:`` branches (one truth
+   value) for anything that is not a DataArray; the loaded model's module gets
+   versions that, for numpy arrays, do what PySD's DataArray branches do
+   (``np.where`` for ``xr.where``) and call PySD's own otherwise.  Hard-coded
+   lookups silently return their whole table for array arguments; they get an
+   array version doing PySD's scalar branches run by run.
+4. Stateful objects.  SMOOTH/DELAY/TREND/SAMPLE IF TRUE... fix their state's
+   shape from the initial value, so every initial value and input is broadcast
+   to ``(N,)`` (their states become ``(order, N)`` arrays, PySD's scalar layout
+   with runs appended); orders must be one value; DELAY order casting must agree
+   across runs.  TREND, FORECAST and SAMPLE IF TRUE call ``zidz``/
+   ``if_then_else`` from PySD's ``statefuls`` module and get subclasses calling
+   the array versions.
+5. Output.  ``Model.run`` flattens into a pandas DataFrame; an output handler
+   registered at PySD's ``ModelOutput.out_handlers`` extension point writes each
+   saved value straight into the ``(N, years)`` result array instead.
+6. Euler step.  ``Macro.state`` packs the states with ``np.array(dtype=object)``,
+   which numpy turns into a 2-D object array for run-shaped states; the step is
+   the same ``state + ddt * dt`` over a list (see :func:`_euler_step`).
+
+Modules, in the order of the stages: :mod:`.constructs` (what a model uses,
+refusals), :mod:`.translate` (PySD's builder patched, cache), :mod:`.functions`
+(PySD's functions over run arrays), :mod:`.statefuls` (stateful objects, Euler
+step), :mod:`.output`, :mod:`.control` (names, time grid), :mod:`.vector_model`
+(:class:`VectorModel`) and :mod:`.reference` (plain PySD, one run).
+
+Anything outside :data:`SUPPORTED_FUNCTIONS` (subscripts, macros, external data,
+DELAY FIXED, RANDOM..., vector functions) is refused with
+:class:`UnsupportedConstruct`, checked on the parsed model and again on the
+translated Python.  On this machine results are bit-identical to plain PySD.
+"""
+
+from .constructs import used_constructs
+from .errors import (
+    SUPPORTED_FUNCTIONS,
+    EngineError,
+    NonFiniteError,
+    UnknownNameError,
+    UnsupportedConstruct,
+)
+from .reference import reference_values, run_single
+from .translate import ENGINE_TAG, model_hash, translate, translate_reference
+from .vector_model import VectorModel
+
+__all__ = [
+    "ENGINE_TAG",
+    "SUPPORTED_FUNCTIONS",
+    "EngineError",
+    "NonFiniteError",
+    "UnknownNameError",
+    "UnsupportedConstruct",
+    "VectorModel",
+    "model_hash",
+    "reference_values",
+    "run_single",
+    "translate",
+    "translate_reference",
+    "used_constructs",
+]

@@ -1,0 +1,226 @@
+"""PySD's functions over run arrays: if/xidz/zidz/integer/quantum/modulo/pulse, ^, lookups."""
+
+from __future__ import annotations
+
+import operator
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from pysd.py_backend import functions as _pysd_functions
+from pysd.py_backend.lookups import HardcodedLookups
+
+from .errors import EngineError
+
+_SMALL_VENSIM = _pysd_functions.SMALL_VENSIM
+_POWER_NAME = "_vector_power"
+"""The name the translated file calls for Vensim's ``^`` (injected at load)."""
+
+
+
+def _run_array(value: Any, n: int) -> np.ndarray:
+    """``value`` as a numpy array of shape ``(n,)``; values (and integer dtypes) kept.
+
+    An array that already has that shape is returned as it is: the engine and
+    PySD never write into a value in place (states are replaced by new arrays).
+    """
+    if isinstance(value, np.ndarray) and value.shape == (n,):
+        return value
+    data = np.asarray(value)
+    if data.ndim == 0:
+        # np.full keeps Python ints as int64, like the int PySD's scalar path would see
+        return np.full(n, data.item())
+    raise EngineError(f"expected a scalar or {n} values over 'run', got shape {data.shape}")
+
+
+def _if_then_else(condition: Any, val_if_true: Callable[[], Any],
+                  val_if_false: Callable[[], Any]) -> Any:
+    """PySD's ``if_then_else``, with its DataArray branch for numpy arrays.
+
+    As PySD does for a DataArray condition: one branch only when the condition
+    is the same in every run, else both branches and ``np.where`` (for
+    ``xr.where``, same dtype promotion).  Scalars go to PySD's function.
+    """
+    if isinstance(condition, np.ndarray):
+        if condition.all():
+            return val_if_true()
+        if not condition.any():
+            return val_if_false()
+        return np.where(condition, val_if_true(), val_if_false())
+    return _pysd_functions.if_then_else(condition, val_if_true, val_if_false)
+
+
+def _xidz(numerator: Any, denominator: Any, x: Any) -> Any:
+    """PySD's ``xidz``, with its DataArray branch for a numpy denominator."""
+    if isinstance(denominator, np.ndarray):
+        return np.where(np.abs(denominator) < _SMALL_VENSIM, x, numerator / denominator)
+    return _pysd_functions.xidz(numerator, denominator, x)
+
+
+def _zidz(numerator: Any, denominator: Any) -> Any:
+    """PySD's ``zidz``, with its DataArray branches for numpy arrays."""
+    if isinstance(denominator, np.ndarray):
+        return np.where(np.abs(denominator) < _SMALL_VENSIM, 0, numerator / denominator)
+    if isinstance(numerator, np.ndarray) and abs(denominator) < _SMALL_VENSIM:
+        return np.zeros(numerator.shape, dtype=np.int64)  # PySD: DataArray(0, numerator's dims)
+    return _pysd_functions.zidz(numerator, denominator)
+
+
+def _integer(x: Any) -> Any:
+    """PySD's ``integer``: ``astype(int)`` for a numpy array (as for a DataArray)."""
+    if isinstance(x, np.ndarray):
+        return x.astype(int)
+    return _pysd_functions.integer(x)
+
+
+def _quantum(a: Any, b: Any) -> Any:
+    """PySD's ``quantum``, with its DataArray branch for a numpy ``b``."""
+    if isinstance(b, np.ndarray):
+        return np.where(b < _SMALL_VENSIM, a, b * _integer(a / b))
+    if b < _SMALL_VENSIM:
+        return a
+    return b * _integer(a / b)
+
+
+def _modulo(x: Any, m: Any) -> Any:
+    """PySD's ``modulo`` (``x - quantum(x, m)``) over :func:`_quantum`."""
+    return x - _quantum(x, m)
+
+
+def _run_pulse(time: Any, start: Any, repeat_time: Any = 0, width: Any = None,
+               magnitude: Any = None, end: Any = None) -> Any:
+    """PySD's ``pulse`` for arguments over runs: same comparisons, selected per run.
+
+    PySD's version uses Python's chained comparisons and ``and``, which need one
+    truth value.  Here every branch is computed for all runs with the same
+    operations and the branch each run would take is selected with ``np.where``.
+    """
+    args = (start, repeat_time, width, magnitude, end)
+    if not any(isinstance(a, np.ndarray) for a in args):
+        return _pysd_functions.pulse(time, start, repeat_time, width, magnitude, end)
+    t = time()
+    width = .5 * time.time_step() if width is None else width
+    out = magnitude / time.time_step() if magnitude is not None else 1
+    single = (start - _SMALL_VENSIM <= t) & (t < start + width)
+    if _is_zero_scalar(repeat_time):
+        return np.where(single, out, 0)
+    with np.errstate(all="ignore"):
+        within = (start <= t) if end is None else (start <= t) & (t < end)
+        on = (t - start + _SMALL_VENSIM) % repeat_time < width
+    train = np.where(within & on, out, 0)
+    return np.where(repeat_time == 0, np.where(single, out, 0), train)
+
+
+def _is_zero_scalar(value: Any) -> bool:
+    return not isinstance(value, np.ndarray) and value == 0
+
+
+# PySD functions of the translated module -> their array versions (pulse: see above)
+_ARRAY_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "if_then_else": _if_then_else, "xidz": _xidz, "zidz": _zidz, "integer": _integer,
+    "quantum": _quantum, "modulo": _modulo, "pulse": _run_pulse,
+}
+
+
+def _python_power(base: Any, exponent: Any) -> Any:
+    """Python's ``**`` on one pair; numpy's answer where Python raises or goes complex."""
+    try:
+        result = base ** exponent
+        if not isinstance(result, complex):
+            return float(result)
+    except (ZeroDivisionError, OverflowError):
+        pass
+    with np.errstate(all="ignore"):
+        return float(np.power(np.float64(base), np.float64(exponent)))
+
+
+_OBJECT_POWER = np.frompyfunc(operator.pow, 2, 1)
+_SAFE_POWER = np.frompyfunc(_python_power, 2, 1)
+
+
+def _float_power_is_c_pow() -> bool:
+    """Whether ``np.float_power`` gives Python's ``**`` bit for bit on this machine.
+
+    Python's float ``**`` calls the C library's ``pow``; numpy's ``power`` has SIMD
+    (e.g. AVX-512 SVML) loops that differ in the last bit for ~5% of arguments,
+    while ``float_power`` (float64 only) calls C ``pow`` element by element.
+    """
+    rng = np.random.default_rng(20260101)
+    base = np.concatenate([rng.uniform(0.0, 1e3, 4000), rng.lognormal(0.0, 20.0, 1000),
+                           -rng.uniform(0.0, 10.0, 500)])
+    exponent = np.concatenate([rng.uniform(-4.0, 4.0, 5000),
+                               rng.integers(-5, 6, 500).astype(np.float64)])
+    expected = np.array([a ** b for a, b in zip(base.tolist(), exponent.tolist())])
+    with np.errstate(all="ignore"):
+        return bool(np.array_equal(np.float_power(base, exponent), expected))
+
+
+_FLOAT_POWER_IS_C_POW = _float_power_is_c_pow()
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    """Vensim ``^`` exactly as PySD's scalar path computes it: Python's ``**`` per run.
+
+    Arrays go through ``np.float_power`` when it is checked to equal Python's
+    ``**`` (C ``pow``) bit for bit, else element by element through Python's
+    operator (about 0.1 us per element).  Where Python would raise or return a
+    complex number (0 to a negative power, negative base to a fractional power)
+    the result is numpy's inf or NaN.
+    """
+    if not isinstance(base, np.ndarray) and not isinstance(exponent, np.ndarray):
+        return base ** exponent
+    if _FLOAT_POWER_IS_C_POW:
+        return np.float_power(base, exponent)
+    try:
+        return np.asarray(_OBJECT_POWER(base, exponent), dtype=np.float64)
+    except (ZeroDivisionError, OverflowError, TypeError, ValueError):
+        return np.asarray(_SAFE_POWER(base, exponent), dtype=np.float64)
+
+
+class _RunLookups(HardcodedLookups):
+    """Hard-coded lookup whose call takes an argument over runs.
+
+    PySD's ``Lookups._call`` takes ``if x in ...`` branches for anything that is
+    not a DataArray, and for an unsubscripted DataArray argument it builds
+    ``xr.DataArray(nan, None, list(None))``; the TypeError is caught and the
+    whole table returned.  Here every run takes PySD's scalar branches: exact x
+    value -> its y; above/below the table -> last/first y; else ``np.interp``
+    (what ``DataArray.interp`` calls for 1-D linear data) or hold-backward.
+    """
+
+    def __call__(self, x: Any, final_subs: Any = None) -> Any:
+        if isinstance(x, np.ndarray) and x.ndim:
+            return self._values(np.asarray(x, dtype=np.float64))
+        return super().__call__(x, final_subs)
+
+    def _table(self) -> tuple[np.ndarray, np.ndarray]:
+        """The table's x and y values (read from ``data`` once per table object)."""
+        cached = self.__dict__.get("_run_table")
+        if cached is None or cached[0] is not self.data:
+            cached = (self.data, np.asarray(self.data["lookup_dim"].values, dtype=np.float64),
+                      np.asarray(self.data.values, dtype=np.float64))
+            self.__dict__["_run_table"] = cached
+        return cached[1], cached[2]
+
+    def _values(self, x: np.ndarray) -> np.ndarray:
+        xs, ys = self._table()
+        if self.interp == "hold_backward":
+            out = ys[np.clip(np.searchsorted(xs, x, side="right") - 1, 0, None)]
+        else:
+            out = np.interp(x, xs, ys)
+        position = np.clip(np.searchsorted(xs, x), 0, len(xs) - 1)
+        exact = xs[position] == x
+        out = np.where(exact, ys[position], out)
+        above, below = x > xs[-1], x < xs[0]
+        self._warn_extrapolation(above, below)
+        return np.where(above, ys[-1], np.where(below, ys[0], out))
+
+    def _warn_extrapolation(self, above: np.ndarray, below: np.ndarray) -> None:
+        """PySD's extrapolation warnings, once per ensemble run and direction."""
+        warned = self.__dict__.setdefault("warned", set())
+        for side, mask in (("above the maximum", above), ("below the minimum", below)):
+            if side not in warned and mask.any():
+                warned.add(side)
+                warnings.warn(f"{self.py_name}\nextrapolating data {side} value of the "
+                              f"series in {int(mask.sum())} runs", stacklevel=2)

@@ -1,0 +1,162 @@
+"""Translation: PySD's Vensim parser and Python builder, patched for run arrays, cached."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import re
+import tempfile
+import threading
+import tokenize
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pysd
+from pysd.builders.python import python_expressions_builder as _peb
+from pysd.builders.python.python_model_builder import ModelBuilder
+from pysd.translators.structures import abstract_model as _am
+
+from .constructs import _abstract_issues, _parse_vensim, _raise_if_unsupported, _source_issues
+from .errors import EngineError
+from .functions import _POWER_NAME
+
+ENGINE_TAG = "e2"
+"""Version of the translation patches; part of the cache key of translated files.
+
+e1 sent ``WITH LOOKUP`` through ``xr.apply_ufunc`` (runs were DataArrays); e2 keeps
+PySD's ``np.interp``, which keeps the shape of a numpy array argument."""
+
+
+_TRANSLATION_LOCK = threading.Lock()
+
+
+# --------------------------------------------------------------------------- hashing, cache
+
+
+def model_hash(mdl_path: str | os.PathLike) -> str:
+    """Sha256 hex digest of the .mdl file's bytes."""
+    return hashlib.sha256(Path(mdl_path).read_bytes()).hexdigest()
+
+
+def _cache_file(mdl_path: Path, cache_dir: Path, variant: str) -> Path:
+    """Cache path of one translation of ``mdl_path`` (``variant``: vector or reference)."""
+    stem = re.sub(r"\W", "_", mdl_path.stem, flags=re.ASCII) or "model"
+    version = re.sub(r"\W", "_", pysd.__version__, flags=re.ASCII)
+    digest = model_hash(mdl_path)[:20]
+    return cache_dir / f"{stem}_{digest}_pysd{version}_{ENGINE_TAG}_{variant}.py"
+
+
+def _default_cache_dir(mdl_path: Path) -> Path:
+    return mdl_path.parent / ".cache"
+
+
+def translate(mdl_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Translate ``mdl_path`` for vectorised runs; return the cached Python file.
+
+    The file is built once per (model text, PySD version, :data:`ENGINE_TAG`) and
+    published atomically, so several processes may translate at the same time.
+    Raises :class:`UnsupportedConstruct` for models using anything outside
+    :data:`SUPPORTED_FUNCTIONS`.
+    """
+    return _translate(Path(mdl_path), cache_dir, vector=True)
+
+
+def translate_reference(mdl_path: str | os.PathLike,
+                        cache_dir: str | os.PathLike | None = None) -> Path:
+    """Plain PySD translation of ``mdl_path`` (as ``pysd.read_vensim``), cached apart."""
+    return _translate(Path(mdl_path), cache_dir, vector=False)
+
+
+def _translate(mdl_path: Path, cache_dir: str | os.PathLike | None, vector: bool) -> Path:
+    mdl_path = mdl_path.resolve()
+    if not mdl_path.is_file():
+        raise EngineError(f"model file not found: {mdl_path}")
+    cache = Path(cache_dir) if cache_dir is not None else _default_cache_dir(mdl_path)
+    target = _cache_file(mdl_path, cache, "vector" if vector else "reference")
+    if target.is_file():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    abstract = _parse_vensim(mdl_path)
+    if vector:
+        _raise_if_unsupported(mdl_path, _abstract_issues(abstract))
+    _build_atomically(abstract, target, vector)
+    return target
+
+
+
+def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool) -> None:
+    """Build the Python file in a private directory, check it, then os.replace it."""
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".translating-") as tmp:
+        built = Path(tmp) / target.name
+        abstract.sections[0].path = built
+        with _TRANSLATION_LOCK, (_array_safe_builders() if vector else contextlib.nullcontext()):
+            ModelBuilder(abstract).build_model()
+        if vector:
+            _raise_if_unsupported(target, _source_issues(built.read_text(encoding="utf-8")))
+        os.replace(built, target)
+
+
+# --------------------------------------------------------------------------- builder patches
+
+
+def _is_single_call_wrapper(inner: str) -> bool:
+    """Whether ``inner`` has balanced brackets, i.e. ``float(`` + inner + ``)`` is one call."""
+    depth = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(inner).readline):
+            if token.type != tokenize.OP:
+                continue
+            depth += token.string in "([{"
+            depth -= token.string in ")]}"
+            if depth < 0:
+                return False
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return depth == 0
+
+
+def _strip_float(expression: str) -> str:
+    """Remove the builder's ``float(...)`` around a whole unsubscripted expression."""
+    head, tail = "float(", ")"
+    if not (expression.startswith(head) and expression.endswith(tail)):
+        return expression
+    inner = expression[len(head):-len(tail)]
+    if not _is_single_call_wrapper(inner):
+        return expression  # not one wrapper: left for the source check to refuse
+    return f"({inner})"
+
+
+@contextlib.contextmanager
+def _array_safe_builders() -> Iterator[None]:
+    """Patch PySD's Python builders so unsubscripted expressions keep array values.
+
+    * ``float(...)`` around numpy calls is removed (it needs one value);
+    * Vensim's ``^`` becomes ``_vector_power(a, b)`` (injected at load, see
+      :func:`_power`) instead of Python's ``**``, which on arrays would be numpy's
+      vectorised power, not the C ``pow`` PySD's scalar path calls.
+
+    ``WITH LOOKUP``'s ``np.interp(x, xs, ys)`` needs nothing: on an array ``x`` it
+    interpolates every element as it would the scalar.
+    """
+    call_build = _peb.CallBuilder.build_function_call
+
+    def build_function_call(self: Any, arguments: dict) -> Any:
+        built = call_build(self, arguments)
+        if not built.subscripts:
+            built.expression = _strip_float(built.expression)
+        return built
+
+    operators = _peb.OperationBuilder._operators_build
+    patched_operators = dict(operators)
+    patched_operators["^"] = (f"{_POWER_NAME}(%(left)s, %(right)s)",) + operators["^"][1:]
+
+    _peb.CallBuilder.build_function_call = build_function_call
+    _peb.OperationBuilder._operators_build = patched_operators
+    try:
+        yield
+    finally:
+        _peb.CallBuilder.build_function_call = call_build
+        _peb.OperationBuilder._operators_build = operators

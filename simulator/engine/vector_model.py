@@ -1,0 +1,295 @@
+"""VectorModel: N runs of a Vensim model in one PySD integration."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pysd
+import xarray as xr
+
+from .constructs import _raise_if_unsupported, _source_issues
+from .control import RUN, TIME, _Control, _match_times, _Names
+from .errors import (
+    _CONTROL_PY,
+    _LOOKUP_INTERPOLATIONS,
+    CONTROL_NAMES,
+    EngineError,
+    NonFiniteError,
+    UnknownNameError,
+    UnsupportedConstruct,
+)
+from .functions import _ARRAY_FUNCTIONS, _POWER_NAME, _power, _run_array, _RunLookups
+from .output import _handler_file
+from .statefuls import (
+    _BROADCAST_ATTRS,
+    _ORDER_ATTRS,
+    _RUN_CLASSES,
+    _Broadcast,
+    _euler_step,
+    _RunCount,
+    _Uniform,
+)
+from .translate import model_hash, translate
+
+
+class VectorModel:
+    """A Vensim model translated once and run as ensembles over a ``run`` dimension.
+
+    One instance holds one PySD model; its runs are serialised by a lock (use one
+    instance per thread or process for parallel ensembles).
+    """
+
+    def __init__(self, mdl_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None):
+        self.mdl_path = Path(mdl_path).resolve()
+        self.py_path = translate(self.mdl_path, cache_dir)
+        _raise_if_unsupported(self.py_path,
+                              _source_issues(self.py_path.read_text(encoding="utf-8")))
+        self.model_sha256 = model_hash(self.mdl_path)
+        self._model = pysd.load(str(self.py_path), initialize=False)
+        self._names = _Names(self._model.doc)
+        self._runs = _RunCount()
+        self._lock = threading.Lock()
+        self._make_array_safe()
+        self._model.initialize()  # a first, one-run initialisation: control values, defaults
+        self.control = _Control.of(self._model)
+        self._constants = self._constant_names()
+        self._defaults = {real: getattr(self._model.components, py)()
+                          for real, py in self._constants.items()}
+        self.parameters: dict[str, float] = {k: float(v) for k, v in self._defaults.items()}
+        self.limits: dict[str, tuple[float, float]] = {
+            real: self._limits(real) for real in self._constants}
+
+    # -- description
+
+    @property
+    def doc(self) -> pd.DataFrame:
+        """PySD's documentation table (Real Name, Py Name, Units, Limits, Type, ...)."""
+        return self._model.doc
+
+    @property
+    def variables(self) -> list[str]:
+        """Real names of the auxiliaries and stocks (no constants, lookups, control)."""
+        doc = self.doc
+        keep = doc["Type"].isin(["Auxiliary", "Stateful"]) & ~doc["Real Name"].isin(CONTROL_NAMES)
+        return [name for name in doc.loc[keep, "Real Name"]
+                if not self._model.get_args(self._names.py_of_real[name])]
+
+    @property
+    def default_years(self) -> np.ndarray:
+        """Every SAVEPER step from INITIAL TIME to FINAL TIME."""
+        return self.control.default_years()
+
+    def _constant_names(self) -> dict[str, str]:
+        doc = self.doc
+        rows = doc[(doc["Type"] == "Constant") & ~doc["Py Name"].isin(_CONTROL_PY)]
+        return dict(zip(rows["Real Name"], rows["Py Name"]))
+
+    def _limits(self, real: str) -> tuple[float, float]:
+        """(min, max) of the units field ``[min,max(,step)]``; nan for ``?`` or absent."""
+        limits = self.doc.loc[self.doc["Real Name"] == real, "Limits"].iloc[0]
+        values = [math.nan if v is None else float(v)
+                  for v in (limits if isinstance(limits, tuple) else ())][:2]
+        values += [math.nan] * (2 - len(values))
+        return values[0], values[1]
+
+    # -- making the loaded model array-safe
+
+    def _make_array_safe(self) -> None:
+        module = self._model.components._components
+        for name, function in _ARRAY_FUNCTIONS.items():
+            setattr(module, name, function)
+        setattr(module, _POWER_NAME, _power)
+        for lookup in self._model._lookup_elements:
+            if lookup.interp not in _LOOKUP_INTERPOLATIONS:
+                raise UnsupportedConstruct(self.mdl_path, [(lookup.py_name, "lookups")])
+            lookup.__class__ = _RunLookups
+        owners = self._stateful_owners()
+        for name, element in self._model._stateful_elements.items():
+            self._wrap_stateful(element, owners.get(name, name))
+        self._model._euler_step = lambda dt: _euler_step(self._model, dt)
+
+    def _stateful_owners(self) -> dict[str, str]:
+        owners: dict[str, str] = {}
+        for py, deps in self._model._dependencies.items():
+            for dep in deps if isinstance(deps, dict) else ():
+                if py in self._names.real_of_py:
+                    owners.setdefault(dep, self._names.real_of_py[py])
+        return owners
+
+    def _wrap_stateful(self, element: Any, variable: str) -> None:
+        kind = type(element)
+        if kind not in _BROADCAST_ATTRS:
+            raise UnsupportedConstruct(self.mdl_path, [(variable, kind.__name__)])
+        for attr in _BROADCAST_ATTRS[kind]:
+            setattr(element, attr, _Broadcast(getattr(element, attr), self._runs))
+        if kind in _ORDER_ATTRS:
+            attr = _ORDER_ATTRS[kind]
+            setattr(element, attr, _Uniform(getattr(element, attr), variable, "order"))
+        if kind in _RUN_CLASSES:
+            element.__class__ = _RUN_CLASSES[kind]
+            element.variable = variable
+
+    # -- running
+
+    def run(self, params: xr.Dataset | Mapping[str, Any], outputs: Sequence[str],
+            years: Iterable[float] | None = None, *, check_finite: bool = True) -> xr.Dataset:
+        """Integrate every run from INITIAL TIME; outputs over ``(run, time)``.
+
+        ``params`` maps parameter names (Vensim or Python names) to scalars or 1-D
+        arrays over runs (or DataArrays with dim ``run``); parameters not given keep
+        their defaults.  ``outputs`` are variable names; ``years`` output times
+        (default: every SAVEPER step).  The result also holds every given parameter
+        as a ``(run,)`` variable (unless it is also an output).  Raises
+        :class:`NonFiniteError` if an output is NaN/inf (unless ``check_finite`` is
+        False) and :class:`UnknownNameError` for unknown names.
+        """
+        given, labels = self._given(params)
+        out_names = list(dict.fromkeys(self._names.real(name, "output") for name in outputs))
+        self._check_outputs(out_names)
+        times = self.control.years(years)
+        with self._lock:
+            arrays = self._integrate(given, len(labels), out_names, times)
+        if check_finite:
+            _raise_if_non_finite(arrays, times, labels, given)
+        return self._dataset(arrays, given, labels, times)
+
+    def _given(self, params: xr.Dataset | Mapping[str, Any]) -> tuple[dict[str, np.ndarray],
+                                                                       np.ndarray]:
+        items = params.data_vars.items() if isinstance(params, xr.Dataset) else params.items()
+        raw = {self._parameter(name): value for name, value in items}
+        arrays = {name: _as_1d(name, value) for name, value in raw.items()}
+        sizes = {a.size for a in arrays.values() if a.ndim == 1}
+        if len(sizes) > 1:
+            raise EngineError(f"parameter arrays differ in length: {sorted(sizes)}")
+        n = sizes.pop() if sizes else 1
+        labels = _run_labels(params, raw, n)
+        return {k: np.array(np.broadcast_to(a, (n,)), dtype=np.float64)
+                for k, a in arrays.items()}, labels
+
+    def _parameter(self, name: str) -> str:
+        real = self._names.real(name, "parameter")
+        if real not in self._constants:
+            raise UnknownNameError(
+                f"{name!r} is not a settable constant of the model (its type is "
+                f"{self._names.type_of.get(real)}); parameters: {sorted(self._constants)}")
+        return real
+
+    def _check_outputs(self, out_names: list[str]) -> None:
+        for real in out_names:
+            if self._model.get_args(self._names.py_of_real[real]):
+                raise EngineError(f"output {real!r} is a lookup function, not a variable")
+
+    def _integrate(self, given: dict[str, np.ndarray], n: int, out_names: list[str],
+                   times: np.ndarray) -> dict[str, np.ndarray]:
+        model = self._model
+        model._remove_constant_cache()  # left in place only if a previous run raised
+        self._set_constants({py: _run_array(given[real] if real in given
+                                            else self._defaults[real], n)
+                             for real, py in self._constants.items()})
+        self._runs.n = n
+        for lookup in model._lookup_elements:
+            lookup.warned = set()
+        for element in model._stateful_elements.values():
+            element.shape_info = None  # else the last run's shapes are imposed on the new state
+        py_outputs = [self._names.py_of_real[real] for real in out_names]
+        with np.errstate(all="ignore"):
+            handler = model.run(
+                return_columns=py_outputs, return_timestamps=list(times),
+                final_time=self.control.final_time, output_file=_handler_file(n, len(times)))
+        index = _match_times(handler.times, times, self.control.time_step)
+        return {real: handler.pop_series(self._names.py_of_real[real], index)
+                for real in out_names}
+
+    def _set_constants(self, values: Mapping[str, np.ndarray]) -> None:
+        """``Model.set_components`` for constant values, which refuses numpy arrays.
+
+        As PySD's ``_set_components`` does for a value that is neither a Series nor
+        a callable: the component becomes ``lambda: value`` keeping the original's
+        attributes, has no dependencies and leaves the step cache.  Unlike PySD,
+        ``__wrapped__`` (set by the cache decorator) is not copied: it would chain
+        every run's function, and with it every run's parameter arrays, to the next.
+        """
+        model = self._model
+        components = model.components
+        for py, value in values.items():
+            original = getattr(components, py)
+            constant = _constant_function(value)
+            constant.__name__ = py
+            constant.__dict__.update({key: attr for key, attr
+                                      in getattr(original, "__dict__", {}).items()
+                                      if key != "__wrapped__"})
+            components._set_component(py, constant)
+            model._dependencies[py] = {}
+            model.cache.cached_funcs.discard(py)
+
+    def _dataset(self, arrays: dict[str, np.ndarray], given: dict[str, np.ndarray],
+                 labels: np.ndarray, times: np.ndarray) -> xr.Dataset:
+        data = {real: ((RUN, TIME), values) for real, values in arrays.items()}
+        data.update({real: ((RUN,), values) for real, values in given.items()
+                     if real not in data})
+        return xr.Dataset(data, coords={RUN: labels, TIME: times},
+                          attrs={"model": self.mdl_path.name,
+                                 "model_sha256": self.model_sha256,
+                                 "pysd_version": pysd.__version__})
+
+
+def _constant_function(value: Any) -> Callable[[], Any]:
+    """``lambda: value`` (PySD's ``_constant_component`` without dimensions)."""
+    return lambda: value
+
+
+def _as_1d(name: str, value: Any) -> np.ndarray:
+    if isinstance(value, xr.DataArray) and value.ndim and value.dims != (RUN,):
+        raise EngineError(f"parameter {name!r}: expected dims ('run',), got {value.dims}")
+    data = np.asarray(getattr(value, "values", value), dtype=np.float64)
+    if data.ndim > 1:
+        raise EngineError(f"parameter {name!r}: expected a scalar or 1-D array, "
+                          f"got shape {data.shape}")
+    return data
+
+
+def _run_labels(params: Any, raw: Mapping[str, Any], n: int) -> np.ndarray:
+    """The ``run`` coordinate: the one given with the parameters, else 0..n-1."""
+    sources = [params] if isinstance(params, xr.Dataset) else list(raw.values())
+    for source in sources:
+        if isinstance(source, (xr.Dataset, xr.DataArray)) and RUN in source.coords:
+            labels = np.asarray(source.coords[RUN].values)
+            if labels.shape == (n,):
+                return labels
+    return np.arange(n)
+
+
+def _raise_if_non_finite(arrays: Mapping[str, np.ndarray], times: np.ndarray,
+                         labels: np.ndarray, given: Mapping[str, np.ndarray]) -> None:
+    """Raise NonFiniteError naming the first (time, run, variable) with NaN or inf."""
+    first: tuple[int, int, str] | None = None
+    affected = np.zeros(len(labels), dtype=bool)
+    for name, values in arrays.items():
+        bad = ~np.isfinite(values)
+        if not bad.any():
+            continue
+        affected |= bad.any(axis=1)
+        t = int(np.argmax(bad.any(axis=0)))
+        candidate = (t, int(np.argmax(bad[:, t])), name)
+        if first is None or candidate[:2] < first[:2]:
+            first = candidate
+    if first is None:
+        return
+    t, run, name = first
+    value = arrays[name][run, t]
+    label = labels[run]
+    inputs = ", ".join(f"{k}={float(v[run]):.17g}" for k, v in given.items())
+    where = f"run {run}" + (f" (label {label!r})" if label != run else "")
+    raise NonFiniteError(
+        f"non-finite value {value} in {where}, variable '{name}' at time {times[t]:g} "
+        f"({int(affected.sum())} of {len(labels)} runs affected); "
+        f"inputs of run {run}: {inputs or 'defaults'}",
+        run=run, run_label=label, variable=name, time=float(times[t]),
+        n_runs=int(affected.sum()))
