@@ -1,7 +1,7 @@
 """Vectorised ensemble engine: N runs of a Vensim model in one PySD integration.
 
-The runs travel through PySD as 1-D numpy arrays of shape ``(N,)``: every model
-constant is set to such an array and PySD's own expressions, stateful objects,
+The runs travel through PySD as 1-D numpy arrays of shape ``(N,)``: every varied
+model constant is set to such an array and PySD's own expressions, stateful objects,
 ``Model.run`` and Euler loop carry the arrays from INITIAL TIME on (numpy
 broadcasting covers every unsubscripted operation; a scalar that does not depend
 on a parameter, e.g. ``Time``, simply stays a scalar).  Arrays are wrapped in
@@ -10,25 +10,32 @@ all made here, none in the model:
 
 1. Translation (:func:`translate`).  The Python builder wraps numpy calls on
    unsubscripted expressions in ``float(...)`` (``python_expressions_builder.py``
-   ~699); the patched builder removes the wrapper after proving, with Python's
-   tokenizer, that it encloses the whole expression.  Vensim's ``^`` calls
-   :func:`_power` (C ``pow`` per run, as Python's ``**``) because numpy's SIMD
-   ``power`` may differ from C ``pow`` in the last bit.  The ``float`` at ~1945
-   only wraps single elements of subscripted variables, which are refused.
-   Files are cached by sha256 of the model, PySD version and :data:`ENGINE_TAG`.
+   ~699); the patched builder writes ``_as_real(...)`` instead (``float`` per run,
+   so a numpy integer from ``np.abs``/``np.maximum`` never reaches ``^``), after
+   proving with Python's tokenizer that it encloses the whole expression.  Every
+   ``**`` of the built file becomes a call to :func:`~.functions._power` (C
+   ``pow`` per run, as Python's ``**``; numpy's SIMD ``power`` may differ in the
+   last bit), rewritten on the parsed file so ``-2^2`` stays ``-(2^2)``.  The
+   ``float`` at ~1945 only wraps single elements of subscripted variables, which
+   are refused.  Files are cached by sha256 of the model, PySD version and
+   :data:`ENGINE_TAG`.
 2. Parameters.  ``Model.set_components`` refuses numpy arrays (it takes them for
    subscripted values), so :meth:`VectorModel._set_constants` does what it does
    for a constant value (``lambda: value``, dependencies emptied, cache entry
-   dropped) with the run arrays.  Python ints stay integers (``np.full`` gives
-   int64), because PySD's scalar path keeps an integer SMOOTH state and
-   truncates the first input written into it.
+   dropped) with the run arrays.  Constants not given keep PySD's own default
+   value (a Python int keeps Python's exact integer arithmetic).  A constant
+   feeding INITIAL/FINAL TIME, TIME STEP or SAVEPER must be one value for the
+   ensemble (PySD has one clock); control values that change during a run are
+   refused.
 3. Functions.  PySD's ``if_then_else``, ``xidz``, ``zidz``, ``integer``,
    ``quantum``, ``modulo`` and ``pulse`` take ``if value:`` branches (one truth
    value) for anything that is not a DataArray; the loaded model's module gets
    versions that, for numpy arrays, do what PySD's DataArray branches do
    (``np.where`` for ``xr.where``) and call PySD's own otherwise.  Hard-coded
    lookups silently return their whole table for array arguments; they get an
-   array version doing PySD's scalar branches run by run.
+   array version doing PySD's scalar branches run by run.  ``INTEGER`` holds its
+   integers as float64 (int64 would wrap where Python's ints do not) and raises
+   :class:`DomainError` where PySD raises (a non-finite argument).
 4. Stateful objects.  SMOOTH/DELAY/TREND/SAMPLE IF TRUE... fix their state's
    shape from the initial value, so every initial value and input is broadcast
    to ``(N,)`` (their states become ``(order, N)`` arrays, PySD's scalar layout
@@ -58,6 +65,7 @@ translated Python.  On this machine results are bit-identical to plain PySD.
 from .constructs import used_constructs
 from .errors import (
     SUPPORTED_FUNCTIONS,
+    DomainError,
     EngineError,
     NonFiniteError,
     UnknownNameError,
@@ -70,6 +78,7 @@ from .vector_model import VectorModel
 __all__ = [
     "ENGINE_TAG",
     "SUPPORTED_FUNCTIONS",
+    "DomainError",
     "EngineError",
     "NonFiniteError",
     "UnknownNameError",

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pysd.py_backend.components import Time as _Time
 
 from .errors import EngineError, UnknownNameError
 
@@ -49,13 +50,43 @@ class _Control:
 
     @classmethod
     def of(cls, model: Any) -> _Control:
-        time = model.time
-        return cls(float(time.initial_time()), float(time.final_time()),
-                   float(time.time_step()), float(time.saveper()))
+        """The control values of ``model`` as its equations give them now.
+
+        Evaluated from the translated module's ``_control_vars`` (the callables
+        PySD's ``Time`` starts from), so constants set for this run count.
+        """
+        control_vars = model.components._control_vars
+        return cls(*(float(control_vars[key]()) for key in
+                     ("initial_time", "final_time", "time_step", "saveper")))
 
     def default_years(self) -> np.ndarray:
+        """The SAVEPER multiples PySD saves when no years are given.
+
+        PySD saves the Euler steps lying on a multiple of SAVEPER (``Time.in_return``);
+        when SAVEPER is not a multiple of TIME STEP (SAVEPER 0.1, TIME STEP 1/128)
+        only some multiples are steps, and only those are saved.
+        """
         count = round((self.final_time - self.initial_time) / self.saveper)
-        return self.initial_time + self.saveper * np.arange(count + 1)
+        nominal = self.initial_time + self.saveper * np.arange(count + 1)
+        saved = self._saved_steps()
+        position = np.clip(np.searchsorted(saved, nominal), 1, max(len(saved) - 1, 1))
+        nearest = np.minimum(np.abs(saved[position - 1] - nominal),
+                             np.abs(saved[np.minimum(position, len(saved) - 1)] - nominal))
+        return nominal[nearest <= self.time_step * _Time.rprec]
+
+    def _saved_steps(self) -> np.ndarray:
+        """The times PySD's Euler loop saves without return timestamps (its own rule)."""
+        t, dt, prec = self.initial_time, self.time_step, self.time_step * _Time.rprec
+        if not dt > 0 or not self.saveper > 0:
+            raise EngineError(f"TIME STEP ({dt}) and SAVEPER ({self.saveper}) must be > 0")
+        saved = []
+        while True:
+            delay = t - self.initial_time
+            if delay % self.saveper < prec or -delay % self.saveper < prec:
+                saved.append(t)
+            if not t + dt * _Time.rprec < self.final_time:
+                return np.asarray(saved, dtype=np.float64)
+            t = t + dt
 
     def years(self, years: Iterable[float] | None) -> np.ndarray:
         """Sorted requested output times, each checked to be a saved Euler step."""

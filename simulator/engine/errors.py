@@ -83,7 +83,11 @@ class UnknownNameError(EngineError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class NonFiniteError(EngineError):
+class DomainError(EngineError):
+    """A run left the model's domain (a value plain PySD cannot compute for that run)."""
+
+
+class NonFiniteError(DomainError):
     """An output became NaN or infinite; names the first run, variable and time."""
 
     def __init__(self, message: str, run: int, run_label: object, variable: str,

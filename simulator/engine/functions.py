@@ -11,11 +11,13 @@ import numpy as np
 from pysd.py_backend import functions as _pysd_functions
 from pysd.py_backend.lookups import HardcodedLookups
 
-from .errors import EngineError
+from .errors import DomainError, EngineError
 
 _SMALL_VENSIM = _pysd_functions.SMALL_VENSIM
 _POWER_NAME = "_vector_power"
 """The name the translated file calls for Vensim's ``^`` (injected at load)."""
+_REAL_NAME = "_as_real"
+"""The name the translated file calls where PySD's builder writes ``float(...)``."""
 
 
 
@@ -32,6 +34,13 @@ def _run_array(value: Any, n: int) -> np.ndarray:
         # np.full keeps Python ints as int64, like the int PySD's scalar path would see
         return np.full(n, data.item())
     raise EngineError(f"expected a scalar or {n} values over 'run', got shape {data.shape}")
+
+
+def _as_real(value: Any) -> Any:
+    """PySD's ``float(value)``; for a run array, every run's value as a float64."""
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float64)
+    return float(value)
 
 
 def _if_then_else(condition: Any, val_if_true: Callable[[], Any],
@@ -67,17 +76,40 @@ def _zidz(numerator: Any, denominator: Any) -> Any:
     return _pysd_functions.zidz(numerator, denominator)
 
 
+_EXACT_INTEGERS = 2.0 ** 53
+
+
 def _integer(x: Any) -> Any:
-    """PySD's ``integer``: ``astype(int)`` for a numpy array (as for a DataArray)."""
-    if isinstance(x, np.ndarray):
-        return x.astype(int)
-    return _pysd_functions.integer(x)
+    """PySD's ``integer`` (``int(x)`` per run) for a run array: the same integers.
+
+    Held as float64 (``np.trunc``), not int64: PySD's Python ints never overflow,
+    int64 wraps silently beyond 2**63 (``INTEGER(x) * 2^62``).  Every integer below
+    2**53 is exact in float64 and an operation on exact operands rounds once, as
+    the conversion of PySD's exact integer result does.  A non-finite argument
+    (PySD raises) or one beyond 2**53 raises :class:`DomainError` naming INTEGER.
+    """
+    if not isinstance(x, np.ndarray):
+        return _pysd_functions.integer(x)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(x) < _EXACT_INTEGERS)
+    if bad.any():
+        run = int(np.argmax(bad.reshape(bad.shape[0], -1).any(axis=1))) if bad.ndim else 0
+        raise DomainError(
+            f"INTEGER of {x.flat[int(np.argmax(bad.ravel()))]} in {int(bad.sum())} values "
+            f"(first in run {run}): plain PySD raises for a non-finite value, and beyond "
+            f"2**53 the engine cannot hold Python's exact integers")
+    return np.trunc(x) + 0.0  # + 0.0: int(-0.5) is 0, not -0.0
 
 
 def _quantum(a: Any, b: Any) -> Any:
-    """PySD's ``quantum``, with its DataArray branch for a numpy ``b``."""
+    """PySD's ``quantum``, with its DataArray branch for a numpy ``b``.
+
+    Runs taking the ``a`` branch (``b`` below SMALL_VENSIM) are not truncated, so
+    their ``a / b`` (PySD never computes it) cannot stop the ensemble.
+    """
     if isinstance(b, np.ndarray):
-        return np.where(b < _SMALL_VENSIM, a, b * _integer(a / b))
+        small = b < _SMALL_VENSIM
+        return np.where(small, a, b * _integer(np.where(small, 0.0, a / b)))
     if b < _SMALL_VENSIM:
         return a
     return b * _integer(a / b)

@@ -40,13 +40,15 @@ def run_single(mdl_path: str | os.PathLike, params: Mapping[str, float], outputs
     mdl = Path(mdl_path).resolve()
     model = pysd.load(str(translate_reference(mdl, cache_dir)))
     names = _Names(model.doc)
-    control = _Control.of(model)
     reals = {names.real(k, "parameter"): float(v) for k, v in params.items()}
+    model.set_components(reals)  # first, so that constants setting a control value count
+    control = _Control.of(model)
     out_names = [names.real(name, "output") for name in outputs]
     times = control.years(years)
     columns = [real for real in out_names if names.py_of_real[real] != "time"]
     frame = model.run(params=reals, return_columns=columns, return_timestamps=list(times),
-                      final_time=control.final_time)  # PySD cannot return Time as a column
+                      final_time=model.components._control_vars["final_time"])
+    # (the model's own FINAL TIME; PySD cannot return Time as a column)
     index = _match_times(list(frame.index), times, control.time_step)
     data = {real: ((RUN, TIME), (reference_values(frame[real]) if real in columns
                                  else frame.index.to_numpy(np.float64))[index][None, :])

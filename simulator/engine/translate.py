@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
 import io
@@ -21,13 +22,14 @@ from pysd.translators.structures import abstract_model as _am
 
 from .constructs import _abstract_issues, _parse_vensim, _raise_if_unsupported, _source_issues
 from .errors import EngineError
-from .functions import _POWER_NAME
+from .functions import _POWER_NAME, _REAL_NAME
 
-ENGINE_TAG = "e2"
+ENGINE_TAG = "e3"
 """Version of the translation patches; part of the cache key of translated files.
 
 e1 sent ``WITH LOOKUP`` through ``xr.apply_ufunc`` (runs were DataArrays); e2 keeps
-PySD's ``np.interp``, which keeps the shape of a numpy array argument."""
+PySD's ``np.interp``, which keeps the shape of a numpy array argument.  e3 rewrites
+``**`` on the parsed file (``-2^2`` is ``-(2^2)``) and keeps ``float()`` as ``_as_real``."""
 
 
 _TRANSLATION_LOCK = threading.Lock()
@@ -95,7 +97,9 @@ def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool) -
         with _TRANSLATION_LOCK, (_array_safe_builders() if vector else contextlib.nullcontext()):
             ModelBuilder(abstract).build_model()
         if vector:
-            _raise_if_unsupported(target, _source_issues(built.read_text(encoding="utf-8")))
+            source = _rewrite_powers(built.read_text(encoding="utf-8"))
+            _raise_if_unsupported(target, _source_issues(source))
+            built.write_text(source, encoding="utf-8")
         os.replace(built, target)
 
 
@@ -118,45 +122,63 @@ def _is_single_call_wrapper(inner: str) -> bool:
     return depth == 0
 
 
-def _strip_float(expression: str) -> str:
-    """Remove the builder's ``float(...)`` around a whole unsubscripted expression."""
+def _real_wrapper(expression: str) -> str:
+    """The builder's ``float(...)`` around a whole unsubscripted expression, made array-safe.
+
+    ``float`` needs one value; :func:`~.functions._as_real` converts a run array
+    element by element to float64, as ``float`` converts each run's value (so a
+    numpy integer from ``np.abs``/``np.maximum`` never reaches ``^`` or ``*``).
+    """
     head, tail = "float(", ")"
     if not (expression.startswith(head) and expression.endswith(tail)):
         return expression
     inner = expression[len(head):-len(tail)]
     if not _is_single_call_wrapper(inner):
         return expression  # not one wrapper: left for the source check to refuse
-    return f"({inner})"
+    return f"{_REAL_NAME}({inner})"
+
+
+class _PowerCalls(ast.NodeTransformer):
+    """Every ``a ** b`` of the translated file becomes ``_vector_power(a, b)``.
+
+    Done on the parsed file, so ``-2 ** 2`` stays ``-(2 ** 2)`` exactly as Python
+    (and Vensim) read PySD's expression.
+    """
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if not isinstance(node.op, ast.Pow):
+            return node
+        call = ast.Call(func=ast.Name(id=_POWER_NAME, ctx=ast.Load()),
+                        args=[node.left, node.right], keywords=[])
+        return ast.copy_location(call, node)
+
+
+def _rewrite_powers(source: str) -> str:
+    """``source`` with Python's ``**`` replaced by :func:`~.functions._power` calls."""
+    tree = _PowerCalls().visit(ast.parse(source))
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
 @contextlib.contextmanager
 def _array_safe_builders() -> Iterator[None]:
-    """Patch PySD's Python builders so unsubscripted expressions keep array values.
+    """Patch PySD's Python builder so unsubscripted expressions keep array values.
 
-    * ``float(...)`` around numpy calls is removed (it needs one value);
-    * Vensim's ``^`` becomes ``_vector_power(a, b)`` (injected at load, see
-      :func:`_power`) instead of Python's ``**``, which on arrays would be numpy's
-      vectorised power, not the C ``pow`` PySD's scalar path calls.
-
-    ``WITH LOOKUP``'s ``np.interp(x, xs, ys)`` needs nothing: on an array ``x`` it
-    interpolates every element as it would the scalar.
+    ``float(...)`` around numpy calls becomes ``_as_real(...)`` (see
+    :func:`_real_wrapper`).  Vensim's ``^`` is rewritten after the build (see
+    :func:`_rewrite_powers`).  ``WITH LOOKUP``'s ``np.interp(x, xs, ys)`` needs
+    nothing: on an array ``x`` it interpolates every element as it would the scalar.
     """
     call_build = _peb.CallBuilder.build_function_call
 
     def build_function_call(self: Any, arguments: dict) -> Any:
         built = call_build(self, arguments)
         if not built.subscripts:
-            built.expression = _strip_float(built.expression)
+            built.expression = _real_wrapper(built.expression)
         return built
 
-    operators = _peb.OperationBuilder._operators_build
-    patched_operators = dict(operators)
-    patched_operators["^"] = (f"{_POWER_NAME}(%(left)s, %(right)s)",) + operators["^"][1:]
-
     _peb.CallBuilder.build_function_call = build_function_call
-    _peb.OperationBuilder._operators_build = patched_operators
     try:
         yield
     finally:
         _peb.CallBuilder.build_function_call = call_build
-        _peb.OperationBuilder._operators_build = operators

@@ -25,7 +25,14 @@ from .errors import (
     UnknownNameError,
     UnsupportedConstruct,
 )
-from .functions import _ARRAY_FUNCTIONS, _POWER_NAME, _power, _run_array, _RunLookups
+from .functions import (
+    _ARRAY_FUNCTIONS,
+    _POWER_NAME,
+    _REAL_NAME,
+    _as_real,
+    _power,
+    _RunLookups,
+)
 from .output import _handler_file
 from .statefuls import (
     _BROADCAST_ATTRS,
@@ -60,6 +67,7 @@ class VectorModel:
         self._model.initialize()  # a first, one-run initialisation: control values, defaults
         self.control = _Control.of(self._model)
         self._constants = self._constant_names()
+        self._control_inputs = self._control_inputs_of()
         self._defaults = {real: getattr(self._model.components, py)()
                           for real, py in self._constants.items()}
         self.parameters: dict[str, float] = {k: float(v) for k, v in self._defaults.items()}
@@ -99,6 +107,32 @@ class VectorModel:
         values += [math.nan] * (2 - len(values))
         return values[0], values[1]
 
+    def _control_inputs_of(self) -> dict[str, list[str]]:
+        """Constants the control values depend on -> the control names they set.
+
+        A control value must be one number for the whole ensemble (PySD has one
+        clock); one that changes during the run (depends on Time or a stock) is
+        refused by name.
+        """
+        dependencies = self._model._dependencies
+        py_constants = {py: real for real, py in self._constants.items()}
+        inputs: dict[str, list[str]] = {}
+        for control, control_py in zip(CONTROL_NAMES, _CONTROL_PY):
+            stack, seen = [control_py], set()
+            while stack:
+                name = stack.pop()
+                if name in seen:
+                    continue
+                seen.add(name)
+                deps = dependencies.get(name) or {}
+                if name == "time" or "step" in deps:
+                    raise UnsupportedConstruct(self.mdl_path, [(
+                        control, f"a {control} that changes during the run (through {name!r})")])
+                if name in py_constants:
+                    inputs.setdefault(py_constants[name], []).append(control)
+                stack += list(deps)
+        return inputs
+
     # -- making the loaded model array-safe
 
     def _make_array_safe(self) -> None:
@@ -106,6 +140,7 @@ class VectorModel:
         for name, function in _ARRAY_FUNCTIONS.items():
             setattr(module, name, function)
         setattr(module, _POWER_NAME, _power)
+        setattr(module, _REAL_NAME, _as_real)
         for lookup in self._model._lookup_elements:
             if lookup.interp not in _LOOKUP_INTERPOLATIONS:
                 raise UnsupportedConstruct(self.mdl_path, [(lookup.py_name, "lookups")])
@@ -153,9 +188,10 @@ class VectorModel:
         given, labels = self._given(params)
         out_names = list(dict.fromkeys(self._names.real(name, "output") for name in outputs))
         self._check_outputs(out_names)
-        times = self.control.years(years)
         with self._lock:
-            arrays = self._integrate(given, len(labels), out_names, times)
+            control = self._set_parameters(given, len(labels))
+            times = control.years(years)
+            arrays = self._integrate(len(labels), out_names, times, control)
         if check_finite:
             _raise_if_non_finite(arrays, times, labels, given)
         return self._dataset(arrays, given, labels, times)
@@ -186,14 +222,40 @@ class VectorModel:
             if self._model.get_args(self._names.py_of_real[real]):
                 raise EngineError(f"output {real!r} is a lookup function, not a variable")
 
-    def _integrate(self, given: dict[str, np.ndarray], n: int, out_names: list[str],
-                   times: np.ndarray) -> dict[str, np.ndarray]:
+    def _set_parameters(self, given: dict[str, np.ndarray], n: int) -> _Control:
+        """Set every constant for this ensemble; the control values it gives.
+
+        Constants not given keep their default value as PySD holds it (a Python
+        int stays an int, with Python's exact integer arithmetic); given ones are
+        ``(n,)`` float64 arrays, except those setting a control value, which must be
+        one number for all runs and are set as that number.
+        """
         model = self._model
         model._remove_constant_cache()  # left in place only if a previous run raised
-        self._set_constants({py: _run_array(given[real] if real in given
-                                            else self._defaults[real], n)
-                             for real, py in self._constants.items()})
+        values: dict[str, Any] = {}
+        for real, py in self._constants.items():
+            value = given.get(real, self._defaults[real])
+            if real in given and real in self._control_inputs:
+                value = self._one_value(real, given[real])
+            values[py] = value
+        self._set_constants(values)
         self._runs.n = n
+        model.clean_caches()
+        return _Control.of(model)
+
+    def _one_value(self, real: str, values: np.ndarray) -> float:
+        distinct = np.unique(values)
+        if distinct.size != 1:
+            controls = " and ".join(self._control_inputs[real])
+            raise EngineError(
+                f"parameter {real!r} sets {controls}, which must be one value for all runs "
+                f"of an ensemble (got {distinct.min():g}..{distinct.max():g}); run one "
+                f"ensemble per value")
+        return float(distinct[0])
+
+    def _integrate(self, n: int, out_names: list[str], times: np.ndarray,
+                   control: _Control) -> dict[str, np.ndarray]:
+        model = self._model
         for lookup in model._lookup_elements:
             lookup.warned = set()
         for element in model._stateful_elements.values():
@@ -202,8 +264,9 @@ class VectorModel:
         with np.errstate(all="ignore"):
             handler = model.run(
                 return_columns=py_outputs, return_timestamps=list(times),
-                final_time=self.control.final_time, output_file=_handler_file(n, len(times)))
-        index = _match_times(handler.times, times, self.control.time_step)
+                final_time=model.components._control_vars["final_time"],
+                output_file=_handler_file(n, len(times)))
+        index = _match_times(handler.times, times, control.time_step)
         return {real: handler.pop_series(self._names.py_of_real[real], index)
                 for real in out_names}
 
