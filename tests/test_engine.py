@@ -360,9 +360,6 @@ def test_smooth_n_order_must_be_one_value(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("body, variable, construct", [
-    (("input = 5\n\t~\tWidget [1,10]\n\t~\t|\n\n"
-      "fixed delayed = DELAY FIXED(input, 2, 0)\n\t~\tWidget\n\t~\t|\n"),
-     "fixed delayed", "DELAY FIXED"),
     ("noise = RANDOM UNIFORM(0, 1, 0)\n\t~\tDmnl\n\t~\t|\n", "noise", "RANDOM UNIFORM"),
     ("demand := GET DIRECT DATA('demand.csv', ',', 'A', 'B2')\n\t~\tWidget\n\t~\t|\n",
      "demand", "GET XLS/DIRECT DATA"),

@@ -122,3 +122,14 @@ def test_saveper_not_a_multiple_of_time_step(tmp_path: Path) -> None:
     assert_bits_equal_plain_pysd(mdl, model, {"p": P_VALUES}, ["s"], tmp_path / "cache")
     reference = run_single(mdl, {}, ["s"], cache_dir=tmp_path / "cache")
     np.testing.assert_array_equal(reference["time"].values, model.default_years)
+
+
+def test_delay_fixed_with_one_delay_time_per_ensemble(tmp_path: Path) -> None:
+    mdl = write_model(tmp_path, {"p": "1", "lag": "2", "inflow": "p * Time + p",
+                                 "late": "DELAY FIXED(inflow, lag, p / 2)"},
+                      final_time="8", time_step="0.5")
+    model = VectorModel(mdl, tmp_path / "cache")
+    params = {"p": P_VALUES, "lag": np.full(3, 1.5)}
+    assert_bits_equal_plain_pysd(mdl, model, params, ["late"], tmp_path / "cache")
+    with pytest.raises(EngineError, match="delay time of 'late' differs across runs"):
+        model.run({"lag": [1.0, 2.0]}, ["late"])

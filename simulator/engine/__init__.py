@@ -57,7 +57,7 @@ step), :mod:`.output`, :mod:`.control` (names, time grid), :mod:`.vector_model`
 (:class:`VectorModel`) and :mod:`.reference` (plain PySD, one run).
 
 Anything outside :data:`SUPPORTED_FUNCTIONS` (subscripts, macros, external data,
-DELAY FIXED, RANDOM..., vector functions) is refused with
+RANDOM..., vector functions) is refused with
 :class:`UnsupportedConstruct`, checked on the parsed model and again on the
 translated Python.  On this machine results are bit-identical to plain PySD.
 """

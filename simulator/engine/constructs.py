@@ -26,13 +26,7 @@ def _parse_vensim(mdl_path: Path) -> _am.AbstractModel:
     """PySD's Vensim parsing, as in ``pysd.read_vensim``."""
     ven_file = VensimFile(mdl_path)
     ven_file.parse()
-    abstract = ven_file.get_abstract_model()
-    if len(abstract.sections) > 1:
-        macros = ", ".join(s.name for s in abstract.sections[1:])
-        raise UnsupportedConstruct(mdl_path, [(macros, "MACRO")])
-    return abstract
-
-
+    return ven_file.get_abstract_model()
 
 def _raise_if_unsupported(model: object, issues: list[tuple[str, str]]) -> None:
     if issues:
@@ -54,8 +48,9 @@ def used_constructs(mdl_path: str | os.PathLike) -> dict[str, set[str]]:
 
 def _abstract_issues(abstract: _am.AbstractModel) -> list[tuple[str, str]]:
     """Every (variable, construct) of the parsed model outside the supported set."""
-    return [(variable, construct) for variable, construct in _constructs(abstract)
-            if construct not in SUPPORTED_FUNCTIONS]
+    macros = [(section.name, "MACRO") for section in abstract.sections[1:]]
+    return macros + [(variable, construct) for variable, construct in _constructs(abstract)
+                     if construct not in SUPPORTED_FUNCTIONS]
 
 
 def _constructs(abstract: _am.AbstractModel) -> list[tuple[str, str]]:

@@ -129,9 +129,13 @@ _BROADCAST_ATTRS: dict[type, tuple[str, ...]] = {
     _st.Forecast: ("input",),
     _st.SampleIfTrue: ("init_func",),
     _st.Initial: ("init_func",),
+    _st.DelayFixed: ("init_func", "input_func"),
 }
-_ORDER_ATTRS: dict[type, str] = {_st.Smooth: "order_func", _st.Delay: "order_func",
-                                 _st.DelayN: "order_func"}
+# (attribute, what it is): callables that must give one value for the whole ensemble.
+# DELAY FIXED's pipe length is its delay time / TIME STEP, one length for all runs.
+_UNIFORM_ATTRS: dict[type, tuple[str, str]] = {
+    _st.Smooth: ("order_func", "order"), _st.Delay: ("order_func", "order"),
+    _st.DelayN: ("order_func", "order"), _st.DelayFixed: ("delay_time_func", "delay time")}
 _RUN_CLASSES: dict[type, type] = {_st.Delay: _RunDelay, _st.DelayN: _RunDelayN,
                                   _st.Trend: _RunTrend, _st.Forecast: _RunForecast,
                                   _st.SampleIfTrue: _RunSampleIfTrue}

@@ -48,7 +48,8 @@ def _cache_file(mdl_path: Path, cache_dir: Path, variant: str) -> Path:
     stem = re.sub(r"\W", "_", mdl_path.stem, flags=re.ASCII) or "model"
     version = re.sub(r"\W", "_", pysd.__version__, flags=re.ASCII)
     digest = model_hash(mdl_path)[:20]
-    return cache_dir / f"{stem}_{digest}_pysd{version}_{ENGINE_TAG}_{variant}.py"
+    folder = hashlib.sha256(str(mdl_path.parent).encode("utf-8")).hexdigest()[:8]
+    return cache_dir / f"{stem}_{digest}_{folder}_pysd{version}_{ENGINE_TAG}_{variant}.py"
 
 
 def _default_cache_dir(mdl_path: Path) -> Path:
@@ -84,23 +85,49 @@ def _translate(mdl_path: Path, cache_dir: str | os.PathLike | None, vector: bool
     abstract = _parse_vensim(mdl_path)
     if vector:
         _raise_if_unsupported(mdl_path, _abstract_issues(abstract))
-    _build_atomically(abstract, target, vector)
+    _build_atomically(abstract, target, vector, mdl_path.parent)
     return target
 
 
+def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool,
+                      model_dir: Path) -> None:
+    """Build the Python file(s) in a private directory, check them, then os.replace them.
 
-def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool) -> None:
-    """Build the Python file in a private directory, check it, then os.replace it."""
+    Macros are built beside the model file, named after it (``<target>__<macro>.py``).
+    External data (GET DIRECT/XLS...) is read from the model's folder, as PySD does
+    for a model translated next to it (see :func:`_data_from_model_dir`).
+    """
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".translating-") as tmp:
         built = Path(tmp) / target.name
         abstract.sections[0].path = built
+        for section in abstract.sections[1:]:
+            section.path = Path(tmp) / f"{target.stem}__{section.path.name}"
         with _TRANSLATION_LOCK, (_array_safe_builders() if vector else contextlib.nullcontext()):
             ModelBuilder(abstract).build_model()
-        if vector:
-            source = _rewrite_powers(built.read_text(encoding="utf-8"))
-            _raise_if_unsupported(target, _source_issues(source))
-            built.write_text(source, encoding="utf-8")
+        for section in abstract.sections:
+            source = _data_from_model_dir(section.path.read_text(encoding="utf-8"), model_dir)
+            if vector:
+                source = _rewrite_powers(source)
+                _raise_if_unsupported(target, _source_issues(source))
+            section.path.write_text(source, encoding="utf-8")
+        for section in abstract.sections[1:]:
+            os.replace(section.path, target.parent / section.path.name)
         os.replace(built, target)
+
+
+def _data_from_model_dir(source: str, model_dir: Path) -> str:
+    """External objects read their files from ``model_dir``, not the cache folder.
+
+    PySD's builder passes ``_root`` (the Python file's folder) to ``ExtData``,
+    ``ExtLookup``, ``ExtConstant``... (``python_expressions_builder.py`` ~928,
+    ~1005, ~1078); here those arguments name the model's folder instead.  Macros
+    keep loading from ``_root``, where they are built.
+    """
+    if ", _root," not in source:
+        return source
+    header = "_root = Path(__file__).parent\n"
+    source = source.replace(header, f"{header}_model_dir = Path({str(model_dir)!r})\n", 1)
+    return source.replace(", _root,", ", _model_dir,")
 
 
 # --------------------------------------------------------------------------- builder patches

@@ -36,8 +36,8 @@ from .functions import (
 from .output import _handler_file
 from .statefuls import (
     _BROADCAST_ATTRS,
-    _ORDER_ATTRS,
     _RUN_CLASSES,
+    _UNIFORM_ATTRS,
     _Broadcast,
     _euler_step,
     _RunCount,
@@ -67,7 +67,7 @@ class VectorModel:
         self._model.initialize()  # a first, one-run initialisation: control values, defaults
         self.control = _Control.of(self._model)
         self._constants = self._constant_names()
-        self._control_inputs = self._control_inputs_of()
+        self.control_inputs = self._control_inputs_of()
         self._defaults = {real: getattr(self._model.components, py)()
                           for real, py in self._constants.items()}
         self.parameters: dict[str, float] = {k: float(v) for k, v in self._defaults.items()}
@@ -127,7 +127,7 @@ class VectorModel:
                 deps = dependencies.get(name) or {}
                 if name == "time" or "step" in deps:
                     raise UnsupportedConstruct(self.mdl_path, [(
-                        control, f"a {control} that changes during the run (through {name!r})")])
+                        control, f"{control} changing during the run (through {name!r})")])
                 if name in py_constants:
                     inputs.setdefault(py_constants[name], []).append(control)
                 stack += list(deps)
@@ -164,9 +164,9 @@ class VectorModel:
             raise UnsupportedConstruct(self.mdl_path, [(variable, kind.__name__)])
         for attr in _BROADCAST_ATTRS[kind]:
             setattr(element, attr, _Broadcast(getattr(element, attr), self._runs))
-        if kind in _ORDER_ATTRS:
-            attr = _ORDER_ATTRS[kind]
-            setattr(element, attr, _Uniform(getattr(element, attr), variable, "order"))
+        if kind in _UNIFORM_ATTRS:
+            attr, what = _UNIFORM_ATTRS[kind]
+            setattr(element, attr, _Uniform(getattr(element, attr), variable, what))
         if kind in _RUN_CLASSES:
             element.__class__ = _RUN_CLASSES[kind]
             element.variable = variable
@@ -235,7 +235,7 @@ class VectorModel:
         values: dict[str, Any] = {}
         for real, py in self._constants.items():
             value = given.get(real, self._defaults[real])
-            if real in given and real in self._control_inputs:
+            if real in given and real in self.control_inputs:
                 value = self._one_value(real, given[real])
             values[py] = value
         self._set_constants(values)
@@ -246,7 +246,7 @@ class VectorModel:
     def _one_value(self, real: str, values: np.ndarray) -> float:
         distinct = np.unique(values)
         if distinct.size != 1:
-            controls = " and ".join(self._control_inputs[real])
+            controls = " and ".join(self.control_inputs[real])
             raise EngineError(
                 f"parameter {real!r} sets {controls}, which must be one value for all runs "
                 f"of an ensemble (got {distinct.min():g}..{distinct.max():g}); run one "

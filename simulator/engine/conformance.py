@@ -1,0 +1,154 @@
+"""Does the vectorised engine give plain PySD's numbers on a model?  Run both and compare.
+
+:func:`check_model` is what the engine promises for any model: at the defaults and
+with every constant perturbed per run, the ensemble equals plain PySD run by run,
+bit for bit (NaN where PySD gives NaN), or the engine refuses by name.  It serves
+``plansim engine-check``, the tests over the SDXorg test-model suite and the
+acceptance table in ``benchmarks/``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pysd
+
+from .errors import DomainError, EngineError, UnsupportedConstruct
+from .reference import run_single
+from .translate import translate_reference
+from .vector_model import VectorModel
+
+ACCEPTED = "equal"
+"""Every output of every run has plain PySD's bits."""
+REFUSED = "refused"
+"""The engine refused the model, naming the construct(s)."""
+DIFFERS = "differs"
+"""A silent wrong answer: the engine gave a number plain PySD does not."""
+NOT_RUNNABLE = "pysd fails"
+"""Plain PySD itself cannot run the model at its defaults (nothing to compare)."""
+
+
+@dataclass
+class Verdict:
+    """The outcome of :func:`check_model` for one model."""
+
+    model: str
+    status: str
+    constructs: list[str] = field(default_factory=list)
+    detail: str = ""
+    runs_compared: int = 0
+    perturbed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Equal, or refused by name (the engine's promise)."""
+        return self.status in (ACCEPTED, REFUSED, NOT_RUNNABLE)
+
+
+def check_model(mdl_path: str | os.PathLike, *, n_runs: int = 3, seed: int = 0,
+                spread: float = 0.1, cache_dir: str | os.PathLike | None = None) -> Verdict:
+    """Run ``mdl_path`` with the engine and with plain PySD; compare run by run.
+
+    One run at the defaults, then ``n_runs`` runs with every constant (except those
+    setting the time grid) multiplied by its own factor in ``1 ± spread`` per run
+    (drawn from ``seed``); integer-valued constants are left at their defaults when
+    perturbing them makes plain PySD fail (orders, indices).  Outputs are all the
+    model's auxiliaries and stocks at the default years.
+    """
+    mdl = Path(mdl_path)
+    name = str(mdl)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            pysd.load(str(translate_reference(mdl, cache_dir))).run()
+        except Exception as error:  # noqa: BLE001 - any failure of PySD itself
+            return Verdict(name, NOT_RUNNABLE, detail=_one_line(error))
+        try:
+            model = VectorModel(mdl, cache_dir)
+        except UnsupportedConstruct as refusal:
+            return Verdict(name, REFUSED, _kinds(refusal), _one_line(refusal))
+        return _compare(model, name, n_runs, seed, spread, cache_dir)
+
+
+def _compare(model: VectorModel, name: str, n_runs: int, seed: int, spread: float,
+             cache_dir: str | os.PathLike | None) -> Verdict:
+    outputs = model.variables
+    compared = 0
+    perturbed: list[str] = []
+    for params in _parameter_sets(model, n_runs, seed, spread, cache_dir):
+        perturbed = sorted(params) or perturbed
+        try:
+            result = model.run(params, outputs, check_finite=False)
+        except EngineError as refusal:  # refused by name at run time (DomainError included)
+            return Verdict(name, REFUSED, [_construct_of(refusal)], _one_line(refusal), compared)
+        years = result["time"].values
+        for i in range(result.sizes["run"]):
+            single = {k: float(v[i]) for k, v in params.items()}
+            try:
+                reference = run_single(model.mdl_path, single, outputs, years,
+                                       cache_dir=cache_dir)
+            except Exception as error:  # noqa: BLE001 - PySD raises for this run
+                if not all(np.isfinite(result[o].values[i]).all() for o in outputs):
+                    compared += 1  # the engine reports the run outside the domain
+                    continue
+                return Verdict(name, DIFFERS, [], f"run {i}: plain PySD raises "
+                               f"{_one_line(error)}; the engine gives finite values",
+                               compared, perturbed)
+            for output in outputs:
+                got, expected = result[output].values[i], reference[output].values[0]
+                if not np.array_equal(got, expected, equal_nan=True):
+                    where = int(np.argmax(~((got == expected) | (np.isnan(got)
+                                                                & np.isnan(expected)))))
+                    return Verdict(name, DIFFERS, [], (
+                        f"run {i}, {output!r} at time {years[where]:g}: engine "
+                        f"{got[where]!r}, plain PySD {expected[where]!r}"), compared, perturbed)
+            compared += 1
+    return Verdict(name, ACCEPTED, [], "", compared, perturbed)
+
+
+def _parameter_sets(model: VectorModel, n_runs: int, seed: int, spread: float,
+                    cache_dir: str | os.PathLike | None) -> list[dict[str, np.ndarray]]:
+    """The defaults (no parameter given), then every constant perturbed per run."""
+    rng = np.random.default_rng(seed)
+    free = [real for real in sorted(model.parameters) if real not in model.control_inputs]
+    factors = {real: 1.0 + rng.uniform(-spread, spread, n_runs) for real in free}
+    perturbed = {real: model.parameters[real] * factors[real] for real in free
+                 if model.parameters[real] != 0}
+    perturbed.update({real: factors[real] - 1.0 for real in free
+                      if model.parameters[real] == 0})
+    if perturbed and not _pysd_runs(model, perturbed, cache_dir):
+        perturbed = {real: values for real, values in perturbed.items()
+                     if not float(model.parameters[real]).is_integer()}
+    return [{}, perturbed] if perturbed else [{}]
+
+
+def _pysd_runs(model: VectorModel, params: dict[str, np.ndarray],
+               cache_dir: str | os.PathLike | None) -> bool:
+    try:
+        run_single(model.mdl_path, {k: float(v[0]) for k, v in params.items()},
+                   model.variables[:1], cache_dir=cache_dir)
+    except Exception:  # noqa: BLE001 - any failure of PySD itself
+        return False
+    return True
+
+
+def _construct_of(refusal: Exception) -> str:
+    if isinstance(refusal, UnsupportedConstruct):
+        return ", ".join(_kinds(refusal))
+    kind = "outside the domain" if isinstance(refusal, DomainError) else "refused at run"
+    return f"{kind}: {' '.join(str(refusal).split())[:100]}"
+
+
+def _kinds(refusal: UnsupportedConstruct) -> list[str]:
+    """The constructs a refusal names, ``subscripts [...]`` counted as one kind."""
+    return sorted({"subscripts" if construct.startswith("subscripts") else construct
+                   for _, construct in refusal.issues})
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:300]}"
