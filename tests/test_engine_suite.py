@@ -3,7 +3,7 @@
 For every model plain PySD runs, the engine equals it bit for bit at the defaults and
 with every constant perturbed per run, or refuses by name (issue 11).  CI runs the
 models of :data:`BOUNDED` (one per kind of construct); the whole suite runs with
-``python -m pytest -m full_suite tests/test_engine_suite.py`` (several minutes).
+``python -m pytest -m "" tests/test_engine_suite.py`` (several minutes).
 """
 
 from __future__ import annotations

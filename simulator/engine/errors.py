@@ -37,6 +37,7 @@ _SUPPORTED_CALLS = {
     "PULSE": "pulse",
     "PULSE TRAIN": "pulse_train",
     "ACTIVE INITIAL": "active_initial",
+    "GET TIME VALUE": "get_time_value",
 }
 _SUPPORTED_STRUCTURES = (
     "INTEG", "SMOOTH", "SMOOTHI", "SMOOTH3", "SMOOTH3I", "SMOOTH N",
@@ -53,7 +54,7 @@ _ALLOWED_BACKEND_NAMES = frozenset({
     "Component", "HardcodedLookups",
     "Integ", "Smooth", "Delay", "DelayN", "DelayFixed", "Trend", "Forecast", "SampleIfTrue", "Initial",
     "if_then_else", "xidz", "zidz", "integer", "modulo", "quantum", "step", "ramp", "pulse",
-    "active_initial",
+    "active_initial", "get_time_value",
 })
 
 

@@ -148,10 +148,35 @@ def _is_zero_scalar(value: Any) -> bool:
     return not isinstance(value, np.ndarray) and value == 0
 
 
+def _get_time_value(time: Any, relativeto: Any, offset: Any, measure: Any) -> Any:
+    """PySD's ``get_time_value`` with one ``relativeto`` and ``measure`` per ensemble.
+
+    Model time plus an offset over runs is what PySD computes per run.  The computer
+    clock (``relativeto`` 2) is refused: a run would not be reproducible.
+    """
+    relativeto, measure = (_one_value(v, "GET TIME VALUE", what)
+                           for v, what in ((relativeto, "relativeto"), (measure, "measure")))
+    if relativeto == 2:
+        raise EngineError("GET TIME VALUE of the computer clock (relativeto 2): a run "
+                          "would not be reproducible")
+    return _pysd_functions.get_time_value(time, relativeto, offset, measure)
+
+
+def _one_value(value: Any, function: str, argument: str) -> Any:
+    if not isinstance(value, np.ndarray):
+        return value
+    distinct = np.unique(value)
+    if distinct.size != 1:
+        raise EngineError(f"{function}: {argument} differs across runs; the engine needs "
+                          f"one value")
+    return distinct.item()
+
+
 # PySD functions of the translated module -> their array versions (pulse: see above)
 _ARRAY_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "if_then_else": _if_then_else, "xidz": _xidz, "zidz": _zidz, "integer": _integer,
     "quantum": _quantum, "modulo": _modulo, "pulse": _run_pulse,
+    "get_time_value": _get_time_value,
 }
 
 
