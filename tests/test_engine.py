@@ -361,8 +361,7 @@ def test_smooth_n_order_must_be_one_value(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("body, variable, construct", [
     ("noise = RANDOM UNIFORM(0, 1, 0)\n\t~\tDmnl\n\t~\t|\n", "noise", "RANDOM UNIFORM"),
-    ("demand := GET DIRECT DATA('demand.csv', ',', 'A', 'B2')\n\t~\tWidget\n\t~\t|\n",
-     "demand", "GET XLS/DIRECT DATA"),
+    ("played = GAME(5)\n\t~\tWidget\n\t~\t|\n", "played", "GAME"),
     (("region: north, south\n\t~\t\n\t~\t|\n\nsupply[region] = 1, 2\n\t~\tWidget\n\t~\t|\n\n"
       "total = SUM(supply[region!])\n\t~\tWidget\n\t~\t|\n"), "total", "SUM"),
     ("region: north, south\n\t~\t\n\t~\t|\n\nsupply[region] = 1, 2\n\t~\tWidget\n\t~\t|\n",

@@ -71,7 +71,8 @@ def _component_constructs(component: _am.AbstractComponent, lookups: set[str]) -
     found = []
     if component.subscripts and component.subscripts[0]:
         found.append(f"subscripts {list(component.subscripts[0])}")
-    if isinstance(component, _am.AbstractData):
+    if isinstance(component, _am.AbstractData) and not isinstance(
+            component.ast, _ae.GetDataStructure):
         found.append("a data variable (:=)")
     for node in _walk(component.ast):
         what = _construct_name(node, lookups)

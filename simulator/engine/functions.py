@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 from pysd.py_backend import functions as _pysd_functions
+from pysd.py_backend.external import ExtLookup
 from pysd.py_backend.lookups import HardcodedLookups
 
 from .errors import DomainError, EngineError
@@ -235,8 +236,8 @@ def _power(base: Any, exponent: Any) -> Any:
         return np.asarray(_SAFE_POWER(base, exponent), dtype=np.float64)
 
 
-class _RunLookups(HardcodedLookups):
-    """Hard-coded lookup whose call takes an argument over runs.
+class _RunLookupsCall:
+    """Mixin: a lookup whose call takes an argument over runs.
 
     PySD's ``Lookups._call`` takes ``if x in ...`` branches for anything that is
     not a DataArray, and for an unsubscripted DataArray argument it builds
@@ -281,3 +282,15 @@ class _RunLookups(HardcodedLookups):
                 warned.add(side)
                 warnings.warn(f"{self.py_name}\nextrapolating data {side} value of the "
                               f"series in {int(mask.sum())} runs", stacklevel=2)
+
+class _RunLookups(_RunLookupsCall, HardcodedLookups):
+    """A hard-coded lookup (``WITH LOOKUP`` tables, lookup variables) over runs."""
+
+
+class _RunExtLookup(_RunLookupsCall, ExtLookup):
+    """A GET DIRECT/XLS LOOKUPS table (read once at load, as PySD does) over runs."""
+
+
+_RUN_LOOKUP_CLASSES: dict[type, type] = {HardcodedLookups: _RunLookups,
+                                         ExtLookup: _RunExtLookup}
+

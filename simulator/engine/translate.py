@@ -123,11 +123,12 @@ def _data_from_model_dir(source: str, model_dir: Path) -> str:
     ~1005, ~1078); here those arguments name the model's folder instead.  Macros
     keep loading from ``_root``, where they are built.
     """
-    if ", _root," not in source:
+    argument = re.compile(r"(?<![\w.])_root(?=\s*,)")  # ``_root`` as an argument
+    if not argument.search(source):
         return source
     header = "_root = Path(__file__).parent\n"
     source = source.replace(header, f"{header}_model_dir = Path({str(model_dir)!r})\n", 1)
-    return source.replace(", _root,", ", _model_dir,")
+    return argument.sub("_model_dir", source)
 
 
 # --------------------------------------------------------------------------- builder patches

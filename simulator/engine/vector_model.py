@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pysd
 import xarray as xr
+from pysd.py_backend.external import ExtLookup
 
 from .constructs import _raise_if_unsupported, _source_issues
 from .control import RUN, TIME, _Control, _match_times, _Names
@@ -29,9 +30,9 @@ from .functions import (
     _ARRAY_FUNCTIONS,
     _POWER_NAME,
     _REAL_NAME,
+    _RUN_LOOKUP_CLASSES,
     _as_real,
     _power,
-    _RunLookups,
 )
 from .output import _handler_file
 from .statefuls import (
@@ -141,10 +142,14 @@ class VectorModel:
             setattr(module, name, function)
         setattr(module, _POWER_NAME, _power)
         setattr(module, _REAL_NAME, _as_real)
-        for lookup in self._model._lookup_elements:
+        external_lookups = [e for e in self._model._external_elements if isinstance(e, ExtLookup)]
+        for lookup in self._model._lookup_elements + external_lookups:
             if lookup.interp not in _LOOKUP_INTERPOLATIONS:
                 raise UnsupportedConstruct(self.mdl_path, [(lookup.py_name, "lookups")])
-            lookup.__class__ = _RunLookups
+            if type(lookup) not in _RUN_LOOKUP_CLASSES:
+                raise UnsupportedConstruct(self.mdl_path, [(lookup.py_name,
+                                                            type(lookup).__name__)])
+            lookup.__class__ = _RUN_LOOKUP_CLASSES[type(lookup)]
         owners = self._stateful_owners()
         for name, element in self._model._stateful_elements.items():
             self._wrap_stateful(element, owners.get(name, name))
@@ -256,7 +261,7 @@ class VectorModel:
     def _integrate(self, n: int, out_names: list[str], times: np.ndarray,
                    control: _Control) -> dict[str, np.ndarray]:
         model = self._model
-        for lookup in model._lookup_elements:
+        for lookup in model._lookup_elements + model._external_elements:
             lookup.warned = set()
         for element in model._stateful_elements.values():
             element.shape_info = None  # else the last run's shapes are imposed on the new state
