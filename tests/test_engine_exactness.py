@@ -133,3 +133,33 @@ def test_delay_fixed_with_one_delay_time_per_ensemble(tmp_path: Path) -> None:
     assert_bits_equal_plain_pysd(mdl, model, params, ["late"], tmp_path / "cache")
     with pytest.raises(EngineError, match="delay time of 'late' differs across runs"):
         model.run({"lag": [1.0, 2.0]}, ["late"])
+
+
+SUBSCRIPTS_MDL = Path(__file__).parent / "fixtures" / "subscripts.mdl"
+
+
+def test_subscripted_model_with_per_run_values(tmp_path: Path) -> None:
+    """Subscripted constants, stocks, SUM/PROD/VMIN/VMAX/ELMCOUNT, a lookup over
+    regions and runs: plain PySD's bits run by run; a subscripted constant takes
+    ``(runs, *subscripts)`` values, or ``(runs,)`` for every element."""
+    cache = tmp_path / "cache"
+    model = VectorModel(SUBSCRIPTS_MDL, cache)
+    assert set(model.subscripted_parameters) == {"initial output", "sector weight"}
+    outputs = model.variables
+    rng = np.random.default_rng(11)
+    initial = model.subscripted_parameters["initial output"].values
+    params = {"growth rate": rng.uniform(0.01, 0.08, 3),
+              "initial output": initial * rng.uniform(0.5, 1.5, (3, *initial.shape)),
+              "sector weight": np.array([0.5, 0.7, 0.9])}
+    result = model.run(params, outputs)
+    assert result["output"].dims == ("run", "time", "region", "sector")
+    assert result["initial output"].dims == ("run", "region", "sector")
+    for i in range(3):
+        single = {"growth rate": float(params["growth rate"][i]),
+                  "initial output": params["initial output"][i],
+                  "sector weight": np.full(2, params["sector weight"][i])}
+        reference = run_single(SUBSCRIPTS_MDL, single, outputs, result["time"].values,
+                               cache_dir=cache)
+        for name in outputs:
+            np.testing.assert_array_equal(result[name].values[i], reference[name].values[0],
+                                          err_msg=f"run {i}, {name!r}")

@@ -87,7 +87,7 @@ def _compare(model: VectorModel, name: str, n_runs: int, seed: int, spread: floa
             return Verdict(name, REFUSED, [_construct_of(refusal)], _one_line(refusal), compared)
         years = result["time"].values
         for i in range(result.sizes["run"]):
-            single = {k: float(v[i]) for k, v in params.items()}
+            single = {k: v[i] if v.ndim > 1 else float(v[i]) for k, v in params.items()}
             try:
                 reference = run_single(model.mdl_path, single, outputs, years,
                                        cache_dir=cache_dir)
@@ -123,13 +123,19 @@ def _parameter_sets(model: VectorModel, n_runs: int, seed: int, spread: float,
     if perturbed and not _pysd_runs(model, perturbed, cache_dir):
         perturbed = {real: values for real, values in perturbed.items()
                      if not float(model.parameters[real]).is_integer()}
+    for real, default in model.subscripted_parameters.items():
+        if real not in model.control_inputs:
+            values = np.asarray(default.values, dtype=np.float64)
+            factor = 1.0 + rng.uniform(-spread, spread, (n_runs, *values.shape))
+            perturbed[real] = np.where(values == 0, factor - 1.0, values * factor)
     return [{}, perturbed] if perturbed else [{}]
 
 
 def _pysd_runs(model: VectorModel, params: dict[str, np.ndarray],
                cache_dir: str | os.PathLike | None) -> bool:
     try:
-        run_single(model.mdl_path, {k: float(v[0]) for k, v in params.items()},
+        run_single(model.mdl_path, {k: v[0] if v.ndim > 1 else float(v[0])
+                                    for k, v in params.items()},
                    model.variables[:1], cache_dir=cache_dir)
     except Exception:  # noqa: BLE001 - any failure of PySD itself
         return False

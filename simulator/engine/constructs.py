@@ -50,7 +50,8 @@ def _abstract_issues(abstract: _am.AbstractModel) -> list[tuple[str, str]]:
     """Every (variable, construct) of the parsed model outside the supported set."""
     macros = [(section.name, "MACRO") for section in abstract.sections[1:]]
     return macros + [(variable, construct) for variable, construct in _constructs(abstract)
-                     if construct not in SUPPORTED_FUNCTIONS]
+                     if construct not in SUPPORTED_FUNCTIONS
+                     and not construct.startswith("subscripts")]
 
 
 def _constructs(abstract: _am.AbstractModel) -> list[tuple[str, str]]:

@@ -38,6 +38,11 @@ _SUPPORTED_CALLS = {
     "PULSE TRAIN": "pulse_train",
     "ACTIVE INITIAL": "active_initial",
     "GET TIME VALUE": "get_time_value",
+    "SUM": "sum",
+    "PROD": "prod",
+    "VMIN": "vmin",
+    "VMAX": "vmax",
+    "ELMCOUNT": "elmcount",
 }
 _SUPPORTED_STRUCTURES = (
     "INTEG", "SMOOTH", "SMOOTHI", "SMOOTH3", "SMOOTH3I", "SMOOTH N",
@@ -56,6 +61,7 @@ _ALLOWED_BACKEND_NAMES = frozenset({
     "Integ", "Smooth", "Delay", "DelayN", "DelayFixed", "Trend", "Forecast", "SampleIfTrue", "Initial",
     "if_then_else", "xidz", "zidz", "integer", "modulo", "quantum", "step", "ramp", "pulse",
     "active_initial", "get_time_value", "ExtData", "ExtConstant", "ExtLookup",
+    "sum", "prod", "vmin", "vmax",
 })
 
 

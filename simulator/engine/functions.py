@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import operator
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import xarray as xr
 from pysd.py_backend import functions as _pysd_functions
 from pysd.py_backend.external import ExtLookup
 from pysd.py_backend.lookups import HardcodedLookups
 
+from .control import RUN
 from .errors import DomainError, EngineError
 
 _SMALL_VENSIM = _pysd_functions.SMALL_VENSIM
@@ -19,6 +21,8 @@ _POWER_NAME = "_vector_power"
 """The name the translated file calls for Vensim's ``^`` (injected at load)."""
 _REAL_NAME = "_as_real"
 """The name the translated file calls where PySD's builder writes ``float(...)``."""
+_DATA_ARRAY_NAME = "_run_data_array"
+"""The name the translated file calls where PySD's builder writes ``xr.DataArray(...)``."""
 
 
 
@@ -37,11 +41,98 @@ def _run_array(value: Any, n: int) -> np.ndarray:
     raise EngineError(f"expected a scalar or {n} values over 'run', got shape {data.shape}")
 
 
+def _named_run_value(value: Any, n: int) -> xr.DataArray:
+    """``value`` over runs in a subscripted model: a DataArray with ``run`` last.
+
+    In a model with subscripts the runs travel as a named dimension, so that
+    xarray aligns them by name with PySD's subscripted values (a bare ``(n,)``
+    array would be broadcast against the last subscript by position).  ``run``
+    is kept last so PySD's positional ``.loc[...]`` selections of subscripts and
+    its ``.values`` assignments see the subscripts where PySD put them.
+    """
+    if isinstance(value, xr.DataArray):
+        if RUN in value.dims:
+            return _run_last(value)
+        return value.expand_dims({RUN: n}, axis=-1).copy()
+    return xr.DataArray(_run_array(value, n), dims=[RUN])
+
+
+def _run_last(value: Any) -> Any:
+    """A DataArray over runs with ``run`` moved to its last dimension."""
+    if isinstance(value, xr.DataArray) and RUN in value.dims and value.dims[-1] != RUN:
+        return value.transpose(..., RUN)
+    return value
+
+
+def _returning_run_last(component: Callable[..., Any]) -> Callable[..., Any]:
+    """A model component returning its value with ``run`` last (see _named_run_value)."""
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return _run_last(component(*args, **kwargs))
+
+    call.__dict__.update(component.__dict__)  # PySD's component attributes
+    call.__name__ = component.__name__
+    call.__doc__ = component.__doc__
+    return call
+
+
+def _run_data_array(data: Any, coords: Any = None, dims: Any = None, *args: Any,
+                    **kwargs: Any) -> xr.DataArray:
+    """PySD's ``xr.DataArray(value, coords, dims)``, spreading a value over runs too.
+
+    PySD builds subscripted values from one number this way; a value over runs only
+    becomes that array for every run, with ``run`` last.  Anything else is PySD's call.
+    """
+    if isinstance(data, xr.DataArray) and RUN in data.dims:
+        if data.dims != (RUN,):
+            raise EngineError(f"a value over runs and {data.dims} placed on subscripts {dims}")
+        shape = tuple(len(coords[d]) for d in dims)
+        values = np.broadcast_to(data.values, shape + data.shape).copy()
+        return xr.DataArray(values, {d: coords[d] for d in dims}, [*dims, RUN])
+    return xr.DataArray(data, coords, dims, *args, **kwargs)
+
+
 def _as_real(value: Any) -> Any:
     """PySD's ``float(value)``; for a run array, every run's value as a float64."""
-    if isinstance(value, np.ndarray):
+    if isinstance(value, (np.ndarray, xr.DataArray)):
         return value.astype(np.float64)
     return float(value)
+
+
+def _runs_only(values: Sequence[Any]) -> bool | None:
+    """None: no DataArray; True: every DataArray is over runs only; False: subscripted."""
+    arrays = [v for v in values if isinstance(v, xr.DataArray)]
+    if not arrays:
+        return None
+    return all(a.dims == (RUN,) for a in arrays)
+
+
+def _values_of(value: Any) -> Any:
+    return value.values if isinstance(value, xr.DataArray) else value
+
+
+def _on_runs(array_version: Callable[..., Any],
+             pysd_version: Callable[..., Any]) -> Callable[..., Any]:
+    """Dispatch by what PySD's single run would hold.
+
+    A value over runs only (dims ``('run',)``) is a scalar in PySD's run: the
+    array version runs on its numpy values and the result is named again.  A
+    subscripted value is a DataArray in PySD's run too: PySD's own function.
+    """
+    def call(*args: Any, **kwargs: Any) -> Any:
+        kind = _runs_only((*args, *kwargs.values()))
+        if kind is None:
+            return array_version(*args, **kwargs)
+        if not kind:
+            return pysd_version(*args, **kwargs)
+        out = array_version(*map(_values_of, args),
+                            **{key: _values_of(value) for key, value in kwargs.items()})
+        if isinstance(out, np.ndarray) and out.ndim == 1:
+            return xr.DataArray(out, dims=[RUN])
+        return out
+
+    call.__name__ = array_version.__name__
+    call.__doc__ = array_version.__doc__
+    return call
 
 
 def _if_then_else(condition: Any, val_if_true: Callable[[], Any],
@@ -164,19 +255,27 @@ def _get_time_value(time: Any, relativeto: Any, offset: Any, measure: Any) -> An
 
 
 def _one_value(value: Any, function: str, argument: str) -> Any:
-    if not isinstance(value, np.ndarray):
+    if not isinstance(value, (np.ndarray, xr.DataArray)):
         return value
-    distinct = np.unique(value)
+    distinct = np.unique(np.asarray(value))
     if distinct.size != 1:
         raise EngineError(f"{function}: {argument} differs across runs; the engine needs "
                           f"one value")
     return distinct.item()
 
 
-# PySD functions of the translated module -> their array versions (pulse: see above)
+def _pysd_power(base: Any, exponent: Any) -> Any:
+    return base ** exponent
+
+
+# PySD functions of the translated module -> their array versions (pulse: see above).
+# if/xidz/zidz go to PySD's DataArray branches for any DataArray (they align by name).
 _ARRAY_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "if_then_else": _if_then_else, "xidz": _xidz, "zidz": _zidz, "integer": _integer,
-    "quantum": _quantum, "modulo": _modulo, "pulse": _run_pulse,
+    "if_then_else": _if_then_else, "xidz": _xidz, "zidz": _zidz,
+    "integer": _on_runs(_integer, _pysd_functions.integer),
+    "quantum": _on_runs(_quantum, _pysd_functions.quantum),
+    "modulo": _on_runs(_modulo, _pysd_functions.modulo),
+    "pulse": _on_runs(_run_pulse, _pysd_functions.pulse),
     "get_time_value": _get_time_value,
 }
 
@@ -226,6 +325,13 @@ def _power(base: Any, exponent: Any) -> Any:
     complex number (0 to a negative power, negative base to a fractional power)
     the result is numpy's inf or NaN.
     """
+    kind = _runs_only((base, exponent))
+    if kind is False:
+        return base ** exponent  # subscripted: numpy's power, as in PySD's run
+    if kind:
+        values = _power(*(a.values if isinstance(a, xr.DataArray) else a
+                          for a in (base, exponent)))
+        return xr.DataArray(values, dims=[RUN])
     if not isinstance(base, np.ndarray) and not isinstance(exponent, np.ndarray):
         return base ** exponent
     if _FLOAT_POWER_IS_C_POW:
@@ -250,6 +356,12 @@ class _RunLookupsCall:
     def __call__(self, x: Any, final_subs: Any = None) -> Any:
         if isinstance(x, np.ndarray) and x.ndim:
             return self._values(np.asarray(x, dtype=np.float64))
+        if isinstance(x, xr.DataArray) and RUN in x.dims:
+            if self.data.dims != ("lookup_dim",):
+                raise EngineError(f"{self.py_name}: a subscripted lookup table called with "
+                                  f"values over runs")
+            # PySD takes its scalar branches element by element (Lookups._call)
+            return x.copy(data=self._values(np.asarray(x.values, dtype=np.float64)))
         return super().__call__(x, final_subs)
 
     def _table(self) -> tuple[np.ndarray, np.ndarray]:

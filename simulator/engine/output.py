@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xarray as xr
 from pysd.py_backend.output import ModelOutput, OutputHandlerInterface
 
+from .control import RUN
 from .errors import EngineError
 
 _HANDLER_SUFFIX = ".plansim-run-arrays"
@@ -40,7 +42,9 @@ class _ArrayOutput(OutputHandlerInterface):
 
     def initialize(self, model: Any) -> None:
         self.times = []
-        self.steps = {key: np.empty(self.shape, dtype=np.float64)
+        self.dims = {key: _subscripts(model, key) for key in
+                     self.capture_elements_step + self.capture_elements_run}
+        self.steps = {key: np.empty(self.shape + _sizes(self.dims[key]), dtype=np.float64)
                       for key in self.capture_elements_step}
         self.constants = {}
 
@@ -51,14 +55,15 @@ class _ArrayOutput(OutputHandlerInterface):
         self.times.append(float(model.time()))
         components = model.components
         for key, array in self.steps.items():
-            array[:, column] = getattr(components, key)()  # (n,) or a scalar, broadcast
+            array[:, column] = _run_block(getattr(components, key)(), self.dims[key])
 
     def postprocess(self, **kwargs: Any) -> _ArrayOutput:
         return self
 
     def add_run_elements(self, model: Any) -> None:
         for key in self.capture_elements_run:
-            self.constants[key] = np.array(getattr(model.components, key)(), dtype=np.float64)
+            self.constants[key] = np.asarray(
+                _run_block(getattr(model.components, key)(), self.dims[key]), dtype=np.float64)
 
     def pop_series(self, key: str, index: np.ndarray) -> np.ndarray:
         """Output ``key`` at the saved times ``index``, shape (n, len(index))."""
@@ -67,14 +72,42 @@ class _ArrayOutput(OutputHandlerInterface):
             saved = self.steps.pop(key)
             whole = len(index) == columns and np.array_equal(index, np.arange(columns))
             return saved if whole else saved[:, index]
-        out = np.empty((n, len(index)), dtype=np.float64)
+        out = np.empty((n, len(index)) + _sizes(self.dims.get(key, {})), dtype=np.float64)
         if key in self.constants:
-            out[:] = np.broadcast_to(self.constants[key], (n,))[:, None]
+            value = self.constants[key]
+            out[:] = np.expand_dims(value, 1) if value.ndim == out.ndim - 1 else value
         elif key == "time":  # PySD captures Time (no cache type) in neither list
             out[:] = np.asarray(self.times, dtype=np.float64)[index]
         else:
             raise EngineError(f"PySD did not capture the output {key!r}")
         return out
+
+
+def _subscripts(model: Any, key: str) -> dict[str, list]:
+    """The subscript ranges of output ``key`` in PySD's order ({} if unsubscripted)."""
+    if key == "time":
+        return {}
+    coords = model.get_coords(key)
+    return {} if not coords else {dim: list(coords[0][dim]) for dim in coords[1]}
+
+
+def _sizes(dims: dict[str, list]) -> tuple[int, ...]:
+    return tuple(len(values) for values in dims.values())
+
+
+def _run_block(value: Any, dims: dict[str, list]) -> Any:
+    """One saved value, laid out as ``(run, *subscripts)`` or broadcastable to it.
+
+    Scalars and ``(n,)`` arrays (unsubscripted) pass as they are; a DataArray is
+    put in PySD's subscript order with ``run`` first (added if absent).
+    """
+    if not isinstance(value, xr.DataArray):
+        if dims and isinstance(value, np.ndarray) and value.ndim == 1:
+            return value.reshape(value.shape + (1,) * len(dims))
+        return value
+    if RUN not in value.dims:
+        return value.transpose(*dims).values
+    return value.transpose(RUN, *dims).values
 
 
 ModelOutput.out_handlers.setdefault(_HANDLER_SUFFIX, _ArrayOutput)

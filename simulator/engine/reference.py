@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ def reference_values(column: pd.Series) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def run_single(mdl_path: str | os.PathLike, params: Mapping[str, float], outputs: Sequence[str],
+def run_single(mdl_path: str | os.PathLike, params: Mapping[str, Any], outputs: Sequence[str],
                years: Iterable[float] | None = None, *,
                cache_dir: str | os.PathLike | None = None) -> xr.Dataset:
     """One run with plain PySD: the reference the vectorised engine must reproduce.
@@ -40,21 +41,51 @@ def run_single(mdl_path: str | os.PathLike, params: Mapping[str, float], outputs
     mdl = Path(mdl_path).resolve()
     model = pysd.load(str(translate_reference(mdl, cache_dir)))
     names = _Names(model.doc)
-    reals = {names.real(k, "parameter"): float(v) for k, v in params.items()}
+    reals = {}
+    for name, value in params.items():
+        real = names.real(name, "parameter")
+        subscripts = _subscripts(model, names.py_of_real[real])
+        reals[real] = (xr.DataArray(np.asarray(value, dtype=np.float64), coords=subscripts,
+                                    dims=list(subscripts)) if subscripts else float(value))
     model.set_components(reals)  # first, so that constants setting a control value count
     control = _Control.of(model)
     out_names = [names.real(name, "output") for name in outputs]
     times = control.years(years)
     columns = [real for real in out_names if names.py_of_real[real] != "time"]
     frame = model.run(params=reals, return_columns=columns, return_timestamps=list(times),
-                      final_time=model.components._control_vars["final_time"])
+                      final_time=model.components._control_vars["final_time"],
+                      flatten_output=False)
     # (the model's own FINAL TIME; PySD cannot return Time as a column)
     index = _match_times(list(frame.index), times, control.time_step)
-    data = {real: ((RUN, TIME), (reference_values(frame[real]) if real in columns
-                                 else frame.index.to_numpy(np.float64))[index][None, :])
-            for real in out_names}
-    data.update({real: ((RUN,), np.array([value])) for real, value in reals.items()
-                 if real not in data})
-    return xr.Dataset(data, coords={RUN: [0], TIME: times},
+    coords: dict[str, Any] = {RUN: [0], TIME: times}
+    data = {}
+    for real in out_names:
+        subscripts = _subscripts(model, names.py_of_real[real])
+        coords.update(subscripts)
+        if real not in columns:
+            values = frame.index.to_numpy(np.float64)
+        elif subscripts:
+            values = np.stack([_subscripted_values(cell, subscripts) for cell in frame[real]])
+        else:
+            values = reference_values(frame[real])
+        data[real] = ((RUN, TIME, *subscripts), values[index][None])
+    for real, value in reals.items():
+        if real not in data:
+            subscripts = _subscripts(model, names.py_of_real[real])
+            data[real] = ((RUN, *subscripts), np.asarray(value, dtype=np.float64)[None])
+    return xr.Dataset(data, coords=coords,
                       attrs={"model": mdl.name, "model_sha256": model_hash(mdl),
                              "pysd_version": pysd.__version__})
+
+
+def _subscripts(model: Any, py: str) -> dict[str, list]:
+    coords = None if py == "time" else model.get_coords(py)
+    return {} if not coords else {dim: list(coords[0][dim]) for dim in coords[1]}
+
+
+def _subscripted_values(cell: Any, subscripts: dict[str, list]) -> np.ndarray:
+    """One saved subscripted value of plain PySD, in the variable's subscript order."""
+    if isinstance(cell, xr.DataArray):
+        return np.asarray(cell.transpose(*subscripts).values, dtype=np.float64)
+    shape = tuple(len(v) for v in subscripts.values())
+    return np.full(shape, cell, dtype=np.float64)

@@ -11,7 +11,7 @@ import pysd
 from pysd.py_backend import statefuls as _st
 
 from .errors import EngineError
-from .functions import _if_then_else, _run_array, _zidz
+from .functions import _if_then_else, _named_run_value, _run_array, _zidz
 
 
 class _Broadcast:
@@ -21,7 +21,9 @@ class _Broadcast:
         self.func = func
         self.runs = runs
 
-    def __call__(self) -> np.ndarray:
+    def __call__(self) -> Any:
+        if self.runs.named:
+            return _named_run_value(self.func(), self.runs.n)
         return _run_array(self.func(), self.runs.n)
 
 
@@ -116,6 +118,8 @@ class _RunCount:
     """The ensemble size of the current integration, shared with the wrappers."""
 
     n: int = 1
+    named: bool = False
+    """Runs as a named ``run`` dimension of DataArrays (models with subscripts)."""
 
 
 # Callables broadcast to runs per stateful class (pysd 3.14.3 attribute names), the

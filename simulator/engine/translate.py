@@ -3,33 +3,28 @@
 from __future__ import annotations
 
 import ast
-import contextlib
 import hashlib
-import io
 import os
 import re
 import tempfile
 import threading
-import tokenize
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pysd
-from pysd.builders.python import python_expressions_builder as _peb
 from pysd.builders.python.python_model_builder import ModelBuilder
 from pysd.translators.structures import abstract_model as _am
 
 from .constructs import _abstract_issues, _parse_vensim, _raise_if_unsupported, _source_issues
 from .errors import EngineError
-from .functions import _POWER_NAME, _REAL_NAME
+from .functions import _DATA_ARRAY_NAME, _POWER_NAME, _REAL_NAME
 
-ENGINE_TAG = "e3"
+ENGINE_TAG = "e4"
 """Version of the translation patches; part of the cache key of translated files.
 
 e1 sent ``WITH LOOKUP`` through ``xr.apply_ufunc`` (runs were DataArrays); e2 keeps
 PySD's ``np.interp``, which keeps the shape of a numpy array argument.  e3 rewrites
-``**`` on the parsed file (``-2^2`` is ``-(2^2)``) and keeps ``float()`` as ``_as_real``."""
+``**`` on the parsed file (``-2^2`` is ``-(2^2)``) and keeps ``float()`` as ``_as_real``;
+e4 does both on the parsed file only (subscripted models: runs as a named dimension)."""
 
 
 _TRANSLATION_LOCK = threading.Lock()
@@ -102,12 +97,12 @@ def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool,
         abstract.sections[0].path = built
         for section in abstract.sections[1:]:
             section.path = Path(tmp) / f"{target.stem}__{section.path.name}"
-        with _TRANSLATION_LOCK, (_array_safe_builders() if vector else contextlib.nullcontext()):
+        with _TRANSLATION_LOCK:
             ModelBuilder(abstract).build_model()
         for section in abstract.sections:
             source = _data_from_model_dir(section.path.read_text(encoding="utf-8"), model_dir)
             if vector:
-                source = _rewrite_powers(source)
+                source = _array_safe_source(source)
                 _raise_if_unsupported(target, _source_issues(source))
             section.path.write_text(source, encoding="utf-8")
         for section in abstract.sections[1:]:
@@ -134,43 +129,17 @@ def _data_from_model_dir(source: str, model_dir: Path) -> str:
 # --------------------------------------------------------------------------- builder patches
 
 
-def _is_single_call_wrapper(inner: str) -> bool:
-    """Whether ``inner`` has balanced brackets, i.e. ``float(`` + inner + ``)`` is one call."""
-    depth = 0
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(inner).readline):
-            if token.type != tokenize.OP:
-                continue
-            depth += token.string in "([{"
-            depth -= token.string in ")]}"
-            if depth < 0:
-                return False
-    except (tokenize.TokenError, SyntaxError):
-        return False
-    return depth == 0
-
-
-def _real_wrapper(expression: str) -> str:
-    """The builder's ``float(...)`` around a whole unsubscripted expression, made array-safe.
-
-    ``float`` needs one value; :func:`~.functions._as_real` converts a run array
-    element by element to float64, as ``float`` converts each run's value (so a
-    numpy integer from ``np.abs``/``np.maximum`` never reaches ``^`` or ``*``).
-    """
-    head, tail = "float(", ")"
-    if not (expression.startswith(head) and expression.endswith(tail)):
-        return expression
-    inner = expression[len(head):-len(tail)]
-    if not _is_single_call_wrapper(inner):
-        return expression  # not one wrapper: left for the source check to refuse
-    return f"{_REAL_NAME}({inner})"
-
-
-class _PowerCalls(ast.NodeTransformer):
-    """Every ``a ** b`` of the translated file becomes ``_vector_power(a, b)``.
+class _ArraySafeCalls(ast.NodeTransformer):
+    """On the built file: ``a ** b`` -> ``_vector_power(a, b)``, ``float(x)`` -> ``_as_real(x)``,
+    ``xr.DataArray(value, coords, dims)`` -> ``_run_data_array(...)``.
 
     Done on the parsed file, so ``-2 ** 2`` stays ``-(2 ** 2)`` exactly as Python
-    (and Vensim) read PySD's expression.
+    (and Vensim) read PySD's expression.  PySD's builder writes ``float(...)``
+    around numpy calls on unsubscripted expressions (``python_expressions_builder.py``
+    ~699) and around single elements of subscripted ones (~1945); ``float`` needs
+    one value, :func:`~.functions._as_real` converts every run's value the same way.
+    PySD spreads an unsubscripted value over subscripts with ``xr.DataArray(value,
+    coords, dims)``; :func:`~.functions._run_data_array` does so for a value over runs.
     """
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
@@ -181,32 +150,18 @@ class _PowerCalls(ast.NodeTransformer):
                         args=[node.left, node.right], keywords=[])
         return ast.copy_location(call, node)
 
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "float":
+            node.func = ast.copy_location(ast.Name(id=_REAL_NAME, ctx=ast.Load()), node.func)
+        elif (isinstance(node.func, ast.Attribute) and node.func.attr == "DataArray"
+              and isinstance(node.func.value, ast.Name) and node.func.value.id == "xr"):
+            node.func = ast.copy_location(ast.Name(id=_DATA_ARRAY_NAME, ctx=ast.Load()),
+                                          node.func)
+        return node
 
-def _rewrite_powers(source: str) -> str:
-    """``source`` with Python's ``**`` replaced by :func:`~.functions._power` calls."""
-    tree = _PowerCalls().visit(ast.parse(source))
+
+def _array_safe_source(source: str) -> str:
+    """``source`` with :class:`_ArraySafeCalls` applied."""
+    tree = _ArraySafeCalls().visit(ast.parse(source))
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
-
-
-@contextlib.contextmanager
-def _array_safe_builders() -> Iterator[None]:
-    """Patch PySD's Python builder so unsubscripted expressions keep array values.
-
-    ``float(...)`` around numpy calls becomes ``_as_real(...)`` (see
-    :func:`_real_wrapper`).  Vensim's ``^`` is rewritten after the build (see
-    :func:`_rewrite_powers`).  ``WITH LOOKUP``'s ``np.interp(x, xs, ys)`` needs
-    nothing: on an array ``x`` it interpolates every element as it would the scalar.
-    """
-    call_build = _peb.CallBuilder.build_function_call
-
-    def build_function_call(self: Any, arguments: dict) -> Any:
-        built = call_build(self, arguments)
-        if not built.subscripts:
-            built.expression = _real_wrapper(built.expression)
-        return built
-
-    _peb.CallBuilder.build_function_call = build_function_call
-    try:
-        yield
-    finally:
-        _peb.CallBuilder.build_function_call = call_build

@@ -28,11 +28,14 @@ from .errors import (
 )
 from .functions import (
     _ARRAY_FUNCTIONS,
+    _DATA_ARRAY_NAME,
     _POWER_NAME,
     _REAL_NAME,
     _RUN_LOOKUP_CLASSES,
     _as_real,
     _power,
+    _returning_run_last,
+    _run_data_array,
 )
 from .output import _handler_file
 from .statefuls import (
@@ -71,7 +74,13 @@ class VectorModel:
         self.control_inputs = self._control_inputs_of()
         self._defaults = {real: getattr(self._model.components, py)()
                           for real, py in self._constants.items()}
-        self.parameters: dict[str, float] = {k: float(v) for k, v in self._defaults.items()}
+        self._subscripted = {real for real, value in self._defaults.items()
+                             if isinstance(value, xr.DataArray) and value.dims}
+        self.parameters: dict[str, float] = {k: float(v) for k, v in self._defaults.items()
+                                             if k not in self._subscripted}
+        self.subscripted_parameters: dict[str, xr.DataArray] = {
+            k: self._defaults[k] for k in sorted(self._subscripted)}
+        """Subscripted constants and their defaults; per-run values are ``(runs, *subs)``."""
         self.limits: dict[str, tuple[float, float]] = {
             real: self._limits(real) for real in self._constants}
 
@@ -138,10 +147,17 @@ class VectorModel:
 
     def _make_array_safe(self) -> None:
         module = self._model.components._components
+        self._runs.named = bool(getattr(module, "_subscript_dict", None))
+        if self._runs.named:
+            for py in set(self._model._namespace.values()):
+                component = getattr(module, py, None)
+                if callable(component) and py != "time":
+                    setattr(module, py, _returning_run_last(component))
         for name, function in _ARRAY_FUNCTIONS.items():
             setattr(module, name, function)
         setattr(module, _POWER_NAME, _power)
         setattr(module, _REAL_NAME, _as_real)
+        setattr(module, _DATA_ARRAY_NAME, _run_data_array)
         external_lookups = [e for e in self._model._external_elements if isinstance(e, ExtLookup)]
         for lookup in self._model._lookup_elements + external_lookups:
             if lookup.interp not in _LOOKUP_INTERPOLATIONS:
@@ -205,14 +221,41 @@ class VectorModel:
                                                                        np.ndarray]:
         items = params.data_vars.items() if isinstance(params, xr.Dataset) else params.items()
         raw = {self._parameter(name): value for name, value in items}
-        arrays = {name: _as_1d(name, value) for name, value in raw.items()}
-        sizes = {a.size for a in arrays.values() if a.ndim == 1}
+        arrays = {name: self._as_runs(name, value) for name, value in raw.items()}
+        sizes = {a.shape[0] for a in arrays.values() if a.ndim}
         if len(sizes) > 1:
             raise EngineError(f"parameter arrays differ in length: {sorted(sizes)}")
         n = sizes.pop() if sizes else 1
         labels = _run_labels(params, raw, n)
-        return {k: np.array(np.broadcast_to(a, (n,)), dtype=np.float64)
+        return {k: np.array(np.broadcast_to(a, (n, *self._element_shape(k))), dtype=np.float64)
                 for k, a in arrays.items()}, labels
+
+    def _element_shape(self, real: str) -> tuple[int, ...]:
+        return tuple(len(v) for v in self._subscripts_of(real).values())
+
+    def _as_runs(self, name: str, value: Any) -> np.ndarray:
+        """A given value: scalar, ``(n,)``, or ``(n, *subscripts)`` for a subscripted one.
+
+        A DataArray over ``run`` (and the constant's subscripts) is put in that order.
+        """
+        subscripts = list(self._subscripts_of(name)) if name in self._subscripted else []
+        if isinstance(value, xr.DataArray) and value.ndim:
+            if set(value.dims) - {RUN, *subscripts}:
+                raise EngineError(f"parameter {name!r}: expected dims {(RUN, *subscripts)}, "
+                                  f"got {value.dims}")
+            value = value.transpose(*[d for d in (RUN, *subscripts) if d in value.dims])
+            if RUN not in value.dims:
+                value = value.expand_dims(RUN)
+        data = np.asarray(getattr(value, "values", value), dtype=np.float64)
+        shape = self._element_shape(name) if subscripts else ()
+        if data.ndim > 1 and data.shape[1:] != shape or data.ndim > 1 + len(shape):
+            per_element = f" or (runs, {', '.join(map(str, shape))}) values" if shape else ""
+            raise EngineError(f"parameter {name!r}: expected a scalar or a 1-D array over "
+                              f"runs{per_element}, got shape {data.shape}")
+        if data.ndim == 1 and shape:
+            data = np.broadcast_to(data.reshape(-1, *(1,) * len(shape)),
+                                   (data.shape[0], *shape))
+        return data
 
     def _parameter(self, name: str) -> str:
         real = self._names.real(name, "parameter")
@@ -242,6 +285,10 @@ class VectorModel:
             value = given.get(real, self._defaults[real])
             if real in given and real in self.control_inputs:
                 value = self._one_value(real, given[real])
+            elif real in given and self._runs.named:
+                subscripts = self._subscripts_of(real) if real in self._subscripted else {}
+                value = xr.DataArray(np.moveaxis(value, 0, -1), dims=[*subscripts, RUN],
+                                     coords=subscripts)
             values[py] = value
         self._set_constants(values)
         self._runs.n = n
@@ -275,6 +322,12 @@ class VectorModel:
         return {real: handler.pop_series(self._names.py_of_real[real], index)
                 for real in out_names}
 
+    def _subscripts_of(self, real: str) -> dict[str, list]:
+        """Subscript ranges of a variable, in PySD's order ({} if unsubscripted)."""
+        py = self._names.py_of_real[real]
+        coords = None if py == "time" else self._model.get_coords(py)
+        return {} if not coords else {dim: list(coords[0][dim]) for dim in coords[1]}
+
     def _set_constants(self, values: Mapping[str, np.ndarray]) -> None:
         """``Model.set_components`` for constant values, which refuses numpy arrays.
 
@@ -299,10 +352,18 @@ class VectorModel:
 
     def _dataset(self, arrays: dict[str, np.ndarray], given: dict[str, np.ndarray],
                  labels: np.ndarray, times: np.ndarray) -> xr.Dataset:
-        data = {real: ((RUN, TIME), values) for real, values in arrays.items()}
-        data.update({real: ((RUN,), values) for real, values in given.items()
-                     if real not in data})
-        return xr.Dataset(data, coords={RUN: labels, TIME: times},
+        coords: dict[str, Any] = {RUN: labels, TIME: times}
+        data = {}
+        for real, values in arrays.items():
+            subscripts = self._subscripts_of(real)
+            coords.update(subscripts)
+            data[real] = ((RUN, TIME, *subscripts), values)
+        for real, values in given.items():
+            if real not in data:
+                subscripts = self._subscripts_of(real) if real in self._subscripted else {}
+                coords.update(subscripts)
+                data[real] = ((RUN, *subscripts), values)
+        return xr.Dataset(data, coords=coords,
                           attrs={"model": self.mdl_path.name,
                                  "model_sha256": self.model_sha256,
                                  "pysd_version": pysd.__version__})
@@ -311,16 +372,6 @@ class VectorModel:
 def _constant_function(value: Any) -> Callable[[], Any]:
     """``lambda: value`` (PySD's ``_constant_component`` without dimensions)."""
     return lambda: value
-
-
-def _as_1d(name: str, value: Any) -> np.ndarray:
-    if isinstance(value, xr.DataArray) and value.ndim and value.dims != (RUN,):
-        raise EngineError(f"parameter {name!r}: expected dims ('run',), got {value.dims}")
-    data = np.asarray(getattr(value, "values", value), dtype=np.float64)
-    if data.ndim > 1:
-        raise EngineError(f"parameter {name!r}: expected a scalar or 1-D array, "
-                          f"got shape {data.shape}")
-    return data
 
 
 def _run_labels(params: Any, raw: Mapping[str, Any], n: int) -> np.ndarray:
@@ -343,6 +394,7 @@ def _raise_if_non_finite(arrays: Mapping[str, np.ndarray], times: np.ndarray,
         bad = ~np.isfinite(values)
         if not bad.any():
             continue
+        bad = bad.reshape(bad.shape[:2] + (-1,)).any(axis=2)  # any subscript element
         affected |= bad.any(axis=1)
         t = int(np.argmax(bad.any(axis=0)))
         candidate = (t, int(np.argmax(bad[:, t])), name)
@@ -351,9 +403,10 @@ def _raise_if_non_finite(arrays: Mapping[str, np.ndarray], times: np.ndarray,
     if first is None:
         return
     t, run, name = first
-    value = arrays[name][run, t]
+    value = arrays[name][run, t].ravel()[~np.isfinite(arrays[name][run, t].ravel())][0]
     label = labels[run]
-    inputs = ", ".join(f"{k}={float(v[run]):.17g}" for k, v in given.items())
+    inputs = ", ".join(f"{k}={float(v[run]):.17g}" if v.ndim == 1 else f"{k}={v[run].tolist()}"
+                       for k, v in given.items())
     where = f"run {run}" + (f" (label {label!r})" if label != run else "")
     raise NonFiniteError(
         f"non-finite value {value} in {where}, variable '{name}' at time {times[t]:g} "
