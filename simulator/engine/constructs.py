@@ -48,24 +48,35 @@ def used_constructs(mdl_path: str | os.PathLike) -> dict[str, set[str]]:
 
 def _abstract_issues(abstract: _am.AbstractModel) -> list[tuple[str, str]]:
     """Every (variable, construct) of the parsed model outside the supported set."""
-    macros = [(section.name, "MACRO") for section in abstract.sections[1:]]
-    return macros + [(variable, construct) for variable, construct in _constructs(abstract)
+    return [(variable, construct) for variable, construct in _constructs(abstract)
                      if construct not in SUPPORTED_FUNCTIONS
                      and not construct.startswith("subscripts")]
 
 
 def _constructs(abstract: _am.AbstractModel) -> list[tuple[str, str]]:
-    """Every (variable, construct) of the parsed model, in order, without repeats."""
-    section = abstract.sections[0]
-    lookups = {_clean(e.name) for e in section.elements
-               if any(isinstance(c, _am.AbstractLookup) for c in e.components)}
+    """Every (variable, construct) of the parsed model and its macros, without repeats.
+
+    A call to a macro counts as the construct ``MACRO``; the macro's own equations
+    are checked like the model's.
+    """
+    macros = {_clean(section.name) for section in abstract.sections[1:]}
     found: list[tuple[str, str]] = []
-    for element in section.elements:
-        if isinstance(element, _am.AbstractControlElement):
-            continue
-        for component in element.components:
-            found += [(element.name, what) for what in _component_constructs(component, lookups)]
+    for section in abstract.sections:
+        callables = macros | {_clean(e.name) for e in section.elements
+                              if any(isinstance(c, _am.AbstractLookup) for c in e.components)}
+        for element in section.elements:
+            if isinstance(element, _am.AbstractControlElement):
+                continue
+            for component in element.components:
+                found += [(element.name, "MACRO" if what == "lookups" and _is_macro_call(
+                    component, macros) else what)
+                          for what in _component_constructs(component, callables)]
     return list(dict.fromkeys(found))
+
+
+def _is_macro_call(component: _am.AbstractComponent, macros: set[str]) -> bool:
+    return any(isinstance(node, _ae.CallStructure) and node.function.reference in macros
+               for node in _walk(component.ast))
 
 
 def _component_constructs(component: _am.AbstractComponent, lookups: set[str]) -> list[str]:

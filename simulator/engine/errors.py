@@ -48,7 +48,7 @@ _SUPPORTED_STRUCTURES = (
     "INTEG", "SMOOTH", "SMOOTHI", "SMOOTH3", "SMOOTH3I", "SMOOTH N",
     "DELAY1", "DELAY1I", "DELAY3", "DELAY3I", "DELAY N", "DELAY FIXED",
     "TREND", "FORECAST", "INITIAL", "SAMPLE IF TRUE", "WITH LOOKUP", "lookups",
-    "GET XLS/DIRECT DATA", "GET XLS/DIRECT CONSTANTS", "GET XLS/DIRECT LOOKUPS",
+    "GET XLS/DIRECT DATA", "GET XLS/DIRECT CONSTANTS", "GET XLS/DIRECT LOOKUPS", "MACRO",
 )
 SUPPORTED_FUNCTIONS: tuple[str, ...] = tuple(_SUPPORTED_CALLS) + _SUPPORTED_STRUCTURES
 """Vensim functions the engine guarantees (each is exercised by tests/fixtures/functions.mdl)."""
@@ -58,7 +58,7 @@ _LOOKUP_INTERPOLATIONS = ("interpolate", "hold_backward")
 # Names the translated file may import from PySD's backend.
 _ALLOWED_BACKEND_NAMES = frozenset({
     "Component", "HardcodedLookups",
-    "Integ", "Smooth", "Delay", "DelayN", "DelayFixed", "Trend", "Forecast", "SampleIfTrue", "Initial",
+    "Integ", "Smooth", "Delay", "DelayN", "DelayFixed", "Macro", "Trend", "Forecast", "SampleIfTrue", "Initial",
     "if_then_else", "xidz", "zidz", "integer", "modulo", "quantum", "step", "ramp", "pulse",
     "active_initial", "get_time_value", "ExtData", "ExtConstant", "ExtLookup",
     "sum", "prod", "vmin", "vmax",

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pysd
 from pysd.py_backend import statefuls as _st
+from pysd.py_backend.model import Macro
 
 from .errors import EngineError
 from .functions import _if_then_else, _named_run_value, _run_array, _zidz
@@ -155,7 +156,30 @@ def _euler_step(model: pysd.py_backend.model.Model, dt: float) -> None:
     all derivatives computed, then every state updated with ``state + ddt * dt``.
     """
     elements = model._dynamicstateful_elements
-    states = [element.state for element in elements]
-    derivatives = [element.ddt() for element in elements]
+    states = [_state_of(element) for element in elements]
+    derivatives = [_ddt_of(element) for element in elements]
     for element, state, ddt in zip(elements, states, derivatives):
+        _update(element, state, ddt, dt)
+
+
+def _state_of(element: Any) -> Any:
+    """A stateful's state; a macro's, as the list of its own (``Macro.state``)."""
+    if isinstance(element, Macro):
+        return [_state_of(inner) for inner in element._dynamicstateful_elements]
+    return element.state
+
+
+def _ddt_of(element: Any) -> Any:
+    """A stateful's derivative; a macro's, as the list of its own (``Macro.ddt``)."""
+    if isinstance(element, Macro):
+        return [_ddt_of(inner) for inner in element._dynamicstateful_elements]
+    return element.ddt()
+
+
+def _update(element: Any, state: Any, ddt: Any, dt: float) -> None:
+    """``element.update(state + ddt * dt)``; a macro's elements one by one, in its order."""
+    if isinstance(element, Macro):
+        for inner, inner_state, inner_ddt in zip(element._dynamicstateful_elements, state, ddt):
+            _update(inner, inner_state, inner_ddt, dt)
+    else:
         element.update(state + ddt * dt)

@@ -14,6 +14,7 @@ import pandas as pd
 import pysd
 import xarray as xr
 from pysd.py_backend.external import ExtLookup
+from pysd.py_backend.model import Macro
 
 from .constructs import _raise_if_unsupported, _source_issues
 from .control import RUN, TIME, _Control, _match_times, _Names
@@ -148,8 +149,14 @@ class VectorModel:
     def _make_array_safe(self) -> None:
         module = self._model.components._components
         self._runs.named = bool(getattr(module, "_subscript_dict", None))
+        self._make_model_array_safe(self._model, self._stateful_owners())
+        self._model._euler_step = lambda dt: _euler_step(self._model, dt)
+
+    def _make_model_array_safe(self, model: Any, owners: Mapping[str, str]) -> None:
+        """Array versions into a loaded model's (or macro's) module, lookups, statefuls."""
+        module = model.components._components
         if self._runs.named:
-            for py in set(self._model._namespace.values()):
+            for py in set(model._namespace.values()):
                 component = getattr(module, py, None)
                 if callable(component) and py != "time":
                     setattr(module, py, _returning_run_last(component))
@@ -158,18 +165,19 @@ class VectorModel:
         setattr(module, _POWER_NAME, _power)
         setattr(module, _REAL_NAME, _as_real)
         setattr(module, _DATA_ARRAY_NAME, _run_data_array)
-        external_lookups = [e for e in self._model._external_elements if isinstance(e, ExtLookup)]
-        for lookup in self._model._lookup_elements + external_lookups:
+        external_lookups = [e for e in model._external_elements if isinstance(e, ExtLookup)]
+        for lookup in model._lookup_elements + external_lookups:
             if lookup.interp not in _LOOKUP_INTERPOLATIONS:
                 raise UnsupportedConstruct(self.mdl_path, [(lookup.py_name, "lookups")])
             if type(lookup) not in _RUN_LOOKUP_CLASSES:
                 raise UnsupportedConstruct(self.mdl_path, [(lookup.py_name,
                                                             type(lookup).__name__)])
             lookup.__class__ = _RUN_LOOKUP_CLASSES[type(lookup)]
-        owners = self._stateful_owners()
-        for name, element in self._model._stateful_elements.items():
-            self._wrap_stateful(element, owners.get(name, name))
-        self._model._euler_step = lambda dt: _euler_step(self._model, dt)
+        for name, element in model._stateful_elements.items():
+            if isinstance(element, Macro):  # a macro: its own module and statefuls
+                self._make_model_array_safe(element, {})
+            else:
+                self._wrap_stateful(element, owners.get(name, name))
 
     def _stateful_owners(self) -> dict[str, str]:
         owners: dict[str, str] = {}
