@@ -13,9 +13,11 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pysd
+import xarray as xr
 
 from .errors import DomainError, EngineError, UnsupportedConstruct
 from .reference import run_single
@@ -28,6 +30,9 @@ REFUSED = "refused"
 """The engine refused the model, naming the construct(s)."""
 DIFFERS = "differs"
 """A silent wrong answer: the engine gave a number plain PySD does not."""
+OUTSIDE = "outside domain"
+"""Equal except where the engine gives NaN/inf (``NonFiniteError`` when checked) and
+plain PySD a number (e.g. the real part of a complex power stored in a subscript)."""
 NOT_RUNNABLE = "pysd fails"
 """Plain PySD itself cannot run the model at its defaults (nothing to compare)."""
 
@@ -46,7 +51,7 @@ class Verdict:
     @property
     def ok(self) -> bool:
         """Equal, or refused by name (the engine's promise)."""
-        return self.status in (ACCEPTED, REFUSED, NOT_RUNNABLE)
+        return self.status in (ACCEPTED, REFUSED, OUTSIDE, NOT_RUNNABLE)
 
 
 def check_model(mdl_path: str | os.PathLike, *, n_runs: int = 3, seed: int = 0,
@@ -77,37 +82,64 @@ def check_model(mdl_path: str | os.PathLike, *, n_runs: int = 3, seed: int = 0,
 def _compare(model: VectorModel, name: str, n_runs: int, seed: int, spread: float,
              cache_dir: str | os.PathLike | None) -> Verdict:
     outputs = model.variables
-    compared = 0
+    compared, notes = 0, []
     perturbed: list[str] = []
     for params in _parameter_sets(model, n_runs, seed, spread, cache_dir):
         perturbed = sorted(params) or perturbed
         try:
             result = model.run(params, outputs, check_finite=False)
-        except EngineError as refusal:  # refused by name at run time (DomainError included)
+        except DomainError as refusal:
             return Verdict(name, REFUSED, [_construct_of(refusal)], _one_line(refusal), compared)
-        years = result["time"].values
+        except EngineError as refusal:  # per-run values refused by name: one value for all
+            if not params:
+                return Verdict(name, REFUSED, [_construct_of(refusal)], _one_line(refusal),
+                               compared)
+            notes.append(f"per-run values refused by name ({_one_line(refusal)}); compared "
+                         f"with one perturbed value for all runs")
+            params = {k: np.broadcast_to(v[:1], v.shape).copy() for k, v in params.items()}
+            try:
+                result = model.run(params, outputs, check_finite=False)
+            except EngineError as again:
+                return Verdict(name, REFUSED, [_construct_of(again)], _one_line(again),
+                               compared)
         for i in range(result.sizes["run"]):
             single = {k: v[i] if v.ndim > 1 else float(v[i]) for k, v in params.items()}
-            try:
-                reference = run_single(model.mdl_path, single, outputs, years,
-                                       cache_dir=cache_dir)
-            except Exception as error:  # noqa: BLE001 - PySD raises for this run
-                if not all(np.isfinite(result[o].values[i]).all() for o in outputs):
-                    compared += 1  # the engine reports the run outside the domain
-                    continue
-                return Verdict(name, DIFFERS, [], f"run {i}: plain PySD raises "
-                               f"{_one_line(error)}; the engine gives finite values",
-                               compared, perturbed)
-            for output in outputs:
-                got, expected = result[output].values[i], reference[output].values[0]
-                if not np.array_equal(got, expected, equal_nan=True):
-                    where = int(np.argmax(~((got == expected) | (np.isnan(got)
-                                                                & np.isnan(expected)))))
-                    return Verdict(name, DIFFERS, [], (
-                        f"run {i}, {output!r} at time {years[where]:g}: engine "
-                        f"{got[where]!r}, plain PySD {expected[where]!r}"), compared, perturbed)
+            status, detail = _compare_run(model, result, i, single, outputs, cache_dir)
+            if status == DIFFERS:
+                return Verdict(name, DIFFERS, [], f"run {i}{detail}", compared, perturbed)
+            if status == OUTSIDE:
+                notes.append(f"run {i}{detail}")
             compared += 1
-    return Verdict(name, ACCEPTED, [], "", compared, perturbed)
+    if any(note.startswith("run ") for note in notes):
+        return Verdict(name, OUTSIDE, [], "; ".join(notes), compared, perturbed)
+    return Verdict(name, ACCEPTED, [], "; ".join(notes), compared, perturbed)
+
+
+def _compare_run(model: VectorModel, result: xr.Dataset, i: int, single: dict[str, Any],
+                 outputs: list[str], cache_dir: str | os.PathLike | None) -> tuple[str, str]:
+    """Run ``i`` of the ensemble against plain PySD: (status, detail)."""
+    years = result["time"].values
+    finite = all(np.isfinite(result[o].values[i]).all() for o in outputs)
+    try:
+        reference = run_single(model.mdl_path, single, outputs, years, cache_dir=cache_dir)
+    except Exception as error:  # noqa: BLE001 - PySD raises for this run
+        if finite:
+            return DIFFERS, f": plain PySD raises {_one_line(error)}; the engine gives numbers"
+        return ACCEPTED, ""  # the engine reports the run outside the domain too
+    for output in outputs:
+        got, expected = result[output].values[i], reference[output].values[0]
+        same = (got == expected) | (np.isnan(got) & np.isnan(expected))
+        if same.all():
+            continue
+        t = int(np.argmax(~same.reshape(len(years), -1).all(axis=1)))
+        where = f", {output!r} at time {years[t]:g}"
+        values = f": engine {got[t]!r}, plain PySD {expected[t]!r}"
+        if (~np.isfinite(got[t]) & np.isfinite(expected[t]) & ~same[t]).any() and (
+                (same[t] | ~np.isfinite(got[t])).all()):
+            return OUTSIDE, where + " reported outside the domain (NaN/inf) where plain " \
+                                    "PySD computes a number" + values
+        return DIFFERS, where + values
+    return ACCEPTED, ""
 
 
 def _parameter_sets(model: VectorModel, n_runs: int, seed: int, spread: float,

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from pysd.py_backend.components import Time as _Time
 
 from .errors import EngineError, UnknownNameError
@@ -114,3 +115,25 @@ def _match_times(recorded: Sequence[float], years: np.ndarray, dt: float) -> np.
     if len(recorded_arr) == 0 or np.any(np.abs(recorded_arr[index] - years) > dt * 1e-5):
         raise EngineError(f"PySD did not save all of the years {years.tolist()}")
     return index
+
+
+def _dataset_of(variables: dict[str, tuple[tuple[str, ...], Any, dict[str, list]]],
+                coords: dict[str, Any], attrs: dict[str, Any]) -> xr.Dataset:
+    """A Dataset of ``name -> (dims, values, subscript ranges)``.
+
+    Variables may use different ranges of one subscript (subranges share the
+    dimension's name); then each keeps its own and the Dataset holds the union,
+    with NaN where a variable has no element.
+    """
+    ranges: dict[str, list] = {}
+    shared = True
+    for _, _, subscripts in variables.values():
+        for dim, values in subscripts.items():
+            shared &= ranges.setdefault(dim, values) == values
+    if shared:
+        return xr.Dataset({name: (dims, values) for name, (dims, values, _) in variables.items()},
+                          coords={**coords, **ranges}, attrs=attrs)
+    arrays = {name: xr.DataArray(values, dims=dims, coords={
+        **{k: v for k, v in coords.items() if k in dims}, **subscripts})
+        for name, (dims, values, subscripts) in variables.items()}
+    return xr.Dataset(arrays, attrs=attrs)

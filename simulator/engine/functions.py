@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 import warnings
 from collections.abc import Callable, Sequence
@@ -76,11 +77,14 @@ def _returning_run_last(component: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _run_data_array(data: Any, coords: Any = None, dims: Any = None, *args: Any,
-                    **kwargs: Any) -> xr.DataArray:
+                    runs: Any = None, **kwargs: Any) -> xr.DataArray:
     """PySD's ``xr.DataArray(value, coords, dims)``, spreading a value over runs too.
 
     PySD builds subscripted values from one number this way; a value over runs only
-    becomes that array for every run, with ``run`` last.  Anything else is PySD's call.
+    becomes that array for every run, with ``run`` last.  PySD's template for a
+    variable assembled element by element (``xr.DataArray(np.nan, ...)`` then
+    ``value.loc[...] = ...``) gets the ``run`` dimension of the ensemble (``runs``)
+    so that elements over runs fit in.  Anything else is PySD's call.
     """
     if isinstance(data, xr.DataArray) and RUN in data.dims:
         if data.dims != (RUN,):
@@ -88,12 +92,18 @@ def _run_data_array(data: Any, coords: Any = None, dims: Any = None, *args: Any,
         shape = tuple(len(coords[d]) for d in dims)
         values = np.broadcast_to(data.values, shape + data.shape).copy()
         return xr.DataArray(values, {d: coords[d] for d in dims}, [*dims, RUN])
+    if (runs is not None and runs.named and isinstance(data, float) and math.isnan(data)
+            and dims):
+        shape = tuple(len(coords[d]) for d in dims)
+        return xr.DataArray(np.full(shape + (runs.n,), np.nan), {d: coords[d] for d in dims},
+                            [*dims, RUN])
     return xr.DataArray(data, coords, dims, *args, **kwargs)
 
 
 def _as_real(value: Any) -> Any:
     """PySD's ``float(value)``; for a run array, every run's value as a float64."""
-    if isinstance(value, (np.ndarray, xr.DataArray)):
+    if isinstance(value, xr.DataArray) and RUN in value.dims or (
+            isinstance(value, np.ndarray) and value.ndim):
         return value.astype(np.float64)
     return float(value)
 

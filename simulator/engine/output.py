@@ -105,6 +105,8 @@ def _run_block(value: Any, dims: dict[str, list]) -> Any:
         if dims and isinstance(value, np.ndarray) and value.ndim == 1:
             return value.reshape(value.shape + (1,) * len(dims))
         return value
+    if any(value.sizes.get(dim) != len(values) for dim, values in dims.items()):
+        value = value.reindex(dims)  # defined on a subrange only: NaN elsewhere, as PySD
     if RUN not in value.dims:
         return value.transpose(*dims).values
     return value.transpose(RUN, *dims).values

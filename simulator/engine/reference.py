@@ -12,7 +12,7 @@ import pandas as pd
 import pysd
 import xarray as xr
 
-from .control import RUN, TIME, _Control, _match_times, _Names
+from .control import RUN, TIME, _Control, _dataset_of, _match_times, _Names
 from .translate import model_hash, translate_reference
 
 
@@ -57,25 +57,24 @@ def run_single(mdl_path: str | os.PathLike, params: Mapping[str, Any], outputs: 
                       flatten_output=False)
     # (the model's own FINAL TIME; PySD cannot return Time as a column)
     index = _match_times(list(frame.index), times, control.time_step)
-    coords: dict[str, Any] = {RUN: [0], TIME: times}
-    data = {}
+    variables = {}
     for real in out_names:
         subscripts = _subscripts(model, names.py_of_real[real])
-        coords.update(subscripts)
         if real not in columns:
             values = frame.index.to_numpy(np.float64)
         elif subscripts:
             values = np.stack([_subscripted_values(cell, subscripts) for cell in frame[real]])
         else:
             values = reference_values(frame[real])
-        data[real] = ((RUN, TIME, *subscripts), values[index][None])
+        variables[real] = ((RUN, TIME, *subscripts), values[index][None], subscripts)
     for real, value in reals.items():
-        if real not in data:
+        if real not in variables:
             subscripts = _subscripts(model, names.py_of_real[real])
-            data[real] = ((RUN, *subscripts), np.asarray(value, dtype=np.float64)[None])
-    return xr.Dataset(data, coords=coords,
-                      attrs={"model": mdl.name, "model_sha256": model_hash(mdl),
-                             "pysd_version": pysd.__version__})
+            variables[real] = ((RUN, *subscripts), np.asarray(value, dtype=np.float64)[None],
+                               subscripts)
+    return _dataset_of(variables, {RUN: [0], TIME: times},
+                       {"model": mdl.name, "model_sha256": model_hash(mdl),
+                        "pysd_version": pysd.__version__})
 
 
 def _subscripts(model: Any, py: str) -> dict[str, list]:
@@ -86,6 +85,8 @@ def _subscripts(model: Any, py: str) -> dict[str, list]:
 def _subscripted_values(cell: Any, subscripts: dict[str, list]) -> np.ndarray:
     """One saved subscripted value of plain PySD, in the variable's subscript order."""
     if isinstance(cell, xr.DataArray):
+        if any(cell.sizes.get(dim) != len(v) for dim, v in subscripts.items()):
+            cell = cell.reindex(subscripts)  # defined on a subrange only: NaN elsewhere
         return np.asarray(cell.transpose(*subscripts).values, dtype=np.float64)
     shape = tuple(len(v) for v in subscripts.values())
     return np.full(shape, cell, dtype=np.float64)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ from pysd.py_backend.external import ExtLookup
 from pysd.py_backend.model import Macro
 
 from .constructs import _raise_if_unsupported, _source_issues
-from .control import RUN, TIME, _Control, _match_times, _Names
+from .control import RUN, TIME, _Control, _dataset_of, _match_times, _Names
 from .errors import (
     _CONTROL_PY,
     _LOOKUP_INTERPOLATIONS,
@@ -69,7 +72,8 @@ class VectorModel:
         self._runs = _RunCount()
         self._lock = threading.Lock()
         self._make_array_safe()
-        self._model.initialize()  # a first, one-run initialisation: control values, defaults
+        with self._named_failures():
+            self._model.initialize()  # a first, one-run initialisation: control, defaults
         self.control = _Control.of(self._model)
         self._constants = self._constant_names()
         self.control_inputs = self._control_inputs_of()
@@ -164,7 +168,7 @@ class VectorModel:
             setattr(module, name, function)
         setattr(module, _POWER_NAME, _power)
         setattr(module, _REAL_NAME, _as_real)
-        setattr(module, _DATA_ARRAY_NAME, _run_data_array)
+        setattr(module, _DATA_ARRAY_NAME, functools.partial(_run_data_array, runs=self._runs))
         external_lookups = [e for e in model._external_elements if isinstance(e, ExtLookup)]
         for lookup in model._lookup_elements + external_lookups:
             if lookup.interp not in _LOOKUP_INTERPOLATIONS:
@@ -321,7 +325,7 @@ class VectorModel:
         for element in model._stateful_elements.values():
             element.shape_info = None  # else the last run's shapes are imposed on the new state
         py_outputs = [self._names.py_of_real[real] for real in out_names]
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), self._named_failures():
             handler = model.run(
                 return_columns=py_outputs, return_timestamps=list(times),
                 final_time=model.components._control_vars["final_time"],
@@ -329,6 +333,27 @@ class VectorModel:
         index = _match_times(handler.times, times, control.time_step)
         return {real: handler.pop_series(self._names.py_of_real[real], index)
                 for real in out_names}
+
+    @contextlib.contextmanager
+    def _named_failures(self) -> Iterator[None]:
+        """A raw exception of the model's own code over run arrays -> a refusal by name.
+
+        Names the variable whose equation raised (the innermost frame of the
+        translated file), e.g. PySD's positional ``.values[...]`` indexing of an
+        EXCEPT equation, which cannot take a ``run`` dimension.
+        """
+        try:
+            yield
+        except EngineError:
+            raise
+        except Exception as error:
+            frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+                      if Path(frame.filename).parent == self.py_path.parent]
+            where = frames[-1].name if frames else "<model>"
+            variable = self._names.real_of_py.get(where, where)
+            raise UnsupportedConstruct(self.mdl_path, [(variable, (
+                f"an equation that raised over run arrays ({type(error).__name__}: "
+                f"{' '.join(str(error).split())[:200]})"))]) from error
 
     def _subscripts_of(self, real: str) -> dict[str, list]:
         """Subscript ranges of a variable, in PySD's order ({} if unsubscripted)."""
@@ -360,21 +385,17 @@ class VectorModel:
 
     def _dataset(self, arrays: dict[str, np.ndarray], given: dict[str, np.ndarray],
                  labels: np.ndarray, times: np.ndarray) -> xr.Dataset:
-        coords: dict[str, Any] = {RUN: labels, TIME: times}
-        data = {}
+        variables = {}
         for real, values in arrays.items():
             subscripts = self._subscripts_of(real)
-            coords.update(subscripts)
-            data[real] = ((RUN, TIME, *subscripts), values)
+            variables[real] = ((RUN, TIME, *subscripts), values, subscripts)
         for real, values in given.items():
-            if real not in data:
+            if real not in variables:
                 subscripts = self._subscripts_of(real) if real in self._subscripted else {}
-                coords.update(subscripts)
-                data[real] = ((RUN, *subscripts), values)
-        return xr.Dataset(data, coords=coords,
-                          attrs={"model": self.mdl_path.name,
-                                 "model_sha256": self.model_sha256,
-                                 "pysd_version": pysd.__version__})
+                variables[real] = ((RUN, *subscripts), values, subscripts)
+        return _dataset_of(variables, {RUN: labels, TIME: times},
+                           {"model": self.mdl_path.name, "model_sha256": self.model_sha256,
+                            "pysd_version": pysd.__version__})
 
 
 def _constant_function(value: Any) -> Callable[[], Any]:
