@@ -8,17 +8,14 @@ on a parameter, e.g. ``Time``, simply stays a scalar).  Arrays are wrapped in
 xarray only when the result is assembled.  PySD 3.14.3 needs these adjustments,
 all made here, none in the model:
 
-1. Translation (:func:`translate`).  The Python builder wraps numpy calls on
-   unsubscripted expressions in ``float(...)`` (``python_expressions_builder.py``
-   ~699); the patched builder writes ``_as_real(...)`` instead (``float`` per run,
-   so a numpy integer from ``np.abs``/``np.maximum`` never reaches ``^``), after
-   proving with Python's tokenizer that it encloses the whole expression.  Every
-   ``**`` of the built file becomes a call to :func:`~.functions._power` (C
-   ``pow`` per run, as Python's ``**``; numpy's SIMD ``power`` may differ in the
-   last bit), rewritten on the parsed file so ``-2^2`` stays ``-(2^2)``.  The
-   ``float`` at ~1945 only wraps single elements of subscripted variables, which
-   are refused.  Files are cached by sha256 of the model, PySD version and
-   :data:`ENGINE_TAG`.
+1. Translation (:func:`translate`).  PySD's builder writes ``float(...)``
+   around numpy calls and single subscript elements (``python_expressions_builder.py``
+   ~699, ~1945); on the built file's syntax tree these become ``_as_real(...)``
+   (``float`` per run, so a numpy integer from ``np.abs``/``np.maximum`` never
+   reaches ``^``) and every ``**`` a call to :func:`~.functions._power` (C ``pow``
+   per run, as Python's ``**``; numpy's SIMD ``power`` may differ in the last bit),
+   so ``-2^2`` stays ``-(2^2)``.  Files are cached by sha256 of the model, its
+   folder, the PySD version and :data:`ENGINE_TAG`.
 2. Parameters.  ``Model.set_components`` refuses numpy arrays (it takes them for
    subscripted values), so :meth:`VectorModel._set_constants` does what it does
    for a constant value (``lambda: value``, dependencies emptied, cache entry
@@ -50,16 +47,33 @@ all made here, none in the model:
    which numpy turns into a 2-D object array for run-shaped states; the step is
    the same ``state + ddt * dt`` over a list (see :func:`_euler_step`).
 
-Modules, in the order of the stages: :mod:`.constructs` (what a model uses,
-refusals), :mod:`.translate` (PySD's builder patched, cache), :mod:`.functions`
-(PySD's functions over run arrays), :mod:`.statefuls` (stateful objects, Euler
-step), :mod:`.output`, :mod:`.control` (names, time grid), :mod:`.vector_model`
-(:class:`VectorModel`) and :mod:`.reference` (plain PySD, one run).
+7. Subscripts.  In a model with subscripts a bare ``(N,)`` array would meet
+   PySD's DataArrays by position, so there the runs are a named ``run``
+   dimension, kept last (PySD's ``.loc[...]`` and ``.values`` are positional over
+   the subscripts): given values are DataArrays, every component returns ``run``
+   last, ``xr.DataArray(value, coords, dims)`` of the built file spreads a value
+   over runs (:func:`~.functions._run_data_array`), and functions dispatch on what
+   PySD's single run holds: a value over runs only is a scalar there (the array
+   versions above), a subscripted one a DataArray (PySD's own function).
+8. Macros.  Each macro's module and stateful objects get the same treatment; the
+   Euler step goes into macros in PySD's order.  External data (GET DIRECT/XLS)
+   is read once at load from the model's folder, as PySD does.
 
-Anything outside :data:`SUPPORTED_FUNCTIONS` (subscripts, macros, external data,
-RANDOM..., vector functions) is refused with
-:class:`UnsupportedConstruct`, checked on the parsed model and again on the
-translated Python.  On this machine results are bit-identical to plain PySD.
+Modules, in the order of the stages: :mod:`.constructs` (what a model uses,
+refusals), :mod:`.translate` (PySD's builder, the built file rewritten, cache),
+:mod:`.runs` (values over runs, numpy or named), :mod:`.functions` (PySD's
+functions over run arrays), :mod:`.lookups`, :mod:`.statefuls`
+(stateful objects, Euler step), :mod:`.output`, :mod:`.control` (names, time
+grid), :mod:`.vector_model` (:class:`VectorModel`), :mod:`.reference` (plain
+PySD, one run) and :mod:`.conformance` (the two compared, run by run).
+
+Anything outside :data:`SUPPORTED_FUNCTIONS` (RANDOM..., VECTOR SELECT/SORT
+ORDER/RANK/REORDER, ALLOCATE..., INVERT MATRIX, data variables without GET) is
+refused with :class:`UnsupportedConstruct`, checked on the parsed model and
+again on the translated Python; so is an equation that raises over run arrays
+(named after its variable).  ``benchmarks/engine_suite.md`` is the table of the
+SDXorg test models accepted and refused.  On this machine results are
+bit-identical to plain PySD.
 """
 
 from .constructs import used_constructs

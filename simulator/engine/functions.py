@@ -1,148 +1,20 @@
-"""PySD's functions over run arrays: if/xidz/zidz/integer/quantum/modulo/pulse, ^, lookups."""
+"""PySD's functions over run arrays: if/xidz/zidz/integer/quantum/modulo/pulse, ^."""
 
 from __future__ import annotations
 
-import math
 import operator
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import xarray as xr
 from pysd.py_backend import functions as _pysd_functions
-from pysd.py_backend.external import ExtLookup
-from pysd.py_backend.lookups import HardcodedLookups
 
 from .control import RUN
 from .errors import DomainError, EngineError
+from .runs import _on_runs, _runs_only
 
 _SMALL_VENSIM = _pysd_functions.SMALL_VENSIM
-_POWER_NAME = "_vector_power"
-"""The name the translated file calls for Vensim's ``^`` (injected at load)."""
-_REAL_NAME = "_as_real"
-"""The name the translated file calls where PySD's builder writes ``float(...)``."""
-_DATA_ARRAY_NAME = "_run_data_array"
-"""The name the translated file calls where PySD's builder writes ``xr.DataArray(...)``."""
-
-
-
-def _run_array(value: Any, n: int) -> np.ndarray:
-    """``value`` as a numpy array of shape ``(n,)``; values (and integer dtypes) kept.
-
-    An array that already has that shape is returned as it is: the engine and
-    PySD never write into a value in place (states are replaced by new arrays).
-    """
-    if isinstance(value, np.ndarray) and value.shape == (n,):
-        return value
-    data = np.asarray(value)
-    if data.ndim == 0:
-        # np.full keeps Python ints as int64, like the int PySD's scalar path would see
-        return np.full(n, data.item())
-    raise EngineError(f"expected a scalar or {n} values over 'run', got shape {data.shape}")
-
-
-def _named_run_value(value: Any, n: int) -> xr.DataArray:
-    """``value`` over runs in a subscripted model: a DataArray with ``run`` last.
-
-    In a model with subscripts the runs travel as a named dimension, so that
-    xarray aligns them by name with PySD's subscripted values (a bare ``(n,)``
-    array would be broadcast against the last subscript by position).  ``run``
-    is kept last so PySD's positional ``.loc[...]`` selections of subscripts and
-    its ``.values`` assignments see the subscripts where PySD put them.
-    """
-    if isinstance(value, xr.DataArray):
-        if RUN in value.dims:
-            return _run_last(value)
-        return value.expand_dims({RUN: n}, axis=-1).copy()
-    return xr.DataArray(_run_array(value, n), dims=[RUN])
-
-
-def _run_last(value: Any) -> Any:
-    """A DataArray over runs with ``run`` moved to its last dimension."""
-    if isinstance(value, xr.DataArray) and RUN in value.dims and value.dims[-1] != RUN:
-        return value.transpose(..., RUN)
-    return value
-
-
-def _returning_run_last(component: Callable[..., Any]) -> Callable[..., Any]:
-    """A model component returning its value with ``run`` last (see _named_run_value)."""
-    def call(*args: Any, **kwargs: Any) -> Any:
-        return _run_last(component(*args, **kwargs))
-
-    call.__dict__.update(component.__dict__)  # PySD's component attributes
-    call.__name__ = component.__name__
-    call.__doc__ = component.__doc__
-    return call
-
-
-def _run_data_array(data: Any, coords: Any = None, dims: Any = None, *args: Any,
-                    runs: Any = None, **kwargs: Any) -> xr.DataArray:
-    """PySD's ``xr.DataArray(value, coords, dims)``, spreading a value over runs too.
-
-    PySD builds subscripted values from one number this way; a value over runs only
-    becomes that array for every run, with ``run`` last.  PySD's template for a
-    variable assembled element by element (``xr.DataArray(np.nan, ...)`` then
-    ``value.loc[...] = ...``) gets the ``run`` dimension of the ensemble (``runs``)
-    so that elements over runs fit in.  Anything else is PySD's call.
-    """
-    if isinstance(data, xr.DataArray) and RUN in data.dims:
-        if data.dims != (RUN,):
-            raise EngineError(f"a value over runs and {data.dims} placed on subscripts {dims}")
-        shape = tuple(len(coords[d]) for d in dims)
-        values = np.broadcast_to(data.values, shape + data.shape).copy()
-        return xr.DataArray(values, {d: coords[d] for d in dims}, [*dims, RUN])
-    if (runs is not None and runs.named and isinstance(data, float) and math.isnan(data)
-            and dims):
-        shape = tuple(len(coords[d]) for d in dims)
-        return xr.DataArray(np.full(shape + (runs.n,), np.nan), {d: coords[d] for d in dims},
-                            [*dims, RUN])
-    return xr.DataArray(data, coords, dims, *args, **kwargs)
-
-
-def _as_real(value: Any) -> Any:
-    """PySD's ``float(value)``; for a run array, every run's value as a float64."""
-    if isinstance(value, xr.DataArray) and RUN in value.dims or (
-            isinstance(value, np.ndarray) and value.ndim):
-        return value.astype(np.float64)
-    return float(value)
-
-
-def _runs_only(values: Sequence[Any]) -> bool | None:
-    """None: no DataArray; True: every DataArray is over runs only; False: subscripted."""
-    arrays = [v for v in values if isinstance(v, xr.DataArray)]
-    if not arrays:
-        return None
-    return all(a.dims == (RUN,) for a in arrays)
-
-
-def _values_of(value: Any) -> Any:
-    return value.values if isinstance(value, xr.DataArray) else value
-
-
-def _on_runs(array_version: Callable[..., Any],
-             pysd_version: Callable[..., Any]) -> Callable[..., Any]:
-    """Dispatch by what PySD's single run would hold.
-
-    A value over runs only (dims ``('run',)``) is a scalar in PySD's run: the
-    array version runs on its numpy values and the result is named again.  A
-    subscripted value is a DataArray in PySD's run too: PySD's own function.
-    """
-    def call(*args: Any, **kwargs: Any) -> Any:
-        kind = _runs_only((*args, *kwargs.values()))
-        if kind is None:
-            return array_version(*args, **kwargs)
-        if not kind:
-            return pysd_version(*args, **kwargs)
-        out = array_version(*map(_values_of, args),
-                            **{key: _values_of(value) for key, value in kwargs.items()})
-        if isinstance(out, np.ndarray) and out.ndim == 1:
-            return xr.DataArray(out, dims=[RUN])
-        return out
-
-    call.__name__ = array_version.__name__
-    call.__doc__ = array_version.__doc__
-    return call
 
 
 def _if_then_else(condition: Any, val_if_true: Callable[[], Any],
@@ -274,9 +146,6 @@ def _one_value(value: Any, function: str, argument: str) -> Any:
     return distinct.item()
 
 
-def _pysd_power(base: Any, exponent: Any) -> Any:
-    return base ** exponent
-
 
 # PySD functions of the translated module -> their array versions (pulse: see above).
 # if/xidz/zidz go to PySD's DataArray branches for any DataArray (they align by name).
@@ -350,69 +219,4 @@ def _power(base: Any, exponent: Any) -> Any:
         return np.asarray(_OBJECT_POWER(base, exponent), dtype=np.float64)
     except (ZeroDivisionError, OverflowError, TypeError, ValueError):
         return np.asarray(_SAFE_POWER(base, exponent), dtype=np.float64)
-
-
-class _RunLookupsCall:
-    """Mixin: a lookup whose call takes an argument over runs.
-
-    PySD's ``Lookups._call`` takes ``if x in ...`` branches for anything that is
-    not a DataArray, and for an unsubscripted DataArray argument it builds
-    ``xr.DataArray(nan, None, list(None))``; the TypeError is caught and the
-    whole table returned.  Here every run takes PySD's scalar branches: exact x
-    value -> its y; above/below the table -> last/first y; else ``np.interp``
-    (what ``DataArray.interp`` calls for 1-D linear data) or hold-backward.
-    """
-
-    def __call__(self, x: Any, final_subs: Any = None) -> Any:
-        if isinstance(x, np.ndarray) and x.ndim:
-            return self._values(np.asarray(x, dtype=np.float64))
-        if isinstance(x, xr.DataArray) and RUN in x.dims:
-            if self.data.dims != ("lookup_dim",):
-                raise EngineError(f"{self.py_name}: a subscripted lookup table called with "
-                                  f"values over runs")
-            # PySD takes its scalar branches element by element (Lookups._call)
-            return x.copy(data=self._values(np.asarray(x.values, dtype=np.float64)))
-        return super().__call__(x, final_subs)
-
-    def _table(self) -> tuple[np.ndarray, np.ndarray]:
-        """The table's x and y values (read from ``data`` once per table object)."""
-        cached = self.__dict__.get("_run_table")
-        if cached is None or cached[0] is not self.data:
-            cached = (self.data, np.asarray(self.data["lookup_dim"].values, dtype=np.float64),
-                      np.asarray(self.data.values, dtype=np.float64))
-            self.__dict__["_run_table"] = cached
-        return cached[1], cached[2]
-
-    def _values(self, x: np.ndarray) -> np.ndarray:
-        xs, ys = self._table()
-        if self.interp == "hold_backward":
-            out = ys[np.clip(np.searchsorted(xs, x, side="right") - 1, 0, None)]
-        else:
-            out = np.interp(x, xs, ys)
-        position = np.clip(np.searchsorted(xs, x), 0, len(xs) - 1)
-        exact = xs[position] == x
-        out = np.where(exact, ys[position], out)
-        above, below = x > xs[-1], x < xs[0]
-        self._warn_extrapolation(above, below)
-        return np.where(above, ys[-1], np.where(below, ys[0], out))
-
-    def _warn_extrapolation(self, above: np.ndarray, below: np.ndarray) -> None:
-        """PySD's extrapolation warnings, once per ensemble run and direction."""
-        warned = self.__dict__.setdefault("warned", set())
-        for side, mask in (("above the maximum", above), ("below the minimum", below)):
-            if side not in warned and mask.any():
-                warned.add(side)
-                warnings.warn(f"{self.py_name}\nextrapolating data {side} value of the "
-                              f"series in {int(mask.sum())} runs", stacklevel=2)
-
-class _RunLookups(_RunLookupsCall, HardcodedLookups):
-    """A hard-coded lookup (``WITH LOOKUP`` tables, lookup variables) over runs."""
-
-
-class _RunExtLookup(_RunLookupsCall, ExtLookup):
-    """A GET DIRECT/XLS LOOKUPS table (read once at load, as PySD does) over runs."""
-
-
-_RUN_LOOKUP_CLASSES: dict[type, type] = {HardcodedLookups: _RunLookups,
-                                         ExtLookup: _RunExtLookup}
 

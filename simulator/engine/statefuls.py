@@ -12,7 +12,8 @@ from pysd.py_backend import statefuls as _st
 from pysd.py_backend.model import Macro
 
 from .errors import EngineError
-from .functions import _if_then_else, _named_run_value, _run_array, _zidz
+from .functions import _if_then_else, _zidz
+from .runs import _named_run_value, _run_array
 
 
 class _Broadcast:

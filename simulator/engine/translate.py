@@ -16,7 +16,7 @@ from pysd.translators.structures import abstract_model as _am
 
 from .constructs import _abstract_issues, _parse_vensim, _raise_if_unsupported, _source_issues
 from .errors import EngineError
-from .functions import _DATA_ARRAY_NAME, _POWER_NAME, _REAL_NAME
+from .runs import _DATA_ARRAY_NAME, _POWER_NAME, _REAL_NAME
 
 ENGINE_TAG = "e4"
 """Version of the translation patches; part of the cache key of translated files.

@@ -30,18 +30,17 @@ from .errors import (
     UnknownNameError,
     UnsupportedConstruct,
 )
-from .functions import (
-    _ARRAY_FUNCTIONS,
+from .functions import _ARRAY_FUNCTIONS, _power
+from .lookups import _RUN_LOOKUP_CLASSES
+from .output import _handler_file
+from .runs import (
     _DATA_ARRAY_NAME,
     _POWER_NAME,
     _REAL_NAME,
-    _RUN_LOOKUP_CLASSES,
     _as_real,
-    _power,
     _returning_run_last,
     _run_data_array,
 )
-from .output import _handler_file
 from .statefuls import (
     _BROADCAST_ATTRS,
     _RUN_CLASSES,
