@@ -56,7 +56,8 @@ def check_all(models: list[Path], cache: Path, limit: int) -> list[tuple[str, Ve
             signal.alarm(0)
         seconds = time.perf_counter() - start
         rows.append((name, verdict, seconds))
-        print(f"{verdict.status:10s} {seconds:6.1f}s {name} {' '.join(verdict.constructs)}",
+        print(f"{verdict.status:10s} {seconds:6.1f}s {name} {' '.join(verdict.constructs)}"
+              + (f" {verdict.detail[:300]}" if verdict.status == DIFFERS else ""),
               flush=True)
     return rows
 

@@ -44,7 +44,9 @@ def run_single(mdl_path: str | os.PathLike, params: Mapping[str, Any], outputs: 
     reals = {}
     for name, value in params.items():
         real = names.real(name, "parameter")
-        subscripts = _subscripts(model, names.py_of_real[real])
+        default = getattr(model.components, names.py_of_real[real])()
+        subscripts = ({dim: list(default.coords[dim].values) for dim in default.dims}
+                      if isinstance(default, xr.DataArray) else {})
         reals[real] = (xr.DataArray(np.asarray(value, dtype=np.float64), coords=subscripts,
                                     dims=list(subscripts)) if subscripts else float(value))
     model.set_components(reals)  # first, so that constants setting a control value count
@@ -69,7 +71,8 @@ def run_single(mdl_path: str | os.PathLike, params: Mapping[str, Any], outputs: 
         variables[real] = ((RUN, TIME, *subscripts), values[index][None], subscripts)
     for real, value in reals.items():
         if real not in variables:
-            subscripts = _subscripts(model, names.py_of_real[real])
+            subscripts = ({dim: list(value.coords[dim].values) for dim in value.dims}
+                          if isinstance(value, xr.DataArray) else {})
             variables[real] = ((RUN, *subscripts), np.asarray(value, dtype=np.float64)[None],
                                subscripts)
     return _dataset_of(variables, {RUN: [0], TIME: times},

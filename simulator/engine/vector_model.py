@@ -76,7 +76,9 @@ class VectorModel:
         self.control = _Control.of(self._model)
         self._constants = self._constant_names()
         self.control_inputs = self._control_inputs_of()
-        self._defaults = {real: getattr(self._model.components, py)()
+        # (a subscripted constant assembled element by element has the one-run
+        # initialisation's run dimension: dropped, its default is one value per element)
+        self._defaults = {real: _without_runs(getattr(self._model.components, py)())
                           for real, py in self._constants.items()}
         self._subscripted = {real for real, value in self._defaults.items()
                              if isinstance(value, xr.DataArray) and value.dims}
@@ -242,14 +244,21 @@ class VectorModel:
                 for k, a in arrays.items()}, labels
 
     def _element_shape(self, real: str) -> tuple[int, ...]:
-        return tuple(len(v) for v in self._subscripts_of(real).values())
+        return tuple(len(v) for v in self._constant_subscripts(real).values())
+
+    def _constant_subscripts(self, real: str) -> dict[str, list]:
+        """A constant's subscript ranges as its default value holds them (may be subranges)."""
+        default = self._defaults.get(real)
+        if real not in self._subscripted or not isinstance(default, xr.DataArray):
+            return {}
+        return {dim: list(default.coords[dim].values) for dim in default.dims}
 
     def _as_runs(self, name: str, value: Any) -> np.ndarray:
         """A given value: scalar, ``(n,)``, or ``(n, *subscripts)`` for a subscripted one.
 
         A DataArray over ``run`` (and the constant's subscripts) is put in that order.
         """
-        subscripts = list(self._subscripts_of(name)) if name in self._subscripted else []
+        subscripts = list(self._constant_subscripts(name))
         if isinstance(value, xr.DataArray) and value.ndim:
             if set(value.dims) - {RUN, *subscripts}:
                 raise EngineError(f"parameter {name!r}: expected dims {(RUN, *subscripts)}, "
@@ -297,7 +306,7 @@ class VectorModel:
             if real in given and real in self.control_inputs:
                 value = self._one_value(real, given[real])
             elif real in given and self._runs.named:
-                subscripts = self._subscripts_of(real) if real in self._subscripted else {}
+                subscripts = self._constant_subscripts(real)
                 value = xr.DataArray(np.moveaxis(value, 0, -1), dims=[*subscripts, RUN],
                                      coords=subscripts)
             values[py] = value
@@ -390,11 +399,17 @@ class VectorModel:
             variables[real] = ((RUN, TIME, *subscripts), values, subscripts)
         for real, values in given.items():
             if real not in variables:
-                subscripts = self._subscripts_of(real) if real in self._subscripted else {}
+                subscripts = self._constant_subscripts(real)
                 variables[real] = ((RUN, *subscripts), values, subscripts)
         return _dataset_of(variables, {RUN: labels, TIME: times},
                            {"model": self.mdl_path.name, "model_sha256": self.model_sha256,
                             "pysd_version": pysd.__version__})
+
+
+def _without_runs(value: Any) -> Any:
+    if isinstance(value, xr.DataArray) and RUN in value.dims:
+        return value.isel({RUN: 0}, drop=True)
+    return value
 
 
 def _constant_function(value: Any) -> Callable[[], Any]:
