@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,6 +15,8 @@ _POWER_NAME = "_vector_power"
 """The name the translated file calls for Vensim's ``^`` (injected at load)."""
 _REAL_NAME = "_as_real"
 """The name the translated file calls where PySD's builder writes ``float(...)``."""
+_ASSIGN_LOC_NAME = "_assign_loc"
+"""The name the translated file calls where PySD assembles ``value.loc[...] = ...``."""
 _DATA_ARRAY_NAME = "_run_data_array"
 """The name the translated file calls where PySD's builder writes ``xr.DataArray(...)``."""
 
@@ -86,12 +87,27 @@ def _run_data_array(data: Any, coords: Any = None, dims: Any = None, *args: Any,
         shape = tuple(len(coords[d]) for d in dims)
         values = np.broadcast_to(data.values, shape + data.shape).copy()
         return xr.DataArray(values, {d: coords[d] for d in dims}, [*dims, RUN])
-    if (runs is not None and runs.named and isinstance(data, float) and math.isnan(data)
-            and dims):
-        shape = tuple(len(coords[d]) for d in dims)
-        return xr.DataArray(np.full(shape + (runs.n,), np.nan), {d: coords[d] for d in dims},
-                            [*dims, RUN])
+    if (runs is not None and runs.named and isinstance(data, np.ndarray) and dims
+            and data.ndim == len(dims) + 1 and data.shape[-1] == runs.n):
+        # PySD's ``xr.DataArray(x.values, coords, dims)`` of a value with ``run`` last
+        return xr.DataArray(data, {d: coords[d] for d in dims}, [*dims, RUN])
     return xr.DataArray(data, coords, dims, *args, **kwargs)
+
+
+def _assign_loc(value: xr.DataArray, index: Any, element: Any) -> xr.DataArray:
+    """PySD's ``value.loc[index] = element`` when either side may be over runs.
+
+    PySD assembles a variable defined element by element into a template built
+    without runs; an element over runs gives the template the ``run`` dimension
+    (last) first, and an element without runs is spread over them.
+    """
+    element_runs = isinstance(element, xr.DataArray) and RUN in element.dims
+    if element_runs and RUN not in value.dims:
+        value = value.expand_dims({RUN: element.sizes[RUN]}, axis=-1).copy()
+    elif RUN in value.dims and not element_runs and np.ndim(element):
+        element = np.asarray(element)[..., None]
+    value.loc[index] = element
+    return value
 
 
 def _as_real(value: Any) -> Any:

@@ -16,7 +16,7 @@ from pysd.translators.structures import abstract_model as _am
 
 from .constructs import _abstract_issues, _parse_vensim, _raise_if_unsupported, _source_issues
 from .errors import EngineError
-from .runs import _DATA_ARRAY_NAME, _POWER_NAME, _REAL_NAME
+from .runs import _ASSIGN_LOC_NAME, _DATA_ARRAY_NAME, _POWER_NAME, _REAL_NAME
 
 ENGINE_TAG = "e4"
 """Version of the translation patches; part of the cache key of translated files.
@@ -131,7 +131,9 @@ def _data_from_model_dir(source: str, model_dir: Path) -> str:
 
 class _ArraySafeCalls(ast.NodeTransformer):
     """On the built file: ``a ** b`` -> ``_vector_power(a, b)``, ``float(x)`` -> ``_as_real(x)``,
-    ``xr.DataArray(value, coords, dims)`` -> ``_run_data_array(...)``.
+    ``xr.DataArray(value, coords, dims)`` -> ``_run_data_array(...)``,
+    ``x.transpose(a, b)`` -> ``x.transpose(a, b, ...)``, ``value.loc[i] = x`` ->
+    ``value = _assign_loc(value, i, x)``.
 
     Done on the parsed file, so ``-2 ** 2`` stays ``-(2 ** 2)`` exactly as Python
     (and Vensim) read PySD's expression.  PySD's builder writes ``float(...)``
@@ -150,6 +152,20 @@ class _ArraySafeCalls(ast.NodeTransformer):
                         args=[node.left, node.right], keywords=[])
         return ast.copy_location(call, node)
 
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        """``value.loc[i] = x`` -> ``value = _assign_loc(value, i, x)`` (see there)."""
+        self.generic_visit(node)
+        target = node.targets[0] if len(node.targets) == 1 else None
+        if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Attribute)
+                and target.value.attr == "loc" and isinstance(target.value.value, ast.Name)):
+            return node
+        owner = target.value.value.id
+        call = ast.Call(func=ast.Name(id=_ASSIGN_LOC_NAME, ctx=ast.Load()),
+                        args=[ast.Name(id=owner, ctx=ast.Load()), _index_expression(target.slice),
+                              node.value], keywords=[])
+        return ast.copy_location(ast.Assign(targets=[ast.Name(id=owner, ctx=ast.Store())],
+                                            value=call), node)
+
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
         if isinstance(node.func, ast.Name) and node.func.id == "float":
@@ -158,7 +174,22 @@ class _ArraySafeCalls(ast.NodeTransformer):
               and isinstance(node.func.value, ast.Name) and node.func.value.id == "xr"):
             node.func = ast.copy_location(ast.Name(id=_DATA_ARRAY_NAME, ctx=ast.Load()),
                                           node.func)
+        elif (isinstance(node.func, ast.Attribute) and node.func.attr == "transpose"
+              and node.args and not any(isinstance(a, ast.Constant) and a.value is Ellipsis
+                                        for a in node.args)):
+            node.args.append(ast.Constant(value=Ellipsis))  # ``run`` (last) stays last
         return node
+
+
+def _index_expression(index: ast.expr) -> ast.expr:
+    """A subscript's index as an expression (``:`` -> ``slice(None, None, None)``)."""
+    if isinstance(index, ast.Slice):
+        return ast.Call(func=ast.Name(id="slice", ctx=ast.Load()), args=[
+            part if part is not None else ast.Constant(value=None)
+            for part in (index.lower, index.upper, index.step)], keywords=[])
+    if isinstance(index, ast.Tuple):
+        return ast.Tuple(elts=[_index_expression(e) for e in index.elts], ctx=ast.Load())
+    return index
 
 
 def _array_safe_source(source: str) -> str:

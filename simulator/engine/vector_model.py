@@ -34,10 +34,12 @@ from .functions import _ARRAY_FUNCTIONS, _power
 from .lookups import _RUN_LOOKUP_CLASSES
 from .output import _handler_file
 from .runs import (
+    _ASSIGN_LOC_NAME,
     _DATA_ARRAY_NAME,
     _POWER_NAME,
     _REAL_NAME,
     _as_real,
+    _assign_loc,
     _returning_run_last,
     _run_data_array,
 )
@@ -170,6 +172,7 @@ class VectorModel:
         setattr(module, _POWER_NAME, _power)
         setattr(module, _REAL_NAME, _as_real)
         setattr(module, _DATA_ARRAY_NAME, functools.partial(_run_data_array, runs=self._runs))
+        setattr(module, _ASSIGN_LOC_NAME, _assign_loc)
         external_lookups = [e for e in model._external_elements if isinstance(e, ExtLookup)]
         for lookup in model._lookup_elements + external_lookups:
             if lookup.interp not in _LOOKUP_INTERPOLATIONS:
