@@ -94,17 +94,28 @@ def _run_data_array(data: Any, coords: Any = None, dims: Any = None, *args: Any,
     return xr.DataArray(data, coords, dims, *args, **kwargs)
 
 
-def _assign_loc(value: xr.DataArray, index: Any, element: Any) -> xr.DataArray:
+def _assign_loc(value: xr.DataArray, index: Any, element: Any,
+                runs: Any = None) -> xr.DataArray:
     """PySD's ``value.loc[index] = element`` when either side may be over runs.
 
     PySD assembles a variable defined element by element into a template built
-    without runs; an element over runs gives the template the ``run`` dimension
-    (last) first, and an element without runs is spread over them.
+    without runs; an element over runs (a DataArray with ``run``, or PySD's
+    ``.values`` of one: a numpy array with one trailing axis of the ensemble's
+    size more than the region) gives the template the ``run`` dimension (last)
+    first, and an element without runs is spread over them.
     """
-    element_runs = isinstance(element, xr.DataArray) and RUN in element.dims
-    if element_runs and RUN not in value.dims:
-        value = value.expand_dims({RUN: element.sizes[RUN]}, axis=-1).copy()
-    elif RUN in value.dims and not element_runs and np.ndim(element):
+    if isinstance(element, xr.DataArray) and RUN in element.dims:
+        element = _run_last(element)  # PySD assigns by position: subscripts, then run
+        n = element.sizes[RUN]
+    elif (runs is not None and runs.named and isinstance(element, np.ndarray)
+          and RUN not in value.dims and element.ndim == value.loc[index].ndim + 1
+          and element.shape[-1] == runs.n):
+        n = runs.n
+    else:
+        n = None
+    if n is not None and RUN not in value.dims:
+        value = value.expand_dims({RUN: n}, axis=-1).copy()
+    elif RUN in value.dims and n is None and np.ndim(element):
         element = np.asarray(element)[..., None]
     value.loc[index] = element
     return value

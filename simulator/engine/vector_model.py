@@ -172,7 +172,7 @@ class VectorModel:
         setattr(module, _POWER_NAME, _power)
         setattr(module, _REAL_NAME, _as_real)
         setattr(module, _DATA_ARRAY_NAME, functools.partial(_run_data_array, runs=self._runs))
-        setattr(module, _ASSIGN_LOC_NAME, _assign_loc)
+        setattr(module, _ASSIGN_LOC_NAME, functools.partial(_assign_loc, runs=self._runs))
         external_lookups = [e for e in model._external_elements if isinstance(e, ExtLookup)]
         for lookup in model._lookup_elements + external_lookups:
             if lookup.interp not in _LOOKUP_INTERPOLATIONS:
