@@ -63,7 +63,7 @@ def check_all(models: list[Path], cache: Path, limit: int) -> list[tuple[str, Ve
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return text.replace(f"{ROOT}/", "").replace("|", "\\|").replace("\n", " ")
 
 
 def render(rows: list[tuple[str, Verdict, float]]) -> str:
