@@ -273,6 +273,36 @@ def _cmd_init(args) -> int:
     return 0
 
 
+def _cmd_engine_check(args) -> int:
+    import tempfile
+
+    from .engine import conformance
+
+    mdl = Path(args.model)
+    if not mdl.is_file() or mdl.suffix.lower() != ".mdl":
+        raise InputError(mdl, None, "no such Vensim model file",
+                         "give the path of a .mdl file")
+    if args.runs < 1:
+        raise InputError("command line", "--runs", "must be positive", "give a positive integer")
+    with tempfile.TemporaryDirectory(prefix="plansim-engine-check-") as cache:
+        verdict = conformance.check_model(mdl, n_runs=args.runs, seed=args.seed,
+                                          cache_dir=cache)
+    if verdict.status == conformance.NOT_RUNNABLE:
+        raise InputError(mdl, None, f"plain PySD cannot run this model ({verdict.detail})",
+                         "make the model run with pysd.read_vensim(...).run() first")
+    print(f"{mdl}: {verdict.status}")
+    if verdict.status == conformance.ACCEPTED:
+        print(f"the vectorised engine gives plain PySD's bits in {verdict.runs_compared} runs "
+              f"(defaults, then {len(verdict.perturbed)} constants perturbed per run)")
+    elif verdict.status == conformance.REFUSED:
+        print(f"refused by name: {', '.join(verdict.constructs)}")
+        print(verdict.detail)
+    else:
+        print(f"the engine differs from plain PySD: {verdict.detail}")
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plansim",
@@ -436,6 +466,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("goals", parents=[project], help="list the goals a scenario evaluates")
     p.add_argument("scenario", nargs="?", default=None)
     p.set_defaults(func=_cmd_goals)
+
+    p = sub.add_parser("engine-check", help="does the vectorised engine run a Vensim model "
+                       "exactly as plain PySD does? (or which construct it refuses)")
+    p.add_argument("model", help="a Vensim .mdl file")
+    p.add_argument("--runs", type=int, default=3, help="runs with perturbed constants")
+    p.add_argument("--seed", type=int, default=0, help="seed of the perturbations")
+    p.set_defaults(func=_cmd_engine_check)
     return parser
 
 
