@@ -28,25 +28,53 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_calibrate(args) -> int:
-    from . import calibrate
+    from . import calibrate, history
+    from .calibrate import match
 
-    cal = calibrate.calibrate(max_nfev=args.max_nfev)
-    print(cal.table())
-    print(f"cost {cal.cost:.3g} after {cal.evaluations} evaluations")
-    from . import history
-
+    if args.walkers < 2 or args.burn < 0 or args.steps - args.burn < match.THIN:
+        raise InputError("command line", "--steps/--walkers/--burn",
+                         f"need walkers >= 2, burn >= 0 and steps - burn >= {match.THIN} "
+                         "(the thinning)",
+                         "give e.g. --walkers 384 --steps 400 --burn 200")
+    bar, close = _bar(args.steps, "history matching (emcee steps)")
+    try:
+        cal = calibrate.calibrate(seed=args.seed, max_nfev=args.max_nfev, walkers=args.walkers,
+                                  steps=args.steps, burn=args.burn, progress=bar)
+    finally:
+        close()
+    if args.report:
+        print(cal.report())
+    else:
+        print(cal.point.table())
+        e = cal.ensemble
+        print(f"identified directions: {len(cal.point.free)} of {len(cal.target.names)} "
+              f"parameters; fixed at documented defaults in the point fit: "
+              f"{', '.join(sorted(set(cal.target.names) - set(cal.point.free))) or 'none'}")
+        print(f"history-matched ensemble: {e.size} accepted sets "
+              f"(`plansim calibrate --report` for the identifiability table)")
     for name, why in history.not_represented().items():
         print(f"not represented: {name}: {why}")
     if args.dry_run:
         print("dry run: nothing written")
     else:
-        print(f"wrote {calibrate.write(cal, args.out)}")
+        toml_path, nc_path = calibrate.write(cal, args.out)
+        print(f"wrote {toml_path} and {nc_path}")
     if not cal.all_within:
-        bad = [r["figure"] for r in cal.residuals if not r["within"]]
-        print(f"NOT within tolerance: {', '.join(bad)}")
+        bad = [r["figure"] for r in cal.point.residuals if not r["within"]]
+        print(f"point fit NOT within {history.CUTOFF:g} sd: {', '.join(bad)}")
         return 1
-    print("every represented figure is within tolerance")
+    print(f"every represented figure is within {history.CUTOFF:g} sd of its error model")
     return 0
+
+
+def _bar(total: int, desc: str):
+    """One tqdm bar on a terminal; (None, no-op) otherwise."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, file=sys.stderr)
+    return (lambda k: bar.update(k)), bar.close
 
 
 def _progress_bars(total_runs: int, generations: int):
@@ -179,6 +207,7 @@ def _cmd_loops(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .calibrate import match
     from .paths import CALIBRATION_FILE
     from .review.loops import LOOPS_FILE
 
@@ -228,9 +257,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run blocks on the Dask cluster at tcp://HOST:PORT")
     p.set_defaults(func=_cmd_sweep)
 
-    p = sub.add_parser("calibrate", help="fit the model to the 2000-2005 history")
-    p.add_argument("--out", default=str(CALIBRATION_FILE), help="calibration TOML to write")
-    p.add_argument("--max-nfev", type=int, default=200, help="evaluation budget")
+    p = sub.add_parser("calibrate", help="identify, fit and history-match the model to "
+                       "2000-2005; writes calibrated.toml and its ensemble calibrated.nc")
+    p.add_argument("--out", default=str(CALIBRATION_FILE),
+                   help="calibration TOML to write (the ensemble goes beside it, .nc)")
+    p.add_argument("--report", action="store_true",
+                   help="print the identifiability table (singular values, undetermined "
+                   "combinations, per parameter) and the ensemble's spread")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampler")
+    p.add_argument("--walkers", type=int, default=match.WALKERS, help="emcee walkers")
+    p.add_argument("--steps", type=int, default=match.STEPS, help="emcee steps")
+    p.add_argument("--burn", type=int, default=match.BURN, help="steps discarded as burn-in")
+    p.add_argument("--max-nfev", type=int, default=200, help="point-fit evaluation budget")
     p.add_argument("--dry-run", action="store_true", help="print the fit, write nothing")
     p.set_defaults(func=_cmd_calibrate)
 

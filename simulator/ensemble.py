@@ -54,9 +54,7 @@ def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalS
 
 def history_indicators() -> list[str]:
     """Indicators the plausibility screen needs."""
-    needed = {f.indicator for f in history.figures()}
-    needed.discard("gdp_real_growth")
-    return sorted(needed | {"gdp_real"})
+    return history.indicators_needed()
 
 
 def run(scenario: Scenario, samples: xr.Dataset, levers: dict | None = None,

@@ -45,6 +45,18 @@ INDICATORS: dict[str, Indicator] = {
         Indicator("va_primary", "primary VA", "亿元 (current)", "Primary value added"),
         Indicator("va_secondary", "secondary VA", "亿元 (current)", "Secondary value added"),
         Indicator("va_tertiary", "tertiary VA", "亿元 (current)", "Tertiary value added"),
+        Indicator(
+            "va_primary_real", "primary VA real", "亿元 (2005 prices)",
+            "Primary value added at constant 2005 prices",
+        ),
+        Indicator(
+            "va_secondary_real", "secondary VA real", "亿元 (2005 prices)",
+            "Secondary value added at constant 2005 prices",
+        ),
+        Indicator(
+            "va_tertiary_real", "tertiary VA real", "亿元 (2005 prices)",
+            "Tertiary value added at constant 2005 prices",
+        ),
         Indicator("primary_share", "primary share", "%", "Primary share of GDP"),
         Indicator("secondary_share", "secondary share", "%", "Secondary share of GDP"),
         Indicator("tertiary_share", "tertiary share", "%", "Tertiary share of GDP"),

@@ -30,18 +30,21 @@ def vector_model(mdl_path: str = str(MODEL_FILE)) -> VectorModel:
 
 
 def run(params: dict | xr.Dataset, names: list[str] | None = None, *,
-        mdl_path: Path | str = MODEL_FILE, years=YEARS) -> xr.Dataset:
+        mdl_path: Path | str = MODEL_FILE, years=YEARS, check_finite: bool = True) -> xr.Dataset:
     """Indicators (all, or ``names``) for the runs ``params`` describe.
 
     ``params`` maps Vensim parameter names to scalars or 1-D arrays over runs; values
     not given keep the model's defaults (callers apply calibration and scenario
     values first, see :meth:`simulator.scenario.Scenario.central_parameters`). Output years
-    always include 2005, the base of index indicators.
+    always include 2005, the base of index indicators. ``check_finite=False`` returns
+    NaN/inf where a run leaves the model's domain (calibration rules such runs out)
+    instead of raising.
     """
     names = list(indicators.INDICATORS) if names is None else names
     years = sorted(set(years) | {indicators.BASE_YEAR})
     vm = vector_model(str(Path(mdl_path).resolve()))
-    raw = vm.run(_as_runs(params), indicators.model_variables(names), years=years)
+    raw = vm.run(_as_runs(params), indicators.model_variables(names), years=years,
+                 check_finite=check_finite)
     out = indicators.from_model_output(raw, names)
     inputs = {k: raw[k] for k in raw.data_vars if raw[k].dims == ("run",)}
     return out.assign(inputs)

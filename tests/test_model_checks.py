@@ -165,32 +165,34 @@ def test_population_stock_balances(plan):
 
 def test_committed_calibration_reproduces_history():
     values = calibrate.load_values()
-    figs = history.figures()
-    wanted = sorted({f.indicator for f in figs if f.indicator != "gdp_real_growth"}
-                    | {"gdp_real"})
-    data = simulate.run_one(values, wanted)
-    table = calibrate.residual_table(data, figs)
-    bad = [(r["figure"], r["history"], r["model"]) for r in table if not r["within"]]
-    assert not bad, f"outside tolerance: {bad}"
-    nat = data["natural_growth_rate"].sel(time=list(history.HISTORY_YEARS))
-    assert float(nat.max()) < 8.0
+    target = calibrate.Target.of_model()
+    x = np.array([values[n] for n in target.names])
+    table = calibrate.point.residual_table(target, x)
+    bad = [(r["figure"], r["history"], r["model"], r["z"]) for r in table if not r["within"]]
+    assert not bad, f"outside {history.CUTOFF} sd: {bad}"
 
 
 def test_committed_calibration_is_of_the_current_model():
     import tomllib
 
+    from simulator.calibrate import errors
+
     meta = tomllib.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))["meta"]
     assert meta["model_hash"] == file_hash(MODEL_FILE), "run `plansim calibrate` again"
     assert meta["history_hash"] == file_hash(history.HISTORY_FILE)
+    assert meta["errors_hash"] == file_hash(errors.ERRORS_FILE)
+    assert meta["ensemble_hash"] == file_hash(CALIBRATION_FILE.with_name(meta["ensemble_file"]))
 
 
-def test_calibration_fits_from_the_model_defaults():
-    cal = calibrate.calibrate()
+def test_point_fit_from_the_model_defaults_is_the_committed_one():
+    target = calibrate.Target.of_model()
+    full = calibrate.point.fit(target)
+    ident = calibrate.identify.identify(target, np.array([full.values[n] for n in target.names]))
+    cal = calibrate.point.fit(target, free=ident.free)
     assert cal.all_within, cal.table()
     committed = calibrate.load_values()
-    for name, value in cal.values.items():
-        lo, hi = cal.bounds[name]
-        assert abs(value - committed[name]) <= 1e-3 * (hi - lo), name
+    for j, name in enumerate(target.names):
+        assert abs(cal.values[name] - committed[name]) <= 1e-3 * target.width[j], name
 
 
 def test_every_constant_is_documented_with_role_units_and_range():
