@@ -114,7 +114,7 @@ def test_undetermined_directions_do_not_move_the_fit(target, point_values):
 
 
 def test_history_matching_is_seeded_and_accepts_only_plausible_sets(target, point_values):
-    small = dict(walkers=48, steps=12, burn=6, thin=2)
+    small = {"walkers": 48, "steps": 12, "burn": 6, "thin": 2}
     a = match.history_match(target, point_values, seed=3, **small)
     b = match.history_match(target, point_values, seed=3, **small)
     np.testing.assert_array_equal(a.values, b.values)
