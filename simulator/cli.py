@@ -106,7 +106,7 @@ def _cmd_reach(args) -> int:
     try:
         result = reach.reach(scen, runs=args.runs, seed=args.seed,
                              search_runs=args.search_runs, generations=args.generations,
-                             progress=progress)
+                             progress=progress, calibration=args.calibration)
     finally:
         close()
     out = Path(args.out) if args.out else Path("out") / f"reach-{scen.name}"
@@ -238,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--goals", default=None,
                    help="only these goals: a group of goals.toml (design_card, plan_2010, "
                    "outlook_2015) or comma-separated goal ids")
+    p.add_argument("--calibration", choices=["ensemble", "point"], default="ensemble",
+                   help="ensemble: draw calibration sets of scenarios/calibrated.nc with the "
+                   "futures (default); point: every future on the point calibration")
     p.set_defaults(func=_cmd_reach)
 
     p = sub.add_parser("analyze", help="briefing charts and tables from a reach result")

@@ -37,6 +37,8 @@ def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalS
     params = parameters(scenario, samples, levers)
     data = simulate.run(params, names, years=years)
     data = data.assign_coords(run=samples["run"].values)
+    if "calibration_set" in samples.coords:
+        data = data.assign_coords(calibration_set=samples["calibration_set"])
     indicator_names = [k for k in data.data_vars if "time" in data[k].dims]
     evaluation = goals_mod.evaluate(data[indicator_names], goal_set)
     figs = history.figures()
@@ -46,7 +48,7 @@ def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalS
     for name in params:
         out[name].attrs.update({"role": roles[name].role, "units": roles[name].units})
     for name in samples.data_vars:
-        out[name].attrs["sampled"] = 1
+        out[name].attrs.update({"sampled": 1, **samples[name].attrs})
     out["plausible"].attrs["description"] = (
         "run reproduces the 2000-2005 history within the calibration tolerance")
     return out
