@@ -102,3 +102,20 @@ def test_a_different_default_no_longer_changes_the_verdict_silently(plan, joint)
     probability = {g: v["probability"] for g, v in joint.summary["goals"].items()}
     silent = [g for g in flipped if g not in named and not 0.05 <= probability[g] <= 0.95]
     assert not silent, (flipped, named, probability)
+
+
+def test_sweep_stores_the_calibration_set_of_every_run(plan, tmp_path):
+    from simulator import sweep
+
+    spec = tmp_path / "tiny.toml"
+    spec.write_text('scenario = "plan"\nseed = 2\nfutures = 40\nblock_size = 80\n'
+                    'indicators = ["population"]\nyears = [2010]\n'
+                    '[levers."talent attraction rate"]\ngrid = [0.0, 0.02]\n', encoding="utf-8")
+    sweep.execute(spec, tmp_path / "out")
+    store = sweep.open_store(tmp_path / "out").load()
+    sets = plan.calibration_sets()
+    idx = store["calibration_set"].values
+    assert idx.min() >= 0 and idx.max() < sets.size
+    np.testing.assert_array_equal(idx[:40], idx[40:])  # every setting meets the same draws
+    name = next(n for n in sets.names if n in store)
+    np.testing.assert_array_equal(store[name].values, sets.values[idx, sets.names.index(name)])
