@@ -119,3 +119,23 @@ def test_sweep_stores_the_calibration_set_of_every_run(plan, tmp_path):
     np.testing.assert_array_equal(idx[:40], idx[40:])  # every setting meets the same draws
     name = next(n for n in sets.names if n in store)
     np.testing.assert_array_equal(store[name].values, sets.values[idx, sets.names.index(name)])
+
+
+def test_accessor_splits_variance_from_results_file(joint, tmp_path):
+    import xarray as xr
+
+    import simulator  # noqa: F401  (registers ds.plan)
+
+    nc, _ = joint.write(tmp_path)
+    with xr.open_dataset(nc) as ds:
+        table = ds.load().plan.calibration_shares()
+    expected = joint.calibration["variance_shares"]
+    for goal, row in table.iterrows():
+        if expected[goal] is None:
+            assert np.isnan(row["calibration"])
+        else:
+            assert row["calibration"] == pytest.approx(expected[goal]["calibration"])
+    point_only = xr.Dataset({"met": (("run", "goal"), np.ones((2, 1), bool))},
+                            coords={"goal": ["g"]})
+    with pytest.raises(ValueError, match="point calibration"):
+        point_only.plan.calibration_shares()
