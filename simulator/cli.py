@@ -36,7 +36,7 @@ def _cmd_calibrate(args) -> int:
                          f"need walkers >= 2, burn >= 0 and steps - burn >= {match.THIN} "
                          "(the thinning)",
                          "give e.g. --walkers 384 --steps 400 --burn 200")
-    bar, close = _bar(args.steps, "history matching (emcee steps)")
+    bar, close = _bar(2 * args.steps, "history matching (engine calls, 2 per emcee step)")
     try:
         cal = calibrate.calibrate(seed=args.seed, max_nfev=args.max_nfev, walkers=args.walkers,
                                   steps=args.steps, burn=args.burn, progress=bar)
