@@ -28,14 +28,18 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_calibrate(args) -> int:
-    from . import calibrate, history
+    from . import calibrate, history, model
     from .calibrate import match
 
-    if args.walkers < 2 or args.burn < 0 or args.steps - args.burn < match.THIN:
+    if args.burn < 0 or args.steps - args.burn < match.THIN:
         raise InputError("command line", "--steps/--walkers/--burn",
-                         f"need walkers >= 2, burn >= 0 and steps - burn >= {match.THIN} "
-                         "(the thinning)",
-                         "give e.g. --walkers 384 --steps 400 --burn 200")
+                         f"need burn >= 0 and steps - burn >= {match.THIN} (the thinning)",
+                         "give e.g. --steps 400 --burn 200")
+    dims = len(model.parameters(role="calibrated"))
+    if args.walkers < 2 * dims:
+        raise InputError("command line", "--walkers", f"{args.walkers} walkers are fewer than "
+                         f"twice the number of calibrated parameters ({dims})",
+                         f"give --walkers {2 * dims} or more")
     bar, close = _bar(2 * args.steps, "history matching (engine calls, 2 per emcee step)")
     try:
         cal = calibrate.calibrate(seed=args.seed, max_nfev=args.max_nfev, walkers=args.walkers,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator import calibrate, history, simulate
+from simulator import calibrate, history, model, simulate
 from simulator.calibrate import errors, identify, match, priors
 from simulator.cli import main
 from simulator.errors import InputError
@@ -114,7 +114,7 @@ def test_undetermined_directions_do_not_move_the_fit(target, point_values):
 
 
 def test_history_matching_is_seeded_and_accepts_only_plausible_sets(target, point_values):
-    small = {"walkers": 48, "steps": 12, "burn": 6, "thin": 2}
+    small = {"walkers": 2 * len(target.names), "steps": 6, "burn": 2, "thin": 2}
     a = match.history_match(target, point_values, seed=3, **small)
     b = match.history_match(target, point_values, seed=3, **small)
     np.testing.assert_array_equal(a.values, b.values)
@@ -156,7 +156,8 @@ def test_priors_reweight_and_mirror(target):
 
 def test_cli_calibrate_report_dry_run(capsys, tmp_path):
     out = tmp_path / "cal.toml"
-    code = main(["calibrate", "--report", "--dry-run", "--walkers", "48", "--steps", "16",
+    walkers = str(2 * len(model.parameters(role="calibrated")))
+    code = main(["calibrate", "--report", "--dry-run", "--walkers", walkers, "--steps", "14",
                  "--burn", "4", "--out", str(out)])
     text = capsys.readouterr().out
     assert code == 0, text
@@ -169,3 +170,5 @@ def test_cli_calibrate_refuses_bad_sampler_settings(capsys):
     assert main(["calibrate", "--steps", "10", "--burn", "10"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("plansim: error: command line: --steps/--walkers/--burn:")
+    assert main(["calibrate", "--walkers", "3"]) == 2
+    assert "twice the number of calibrated parameters" in capsys.readouterr().err

@@ -25,8 +25,14 @@ import emcee
 import numpy as np
 
 from .. import history
+from ..errors import PlansimError
 from . import identify, priors
 from .target import Target
+
+
+class CalibrationFailed(PlansimError):
+    """The history rules out every sampled parameter set."""
+
 
 WALKERS = 384  # many walkers, few steps: an engine call costs about the same for 48 or 200 sets
 STEPS = 400
@@ -109,8 +115,11 @@ def history_match(target: Target, start: np.ndarray, seed: int = 0, walkers: int
     accepted = np.all(np.abs(z[:, :n_hist]) <= history.CUTOFF, axis=1)
     values, z = chain[accepted], z[accepted]
     if values.shape[0] == 0:
-        raise RuntimeError("no sampled parameter set reproduces the history within "
-                           f"{history.CUTOFF:g} sd; see `plansim calibrate --report`")
+        worst = float(np.max(np.abs(target.standardized(start))))
+        raise CalibrationFailed(f"no sampled parameter set reproduces the history within "
+                                f"{history.CUTOFF:g} sd (the point fit misses a figure by "
+                                f"{worst:.3g} sd); see `plansim calibrate --report --dry-run` "
+                                "and models/data/history_errors.csv")
     weights = {p: priors.weights(p, values, target.lower, target.upper, target.default)
                for p in priors.PRIORS}
     emcee_log = logging.getLogger("emcee")
