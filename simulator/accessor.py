@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .analyze import discovery, pawn, reachability
+from .analyze import calibration, discovery, pawn, reachability
 
 
 @xr.register_dataset_accessor("plan")
 class PlanAccessor:
-    """Goal scorecard, reachability summary, sensitivity, PRIM boxes and fan charts."""
+    """Goal scorecard, reachability summary, calibration shares, sensitivity, PRIM boxes and
+    fan charts."""
 
     def __init__(self, ds: xr.Dataset):
         self._ds = ds
@@ -46,6 +47,23 @@ class PlanAccessor:
         ds = self._ds
         ev = xr.Dataset({"met": ds["met"].astype(bool), "joint": ds["joint"].astype(bool)})
         return reachability.summarize(ev, self._plausible())
+
+    def calibration_shares(self) -> pd.DataFrame:
+        """Per goal and ``ALL``: share of outcome variance from the calibration set vs the
+        futures (runs need the ``calibration_set`` coordinate, as ``plansim reach`` and
+        ``plansim sweep`` write it; NaN where the outcome does not vary)."""
+        ds = self._ds
+        if "calibration_set" not in ds.coords and "calibration_set" not in ds:
+            raise ValueError("no calibration_set: the runs used the point calibration "
+                             "(`plansim reach --calibration ensemble` records it)")
+        goals = [str(g) for g in ds["goal"].values]
+        mask = self._plausible()
+        shares = calibration.variance_shares(ds["met"].values.astype(bool), goals,
+                                             ds["calibration_set"].values,
+                                             None if mask is None else mask.values)
+        rows = {g: (v if v is not None else {"calibration": np.nan, "future": np.nan})
+                for g, v in shares.items()}
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("goal")
 
     def sensitivity(self, goals: list[str] | None = None, seed: int = 0) -> xr.DataArray:
         """PAWN indices ``(goal, input)`` of the sampled inputs on the goal margins."""

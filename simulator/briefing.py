@@ -1,7 +1,9 @@
 """``plansim analyze``: charts and tables for a briefing from a ``plansim reach`` result.
 
 Reads ``DIR/results.nc`` and writes into ``DIR/analysis/``: goal probabilities
-(scenario levers vs best levers found), a sensitivity heatmap and table (PAWN),
+(scenario levers vs best levers found), a sensitivity heatmap and table (PAWN, over
+the sampled futures and the calibration sets drawn with them), the share of each goal's
+outcome variance from calibration vs futures (``calibration_shares.csv``),
 PRIM boxes for every goal that holds in some futures and fails in others, and
 fan charts of the indicators the project's manifest lists (``[analyze] fan_charts``).
 """
@@ -76,6 +78,11 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
     (target / "discovery.json").write_text(json.dumps(boxes, indent=2, sort_keys=True) + "\n",
                                            encoding="utf-8")
     written["discovery"] = target / "discovery.json"
+
+    if "calibration_set" in ds.coords or "calibration_set" in ds:
+        table = ds.plan.calibration_shares()
+        table.to_csv(target / "calibration_shares.csv", float_format="%.4f")
+        written["calibration_shares"] = target / "calibration_shares.csv"
 
     for name in project.fan_charts:
         if name in ds:

@@ -48,29 +48,64 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_calibrate(args) -> int:
-    from . import calibrate, history
+    from . import calibrate, history, model
+    from .calibrate import match
 
     if args.out is None and not args.dry_run and args.project.found_by == "bundled example":
         raise InputError(args.project.calibration, "--out", "is the bundled example's "
                          "calibration, not a file to replace", "give --out FILE, or run it in "
                          "a project folder (`plansim init DIR`, --project DIR)")
+    if args.burn < 0 or args.steps - args.burn < match.THIN:
+        raise InputError("command line", "--steps/--walkers/--burn",
+                         f"need burn >= 0 and steps - burn >= {match.THIN} (the thinning)",
+                         "give e.g. --steps 400 --burn 200")
+    dims = len(model.parameters(args.project, role="calibrated"))
+    if args.walkers < 2 * dims:
+        raise InputError("command line", "--walkers", f"{args.walkers} walkers are fewer than "
+                         f"twice the number of calibrated parameters ({dims})",
+                         f"give --walkers {2 * dims} or more")
     history.figures(args.project)
     _announce(args)
-    cal = calibrate.calibrate(args.project, max_nfev=args.max_nfev)
-    print(cal.table())
-    print(f"cost {cal.cost:.3g} after {cal.evaluations} evaluations")
+    bar, close = _bar(2 * args.steps, "history matching (engine calls, 2 per emcee step)")
+    try:
+        cal = calibrate.calibrate(args.project, seed=args.seed, max_nfev=args.max_nfev,
+                                  walkers=args.walkers, steps=args.steps, burn=args.burn,
+                                  progress=bar)
+    finally:
+        close()
+    if args.report:
+        print(cal.report())
+    else:
+        print(cal.point.table())
+        e = cal.ensemble
+        print(f"identified directions: {len(cal.point.free)} of {len(cal.target.names)} "
+              f"parameters; fixed at documented defaults in the point fit: "
+              f"{', '.join(sorted(set(cal.target.names) - set(cal.point.free))) or 'none'}")
+        print(f"history-matched ensemble: {e.size} accepted sets "
+              f"(`plansim calibrate --report` for the identifiability table)")
     for name, why in history.not_represented(args.project).items():
         print(f"not represented: {name}: {why}")
     if args.dry_run:
         print("dry run: nothing written")
     else:
-        print(f"wrote {calibrate.write(cal, args.out or args.project.calibration)}")
+        toml_path, nc_path = calibrate.write(cal, args.out)
+        print(f"wrote {toml_path} and {nc_path}")
     if not cal.all_within:
-        bad = [r["figure"] for r in cal.residuals if not r["within"]]
-        print(f"NOT within tolerance: {', '.join(bad)}")
+        bad = [r["figure"] for r in cal.point.residuals if not r["within"]]
+        print(f"point fit NOT within {history.CUTOFF:g} sd: {', '.join(bad)}")
         return 1
-    print("every represented figure is within tolerance")
+    print(f"every represented figure is within {history.CUTOFF:g} sd of its error model")
     return 0
+
+
+def _bar(total: int, desc: str):
+    """One tqdm bar on a terminal; (None, no-op) otherwise."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, file=sys.stderr)
+    return (lambda k: bar.update(k)), bar.close
 
 
 def _progress_bars(total_runs: int, generations: int):
@@ -104,7 +139,7 @@ def _cmd_reach(args) -> int:
     try:
         result = reach.reach(scen, runs=args.runs, seed=args.seed,
                              search_runs=args.search_runs, generations=args.generations,
-                             progress=progress)
+                             progress=progress, calibration=args.calibration)
     finally:
         close()
     out = Path(args.out) if args.out else Path("out") / f"reach-{scen.name}"
@@ -304,6 +339,8 @@ def _cmd_engine_check(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .calibrate import match
+
     parser = argparse.ArgumentParser(
         prog="plansim",
         description="Can a development plan's goals be reached together? (the bundled "
@@ -346,6 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--goals", default=None,
                    help="only these goals: a group of the goals file (Karamay: design_card, "
                    "plan_2010, outlook_2015) or comma-separated goal ids")
+    p.add_argument("--calibration", choices=["ensemble", "point"], default="ensemble",
+                   help="ensemble: draw calibration sets of the project's history-matched "
+                   "ensemble with the futures (default); point: every future on the point "
+                   "calibration")
     p.set_defaults(func=_cmd_reach)
 
     p = sub.add_parser("analyze", parents=[project],
@@ -412,10 +453,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("calibrate", parents=[project],
-                       help="fit the model to the project's history")
+                       help="identify, fit and history-match the model to the project's "
+                       "history; writes the calibration TOML and its ensemble (.nc) beside it")
     p.add_argument("--out", default=None, help="calibration TOML to write (default: the "
-                   "project's calibration file)")
-    p.add_argument("--max-nfev", type=int, default=200, help="evaluation budget")
+                   "project's calibration file; the ensemble goes beside it, .nc)")
+    p.add_argument("--report", action="store_true",
+                   help="print the identifiability table (singular values, undetermined "
+                   "combinations, per parameter) and the ensemble's spread")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampler")
+    p.add_argument("--walkers", type=int, default=match.WALKERS, help="emcee walkers")
+    p.add_argument("--steps", type=int, default=match.STEPS, help="emcee steps")
+    p.add_argument("--burn", type=int, default=match.BURN, help="steps discarded as burn-in")
+    p.add_argument("--max-nfev", type=int, default=200, help="point-fit evaluation budget")
     p.add_argument("--dry-run", action="store_true", help="print the fit, write nothing")
     p.set_defaults(func=_cmd_calibrate)
 

@@ -39,6 +39,8 @@ def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalS
     params = parameters(scenario, samples, levers)
     data = simulate.run(params, names, project=project, years=years)
     data = data.assign_coords(run=samples["run"].values)
+    if "calibration_set" in samples.coords:
+        data = data.assign_coords(calibration_set=samples["calibration_set"])
     indicator_names = [k for k in data.data_vars if "time" in data[k].dims]
     evaluation = goals_mod.evaluate(data[indicator_names], goal_set)
     figs = history.figures(project)
@@ -48,10 +50,11 @@ def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalS
     for name in params:
         out[name].attrs.update({"role": roles[name].role, "units": roles[name].units})
     for name in samples.data_vars:
-        out[name].attrs["sampled"] = 1
+        out[name].attrs.update({"sampled": 1, **samples[name].attrs})
     years = project.history_settings.years
     out["plausible"].attrs["description"] = (
-        f"run reproduces the {years[0]}-{years[-1]} history within the calibration tolerance")
+        f"run reproduces the {years[0]}-{years[-1]} history: no figure more than "
+        f"{history.CUTOFF:g} sd of its error model away")
     return out
 
 

@@ -3,9 +3,14 @@
 Each row of the history CSV names an indicator, a year, a value and a comparator:
 ``=`` for a reported figure, ``<`` for a bound the plan states (checked every year
 of the history). The project's manifest (``[history]``) says which years the
-history spans, the tolerances, which figures are derived from an indicator (e.g.
-an average growth rate: ``[history.derived.NAME]``) and why figures without a
-counterpart in the model are left out.
+history spans, which figures are derived from an indicator (e.g. an average growth
+rate: ``[history.derived.NAME]``), the observation-error file, and why figures
+without a counterpart in the model are left out.
+
+Each figure carries the standard deviation of its observation and model error
+(:mod:`simulator.calibrate.errors`); a run's *implausibility* on a figure is its
+error in those standard deviations, and a run is plausible when no figure puts it
+above ``CUTOFF`` (history matching's three-sigma rule).
 """
 
 from __future__ import annotations
@@ -19,18 +24,19 @@ import xarray as xr
 from . import goals
 from .project import Derived, Project
 
+CUTOFF = 3.0  # implausibility above which a run is ruled out (Pukelsheim's three-sigma rule)
+
 
 @dataclass(frozen=True)
 class Figure:
-    """One historical figure the model represents."""
+    """One historical figure the model represents, with its observation error."""
 
     indicator: str
     year: int
     value: float
     comparator: str
     derived: bool  # the plan derived it from other figures (history's `derived` column)
-    tolerance: float  # allowed error: 0 past a bound, points if absolute, else relative
-    absolute: bool
+    sd: float  # standard deviation of observation and model error, in the figure's unit
     bound_years: tuple[int, ...] = ()  # years a bound is checked in
     measure: Derived | None = None  # computed from another indicator
 
@@ -39,14 +45,19 @@ class Figure:
         return f"{self.indicator}.{self.year}"
 
     @property
+    def tolerance(self) -> float:
+        """Largest error (figure's unit) a plausible run may show: CUTOFF standard deviations."""
+        return CUTOFF * self.sd
+
+    @property
     def source(self) -> str:
         """The indicator the figure is read from."""
         return self.measure.indicator if self.measure else self.indicator
 
 
 def load(project: Project) -> pd.DataFrame:
-    """The history table as written (every figure, represented or not)."""
-    table = pd.read_csv(project.history, encoding="utf-8", dtype={"derived": str})
+    """The history table as written (every figure, represented or not; values as printed)."""
+    table = pd.read_csv(project.history, encoding="utf-8", dtype={"derived": str, "value": str})
     table["derived"] = table["derived"].str.strip().eq("yes")
     return table
 
@@ -56,20 +67,18 @@ def _represented(project: Project) -> set[str]:
 
 
 def figures(project: Project) -> list[Figure]:
-    """Figures of indicators the model represents."""
+    """Figures of indicators the model represents, each with its error budget."""
+    from .calibrate import errors
+
     settings = project.history_settings
     table = load(project)
+    budgets = errors.budgets(table, project)
     rows = table[table["indicator"].isin(_represented(project))]
-    out = []
-    for r in rows.itertuples():
-        points = settings.point_tolerance.get(r.indicator)
-        tolerance = 0.0 if r.comparator == "<" else (
-            points if points is not None else settings.relative_tolerance)
-        out.append(Figure(r.indicator, int(r.year), float(r.value), r.comparator,
-                          bool(r.derived), tolerance, points is not None,
-                          tuple(settings.years) if r.comparator == "<" else (),
-                          settings.derived.get(r.indicator)))
-    return out
+    return [Figure(r.indicator, int(r.year), float(r.value), r.comparator, bool(r.derived),
+                   budgets[f"{r.indicator}.{int(r.year)}"].sd,
+                   tuple(settings.years) if r.comparator == "<" else (),
+                   settings.derived.get(r.indicator))
+            for r in rows.itertuples()]
 
 
 def not_represented(project: Project) -> dict[str, str]:
@@ -100,17 +109,23 @@ def simulated(fig: Figure, data: xr.Dataset) -> xr.DataArray:
 
 
 def error(fig: Figure, model_value: xr.DataArray | float):
-    """Signed error: points for absolute figures, relative otherwise; 0 inside a bound."""
+    """Signed error in the figure's unit (0 inside a bound)."""
     if fig.comparator == "<":
-        return np.maximum(0.0, model_value - fig.value) / fig.value
-    if fig.absolute:
-        return model_value - fig.value
-    return (model_value - fig.value) / fig.value
+        return np.maximum(0.0, model_value - fig.value)
+    return model_value - fig.value
+
+
+def implausibility(data: xr.Dataset, figs: list[Figure]) -> xr.DataArray:
+    """|error| / sd of every figure, ``(run, figure)``; non-finite runs get +inf."""
+    cols = []
+    for fig in figs:
+        z = np.abs(np.asarray(error(fig, simulated(fig, data)), dtype=float)) / fig.sd
+        cols.append(np.where(np.isfinite(z), z, np.inf))
+    return xr.DataArray(np.column_stack(cols) if cols else np.zeros((data.sizes["run"], 0)),
+                        dims=("run", "figure"),
+                        coords={"run": data["run"].values, "figure": [f.key for f in figs]})
 
 
 def plausible(data: xr.Dataset, figs: list[Figure]) -> xr.DataArray:
-    """Runs (``run`` dim) whose history path stays within the calibration tolerance."""
-    ok = xr.ones_like(data["run"], dtype=bool)
-    for fig in figs:
-        ok = ok & (abs(error(fig, simulated(fig, data))) <= fig.tolerance)
-    return ok
+    """Runs (``run`` dim) no figure rules out: implausibility at most CUTOFF everywhere."""
+    return implausibility(data, figs).max("figure") <= CUTOFF

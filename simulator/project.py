@@ -18,6 +18,7 @@ history, goals, calibration and scenarios from one :class:`Project`; nothing in
     [history]                                    # the plan's past figures:
     file = "models/data/history.csv"             #   what the calibration fits, and
     years = [2000, 2005]                         #   how runs are compared with it
+    errors = "models/data/history_errors.csv"    #   optional: each figure's error model
     [analyze]                                    # what `plansim analyze` charts
 
 Paths are relative to the manifest. See README.md ("Use plansim for your own plan").
@@ -36,10 +37,11 @@ from .errors import InputError
 MANIFEST = "plansim.toml"
 TOP_KEYS = {"name", "description", "model", "indicators", "history", "goals", "calibration",
             "uncertainties", "scenarios", "default_scenario", "analyze", "loops"}
-HISTORY_KEYS = {"file", "years", "relative_tolerance", "point_tolerance", "initial_values",
-                "derived", "not_represented", "soft_target"}
+HISTORY_KEYS = {"file", "years", "errors", "initial_values", "derived", "not_represented",
+                "soft_target"}
+REPLACED_HISTORY_KEYS = {"relative_tolerance", "point_tolerance"}  # by the error model
 DERIVED_KEYS = {"indicator", "measure", "base_year"}
-SOFT_TARGET_KEYS = {"indicator", "year", "value", "weight", "reason"}
+SOFT_TARGET_KEYS = {"indicator", "year", "value", "sd", "reason"}
 ANALYZE_KEYS = {"fan_charts"}
 
 
@@ -54,12 +56,13 @@ class Derived:
 
 @dataclass(frozen=True)
 class SoftTarget:
-    """A calibration assumption: an indicator's value in a year, with a weight."""
+    """A calibration assumption: an indicator's value in a year, with a standard deviation
+    (the indicator's unit) that weighs it like a history figure's error."""
 
     indicator: str
     year: int
     value: float
-    weight: float
+    sd: float
     reason: str
 
 
@@ -68,8 +71,6 @@ class HistorySettings:
     """How the model is compared with the plan's history (manifest ``[history]``)."""
 
     years: range
-    relative_tolerance: float = 0.03
-    point_tolerance: dict[str, float] = field(default_factory=dict)
     initial_values: tuple[str, ...] = ()
     derived: dict[str, Derived] = field(default_factory=dict)
     not_represented: dict[str, str] = field(default_factory=dict)
@@ -86,6 +87,7 @@ class Project:
     model: Path
     indicators_file: Path
     history: Path
+    history_errors: Path | None  # observation-error model (simulator.calibrate.errors)
     goals: Path
     calibration: Path
     uncertainties: Path | None
@@ -113,8 +115,6 @@ class Project:
                   for k, d in settings.derived.items()]
         named += [(f"history.soft_target[{i}].indicator", t.indicator)
                   for i, t in enumerate(settings.soft_targets)]
-        named += [(f"history.point_tolerance.{k}", k) for k in settings.point_tolerance
-                  if k not in settings.derived]
         named += [("history.initial_values", n) for n in settings.initial_values]
         for key, name in named:
             if name not in catalogue:
@@ -195,7 +195,10 @@ def _history_settings(manifest: Path, data: dict) -> HistorySettings:
             or years[0] > years[1]):
         raise InputError(manifest, "history.years", f"{years!r} is not [first, last]",
                          "write years = [first year, last year] of the history")
-    point = _table(manifest, "history.point_tolerance", table.get("point_tolerance", {}))
+    for key in REPLACED_HISTORY_KEYS & set(table):
+        raise InputError(manifest, f"history.{key}", "replaced by the observation-error model",
+                         'remove it; give each figure\'s error in the file of errors = "..." '
+                         "(see `plansim calibrate --report`)")
     derived = {}
     for name, spec in _table(manifest, "history.derived", table.get("derived", {})).items():
         key = f"history.derived.{name}"
@@ -223,7 +226,7 @@ def _history_settings(manifest: Path, data: dict) -> HistorySettings:
         targets.append(SoftTarget(str(spec["indicator"]),
                                   _year(manifest, f"{key}.year", spec["year"]),
                                   _number(manifest, f"{key}.value", spec["value"]),
-                                  _number(manifest, f"{key}.weight", spec["weight"], True),
+                                  _number(manifest, f"{key}.sd", spec["sd"], True),
                                   str(spec["reason"])))
     initial = table.get("initial_values", [])
     if not isinstance(initial, list) or not all(isinstance(v, str) for v in initial):
@@ -231,10 +234,6 @@ def _history_settings(manifest: Path, data: dict) -> HistorySettings:
                          'write initial_values = ["indicator", ...]')
     return HistorySettings(
         years=range(years[0], years[1] + 1),
-        relative_tolerance=_number(manifest, "history.relative_tolerance",
-                                   table.get("relative_tolerance", 0.03), True),
-        point_tolerance={k: _number(manifest, f"history.point_tolerance.{k}", v, True)
-                         for k, v in point.items()},
         initial_values=tuple(initial), derived=derived,
         not_represented={str(k): str(v) for k, v in not_represented.items()},
         soft_targets=tuple(targets))
@@ -274,6 +273,8 @@ def load(directory: Path | str, found_by: str = "given") -> Project:
         root=root, name=name.strip(), description=str(data.get("description", "")),
         model=_path(manifest, data, "model"), indicators_file=_path(manifest, data, "indicators"),
         history=_path(manifest, data["history"], "file", label="history.file"),
+        history_errors=_path(manifest, data["history"], "errors", required=False,
+                             label="history.errors"),
         goals=_path(manifest, data, "goals"),
         calibration=_path(manifest, data, "calibration"),
         uncertainties=_path(manifest, data, "uncertainties", required=False),

@@ -1,7 +1,8 @@
 """Joint reachability: the probability that all goals hold together, and the best levers.
 
-``reach`` samples the scenario's uncertainties (Latin hypercube, seeded), runs the
-ensemble under the scenario's levers, screens runs against the project's history,
+``reach`` samples the scenario's uncertainties (Latin hypercube, seeded) jointly with
+calibration sets of the history-matched ensemble, runs the ensemble under the scenario's
+levers, screens runs against the project's history,
 evaluates every goal, then searches the levers within their bounds
 (``scipy.optimize.differential_evolution``, seeded, vectorised: one ensemble per
 generation) for the setting with the highest joint probability on a common subset
@@ -17,7 +18,8 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import differential_evolution
 
-from . import ensemble, results, sample
+from . import ensemble, model, results, sample
+from .analyze import calibration as calibration_analysis
 from .analyze import reachability
 from .scenario import Scenario
 
@@ -38,6 +40,7 @@ class Reach:
     best_levers: dict[str, float]
     best_summary: dict
     best_evaluation: xr.Dataset
+    calibration: dict  # mode, variance shares, robustness under priors, fixed uncertainties
 
     def summary_json(self) -> dict:
         """What ``summary.json`` holds."""
@@ -54,6 +57,7 @@ class Reach:
             "binding_goals": s["binding_goals"],
             "held_back_by": s["held_back_by"],
             "conflicts": s["conflicts"][:10],
+            "calibration": self.calibration,
             "levers": {k: lv.value for k, lv in self.scenario.levers.items()},
             "best_levers": {
                 "values": self.best_levers,
@@ -102,6 +106,7 @@ class Reach:
         if b["binding_goals"]:
             lines.append("Still binding under the best levers: " + ", ".join(
                 x["goal"] for x in b["binding_goals"][:3]) + ".")
+        lines.extend(_calibration_lines(self.calibration))
         width = jp["interval"][1] - jp["interval"][0]
         if width > 0.02:
             lines.append(f"Note: the 95% interval is {100 * width:.1f} points wide; "
@@ -111,14 +116,86 @@ class Reach:
     def write(self, out_dir: Path | str) -> tuple[Path, Path]:
         """Write ``results.nc`` and ``summary.json`` into ``out_dir``."""
         out_dir = Path(out_dir)
-        best = self.best_evaluation.drop_vars("plausible", errors="ignore")
+        best = self.best_evaluation.drop_vars(["plausible", "calibration_set"], errors="ignore")
         best = best.rename({k: f"best_{k}" for k in best.data_vars})
         ds = xr.merge([self.data, best])
         attrs = {**results.provenance(self.scenario, self.seed),
-                 "best_levers": self.best_levers}
+                 "best_levers": self.best_levers, "calibration_mode": self.calibration["mode"],
+                 "calibration_sets_hash": self.calibration.get("sets_hash", "none")}
         nc = results.write_netcdf(ds, out_dir / "results.nc", attrs)
         js = results.write_json(self.summary_json(), out_dir / "summary.json")
         return nc, js
+
+
+def _calibration_lines(cal: dict) -> list[str]:
+    if cal["mode"] == "point":
+        lines = [("Calibration: point values of the calibration file; calibration uncertainty not "
+                 "sampled.")]
+    else:
+        shares = cal["variance_shares"]
+        joint = shares.get("ALL")
+        top = sorted(((g, v["calibration"]) for g, v in shares.items()
+                      if v is not None and g != "ALL"), key=lambda kv: -kv[1])[:3]
+        lines = [(f"Calibration: {cal['sets_drawn']} draws from {cal['sets_available']} "
+                 f"history-matched parameter sets ({cal['file']}).")]
+        lines.append("Share of outcome variance from calibration (the rest: future "
+                     "uncertainty): joint " + (f"{100 * joint['calibration']:.0f}%"
+                                               if joint else "n/a (no variance)")
+                     + ("; most: " + ", ".join(f"{g} {100 * v:.0f}%" for g, v in top)
+                        if top else "") + ".")
+        rob = cal["robustness"]
+        priors = list(rob["probabilities"])
+        joint_by = " / ".join(f"{100 * rob['probabilities'][p]['ALL']:.1f}%" for p in priors)
+        lines.append(f"Robustness to the calibration prior ({' / '.join(priors)}): joint "
+                     f"{joint_by}.")
+        dep = [d for d in rob["prior_dependent"] if d["goal"] != "ALL"]
+        if dep:
+            lines.append(f"  depends on the prior (> {100 * rob['threshold']:.0f} points or "
+                         "verdict flips): " + "; ".join(
+                             f"{d['goal']} " + " / ".join(f"{100 * v:.0f}%"
+                                                          for v in d["by_prior"].values())
+                             for d in dep))
+        else:
+            lines.append(f"  no goal moves by more than {100 * rob['threshold']:.0f} points "
+                         "or flips its verdict across these priors.")
+    if cal["fixed_uncertain"]:
+        lines.append(f"Uncertain parameters not sampled (fixed at their documented defaults: "
+                     f"the scenario lists no distribution): {len(cal['fixed_uncertain'])}.")
+    return lines
+
+
+def _fixed_uncertain(scenario: Scenario) -> list[str]:
+    set_by_scenario = set(scenario.uncertainties) | set(scenario.overrides)
+    return sorted(set(model.parameters(scenario.project, role="uncertain")) - set_by_scenario)
+
+
+def calibration_summary(scenario: Scenario, samples: xr.Dataset, data: xr.Dataset,
+                        summary: dict, names: list[str], seed: int) -> dict:
+    """Mode, variance shares and robustness under the alternative priors."""
+    out = {"mode": samples.attrs.get("calibration", "point"),
+           "fixed_uncertain": _fixed_uncertain(scenario),
+           "fixed_uncertain_reason": "no distribution in the scenario's uncertainties; "
+                                     "fixed at the model file's documented default"}
+    if out["mode"] != "ensemble":
+        return out
+    sets = scenario.calibration_sets()
+    groups = data["calibration_set"].values
+    mask = data["plausible"].values.astype(bool)
+    goals = [str(g) for g in data["goal"].values]
+    out.update({"file": sets.path.name, "sets_hash": sets.file_hash,
+                "sets_available": sets.size,
+                "sets_drawn": int(np.unique(groups).size),
+                "runs_per_draw": sample.RUNS_PER_SET,
+                "variance_shares": calibration_analysis.variance_shares(
+                    data["met"].values, goals, groups, mask)})
+    by_prior = {"documented": summary}
+    for prior in ("uniform", "mirrored"):
+        alt = sample.futures(scenario, samples.sizes["run"], seed, prior=prior)
+        alt_data = ensemble.run(scenario, alt, names=names)
+        by_prior[prior] = reachability.summarize(alt_data[["met", "joint"]],
+                                                 alt_data["plausible"])
+    out["robustness"] = calibration_analysis.robustness(by_prior)
+    return out
 
 
 def _pct(p: dict) -> str:
@@ -182,9 +259,14 @@ def search_levers(scenario: Scenario, samples: xr.Dataset, seed: int,
 
 def reach(scenario: Scenario, runs: int = DEFAULT_RUNS, seed: int = 0,
           search_runs: int = SEARCH_RUNS, generations: int = SEARCH_GENERATIONS,
-          progress=None) -> Reach:
-    """Evaluate the scenario over ``runs`` futures and search its levers."""
-    samples = sample.latin_hypercube(scenario.uncertainties, runs, seed)
+          progress=None, calibration: str = "ensemble") -> Reach:
+    """Evaluate the scenario over ``runs`` futures and search its levers.
+
+    ``calibration="ensemble"`` draws calibration sets jointly with the futures and adds
+    the variance shares and the robustness under alternative priors; ``"point"`` runs
+    every future on the point calibration.
+    """
+    samples = sample.futures(scenario, runs, seed, calibration)
     goal_set = scenario.goal_set()
     names = sorted({g.indicator for g in goal_set.goals})
     tick = (lambda k: progress("runs", k)) if progress else None
@@ -198,4 +280,5 @@ def reach(scenario: Scenario, runs: int = DEFAULT_RUNS, seed: int = 0,
     best_data = ensemble.run(scenario, samples, levers=best, names=names, progress=tick)
     best_summary = reachability.summarize(best_data[["met", "joint"]], best_data["plausible"])
     best_eval = best_data[["margin", "met", "joint", "plausible"]]
-    return Reach(scenario, seed, data, summary, best, best_summary, best_eval)
+    cal = calibration_summary(scenario, samples, data, summary, names, seed)
+    return Reach(scenario, seed, data, summary, best, best_summary, best_eval, cal)

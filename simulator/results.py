@@ -53,8 +53,8 @@ def _atomic(path: Path, write) -> Path:
     return path
 
 
-def write_netcdf(ds: xr.Dataset, path: Path | str, attrs: dict) -> Path:
-    """Write a dataset to netCDF with ``attrs`` as global attributes."""
+def write_netcdf(ds: xr.Dataset, path: Path | str, attrs: dict, compress: bool = False) -> Path:
+    """Write a dataset to netCDF with ``attrs`` as global attributes (zlib if ``compress``)."""
     ds = ds.copy()
     ds.attrs.update({k: (v if isinstance(v, (int, float, str)) else json.dumps(v))
                      for k, v in attrs.items()})
@@ -62,7 +62,8 @@ def write_netcdf(ds: xr.Dataset, path: Path | str, attrs: dict) -> Path:
         if ds[name].dtype == bool:
             ds[name] = ds[name].astype("int8")
             ds[name].attrs["flag"] = "1 = true"
-    return _atomic(Path(path), lambda p: ds.to_netcdf(p, engine="netcdf4"))
+    encoding = {k: {"zlib": True, "complevel": 4} for k in ds.data_vars} if compress else None
+    return _atomic(Path(path), lambda p: ds.to_netcdf(p, engine="netcdf4", encoding=encoding))
 
 
 def write_json(obj: dict, path: Path | str) -> Path:

@@ -149,6 +149,12 @@ class Scenario:
         params.update({k: lv.value for k, lv in self.levers.items()})
         return params
 
+    def calibration_sets(self):
+        """The calibration's history-matched ensemble (None for a point-only calibration)."""
+        if not self.calibration_path.is_file():
+            return None
+        return calibrate.load_sets(self.calibration_path, self.project)
+
     def central_parameters(self) -> dict[str, float]:
         """Parameters of the single central run: base values and central uncertainties."""
         params = self.base_parameters()

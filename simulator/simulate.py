@@ -56,18 +56,20 @@ def _years(project: Project, names: list[str], years) -> list[int]:
 
 
 def run(params: dict | xr.Dataset, names: list[str] | None = None, *, project: Project,
-        years=None) -> xr.Dataset:
+        years=None, check_finite: bool = True) -> xr.Dataset:
     """Indicators (all, or ``names``) for the runs ``params`` describe.
 
     ``params`` maps Vensim parameter names to scalars or 1-D arrays over runs; values
     not given keep the model's defaults (callers apply calibration and scenario
     values first, see :meth:`simulator.scenario.Scenario.central_parameters`). Output
     years (default: every saved year of the model) always include the base years of
-    index indicators.
+    index indicators. ``check_finite=False`` returns NaN/inf where a run leaves the
+    model's domain (calibration rules such runs out) instead of raising.
     """
     names = list(project.indicators) if names is None else names
     years = _years(project, names, years)
-    raw = vector_model(project).run(_as_runs(params), _variables(project, names), years=years)
+    raw = vector_model(project).run(_as_runs(params), _variables(project, names), years=years,
+                                    check_finite=check_finite)
     out = indicators.from_model_output(raw, project.indicators, names)
     inputs = {k: raw[k] for k in raw.data_vars if raw[k].dims == ("run",)}
     return out.assign(inputs)

@@ -48,6 +48,8 @@ Output directory ``DIR``::
         <indicator>        (run, time)     the requested indicators at the requested years
         <lever>            (run,)          swept lever values (fixed levers: attrs)
         <uncertainty>      (run,)          sampled uncertain inputs
+        <calibrated>, calibration_set (run,) calibrated parameters drawn from the
+                                           history-matched ensemble, and the set's index
         setting, future    (run,)          index of the lever setting and of the future
         margin, met        (run, goal)     goal margins (>= 0 met) and met flags
         joint, plausible   (run,)          all goals met; run reproduces the history
@@ -361,8 +363,19 @@ def _sha(obj) -> str:
 
 
 def futures_sample(spec: Spec) -> xr.Dataset:
-    """The futures every setting meets, ``(run,)`` over ``futures`` (seeded)."""
-    return sample.latin_hypercube(spec.scenario.uncertainties, spec.futures, spec.seed)
+    """The futures every setting meets, ``(run,)`` over ``futures`` (seeded), with the
+    calibration set each future uses (:func:`simulator.sample.futures`)."""
+    return sample.futures(spec.scenario, spec.futures, spec.seed)
+
+
+def _calibrated_inputs(spec: Spec) -> list[str]:
+    """Calibrated parameters the futures draw from the ensemble (none for a point one)."""
+    sets = spec.scenario.calibration_sets()
+    if sets is None:
+        return []
+    scen = spec.scenario
+    keep = set(scen.uncertainties) | set(scen.overrides) | set(scen.levers)
+    return [n for n in sets.names if n not in keep]
 
 
 def _numeric_versions() -> dict[str, str]:
@@ -383,7 +396,8 @@ def fingerprint_parts(spec: Spec, futures: xr.Dataset) -> dict[str, str]:
                           "overrides": scen.overrides,
                           "uncertainties": {k: [u.distribution, u.spec]
                                             for k, u in scen.uncertainties.items()}}),
-        "calibration": _sha(scen.calibrated),
+        "calibration": _sha({"point": scen.calibrated,
+                             "ensemble": futures.attrs.get("calibration_sets_hash", "none")}),
         "goals": _sha(repr(scen.goal_set().goals)),
         "history": file_hash(scen.project.history),
         "history_settings": _sha(repr(scen.project.history_settings)),
@@ -432,6 +446,8 @@ def compute_block(task: dict) -> dict:
               for name in task["indicators"]}
     arrays.update({k: np.asarray(v, dtype=float) for k, v in task["levers"].items()})
     arrays.update({k: np.asarray(v, dtype=float) for k, v in task["samples"].items()})
+    if task["calibration_set"] is not None:
+        arrays["calibration_set"] = np.asarray(task["calibration_set"], dtype=np.int64)
     arrays["margin"] = np.ascontiguousarray(data["margin"].values, dtype=float)
     for k in ("met", "joint", "plausible"):
         arrays[k] = np.ascontiguousarray(data[k].values, dtype=bool)
@@ -447,6 +463,8 @@ class _Tasks:
         self.goal_set = spec.scenario.goal_set()
         self.names = spec.computed_indicators(self.goal_set)
         self.futures = {k: np.asarray(futures[k].values, dtype=float) for k in futures.data_vars}
+        self.calibration_set = (np.asarray(futures["calibration_set"].values, dtype=np.int64)
+                                if "calibration_set" in futures.coords else None)
         self.model_hash = parts["model"]
         self.versions = json.dumps(_numeric_versions(), sort_keys=True)
 
@@ -458,6 +476,8 @@ class _Tasks:
         return {"block": block, "start": start, "stop": stop, "scenario": spec.scenario,
                 "goal_set": self.goal_set, "names": self.names,
                 "samples": {k: v[future] for k, v in self.futures.items()},
+                "calibration_set": (None if self.calibration_set is None
+                                    else self.calibration_set[future]),
                 "levers": {k: spec.settings[setting, j] for j, k in enumerate(spec.levers)},
                 "indicators": list(spec.indicators), "years": list(spec.years),
                 "goals": self.goal_set.ids, "model_hash": self.model_hash,
@@ -546,6 +566,10 @@ def _store_layout(spec: Spec, goal_ids: list[str]) -> list[tuple[str, tuple, str
     out = [(name, ("run", "time"), "float64", np.nan) for name in spec.indicators]
     out += [(name, ("run",), "float64", np.nan) for name in spec.levers]
     out += [(name, ("run",), "float64", np.nan) for name in sorted(spec.scenario.uncertainties)]
+    calibrated = _calibrated_inputs(spec)
+    out += [(name, ("run",), "float64", np.nan) for name in calibrated]
+    if calibrated:
+        out += [("calibration_set", ("run",), "int64", -1)]
     out += [("setting", ("run",), "int64", -1), ("future", ("run",), "int64", -1),
             ("margin", ("run", "goal"), "float64", np.nan),
             ("met", ("run", "goal"), "bool", False), ("joint", ("run",), "bool", False),
@@ -562,7 +586,11 @@ def _array_attrs(spec: Spec, name: str) -> dict:
         return {"description": "lever value (swept)"}
     if name in spec.scenario.uncertainties:
         return {"description": "uncertain input (sampled future)"}
-    return {"setting": {"description": "index of the lever setting (summary.json settings)"},
+    if name in _calibrated_inputs(spec):
+        return {"description": "calibrated parameter (drawn from the history-matched ensemble)"}
+    return {"calibration_set": {"description": "index of the calibration set (calibrated.nc) "
+                                               "the run used"},
+            "setting": {"description": "index of the lever setting (summary.json settings)"},
             "future": {"description": "index of the sampled future"},
             "margin": {"description": "signed margin / |threshold|; >= 0 means met"},
             "met": {"description": "goal met in every one of its years"},

@@ -1,0 +1,90 @@
+"""What calibration fits: the model's ``Calibrated:`` parameters against the history.
+
+A :class:`Target` holds the calibrated parameters (names, documented ranges and
+defaults, read from the project's model file), the history's figures with their
+error model and the project's soft targets (``[[history.soft_target]]``: assumptions
+the fit adds to the history, each with a standard deviation, e.g. the Karamay plan's
+balanced labour market in 2000), and evaluates many parameter sets at once on the
+vectorised engine: :meth:`Target.standardized` gives each figure's error in standard
+deviations, ``(set, figure)``. Runs that leave the model's domain get ``inf``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from .. import history, model, simulate
+from ..errors import InputError
+from ..project import Project, find
+
+
+def assumptions(project: Project) -> list[history.Figure]:
+    """The project's soft targets as figures with an error (fitted, never screened)."""
+    return [history.Figure(t.indicator, t.year, t.value, "=", False, t.sd)
+            for t in project.history_settings.soft_targets]
+
+
+@dataclass
+class Target:
+    """Calibrated parameters (sorted by name) and the figures they are fitted to."""
+
+    names: list[str]
+    lower: np.ndarray
+    upper: np.ndarray
+    default: np.ndarray
+    figures: list[history.Figure]  # the history's (n_history of them), then soft targets
+    n_history: int
+    project: Project
+    fixed: dict[str, float]  # values of other parameters every run uses
+
+    @classmethod
+    def of_model(cls, project: Project | None = None,
+                 fixed: dict[str, float] | None = None) -> Target:
+        project = find() if project is None else project
+        free = model.parameters(project, role="calibrated")
+        if not free:
+            raise InputError(project.model, None, "no constant is marked `Calibrated:`",
+                             "start the comment of each parameter to fit with `Calibrated:`")
+        names = sorted(free)
+        figs = history.figures(project)
+        return cls(names, np.array([free[n].lower for n in names]),
+                   np.array([free[n].upper for n in names]),
+                   np.array([free[n].default for n in names]),
+                   figs + assumptions(project), len(figs), project, dict(fixed or {}))
+
+    @property
+    def width(self) -> np.ndarray:
+        return self.upper - self.lower
+
+    @property
+    def keys(self) -> list[str]:
+        return [f.key for f in self.figures]
+
+    @property
+    def years(self) -> list[int]:
+        return sorted(set(self.project.history_settings.years)
+                      | {f.year for f in self.figures})
+
+    def simulate(self, x: np.ndarray) -> xr.Dataset:
+        """History-period indicators of the parameter sets ``x`` ``(set, parameter)``."""
+        x = np.atleast_2d(x)
+        params = {k: np.full(x.shape[0], v) for k, v in self.fixed.items()}
+        params.update({n: x[:, i] for i, n in enumerate(self.names)})
+        return simulate.run(params, history.indicators_needed(self.figures),
+                            project=self.project, years=self.years, check_finite=False)
+
+    def signed(self, data: xr.Dataset) -> np.ndarray:
+        """Each figure's signed error in standard deviations, ``(set, figure)``."""
+        cols = []
+        for fig in self.figures:
+            err = np.asarray(history.error(fig, history.simulated(fig, data)), dtype=float)
+            cols.append(err / fig.sd)
+        z = np.column_stack(cols)
+        return np.where(np.isfinite(z), z, np.inf)
+
+    def standardized(self, x: np.ndarray) -> np.ndarray:
+        """Signed errors in standard deviations of the sets ``x``, ``(set, figure)``."""
+        return self.signed(self.simulate(x))

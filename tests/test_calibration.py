@@ -1,0 +1,178 @@
+"""Calibration: the observation-error model, identifiability, the history-matched ensemble."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulator import calibrate, history, model, project, simulate
+from simulator.calibrate import errors, identify, match, priors
+from simulator.cli import main
+from simulator.errors import InputError
+
+KARAMAY = project.find()
+
+
+def _table(rows):
+    return pd.DataFrame(rows, columns=["indicator", "year", "value"]).astype({"value": str})
+
+
+def _errors_file(tmp_path, rows):
+    path = tmp_path / "errors.csv"
+    lines = ["figure,component,kind,value,applies_to,note",
+             "*,discrepancy,relative,0.01,,model error"] + rows
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return SimpleNamespace(history_errors=path, manifest=path)  # what budgets reads of a project
+
+
+def test_rounding_follows_the_printed_digits():
+    assert errors.rounding_sd("64.3") == pytest.approx(0.05 / math.sqrt(3))
+    assert errors.rounding_sd("120.88") == pytest.approx(0.005 / math.sqrt(3))
+    assert errors.rounding_sd("68682") == pytest.approx(0.5 / math.sqrt(3))
+
+
+def test_derived_figure_carries_the_rounding_of_its_inputs(tmp_path):
+    table = _table([("a", 2005, "10.0"), ("b", 2000, "5")])
+    path = _errors_file(tmp_path, ["b.2000,derived,expression,'10.0' / (1 + '100' / 100),,"])
+    b = errors.budgets(table, path)["b.2000"]
+    assert "rounding" not in b.components  # a derived row is not itself printed
+    # d/dx 10/(1+x/100) at x = 100 is -10/400 per point; the 100 is rounded to +-0.5
+    expected = math.hypot(0.05 / math.sqrt(3) / 2, 10 / 400 * 0.5 / math.sqrt(3))
+    assert b.components["derived"] == pytest.approx(expected, rel=1e-3)
+    assert b.components["discrepancy"] == pytest.approx(0.05)
+    assert b.sd == pytest.approx(math.hypot(expected, 0.05), rel=1e-3)
+
+
+def test_inconsistency_is_computed_from_the_table_and_shared(tmp_path):
+    table = _table([("total", 2005, "7.4"), ("x", 2005, "9.0"), ("w", 2000, "50")])
+    row = ("total.2005,inconsistency,expression,{w.2000} * {x.2005} / 50,"
+           "total.2005 x.2005,identity")
+    b = errors.budgets(table, _errors_file(tmp_path, [row]))
+    assert b["total.2005"].components["inconsistency"] == pytest.approx(0.8)
+    assert b["x.2005"].components["inconsistency"] == pytest.approx(0.8)
+    assert "inconsistency" not in b["w.2000"].components
+
+
+@pytest.mark.parametrize("row, key", [
+    ("a.2005,guess,expression,1,,", "row 3"),
+    ("a.2005,derived,expression,__import__('os'),,", "row 3 (a.2005).value"),
+    ("nope.2005,derived,expression,'1',,", "row 3"),
+])
+def test_bad_error_rows_name_the_row(tmp_path, row, key):
+    with pytest.raises(InputError) as exc:
+        errors.budgets(_table([("a", 2005, "1.0")]), _errors_file(tmp_path, [row]))
+    assert exc.value.key.startswith(key)
+
+
+def test_every_represented_figure_has_a_positive_error():
+    figs = history.figures(KARAMAY)
+    assert figs and all(f.sd > 0 and math.isfinite(f.sd) for f in figs)
+    # sector real growth rates are used, each level indicator they name exists
+    growth = [f for f in figs if f.measure is not None]
+    assert len(growth) >= 2
+
+
+@pytest.fixture(scope="module")
+def target():
+    return calibrate.Target.of_model()
+
+
+@pytest.fixture(scope="module")
+def point_values(target):
+    values = calibrate.load_values()
+    return np.array([values[n] for n in target.names])
+
+
+def test_undetermined_directions_do_not_move_the_fit(target, point_values):
+    """A singular value s: a move along its direction by 1% of the ranges changes the
+    figures by about 0.01 s standard deviations (below 0.05 for s < 1, above 1 for the
+    strongest direction)."""
+    ident = identify.identify(target, point_values)
+    assert len(ident.free) == int((ident.singular_values >= identify.UNDETERMINED).sum())
+    base = target.standardized(point_values)[0]
+
+    def change(v):
+        for sign in (1.0, -1.0):  # the point may sit on a bound: move inwards
+            moved = point_values + sign * 0.01 * v * target.width
+            if np.all((moved >= target.lower) & (moved <= target.upper)):
+                return np.abs(target.standardized(moved)[0] - base).max()
+        return None
+
+    checked = {"determined": 0, "undetermined": 0}
+    for s, v in zip(ident.singular_values, ident.directions):
+        c = change(v)
+        if c is None:
+            continue
+        if s < identify.UNDETERMINED:
+            assert c < 0.05, (s, c)
+            checked["undetermined"] += 1
+        else:  # the largest of m components of a vector of norm 0.01 s is >= 0.01 s / sqrt(m)
+            assert c > 0.01 * s / np.sqrt(base.size) * 0.5, (s, c)
+            checked["determined"] += 1
+    assert min(checked.values()) >= 1, checked
+
+
+def test_history_matching_is_seeded_and_accepts_only_plausible_sets(target, point_values):
+    small = {"walkers": 2 * len(target.names), "steps": 6, "burn": 2, "thin": 2}
+    a = match.history_match(target, point_values, seed=3, **small)
+    b = match.history_match(target, point_values, seed=3, **small)
+    np.testing.assert_array_equal(a.values, b.values)
+    n_hist = len(history.figures(KARAMAY))
+    assert np.abs(a.z[:, :n_hist]).max() <= history.CUTOFF
+    for w in a.weights.values():
+        assert w.sum() == pytest.approx(1.0) and (w >= 0).all()
+
+
+def test_ensemble_bands_cover_the_history_at_the_stated_error():
+    """Bands (5-95%) of the committed ensemble over 2000-2005, re-simulated now, reach every
+    figure within two standard deviations of its error model (each accepted set is within
+    three; this asks that no figure is missed by most of the ensemble)."""
+    sets = calibrate.load_sets()
+    idx = sets.draw(400, seed=0)
+    params = {n: sets.values[idx, j] for j, n in enumerate(sets.names)}
+    figs = history.figures(KARAMAY)
+    data = simulate.run(params, history.indicators_needed(figs), project=KARAMAY,
+                        years=KARAMAY.history_settings.years)
+    for fig in figs:
+        sim = np.asarray(history.simulated(fig, data).values, dtype=float)
+        lo, hi = np.quantile(sim, [0.05, 0.95])
+        if fig.comparator == "<":
+            assert hi <= fig.value + 2 * fig.sd, fig.key
+        else:
+            assert lo - 2 * fig.sd <= fig.value <= hi + 2 * fig.sd, (fig.key, lo, hi, fig.value)
+
+
+def test_priors_reweight_and_mirror(target):
+    rng = np.random.default_rng(0)
+    x = target.lower + rng.random((500, len(target.names))) * target.width
+    for name in priors.PRIORS:
+        w = priors.weights(name, x, target.lower, target.upper, target.default)
+        assert w.sum() == pytest.approx(1.0)
+    uniform = priors.weights("uniform", x, target.lower, target.upper, target.default)
+    np.testing.assert_allclose(uniform, 1 / 500)
+    mirrored = priors.centre("mirrored", target.lower, target.upper, target.default)
+    np.testing.assert_allclose(mirrored - target.lower, target.upper - target.default)
+
+
+def test_cli_calibrate_report_dry_run(capsys, tmp_path):
+    out = tmp_path / "cal.toml"
+    walkers = str(2 * len(model.parameters(role="calibrated")))
+    code = main(["calibrate", "--report", "--dry-run", "--walkers", walkers, "--steps", "14",
+                 "--burn", "4", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "singular values:" in text and "not determined" in text
+    assert "history-matched ensemble:" in text and "90% width" in text
+    assert not out.exists() and not out.with_suffix(".nc").exists()
+
+
+def test_cli_calibrate_refuses_bad_sampler_settings(capsys):
+    assert main(["calibrate", "--steps", "10", "--burn", "10"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("plansim: error: command line: --steps/--walkers/--burn:")
+    assert main(["calibrate", "--walkers", "3"]) == 2
+    assert "twice the number of calibrated parameters" in capsys.readouterr().err
