@@ -80,7 +80,7 @@ def test_point_calibration_keeps_every_future_on_the_point(plan):
 
 def _central_verdicts(plan, calibrated: dict[str, float]) -> dict[str, bool]:
     scen = dataclasses.replace(plan, calibrated=calibrated)
-    data = simulate.run(scen.central_parameters())
+    data = simulate.run(scen.central_parameters(), project=plan.project)
     indicators = data[[k for k in data.data_vars if "time" in data[k].dims]]
     ev = goals.evaluate(indicators, scen.goal_set())
     return {str(g): bool(m) for g, m in zip(ev["goal"].values, ev["met"].values[0])}
