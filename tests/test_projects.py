@@ -129,6 +129,12 @@ def test_project_is_found_from_the_option_the_folder_its_parents_or_the_bundled_
     (lambda t: t.replace('fan_charts = ["groundwater"', 'fan_charts = ["groundwatr"'),
      "analyze.fan_charts"),
     (lambda t: t.replace("\nyear = 2012", '\nyear = "2012"'), "history.soft_target[0].year"),
+    (lambda t: t.replace("sd = 20", "sd = -1"), "history.soft_target[0].sd"),
+    (lambda t: t.replace("sd = 20", "weight = 0.001"), "history.soft_target[0].weight"),
+    (lambda t: t.replace('errors = "model/history_errors.csv"', 'errors = "model/errs.csv"'),
+     "history.errors"),
+    (lambda t: t.replace('errors = "model/history_errors.csv"', "relative_tolerance = 0.02"),
+     "history.relative_tolerance"),
 ])
 def test_a_bad_manifest_is_one_line_naming_the_key(valley, capsys, edit, key):
     manifest = valley / "plansim.toml"
