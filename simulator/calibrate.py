@@ -22,7 +22,7 @@ import numpy as np
 import tomli_w
 from scipy.optimize import least_squares
 
-from . import history, model, simulate, tomlfile
+from . import history, model, simulate, tomlfile, validate
 from .errors import InputError
 from .paths import CALIBRATION_FILE, HISTORY_FILE, MODEL_FILE
 from .provenance import file_hash, versions
@@ -166,10 +166,16 @@ def load_values(path: Path | str = CALIBRATION_FILE,
     doc = tomlfile.read(path, "calibration file not found", "run `plansim calibrate`",
                         "run `plansim calibrate` to rewrite it")
     known = model.parameters(mdl_path)
+    fix = "run `plansim calibrate` to refit the current model"
+    entries = validate.table(path, "parameters", doc.get("parameters", {}), fix)
     values = {}
-    for name, entry in doc.get("parameters", {}).items():
+    for name, entry in entries.items():
+        key = f"parameters.{name}"
         if name not in known:
-            raise InputError(path, f"parameters.{name}", "not a parameter of the model",
-                             "run `plansim calibrate` to refit the current model")
-        values[name] = float(entry["value"])
+            raise InputError(path, key, "not a parameter of the model", fix)
+        entry = validate.table(path, key, entry, f'write [{key}] with value = ...')
+        if "value" not in entry:
+            raise InputError(path, f"{key}.value", "missing", f"write value = ... or {fix}")
+        values[name] = validate.parameter_value(path, f"{key}.value", name, entry["value"],
+                                                known, (*model.ROLES, "fixed"))
     return values

@@ -8,20 +8,42 @@ code 2. A command writes its result files only when it has them whole.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
 import sys
 from pathlib import Path
 
+from . import outputs, validate
 from .errors import InputError, PlansimError
 
 EXIT_INPUT = 2
+CLI = "command line"
+MAX_SEED = 2**32 - 1  # scipy's differential evolution takes seeds below 2**32
+MAX_NFEV = 100_000
+MAX_GENERATIONS = 10_000
+
+
+def goal_suffix(selection: str | None) -> str:
+    """What the default output name adds for a goal selection ('' for all goals)."""
+    if selection is None:
+        return ""
+    if len(selection) <= 40 and validate._SAFE_NAME.fullmatch(selection):
+        return f"-{selection}"
+    return "-goals-" + hashlib.sha256(selection.encode("utf-8")).hexdigest()[:10]
 
 
 def _cmd_run(args) -> int:
-    from . import results, runs
+    from . import results, runs, scenario
 
-    run = runs.run_scenario(args.scenario, goals=args.goals)
-    out = Path(args.out) if args.out else Path("out") / f"{run.scenario.name}.nc"
-    results.write_netcdf(run.dataset(), out, results.provenance(run.scenario))
+    outputs.check_path_text(args.out, "--out")
+    scen = scenario.load(args.scenario).with_goals(args.goals)
+    out = (Path(args.out) if args.out is not None
+           else Path("out") / f"{scen.name}{goal_suffix(args.goals)}.nc")
+    expected = results.provenance(scen)
+    outputs.check_file(out, force=args.force, same_run=lambda p: results.same_inputs(
+        results.netcdf_attrs(p), expected))
+    run = runs.run_scenario(scen)
+    results.write_netcdf(run.dataset(), out, expected)
     print(run.scorecard())
     print(f"wrote {out}")
     return 0
@@ -29,7 +51,11 @@ def _cmd_run(args) -> int:
 
 def _cmd_calibrate(args) -> int:
     from . import calibrate
+    from .paths import CALIBRATION_FILE
 
+    validate.integer(CLI, "--max-nfev", args.max_nfev, 1, MAX_NFEV)
+    if not args.dry_run:  # the default file is the one `calibrate` exists to replace
+        outputs.check_file(args.out, force=args.force or Path(args.out) == CALIBRATION_FILE)
     cal = calibrate.calibrate(max_nfev=args.max_nfev)
     print(cal.table())
     print(f"cost {cal.cost:.3g} after {cal.evaluations} evaluations")
@@ -68,21 +94,29 @@ def _progress_bars(total_runs: int, generations: int):
 
 
 def _cmd_reach(args) -> int:
-    from . import reach, scenario
+    from . import reach, results, scenario
 
+    validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
+    validate.integer(CLI, "--search-runs", args.search_runs, 1, reach.MAX_RUNS)
+    validate.integer(CLI, "--generations", args.generations, 1, MAX_GENERATIONS)
+    validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
+    outputs.check_path_text(args.out, "--out")
     scen = scenario.load(args.scenario).with_goals(args.goals)
-    if args.runs < 1 or args.search_runs < 1 or args.generations < 1:
-        raise InputError("command line", "--runs/--search-runs/--generations",
-                         "must be positive", "give positive integers")
-    progress, close = _progress_bars(2 * args.runs, args.generations)
-    try:
-        result = reach.reach(scen, runs=args.runs, seed=args.seed,
-                             search_runs=args.search_runs, generations=args.generations,
-                             progress=progress)
-    finally:
-        close()
-    out = Path(args.out) if args.out else Path("out") / f"reach-{scen.name}"
-    nc, js = result.write(out)
+    out = (Path(args.out) if args.out is not None
+           else Path("out") / f"reach-{scen.name}{goal_suffix(args.goals)}")
+    expected = reach.recorded_inputs(scen, args.runs, args.seed, args.search_runs,
+                                     args.generations)
+    outputs.check_dir(out, reach.FILES, force=args.force, same_run=lambda d: (
+        results.same_inputs(results.json_object(d / "summary.json"), expected)))
+    with outputs.locked(out, "plansim reach"):
+        progress, close = _progress_bars(2 * args.runs, args.generations)
+        try:
+            result = reach.reach(scen, runs=args.runs, seed=args.seed,
+                                 search_runs=args.search_runs, generations=args.generations,
+                                 progress=progress)
+        finally:
+            close()
+        nc, js = result.write(out)
     print(result.verdict())
     print(f"wrote {nc} and {js}")
     return 0
@@ -101,7 +135,8 @@ def _cmd_analyze(args) -> int:
 def _cmd_sweep(args) -> int:
     from . import sweep
 
-    out = Path(args.out) if args.out else Path("out") / f"sweep-{Path(args.spec).stem}"
+    outputs.check_path_text(args.out, "--out")
+    out = Path(args.out) if args.out is not None else Path("out") / f"sweep-{Path(args.spec).stem}"
     outcome = sweep.execute(args.spec, out, workers=args.workers, scheduler=args.scheduler)
     print(outcome.report())
     return 0
@@ -178,11 +213,18 @@ def _cmd_loops(args) -> int:
     return 1 if measurement.problems else 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error reported as one InputError line."""
+
+    def error(self, message: str):
+        raise InputError(CLI, None, message, f"see `{self.prog} --help`")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .paths import CALIBRATION_FILE
     from .review.loops import LOOPS_FILE
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="plansim",
         description="Can the Karamay District plan's goals be reached together?")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -193,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="netCDF file to write (default: out/<scenario>.nc)")
     p.add_argument("--goals", default=None, help="only these goals: a group of goals.toml "
                    "or comma-separated goal ids")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing result file of another run")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("reach", help="joint reachability of the goals over sampled futures")
@@ -209,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--goals", default=None,
                    help="only these goals: a group of goals.toml (design_card, plan_2010, "
                    "outlook_2015) or comma-separated goal ids")
+    p.add_argument("--force", action="store_true",
+                   help="replace the results of another run in --out")
     p.set_defaults(func=_cmd_reach)
 
     p = sub.add_parser("analyze", help="briefing charts and tables from a reach result")
@@ -232,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(CALIBRATION_FILE), help="calibration TOML to write")
     p.add_argument("--max-nfev", type=int, default=200, help="evaluation budget")
     p.add_argument("--dry-run", action="store_true", help="print the fit, write nothing")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing file given with --out")
     p.set_defaults(func=_cmd_calibrate)
 
     p = sub.add_parser("params", help="list the model's parameters, roles and ranges")
@@ -283,21 +331,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "reach":
-        from . import reach
-
-        args.runs = reach.DEFAULT_RUNS if args.runs is None else args.runs
-        args.search_runs = reach.SEARCH_RUNS if args.search_runs is None else args.search_runs
-        args.generations = (reach.SEARCH_GENERATIONS if args.generations is None
-                            else args.generations)
+def _quiet_stdout() -> None:
+    """After a broken pipe (``plansim run | head -1``): send further output nowhere."""
     try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "reach":
+            from . import reach
+
+            args.runs = reach.DEFAULT_RUNS if args.runs is None else args.runs
+            args.search_runs = reach.SEARCH_RUNS if args.search_runs is None else args.search_runs
+            args.generations = (reach.SEARCH_GENERATIONS if args.generations is None
+                                else args.generations)
         return args.func(args)
     except PlansimError as exc:
         print(f"plansim: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 1
 
 
 if __name__ == "__main__":

@@ -25,6 +25,15 @@ DEFAULT_RUNS = 10_000  # ~9,900 plausible: a 95% Wilson interval under 2 points 
 SEARCH_RUNS = 500
 SEARCH_GENERATIONS = 30
 SEARCH_POPULATION = 5  # per lever (scipy's popsize)
+MAX_RUNS = 50_000_000
+FILES = ("results.nc", "summary.json")
+
+
+def recorded_inputs(scenario: Scenario, runs: int, seed: int, search_runs: int,
+                    generations: int) -> dict:
+    """What ``summary.json`` records of a run's inputs: equal records, equal results."""
+    return {**results.provenance(scenario, seed), "runs": int(runs),
+            "search_runs": int(search_runs), "generations": int(generations)}
 
 
 @dataclass
@@ -38,13 +47,15 @@ class Reach:
     best_levers: dict[str, float]
     best_summary: dict
     best_evaluation: xr.Dataset
+    search_runs: int = SEARCH_RUNS
+    generations: int = SEARCH_GENERATIONS
 
     def summary_json(self) -> dict:
         """What ``summary.json`` holds."""
         s = self.summary
         return {
-            **results.provenance(self.scenario, self.seed),
-            "runs": int(self.data.sizes["run"]),
+            **recorded_inputs(self.scenario, int(self.data.sizes["run"]), self.seed,
+                              self.search_runs, self.generations),
             "plausible_runs": s["runs_counted"],
             "implausible_runs": int(self.data.sizes["run"]) - s["runs_counted"],
             "joint_probability": {"value": s["joint_probability"]["probability"],
@@ -198,4 +209,5 @@ def reach(scenario: Scenario, runs: int = DEFAULT_RUNS, seed: int = 0,
     best_data = ensemble.run(scenario, samples, levers=best, names=names, progress=tick)
     best_summary = reachability.summarize(best_data[["met", "joint"]], best_data["plausible"])
     best_eval = best_data[["margin", "met", "joint", "plausible"]]
-    return Reach(scenario, seed, data, summary, best, best_summary, best_eval)
+    return Reach(scenario, seed, data, summary, best, best_summary, best_eval, search_runs,
+                 generations)

@@ -7,12 +7,11 @@ package versions, so a result can be traced and reproduced.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import xarray as xr
 
+from . import outputs
 from .paths import MODEL_FILE
 from .provenance import file_hash, versions
 
@@ -33,19 +32,29 @@ def provenance(scenario=None, seed: int | None = None, mdl_path=MODEL_FILE) -> d
     return attrs
 
 
-def _atomic(path: Path, write) -> Path:
-    """Write through a temporary file in the same directory, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
+def same_inputs(recorded: dict, expected: dict) -> bool:
+    """Whether a result's recorded provenance names the inputs ``expected`` names."""
+    return all(str(recorded.get(k)) == str(v) for k, v in expected.items())
+
+
+def netcdf_attrs(path: Path | str) -> dict:
+    """Global attributes of a netCDF file ({} if it is not one)."""
     try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        import netCDF4
+
+        with netCDF4.Dataset(path) as nc:
+            return {k: nc.getncattr(k) for k in nc.ncattrs()}
+    except (OSError, RuntimeError, ValueError):
+        return {}
+
+
+def json_object(path: Path | str) -> dict:
+    """A JSON file's object ({} if it is not one)."""
+    try:
+        obj = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return obj if isinstance(obj, dict) else {}
 
 
 def write_netcdf(ds: xr.Dataset, path: Path | str, attrs: dict) -> Path:
@@ -57,10 +66,12 @@ def write_netcdf(ds: xr.Dataset, path: Path | str, attrs: dict) -> Path:
         if ds[name].dtype == bool:
             ds[name] = ds[name].astype("int8")
             ds[name].attrs["flag"] = "1 = true"
-    return _atomic(Path(path), lambda p: ds.to_netcdf(p, engine="netcdf4"))
+    return outputs.atomic_write(Path(path), lambda p: ds.to_netcdf(p, engine="netcdf4"),
+                                size_hint=int(ds.nbytes))
 
 
 def write_json(obj: dict, path: Path | str) -> Path:
-    """Write JSON with sorted keys (byte-identical for identical content)."""
-    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    return _atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
+    """Write strict JSON (no NaN or inf) with sorted keys (byte-identical for identical content)."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    data = text.encode("utf-8")
+    return outputs.atomic_write(Path(path), lambda p: p.write_bytes(data), size_hint=len(data))

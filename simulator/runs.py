@@ -59,8 +59,14 @@ class ScenarioRun:
 
 
 def run_scenario(name_or_path=None, mdl_path=MODEL_FILE, goals: str | None = None) -> ScenarioRun:
-    """Run a scenario's central case and evaluate its goals (or the ``goals`` selection)."""
-    scen = scenario_mod.load(name_or_path, mdl_path).with_goals(goals)
+    """Run a scenario's central case and evaluate its goals (or the ``goals`` selection).
+
+    ``name_or_path`` may also be a loaded :class:`~simulator.scenario.Scenario`.
+    """
+    scen = (name_or_path if isinstance(name_or_path, scenario_mod.Scenario)
+            else scenario_mod.load(name_or_path, mdl_path))
+    if goals is not None:
+        scen = scen.with_goals(goals)
     goal_set = scen.goal_set()
     data = simulate.run(scen.central_parameters(), mdl_path=mdl_path)
     params = [k for k in data.data_vars if data[k].dims == ("run",)]

@@ -96,7 +96,7 @@ import numpy as np
 import xarray as xr
 from scipy.stats import qmc
 
-from . import ensemble, indicators, results, sample, simulate, tomlfile
+from . import ensemble, indicators, results, sample, simulate, tomlfile, validate
 from . import scenario as scenario_mod
 from .analyze import reachability
 from .errors import InputError, PlansimError
@@ -198,9 +198,9 @@ def _grid(path, name, values, param) -> list[float]:
     key = f"levers.{name}.grid"
     if not isinstance(values, list) or not values:
         raise InputError(path, key, "not a non-empty list", "write grid = [a, b, ...]")
-    out = [scenario_mod._number(path, key, v) for v in values]
+    out = [validate.number(path, key, v) for v in values]
     for v in out:
-        scenario_mod._in_range(path, key, param, v)
+        validate.in_range(path, key, param, v)
     if len(set(out)) != len(out):
         raise InputError(path, key, "a value is listed twice", "list each value once")
     return out
@@ -231,7 +231,7 @@ def _lever_tables(path, data, scen, params):
             raise InputError(path, "lever_sample.levers", "a lever is listed twice",
                              "list each lever once")
         for name in names:
-            scenario_mod._known(path, "lever_sample.levers", name, params, ("lever",))
+            validate.known(path, "lever_sample.levers", name, params, ("lever",))
         return "sample", [(name, None) for name in names], n
     if levers is None:
         raise InputError(path, "levers", "no levers to sweep",
@@ -242,7 +242,7 @@ def _lever_tables(path, data, scen, params):
     entries, sizes = [], set()
     for name, t in levers.items():
         key = f"levers.{name}"
-        param = scenario_mod._known(path, key, name, params, ("lever",))
+        param = validate.known(path, key, name, params, ("lever",))
         if not isinstance(t, dict) or len(t) != 1 or next(iter(t)) not in ("grid", "samples"):
             extra = sorted(set(t) - {"grid", "samples"}) if isinstance(t, dict) else []
             raise InputError(path, f"{key}.{extra[0]}" if extra else key,
