@@ -27,7 +27,12 @@ def load_results(out_dir: Path | str) -> xr.Dataset:
     path = Path(out_dir) / "results.nc"
     if not path.is_file():
         raise InputError(path, None, "no results file", "run `plansim reach --out DIR` first")
-    ds = xr.open_dataset(path).load()
+    try:
+        with xr.open_dataset(path) as opened:
+            ds = opened.load()
+    except (OSError, ValueError, RuntimeError, TypeError) as exc:
+        raise InputError(path, None, f"not a readable netCDF result ({type(exc).__name__})",
+                         "give the directory of a `plansim reach` run") from exc
     for key in ("met", "joint", "plausible", "margin"):
         if key not in ds:
             raise InputError(path, key, "missing", "give the directory of a `plansim reach` run")

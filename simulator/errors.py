@@ -23,16 +23,20 @@ def shorten(text: str, limit: int) -> str:
 
 
 def fit(parts: list[str], budget: int) -> list[str]:
-    """Shorten the longest of ``parts`` until their total length is within ``budget``."""
+    """``parts`` with control characters escaped, the longest cut to a common length so
+    that together they fit ``budget`` characters (short parts are kept whole)."""
     parts = [one_line(p) for p in parts]
-    while sum(map(len, parts)) > budget:
-        i = max(range(len(parts)), key=lambda k: len(parts[k]))
-        excess = sum(map(len, parts)) - budget
-        new = shorten(parts[i], max(len(parts[i]) - excess, 12))
-        if new == parts[i]:
-            break
-        parts[i] = new
-    return parts
+    if sum(map(len, parts)) <= budget:
+        return parts
+    cap = budget
+    while cap > 12 and sum(min(len(p), cap) for p in parts) > budget:
+        cap -= 1
+    return [shorten(p, cap) for p in parts]
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value as an error message quotes it: ``repr`` for non-strings, at most ``limit``."""
+    return shorten(one_line(value if isinstance(value, str) else repr(value)), limit)
 
 
 class PlansimError(Exception):
@@ -53,7 +57,8 @@ class InputError(PlansimError):
         self.problem = problem
         self.fix = fix
         separators = len(": ") * (2 if key else 1) + len("; fix: ")
-        parts = [self.file, *([str(key)] if key else []), str(problem), str(fix)]
+        parts = [self.file, *([shorten(one_line(key), 48)] if key else []), str(problem),
+                 str(fix)]
         parts = fit(parts, MAX_LINE - separators)
         where = ": ".join(parts[:-2])
         super().__init__(f"{where}: {parts[-2]}; fix: {parts[-1]}")

@@ -12,7 +12,7 @@ import difflib
 import math
 import re
 
-from .errors import InputError
+from .errors import InputError, shown
 
 MAX_LIST = 10_000  # items of any list in an input file
 MAX_NAME = 64  # characters of a name that becomes part of a file name
@@ -22,7 +22,7 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 def number(path, key, value) -> float:
     """A finite float (ints of any size that fit a float; no booleans, strings or NaN)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(path, key, f"{value!r} is not a number", "write a number")
+        raise InputError(path, key, f"{shown(value)} is not a number", "write a number")
     try:
         out = float(value)
     except OverflowError:
@@ -36,7 +36,7 @@ def number(path, key, value) -> float:
 def integer(path, key, value, low: int, high: int | None = None) -> int:
     """A whole number within ``[low, high]`` (no booleans or floats)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(path, key, f"{value!r} is not an integer", "write a whole number")
+        raise InputError(path, key, f"{shown(value)} is not an integer", "write a whole number")
     if value < low or (high is not None and value > high):
         span = f"at least {low}" if high is None else f"between {low} and {high}"
         raise InputError(path, key, f"{str(value)[:24]} is out of range", f"give a number {span}")
@@ -45,7 +45,7 @@ def integer(path, key, value, low: int, high: int | None = None) -> int:
 
 def string(path, key, value, allow_empty: bool = True) -> str:
     if not isinstance(value, str) or (not allow_empty and not value.strip()):
-        raise InputError(path, key, f"{value!r} is not a {'' if allow_empty else 'non-empty '}"
+        raise InputError(path, key, f"{shown(value)} is not a {'' if allow_empty else 'non-empty '}"
                          "string", f'write {key.rsplit(".", 1)[-1]} = "..."')
     return value
 
@@ -69,7 +69,7 @@ def file_name_safe(path, key, value) -> str:
     """A name used in file names: letters, digits, ``.``, ``_``, ``-``; no leading dot."""
     string(path, key, value, allow_empty=False)
     if len(value) > MAX_NAME or not _SAFE_NAME.fullmatch(value) or ".." in value:
-        raise InputError(path, key, f"{value!r} cannot be part of a file name",
+        raise InputError(path, key, f"'{shown(value)}' cannot be part of a file name",
                          f"use up to {MAX_NAME} letters, digits, '.', '_' or '-', starting "
                          "with a letter or digit")
     return value
@@ -88,7 +88,7 @@ def known(path, key, name, params: dict, roles: tuple[str, ...]):
     if not isinstance(name, str) or name not in params:
         close = difflib.get_close_matches(str(name), list(params), n=1, cutoff=0.6)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise InputError(path, key, f"'{name}' is not a parameter of the model{hint}",
+        raise InputError(path, key, f"'{shown(name)}' is not a parameter of the model{hint}",
                          "use a parameter name from the model file "
                          "(`plansim params` lists them)")
     if params[name].role not in roles:
