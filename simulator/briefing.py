@@ -68,7 +68,7 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None) -> d
 
     boxes = {}
     for goal, stats in summary["goals"].items():
-        if 0.02 <= stats["probability"] <= 0.98:
+        if stats["probability"] is not None and 0.02 <= stats["probability"] <= 0.98:
             boxes[goal] = ds.plan.discover([goal])
     if 0 < summary["joint_probability"]["count"] < summary["runs_counted"]:
         boxes["ALL"] = ds.plan.discover()

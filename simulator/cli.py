@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import outputs, validate
-from .errors import InputError, PlansimError
+from .errors import MAX_LINE, DomainError, InputError, PlansimError
 
 EXIT_INPUT = 2
 CLI = "command line"
@@ -42,11 +42,25 @@ def _cmd_run(args) -> int:
     expected = results.provenance(scen)
     outputs.check_file(out, force=args.force, same_run=lambda p: results.same_inputs(
         results.netcdf_attrs(p), expected))
-    run = runs.run_scenario(scen)
+    try:
+        run = runs.run_scenario(scen)
+    except DomainError as exc:
+        raise _with_inputs_file(exc, out.with_name(f"{out.stem}.outside-domain.json")) from exc
     results.write_netcdf(run.dataset(), out, expected)
     print(run.scorecard())
     print(f"wrote {out}")
     return 0
+
+
+def _with_inputs_file(exc: DomainError, path: Path) -> InputError:
+    """Write the run's full inputs to ``path``; the error line then names that file."""
+    from . import results
+
+    results.write_json({"problem": exc.problem, "inputs": exc.inputs}, path)
+    fix = f"{exc.fix}; all inputs: {path}"
+    room = MAX_LINE - len(exc.file) - len(exc.key or "") - len(fix) - 11
+    problem = exc.diagnosis.describe(room) if exc.diagnosis is not None else exc.problem
+    return InputError(exc.file, exc.key, problem, fix)
 
 
 def _cmd_calibrate(args) -> int:
@@ -75,16 +89,32 @@ def _cmd_calibrate(args) -> int:
     return 0
 
 
+def _progress_lines(totals: dict[str, int], labels: dict[str, str]):
+    """Off a terminal: one stderr line per tenth of each stage (a log shows the work goes on)."""
+    done = dict.fromkeys(totals, 0)
+    shown = dict.fromkeys(totals, 0)
+
+    def progress(kind: str, k: int) -> None:
+        done[kind] += k
+        tenth = 10 * done[kind] // max(totals[kind], 1)
+        if tenth > shown[kind]:
+            shown[kind] = tenth
+            print(f"plansim: {labels[kind]}: {done[kind]} of {totals[kind]}", file=sys.stderr,
+                  flush=True)
+
+    return progress, lambda: None
+
+
 def _progress_bars(total_runs: int, generations: int):
-    """tqdm bars on a terminal (runs, then search generations); None otherwise."""
+    """tqdm bars on a terminal (runs, then search generations); plain lines otherwise."""
+    totals = {"runs": total_runs, "search": generations + 1}
+    labels = {"runs": "runs (scenario, then best levers)", "search": "lever search generations"}
     if not sys.stderr.isatty():
-        return None, lambda: None
+        return _progress_lines(totals, labels)
     from tqdm import tqdm
 
-    bars = {"runs": tqdm(total=total_runs, desc="runs (scenario, then best levers)", unit="run",
-                         file=sys.stderr),
-            "search": tqdm(total=generations + 1, desc="lever search", unit="gen",
-                           file=sys.stderr)}
+    bars = {kind: tqdm(total=totals[kind], desc=labels[kind], file=sys.stderr)
+            for kind in totals}
 
     def close():
         for bar in bars.values():
@@ -102,6 +132,7 @@ def _cmd_reach(args) -> int:
     validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
     outputs.check_path_text(args.out, "--out")
     scen = scenario.load(args.scenario).with_goals(args.goals)
+    reach.check_scenario(scen)
     out = (Path(args.out) if args.out is not None
            else Path("out") / f"reach-{scen.name}{goal_suffix(args.goals)}")
     expected = reach.recorded_inputs(scen, args.runs, args.seed, args.search_runs,

@@ -38,17 +38,23 @@ def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalS
     data = simulate.run(params, names, years=years)
     data = data.assign_coords(run=samples["run"].values)
     indicator_names = [k for k in data.data_vars if "time" in data[k].dims]
-    evaluation = goals_mod.evaluate(data[indicator_names], goal_set)
+    inside = data["in_domain"]
+    # runs outside the model's domain: goals are evaluated on zeros, then discarded
+    finite = data[indicator_names].where(inside, 0.0) if not bool(inside.all()) \
+        else data[indicator_names]
+    evaluation = goals_mod.evaluate(finite, goal_set)
     figs = history.figures()
-    out = data.assign(margin=evaluation["margin"], met=evaluation["met"],
-                      joint=evaluation["joint"], plausible=history.plausible(data, figs))
+    out = data.assign(margin=evaluation["margin"].where(inside),
+                      met=evaluation["met"] & inside, joint=evaluation["joint"] & inside,
+                      plausible=history.plausible(finite, figs) & inside)
     roles = model.parameters()
     for name in params:
         out[name].attrs.update({"role": roles[name].role, "units": roles[name].units})
     for name in samples.data_vars:
         out[name].attrs["sampled"] = 1
     out["plausible"].attrs["description"] = (
-        "run reproduces the 2000-2005 history within the calibration tolerance")
+        "run reproduces the 2000-2005 history within the calibration tolerance "
+        "(and stays inside the model's domain)")
     return out
 
 

@@ -64,5 +64,15 @@ class InputError(PlansimError):
         super().__init__(f"{where}: {parts[-2]}; fix: {parts[-1]}")
 
 
-class DomainError(PlansimError):
-    """Parameters within their documented ranges that take the model outside its domain."""
+class DomainError(InputError):
+    """Parameters within their documented ranges that take the model outside its domain.
+
+    ``inputs`` holds every parameter value of the run (written beside the output by
+    the command line), ``diagnosis`` the :class:`simulator.domain.Diagnosis`.
+    """
+
+    def __init__(self, file: object, key: str | None, problem: str, fix: str,
+                 inputs: dict | None = None, diagnosis: object = None):
+        super().__init__(file, key, problem, fix)
+        self.inputs = dict(inputs or {})
+        self.diagnosis = diagnosis

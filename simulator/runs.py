@@ -13,6 +13,7 @@ import xarray as xr
 from . import goals as goals_mod
 from . import scenario as scenario_mod
 from . import simulate
+from .errors import DomainError
 from .paths import MODEL_FILE
 
 
@@ -68,8 +69,26 @@ def run_scenario(name_or_path=None, mdl_path=MODEL_FILE, goals: str | None = Non
     if goals is not None:
         scen = scen.with_goals(goals)
     goal_set = scen.goal_set()
-    data = simulate.run(scen.central_parameters(), mdl_path=mdl_path)
+    params = scen.central_parameters()
+    data = simulate.run(params, mdl_path=mdl_path)
+    if not bool(data["in_domain"].all()):
+        raise outside_domain(scen, params, mdl_path)
     params = [k for k in data.data_vars if data[k].dims == ("run",)]
     indicators = data.drop_vars(params)
     evaluation = goals_mod.evaluate(indicators, goal_set)
     return ScenarioRun(scen, indicators, evaluation, goal_set)
+
+
+def outside_domain(scen: scenario_mod.Scenario, params: dict[str, float],
+                   mdl_path=MODEL_FILE) -> DomainError:
+    """The one-line error for a central run outside the model's domain (inputs attached)."""
+    found = simulate.diagnose(params, mdl_path=mdl_path, reference=scen.calibrated)
+    problem = (found.describe() if found is not None
+               else "the model leaves its domain")
+    moved = [n for n, *_ in (found.responsible if found else [])]
+    sections = [s for s, names in (("levers", scen.levers), ("overrides", scen.overrides),
+                                   ("uncertainties", scen.uncertainties))
+                if any(n in names for n in moved)]
+    return DomainError(scen.path, ", ".join(sections) or "parameters", problem,
+                       "move them toward their central values",
+                       inputs={k: float(v) for k, v in sorted(params.items())}, diagnosis=found)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import indicators
+from . import domain, indicators
 from .engine import VectorModel
 from .paths import MODEL_FILE
 
@@ -36,15 +36,40 @@ def run(params: dict | xr.Dataset, names: list[str] | None = None, *,
     ``params`` maps Vensim parameter names to scalars or 1-D arrays over runs; values
     not given keep the model's defaults (callers apply calibration and scenario
     values first, see :meth:`simulator.scenario.Scenario.central_parameters`). Output years
-    always include 2005, the base of index indicators.
+    always include 2005, the base of index indicators. ``in_domain`` ``(run,)`` flags
+    the runs whose model output stayed finite (see :mod:`simulator.domain`); the
+    indicators of the others hold NaN or inf.
     """
     names = list(indicators.INDICATORS) if names is None else names
     years = sorted(set(years) | {indicators.BASE_YEAR})
     vm = vector_model(str(Path(mdl_path).resolve()))
-    raw = vm.run(_as_runs(params), indicators.model_variables(names), years=years)
+    raw = vm.run(_as_runs(params), indicators.model_variables(names), years=years,
+                 check_finite=False)
     out = indicators.from_model_output(raw, names)
     inputs = {k: raw[k] for k in raw.data_vars if raw[k].dims == ("run",)}
-    return out.assign(inputs)
+    flag = xr.DataArray(domain.in_domain(raw), dims="run", coords={"run": raw["run"]},
+                        attrs={"description": "model output finite (inside the model's domain)"})
+    return out.assign(inputs).assign(in_domain=flag)
+
+
+def diagnose(params: dict[str, float], names: list[str] | None = None, *,
+             mdl_path: Path | str = MODEL_FILE, years=YEARS,
+             reference: dict[str, float] | None = None) -> domain.Diagnosis | None:
+    """Why one parameter set leaves the model's domain (``None`` if it does not).
+
+    ``reference``: central values to put parameters back to (default: the model
+    file's values); ranges come from the model file.
+    """
+    from . import model
+
+    names = list(indicators.INDICATORS) if names is None else names
+    vm = vector_model(str(Path(mdl_path).resolve()))
+    documented = model.parameters(mdl_path)
+    ref = {k: p.default for k, p in documented.items()}
+    ref.update(reference or {})
+    spans = {k: p.upper - p.lower for k, p in documented.items()}
+    return domain.diagnose(vm, params, ref, indicators.model_variables(names),
+                           sorted(set(years) | {indicators.BASE_YEAR}), spans)
 
 
 @lru_cache(maxsize=4)
