@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import outputs, validate
+from . import memory, outputs, validate
 from .errors import MAX_LINE, DomainError, InputError, PlansimError
 
 EXIT_INPUT = 2
@@ -133,6 +133,8 @@ def _cmd_reach(args) -> int:
     outputs.check_path_text(args.out, "--out")
     scen = scenario.load(args.scenario).with_goals(args.goals)
     reach.check_scenario(scen)
+    memory.check(reach.memory_bytes(scen, args.runs, args.search_runs),
+                 f"reach over {args.runs} futures", args.max_memory)
     out = (Path(args.out) if args.out is not None
            else Path("out") / f"reach-{scen.name}{goal_suffix(args.goals)}")
     expected = reach.recorded_inputs(scen, args.runs, args.seed, args.search_runs,
@@ -168,7 +170,8 @@ def _cmd_sweep(args) -> int:
 
     outputs.check_path_text(args.out, "--out")
     out = Path(args.out) if args.out is not None else Path("out") / f"sweep-{Path(args.spec).stem}"
-    outcome = sweep.execute(args.spec, out, workers=args.workers, scheduler=args.scheduler)
+    outcome = sweep.execute(args.spec, out, workers=args.workers, scheduler=args.scheduler,
+                            max_memory=args.max_memory)
     print(outcome.report())
     return 0
 
@@ -286,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "outlook_2015) or comma-separated goal ids")
     p.add_argument("--force", action="store_true",
                    help="replace the results of another run in --out")
+    p.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse a run estimated to need more memory (default: half the "
+                   "machine's memory, or PLANSIM_MAX_MEMORY), e.g. 8G")
     p.set_defaults(func=_cmd_reach)
 
     p = sub.add_parser("analyze", help="briefing charts and tables from a reach result")
@@ -303,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run blocks in K local processes (default: in this process)")
     where.add_argument("--scheduler", default=None,
                        help="run blocks on the Dask cluster at tcp://HOST:PORT")
+    p.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse a sweep estimated to need more memory (default: half the "
+                   "machine's memory, or PLANSIM_MAX_MEMORY), e.g. 8G")
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("calibrate", help="fit the model to the 2000-2005 history")

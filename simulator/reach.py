@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import differential_evolution
 
-from . import ensemble, model, results, sample
+from . import ensemble, memory, model, results, sample
 from .analyze import reachability
 from .errors import InputError
 from .scenario import Scenario
@@ -227,6 +227,23 @@ def search_levers(scenario: Scenario, samples: xr.Dataset, seed: int,
     for j, i in enumerate(free):
         best[names[i]] = float(result.x[j])
     return best
+
+
+def memory_bytes(scenario: Scenario, runs: int, search_runs: int = SEARCH_RUNS) -> int:
+    """Upper estimate of what :func:`reach` holds at once (see :mod:`simulator.memory`).
+
+    Two ensembles (scenario levers, best levers) of ``runs``: indicators over the
+    years, inputs and goal arrays, about three copies each while blocks are joined and
+    results written; plus the lever search's candidates and one block in work.
+    """
+    goal_set = scenario.goal_set()
+    n_ind = len({g.indicator for g in goal_set.goals} | set(ensemble.history_indicators()))
+    n_inputs = len(scenario.uncertainties) + len(scenario.levers) + len(scenario.overrides) \
+        + len(scenario.calibrated)
+    per_run = 8 * (n_ind * 16 + n_inputs + 3 * len(goal_set.goals))
+    search = SEARCH_POPULATION * max(len(scenario.levers), 1) * search_runs
+    block = min(runs, ensemble.BLOCK_SIZE) + search
+    return 6 * runs * per_run + block * memory.BLOCK_BYTES_PER_RUN
 
 
 def check_scenario(scenario: Scenario) -> None:
