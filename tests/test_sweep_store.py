@@ -145,3 +145,25 @@ def test_worker_processes_die_with_their_parent(tmp_path):
     for w in left:
         os.kill(w, signal.SIGKILL)
     assert not left, f"worker processes {left} outlived their parent"
+
+
+def test_a_full_disk_stops_the_sweep_in_one_line(reference, tmp_path, capsys, monkeypatch):
+    spec_path, _ = reference
+
+    def full(self, result):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sweep.store.Writer, "write", full)
+    assert cli.main(["sweep", str(spec_path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "disk full" in err and "resume" in err, err
+
+
+def test_a_sweep_over_a_scenario_without_uncertainties_is_refused(tmp_path, capsys):
+    (tmp_path / "fixed.toml").write_text('name = "fixed"\n[overrides]\n', encoding="utf-8")
+    spec = tmp_path / "s.toml"
+    spec.write_text(SPEC.replace('scenario = "plan"', 'scenario = "fixed.toml"'),
+                    encoding="utf-8")
+    assert cli.main(["sweep", str(spec), "--out", str(tmp_path / "o")]) == 2
+    assert "no uncertainties" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

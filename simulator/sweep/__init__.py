@@ -89,6 +89,7 @@ on Dask), :mod:`.summary` (``summary.json``); this module runs them in order.
 """
 from __future__ import annotations
 
+import errno
 import shutil
 import sys
 from dataclasses import dataclass
@@ -216,7 +217,16 @@ def execute(spec_path: str | Path, out_dir: str | Path, workers: int | None = No
                 tick, close = _progress_bar(progress, spec.n_blocks, len(done))
                 try:
                     for result in results_iter:
-                        writer.write(result)
+                        try:
+                            writer.write(result)
+                        except OSError as exc:
+                            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                                raise
+                            raise outputs.DiskFullError(
+                                f"{out}: disk full while writing block {result['block']} "
+                                f"({shutil.disk_usage(out).free >> 20} MB free, the store "
+                                f"needs about {spec.store_bytes() >> 20} MB); fix: free space "
+                                "and rerun the same command to resume") from exc
                         seen.add(result["worker"])
                         tick(1)
                 finally:

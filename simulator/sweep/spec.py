@@ -71,6 +71,13 @@ class Spec:
         start = block * self.block_size
         return start, min(start + self.block_size, self.runs)
 
+    def store_bytes(self) -> int:
+        """Uncompressed size of the store's per-run arrays (an upper bound on disk)."""
+        n_goals = len(self.scenario.goal_set().goals)
+        per_run = 8 * (len(self.indicators) * len(self.years) + len(self.levers)
+                       + len(self.scenario.uncertainties) + 2 + n_goals) + n_goals + 3
+        return self.runs * per_run
+
     def memory_bytes(self, workers: int = 0) -> int:
         """Upper estimate of the memory the sweep holds at once (see :mod:`simulator.memory`).
 
@@ -205,6 +212,10 @@ def load_spec(path: str | Path) -> Spec:
     if "futures" not in data:
         raise InputError(path, "futures", "missing", "write futures = <futures to sample>")
     futures = validate.integer(path, "futures", data["futures"], 1)
+    if not scen.uncertainties and futures > 1:
+        raise InputError(path, "futures", f"the scenario '{scen.name}' has no uncertainties: "
+                         f"all {futures} futures would be the same run",
+                         "use futures = 1, or a scenario with [uncertainties]")
     block_size = validate.integer(path, "block_size", data.get("block_size", ensemble.BLOCK_SIZE), 1,
                       MAX_BLOCK_SIZE)
 
