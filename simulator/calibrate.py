@@ -168,6 +168,8 @@ def load_values(path: Path | str = CALIBRATION_FILE,
     known = model.parameters(mdl_path)
     fix = "run `plansim calibrate` to refit the current model"
     entries = validate.table(path, "parameters", doc.get("parameters", {}), fix)
+    if not entries:
+        raise InputError(path, "parameters", "no calibrated parameters", fix)
     values = {}
     for name, entry in entries.items():
         key = f"parameters.{name}"
