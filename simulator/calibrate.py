@@ -22,7 +22,7 @@ import numpy as np
 import tomli_w
 from scipy.optimize import least_squares
 
-from . import history, model, simulate, tomlfile, validate
+from . import history, model, outputs, simulate, tomlfile, validate
 from .errors import InputError
 from .paths import CALIBRATION_FILE, HISTORY_FILE, MODEL_FILE
 from .provenance import file_hash, versions
@@ -152,11 +152,8 @@ def write(cal: Calibration, path: Path | str = CALIBRATION_FILE) -> Path:
         "residuals": cal.residuals,
         "not_represented": history.not_represented(),
     }
-    path = Path(path)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(tomli_w.dumps(doc).encode("utf-8"))
-    tmp.replace(path)
-    return path
+    data = tomli_w.dumps(doc).encode("utf-8")
+    return outputs.atomic_write(Path(path), lambda p: p.write_bytes(data), size_hint=len(data))
 
 
 def load_values(path: Path | str = CALIBRATION_FILE,
