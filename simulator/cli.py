@@ -140,7 +140,8 @@ def _cmd_reach(args) -> int:
     expected = reach.recorded_inputs(scen, args.runs, args.seed, args.search_runs,
                                      args.generations)
     outputs.check_dir(out, reach.FILES, force=args.force, same_run=lambda d: (
-        results.same_inputs(results.json_object(d / "summary.json"), expected)))
+        results.same_inputs(results.json_object(d / "summary.json"), expected)),
+        needed_bytes=reach.result_bytes(scen, args.runs))
     with outputs.locked(out, "plansim reach"):
         progress, close = _progress_bars(2 * args.runs, args.generations)
         try:

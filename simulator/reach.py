@@ -169,8 +169,8 @@ def _held_back(steps: list[dict]) -> list[str]:
         if here != following:
             lines.append(f"  without {', '.join(dropped)}: the rest hold together in {here}"
                          if len(group) == 1 else
-                         f"  without {', '.join(dropped)} (dropping {', '.join(group)} one "
-                         f"by one changes nothing): the rest hold together in {here}")
+                         f"  without {', '.join(dropped)}: the rest hold together in {here} "
+                         f"(dropping the last {len(group)} one by one changed nothing)")
             group = []
     return lines
 
@@ -229,6 +229,19 @@ def search_levers(scenario: Scenario, samples: xr.Dataset, seed: int,
     return best
 
 
+def _per_run_bytes(scenario: Scenario) -> int:
+    goal_set = scenario.goal_set()
+    n_ind = len({g.indicator for g in goal_set.goals} | set(ensemble.history_indicators()))
+    n_inputs = len(scenario.uncertainties) + len(scenario.levers) + len(scenario.overrides) \
+        + len(scenario.calibrated)
+    return 8 * (n_ind * 16 + n_inputs + 3 * len(goal_set.goals))
+
+
+def result_bytes(scenario: Scenario, runs: int) -> int:
+    """Upper estimate of the size of ``results.nc`` (both ensembles, uncompressed)."""
+    return 2 * runs * _per_run_bytes(scenario)
+
+
 def memory_bytes(scenario: Scenario, runs: int, search_runs: int = SEARCH_RUNS) -> int:
     """Upper estimate of what :func:`reach` holds at once (see :mod:`simulator.memory`).
 
@@ -236,11 +249,7 @@ def memory_bytes(scenario: Scenario, runs: int, search_runs: int = SEARCH_RUNS) 
     years, inputs and goal arrays, about three copies each while blocks are joined and
     results written; plus the lever search's candidates and one block in work.
     """
-    goal_set = scenario.goal_set()
-    n_ind = len({g.indicator for g in goal_set.goals} | set(ensemble.history_indicators()))
-    n_inputs = len(scenario.uncertainties) + len(scenario.levers) + len(scenario.overrides) \
-        + len(scenario.calibrated)
-    per_run = 8 * (n_ind * 16 + n_inputs + 3 * len(goal_set.goals))
+    per_run = _per_run_bytes(scenario)
     search = SEARCH_POPULATION * max(len(scenario.levers), 1) * search_runs
     block = min(runs, ensemble.BLOCK_SIZE) + search
     return 6 * runs * per_run + block * memory.BLOCK_BYTES_PER_RUN

@@ -146,11 +146,24 @@ class SweepOutcome:
 
 
 def _progress_bar(progress, total: int, initial: int):
-    """A callable ticking one block, and a closer (tqdm on a terminal when ``None``)."""
+    """A callable ticking one block, and a closer: tqdm on a terminal when ``None``, else
+    one stderr line per tenth of the blocks (a log shows the sweep goes on)."""
     if callable(progress):
         return progress, lambda: None
-    if progress is False or (progress is None and not sys.stderr.isatty()):
+    if progress is False:
         return (lambda k: None), lambda: None
+    if progress is None and not sys.stderr.isatty():
+        state = {"done": initial, "shown": 10 * initial // max(total, 1)}
+
+        def line(k: int) -> None:
+            state["done"] += k
+            tenth = 10 * state["done"] // max(total, 1)
+            if tenth > state["shown"]:
+                state["shown"] = tenth
+                print(f"plansim: sweep blocks: {state['done']} of {total}", file=sys.stderr,
+                      flush=True)
+
+        return line, lambda: None
     from tqdm import tqdm
 
     bar = tqdm(total=total, initial=initial, desc="sweep blocks", unit="block", file=sys.stderr)
