@@ -16,7 +16,7 @@ from .errors import InputError, shown
 
 MAX_LIST = 10_000  # items of any list in an input file
 MAX_NAME = 64  # characters of a name that becomes part of a file name
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_SAFE_NAME = re.compile(r"[^\W_][\w.-]*")  # letters (any script), digits, _ . -
 
 
 def number(path, key, value) -> float:
@@ -66,7 +66,8 @@ def sequence(path, key, value, fix: str, allow_empty: bool = False) -> list:
 
 
 def file_name_safe(path, key, value) -> str:
-    """A name used in file names: letters, digits, ``.``, ``_``, ``-``; no leading dot."""
+    """A name used in file names: letters (any script), digits, ``.``, ``_``, ``-``; starting
+    with a letter or digit, without ``..``."""
     string(path, key, value, allow_empty=False)
     if len(value) > MAX_NAME or not _SAFE_NAME.fullmatch(value) or ".." in value:
         raise InputError(path, key, f"'{shown(value)}' cannot be part of a file name",
