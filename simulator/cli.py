@@ -69,7 +69,8 @@ def _cmd_calibrate(args) -> int:
 
     validate.integer(CLI, "--max-nfev", args.max_nfev, 1, MAX_NFEV)
     if not args.dry_run:  # the default file is the one `calibrate` exists to replace
-        outputs.check_file(args.out, force=args.force or Path(args.out) == CALIBRATION_FILE)
+        outputs.check_file(args.out, force=args.force
+                           or Path(args.out).resolve() == CALIBRATION_FILE.resolve())
     cal = calibrate.calibrate(max_nfev=args.max_nfev)
     print(cal.table())
     print(f"cost {cal.cost:.3g} after {cal.evaluations} evaluations")
