@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from . import validate
 from .errors import InputError, PlansimError
 
 MB = 1 << 20
@@ -78,6 +79,8 @@ def check_path_text(value: str | None, option: str) -> None:
     if value is not None and not str(value).strip():
         raise InputError(option, None, "empty path", f"give {option} a path, or leave "
                          "it out for the default")
+    if value is not None:
+        validate.path_text("command line", option, str(value), f"give {option} a usable path")
 
 
 def check_file(path: Path | str, *, option: str = "--out", force: bool = False,

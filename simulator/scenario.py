@@ -228,8 +228,7 @@ def _uncertainty(path, name, table, params) -> Uncertainty:
 def _relative(path: Path, value, key: str, default: Path) -> Path:
     if value is None:
         return default
-    if not isinstance(value, str):
-        raise InputError(path, key, "not a path", "write a path string")
+    validate.path_text(path, key, value)
     target = (path.parent / value).resolve()
     if not target.is_file():
         raise InputError(path, key, f"'{value}' not found", "give an existing file")
@@ -240,6 +239,8 @@ def resolve(name_or_path: str | Path | None) -> Path:
     """A scenario path from a path or a name in ``scenarios/`` (``plan`` -> plan.toml)."""
     if name_or_path is None:
         return SCENARIOS_DIR / "plan.toml"
+    validate.path_text("command line", "SCENARIO", str(name_or_path),
+                       "give a path or a name from scenarios/ (e.g. plan)")
     p = Path(name_or_path)
     bare = str(name_or_path) == p.name  # a name, not a path: no directory part
     if bare and p.suffix != ".toml" and not p.exists():

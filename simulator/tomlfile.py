@@ -50,6 +50,9 @@ def nesting_depth(text: str) -> int:
 def read(path: Path | str, missing: str, missing_fix: str,
          malformed_fix: str = "correct the TOML syntax") -> dict:
     """The parsed file; a missing, oversized, non-UTF-8 or malformed file raises InputError."""
+    if any(ord(c) < 32 for c in str(path)):
+        raise InputError(repr(str(path))[1:-1], None, "a path with control characters",
+                         "give the file's real path")
     path = Path(path)
     if not path.is_file():
         problem = "a directory, not a file" if path.is_dir() else missing

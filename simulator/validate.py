@@ -50,6 +50,20 @@ def string(path, key, value, allow_empty: bool = True) -> str:
     return value
 
 
+MAX_PATH = 4096
+
+
+def path_text(path, key, value, fix: str = "write a path string") -> str:
+    """A string naming a file: non-empty, at most :data:`MAX_PATH` characters, no NUL or
+    other control character."""
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(path, key, f"{shown(value)} is not a path", fix)
+    if len(value) > MAX_PATH or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InputError(path, key, f"'{shown(value)}' is not a usable path (too long or "
+                         "with control characters)", fix)
+    return value
+
+
 def table(path, key, value, fix: str) -> dict:
     if not isinstance(value, dict):
         raise InputError(path, key, "not a table", fix)

@@ -136,3 +136,16 @@ def test_a_zero_byte_scenario_is_refused(tmp_path, capsys):
     assert cli.main(["run", str(path), "--out", str(tmp_path / "x.nc")]) == 2
     assert "empty scenario" in one_error_line(capsys)
     assert json.dumps(sorted(p.name for p in tmp_path.iterdir())) == '["empty.toml"]'
+
+
+def test_paths_with_control_characters(tmp_path, capsys):
+    spec = tmp_path / "spec.toml"
+    spec.write_text('scenario = "no-such-\\u0000.toml"\nfutures = 4\n', encoding="utf-8")
+    scen = tmp_path / "s.toml"
+    scen.write_text('goals = "goals\\u0000.toml"\n', encoding="utf-8")
+    for argv in (["sweep", str(spec), "--out", str(tmp_path / "o")], ["run", str(scen)],
+                 ["run", "pl\x00an"], ["run", "--out", str(tmp_path / "x\x00.nc")],
+                 ["goals", str(tmp_path / "a\nb.toml")]):
+        assert cli.main(argv) == 2, argv
+        assert "control characters" in one_error_line(capsys), argv
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml", "spec.toml"]

@@ -104,9 +104,8 @@ class Spec:
 
 
 def _scenario_path(path: Path, value) -> Path:
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(path, "scenario", f"{value!r} is not a scenario name or path",
-                         'write scenario = "plan" or a path to a scenario .toml')
+    validate.path_text(path, "scenario", value,
+                       'write scenario = "plan" or a path to a scenario .toml')
     local = (path.parent / value).resolve()
     if local.is_file():
         return local
