@@ -57,11 +57,11 @@ class PlanAccessor:
         ds = self._ds.assign(plausible=self._ds["plausible"].astype(bool))
         return discovery.prim_box(ds, goals)
 
-    def fan(self, indicator: str, goal_set=None):
-        """Fan chart of an indicator over plausible futures."""
+    def fan(self, indicator: str, goal_set=None, project=None):
+        """Fan chart of an indicator over plausible futures (``project``: default found)."""
         from .plotting import fan
 
-        return fan(self._ds, indicator, goal_set)
+        return fan(self._ds, indicator, goal_set, project)
 
     def quantiles(self, indicator: str, q=(0.05, 0.5, 0.95)) -> xr.DataArray:
         """Quantiles over plausible runs of an indicator, ``(quantile, time)``."""

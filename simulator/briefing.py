@@ -3,7 +3,7 @@
 Reads ``DIR/results.nc`` and writes into ``DIR/analysis/``: goal probabilities
 (scenario levers vs best levers found), a sensitivity heatmap and table (PAWN),
 PRIM boxes for every goal that holds in some futures and fails in others, and
-fan charts of the design card's indicators.
+fan charts of the indicators the project's manifest lists (``[analyze] fan_charts``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ from . import goals as goals_mod
 from . import plotting
 from .analyze import reachability
 from .errors import InputError
-
-FAN_INDICATORS = ("population", "natural_growth_rate", "unemployment_rate", "urban_income",
-                  "energy_intensity_index", "green_ratio", "tertiary_share", "gdp_nominal")
+from .project import Project, find
 
 
 def load_results(out_dir: Path | str) -> xr.Dataset:
@@ -39,12 +37,14 @@ def load_results(out_dir: Path | str) -> xr.Dataset:
     return ds
 
 
-def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None) -> dict[str, Path]:
+def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
+            project: Project | None = None) -> dict[str, Path]:
     """Write the briefing's charts and tables; return what was written."""
+    project = find() if project is None else project
     ds = load_results(out_dir)
     target = Path(out_dir) / "analysis"
     target.mkdir(parents=True, exist_ok=True)
-    goal_set = goal_set or goals_mod.load()
+    goal_set = goal_set or goals_mod.load(project=project)
     written: dict[str, Path] = {}
 
     summary = ds.plan.summary()
@@ -76,8 +76,8 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None) -> d
                                            encoding="utf-8")
     written["discovery"] = target / "discovery.json"
 
-    for name in FAN_INDICATORS:
+    for name in project.fan_charts:
         if name in ds:
-            written[f"fan_{name}"] = plotting.save(plotting.fan(ds, name, goal_set),
+            written[f"fan_{name}"] = plotting.save(plotting.fan(ds, name, goal_set, project),
                                                    target / f"fan_{name}.png")
     return written

@@ -1,14 +1,17 @@
-"""Calibration: fit the model's ``Calibrated:`` parameters to the 2000-2005 history.
+"""Calibration: fit the model's ``Calibrated:`` parameters to the project's history.
 
 ``scipy.optimize.least_squares`` (bounded trust region) minimises relative errors
-against every represented figure of ``history.csv`` (figures with a tolerance in
-points are scaled so that their tolerance weighs like 3%), a hinge on the plan's
-bound on natural growth (its history rows: < 8‰ in the worst year 2000-2005), two soft
-assumptions: the labour market is balanced in 2000 (job availability 1), and a
-weak pull of each parameter toward its default in the model file (weight 0.03 per
-range width), which keeps the fit identifiable where the history cannot (an
-external review found the Jacobian of rank 15 for 24 parameters). Runs are single
-plain-PySD runs (:func:`simulator.simulate.run_one`); calibration from the model
+against every represented figure of the history file (figures with a tolerance in
+points are scaled so that their tolerance weighs like the relative tolerance), a
+hinge on each bound the history states (rows with comparator ``<``, e.g. the
+Karamay plan's < 8‰ natural growth in the worst year 2000-2005), the soft targets
+of the manifest (``[[history.soft_target]]``; Karamay: the labour market is
+balanced in 2000), and a weak pull of each parameter toward its default in the
+model file (weight 0.03 per range width), which keeps the fit identifiable where
+the history cannot (an external review found the Karamay Jacobian of rank 15 for
+24 parameters). First-year figures the model takes as initial values
+(``history.initial_values``) are reported, not fitted. Runs are single plain-PySD
+runs (:func:`simulator.simulate.run_one`); calibrating the Karamay model from its
 defaults takes about 10 s.
 """
 
@@ -24,18 +27,21 @@ from scipy.optimize import least_squares
 
 from . import history, model, outputs, simulate, tomlfile, validate
 from .errors import InputError
-from .paths import CALIBRATION_FILE, HISTORY_FILE, MODEL_FILE
+from .project import Project, find
 from .provenance import file_hash, versions
 
 PRIOR_WEIGHT = 0.03
-BALANCE_WEIGHT = 0.3
 DIFF_STEP = 1e-4  # relative step of the forward-difference Jacobian
-ASSUMPTIONS = {
-    "labour_market_balanced_2000":
-        "job availability = 1 in 2000 (weight 0.3): the plan gives no employment figures",
-    "prior_pull":
-        "each parameter pulled to its default with weight 0.03 per range width",
-}
+
+
+def assumptions(project: Project) -> dict[str, str]:
+    """The fit's assumptions beside the history: soft targets and the prior pull."""
+    out = {f"{t.indicator}_{t.year}": f"{t.indicator} = {t.value:g} in {t.year} "
+                                      f"(weight {t.weight:g}): {t.reason}"
+           for t in project.history_settings.soft_targets}
+    out["prior_pull"] = (f"each parameter pulled to its default with weight {PRIOR_WEIGHT:g} "
+                         "per range width")
+    return out
 
 
 @dataclass
@@ -49,6 +55,7 @@ class Calibration:
     evaluations: int
     model_hash: str
     history_hash: str
+    project: Project
 
     @property
     def all_within(self) -> bool:
@@ -67,47 +74,53 @@ class Calibration:
         return "\n".join(lines)
 
 
-def _fit_targets():
-    figs = history.figures()
-    return [f for f in figs if not (f.comparator == "=" and _is_initial_condition(f))], figs
+def _fit_targets(project: Project):
+    figs = history.figures(project)
+    return [f for f in figs if not (f.comparator == "=" and _is_initial_condition(f, project))
+            ], figs
 
 
-def _is_initial_condition(fig: history.Figure) -> bool:
-    """2000 figures the model takes as initial values reproduce exactly; fitting them is moot."""
-    return fig.year == 2000 and fig.indicator in {
-        "gdp_nominal", "va_primary", "va_secondary", "va_tertiary", "primary_share",
-        "secondary_share", "tertiary_share", "fixed_investment", "green_ratio", "urban_income",
-        "urban_consumption", "rural_income"}
+def _is_initial_condition(fig: history.Figure, project: Project) -> bool:
+    """First-year figures the model takes as initial values reproduce exactly; fitting them
+    is moot."""
+    settings = project.history_settings
+    return fig.year == settings.years.start and fig.indicator in settings.initial_values
 
 
-def _residuals(data, figs, x, x0, width) -> np.ndarray:
+def _residuals(data, figs, x, x0, width, project: Project) -> np.ndarray:
     """Residual matrix (run, residual) for the runs of ``data``."""
+    relative = project.history_settings.relative_tolerance
     cols = []
     for fig in figs:
         err = history.error(fig, history.simulated(fig, data)).values
-        cols.append(err * history.RELATIVE_TOLERANCE / fig.tolerance if fig.absolute else err)
-    balance = data["job_availability"].sel(time=2000).values - 1.0
-    cols.append(BALANCE_WEIGHT * balance)
+        cols.append(err * relative / fig.tolerance if fig.absolute else err)
+    for target in project.history_settings.soft_targets:
+        cols.append(target.weight * (data[target.indicator].sel(time=target.year).values
+                                     - target.value))
     cols.extend((PRIOR_WEIGHT * (x - x0) / width).T)
     return np.column_stack(cols)
 
 
-def calibrate(mdl_path: Path | str = MODEL_FILE, max_nfev: int = 200) -> Calibration:
+def calibrate(project: Project | None = None, max_nfev: int = 200) -> Calibration:
     """Fit the calibrated parameters; return the fit and its residual table."""
-    free = model.parameters(mdl_path, role="calibrated")
+    project = find() if project is None else project
+    free = model.parameters(project, role="calibrated")
+    if not free:
+        raise InputError(project.model, None, "no constant is marked `Calibrated:`",
+                         "start the comment of each parameter to fit with `Calibrated:`")
     names = sorted(free)
     lower = np.array([free[n].lower for n in names])
     upper = np.array([free[n].upper for n in names])
     x0 = np.array([free[n].default for n in names])
     width = upper - lower
-    fit_figs, all_figs = _fit_targets()
-    wanted = sorted({f.indicator for f in all_figs if f.indicator != "gdp_real_growth"}
-                    | {"gdp_real", "job_availability"})
+    fit_figs, all_figs = _fit_targets(project)
+    targets = project.history_settings.soft_targets
+    wanted = sorted(set(history.indicators_needed(all_figs)) | {t.indicator for t in targets})
+    years = sorted(set(project.history_settings.years) | {t.year for t in targets})
 
     def simulate_one(x: np.ndarray):
-        data = simulate.run_one(dict(zip(names, x)), wanted, mdl_path=mdl_path,
-                                years=history.HISTORY_YEARS)
-        return data, _residuals(data, fit_figs, x[None, :], x0, width)[0]
+        data = simulate.run_one(dict(zip(names, x)), wanted, project=project, years=years)
+        return data, _residuals(data, fit_figs, x[None, :], x0, width, project)[0]
 
     def fun(x):
         return simulate_one(x)[1]
@@ -120,7 +133,8 @@ def calibrate(mdl_path: Path | str = MODEL_FILE, max_nfev: int = 200) -> Calibra
         values=dict(zip(names, map(float, sol.x))),
         bounds={n: (float(lo), float(hi)) for n, lo, hi in zip(names, lower, upper)},
         residuals=table, cost=float(sol.cost), evaluations=int(sol.nfev),
-        model_hash=file_hash(mdl_path), history_hash=file_hash(HISTORY_FILE))
+        model_hash=file_hash(project.model), history_hash=file_hash(project.history),
+        project=project)
 
 
 def residual_table(data, figs: list[history.Figure]) -> list[dict]:
@@ -138,31 +152,34 @@ def residual_table(data, figs: list[history.Figure]) -> list[dict]:
     return rows
 
 
-def write(cal: Calibration, path: Path | str = CALIBRATION_FILE) -> Path:
-    """Write the calibration as TOML (atomically)."""
+def write(cal: Calibration, path: Path | str | None = None) -> Path:
+    """Write the calibration as TOML (atomically; default: the project's calibration file)."""
     doc = {
         "meta": {"model_hash": cal.model_hash, "history_hash": cal.history_hash,
                  "cost": cal.cost, "evaluations": cal.evaluations,
                  "method": "scipy.optimize.least_squares (trf, bounded)",
                  "all_within_tolerance": cal.all_within,
                  "written": _dt.date.today().isoformat(), **versions()},
-        "assumptions": ASSUMPTIONS,
+        "assumptions": assumptions(cal.project),
         "parameters": {n: {"value": v, "lower": cal.bounds[n][0], "upper": cal.bounds[n][1]}
                        for n, v in cal.values.items()},
         "residuals": cal.residuals,
-        "not_represented": history.not_represented(),
+        "not_represented": history.not_represented(cal.project),
     }
+    path = cal.project.calibration if path is None else Path(path)
     data = tomli_w.dumps(doc).encode("utf-8")
-    return outputs.atomic_write(Path(path), lambda p: p.write_bytes(data), size_hint=len(data))
+    return outputs.atomic_write(path, lambda p: p.write_bytes(data), size_hint=len(data))
 
 
-def load_values(path: Path | str = CALIBRATION_FILE,
-                mdl_path: Path | str = MODEL_FILE) -> dict[str, float]:
-    """Calibrated parameter values from ``calibrated.toml`` (checked against the model)."""
-    path = Path(path)
+def load_values(path: Path | str | None = None,
+                project: Project | None = None) -> dict[str, float]:
+    """Calibrated parameter values from a calibration file (default: the project's),
+    checked against the project's model."""
+    project = find() if project is None else project
+    path = project.calibration if path is None else Path(path)
     doc = tomlfile.read(path, "calibration file not found", "run `plansim calibrate`",
                         "run `plansim calibrate` to rewrite it")
-    known = model.parameters(mdl_path)
+    known = model.parameters(project)
     fix = "run `plansim calibrate` to refit the current model"
     entries = validate.table(path, "parameters", doc.get("parameters", {}), fix)
     if not entries:

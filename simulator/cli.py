@@ -2,7 +2,10 @@
 
 Bad input (an unknown variable, a value out of range, malformed TOML, a missing
 file) is reported in one line naming the file, the key and the fix, with exit
-code 2. A command writes its result files only when it has them whole.
+code 2. A command writes its result files only when it has them whole. Every
+command works on one plan project (``--project DIR``, else the current directory
+or a parent, else the bundled example) and, once its inputs are checked, names it
+in one line on stderr.
 """
 
 from __future__ import annotations
@@ -32,16 +35,32 @@ def goal_suffix(selection: str | None) -> str:
     return "-goals-" + hashlib.sha256(selection.encode("utf-8")).hexdigest()[:10]
 
 
+def _announce(args) -> None:
+    """Say which project the command uses (once its inputs are checked)."""
+    print(f"plansim: {args.project.describe()}", file=sys.stderr)
+
+
+def _uncalibrated_note(scen) -> None:
+    """Say so when the calibration file does not exist yet (a new project)."""
+    from . import model
+
+    if not scen.calibration_path.is_file() and model.parameters(scen.project, "calibrated"):
+        print(f"note: no calibration yet ({scen.calibration_path} does not exist): the model's "
+              "defaults stand in for the calibrated values; run `plansim calibrate`")
+
+
 def _cmd_run(args) -> int:
     from . import results, runs, scenario
 
     outputs.check_path_text(args.out, "--out")
-    scen = scenario.load(args.scenario).with_goals(args.goals)
+    scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
     out = (Path(args.out) if args.out is not None
            else Path("out") / f"{scen.name}{goal_suffix(args.goals)}.nc")
     expected = results.provenance(scen)
     outputs.check_file(out, force=args.force, same_run=lambda p: results.same_inputs(
         results.netcdf_attrs(p), expected))
+    _uncalibrated_note(scen)
+    _announce(args)
     try:
         run = runs.run_scenario(scen)
     except DomainError as exc:
@@ -64,24 +83,29 @@ def _with_inputs_file(exc: DomainError, path: Path) -> InputError:
 
 
 def _cmd_calibrate(args) -> int:
-    from . import calibrate
-    from .paths import CALIBRATION_FILE
+    from . import calibrate, history
 
     validate.integer(CLI, "--max-nfev", args.max_nfev, 1, MAX_NFEV)
-    if not args.dry_run:  # the default file is the one `calibrate` exists to replace
-        outputs.check_file(args.out, force=args.force
-                           or Path(args.out).resolve() == CALIBRATION_FILE.resolve())
-    cal = calibrate.calibrate(max_nfev=args.max_nfev)
+    if args.out is None and not args.dry_run and args.project.found_by == "bundled example":
+        raise InputError(args.project.calibration, "--out", "is the bundled example's "
+                         "calibration, not a file to replace", "give --out FILE, or run it in "
+                         "a project folder (`plansim init DIR`, --project DIR)")
+    outputs.check_path_text(args.out, "--out")
+    if not args.dry_run:  # the project's calibration is the file `calibrate` exists to replace
+        target = Path(args.out or args.project.calibration)
+        outputs.check_file(target, force=args.force or target.resolve()
+                           == Path(args.project.calibration).resolve())
+    history.figures(args.project)
+    _announce(args)
+    cal = calibrate.calibrate(args.project, max_nfev=args.max_nfev)
     print(cal.table())
     print(f"cost {cal.cost:.3g} after {cal.evaluations} evaluations")
-    from . import history
-
-    for name, why in history.not_represented().items():
+    for name, why in history.not_represented(args.project).items():
         print(f"not represented: {name}: {why}")
     if args.dry_run:
         print("dry run: nothing written")
     else:
-        print(f"wrote {calibrate.write(cal, args.out)}")
+        print(f"wrote {calibrate.write(cal, args.out or args.project.calibration)}")
     if not cal.all_within:
         bad = [r["figure"] for r in cal.residuals if not r["within"]]
         print(f"NOT within tolerance: {', '.join(bad)}")
@@ -132,7 +156,7 @@ def _cmd_reach(args) -> int:
     validate.integer(CLI, "--generations", args.generations, 1, MAX_GENERATIONS)
     validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
     outputs.check_path_text(args.out, "--out")
-    scen = scenario.load(args.scenario).with_goals(args.goals)
+    scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
     reach.check_scenario(scen)
     memory.check(reach.memory_bytes(scen, args.runs, args.search_runs),
                  f"reach over {args.runs} futures", args.max_memory)
@@ -144,6 +168,8 @@ def _cmd_reach(args) -> int:
         results.same_inputs(results.json_object(d / "summary.json"), expected)),
         needed_bytes=reach.result_bytes(scen, args.runs))
     with outputs.locked(out, "plansim reach"):
+        _uncalibrated_note(scen)
+        _announce(args)  # once the directory is ours
         progress, close = _progress_bars(2 * args.runs, args.generations)
         try:
             result = reach.reach(scen, runs=args.runs, seed=args.seed,
@@ -160,8 +186,11 @@ def _cmd_reach(args) -> int:
 def _cmd_analyze(args) -> int:
     from . import briefing, scenario
 
-    goal_set = scenario.load(args.scenario).goal_set() if args.scenario else None
-    written = briefing.analyze(args.dir, goal_set)
+    goal_set = (scenario.load(args.scenario, args.project).goal_set() if args.scenario
+                else None)
+    briefing.load_results(args.dir)
+    _announce(args)
+    written = briefing.analyze(args.dir, goal_set, args.project)
     for name, path in written.items():
         print(f"{name:28s} {path}")
     return 0
@@ -173,7 +202,8 @@ def _cmd_sweep(args) -> int:
     outputs.check_path_text(args.out, "--out")
     out = Path(args.out) if args.out is not None else Path("out") / f"sweep-{Path(args.spec).stem}"
     outcome = sweep.execute(args.spec, out, workers=args.workers, scheduler=args.scheduler,
-                            max_memory=args.max_memory)
+                            project=args.project, max_memory=args.max_memory)
+    _announce(args)  # after: a cluster that cannot be reached is still a one-line error
     print(outcome.report())
     return 0
 
@@ -181,10 +211,11 @@ def _cmd_sweep(args) -> int:
 def _cmd_params(args) -> int:
     from . import model
 
+    _announce(args)
     if args.markdown:
-        print(model.markdown_table())
+        print(model.markdown_table(args.project))
         return 0
-    params = model.parameters(role=args.role)
+    params = model.parameters(args.project, role=args.role)
     for p in sorted(params.values(), key=lambda p: (p.role, p.name)):
         print(f"{p.role:10s} {p.name:36s} {p.default:>12.6g}  [{p.lower:g}, {p.upper:g}]  "
               f"{p.units}")
@@ -194,7 +225,8 @@ def _cmd_params(args) -> int:
 def _cmd_goals(args) -> int:
     from . import scenario
 
-    goal_set = scenario.load(args.scenario).goal_set()
+    goal_set = scenario.load(args.scenario, args.project).goal_set()
+    _announce(args)
     for g in goal_set.goals:
         print(f"{g.id:28s} {g.describe()}  [{g.section}] {g.quote}")
     print(f"\nout of scope ({len(goal_set.out_of_scope)}):")
@@ -204,15 +236,19 @@ def _cmd_goals(args) -> int:
 
 
 def _cmd_audit(args) -> int:
-    from . import audit
+    from . import audit, project
     from .audit import report
 
-    if args.project is None and args.goals_file is None and args.history_file is None:
-        goals_file, history_file = audit.GOALS_FILE, audit.HISTORY_FILE
+    if args.project is not None and not (Path(args.project) / project.MANIFEST).is_file():
+        found, files = None, audit.project_files(args.project)  # a folder without a manifest
     else:
-        goals_file, history_file = audit.project_files(args.project or ".")
-    result = audit.audit(args.goals_file or goals_file, args.history_file or history_file,
+        found = project.find(args.project)
+        files = found.goals, found.history
+    result = audit.audit(args.goals_file or files[0], args.history_file or files[1],
                          args.accounts_file)
+    if found is not None:
+        args.project = found
+        _announce(args)
     print(report.to_json(result) if args.json else report.table(result))
     return 0
 
@@ -220,10 +256,10 @@ def _cmd_audit(args) -> int:
 def _cmd_check(args) -> int:
     import json
 
-    from .paths import MODEL_FILE
     from .review import units
 
-    report = units.check(args.model or MODEL_FILE)
+    report = units.check(args.model or args.project.model)
+    _announce(args)
     print(json.dumps(report.as_dict(), indent=1, ensure_ascii=False) if args.json
           else report.text())
     return 0 if report.clean else 1
@@ -241,12 +277,24 @@ def _cmd_loops(args) -> int:
         except ValueError:
             raise InputError("command line", "--years", f"{args.years!r} is not a list of years",
                              "write --years 2010,2015") from None
-    measurement = loops.measure_scenario(args.scenario, args.spec, years)
+    measurement = loops.measure_scenario(args.scenario, args.spec, years, args.project)
+    _announce(args)
     if args.json:
         print(json.dumps(measurement.as_dict(), indent=1, ensure_ascii=False))
     else:
         print(measurement.markdown() if args.markdown else measurement.text())
     return 1 if measurement.problems else 0
+
+
+def _cmd_init(args) -> int:
+    from . import template
+
+    written = template.write(args.dir)
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: cd {args.dir} && plansim calibrate && plansim run && plansim reach "
+          "(then replace the example model, history and goals: see the comments in each file)")
+    return 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -257,17 +305,27 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .paths import CALIBRATION_FILE
-    from .review.loops import LOOPS_FILE
-
     parser = _Parser(
         prog="plansim",
-        description="Can the Karamay District plan's goals be reached together?")
+        description="Can a development plan's goals be reached together? (the bundled "
+        "example: the Karamay District 11th Five-Year Plan)")
+    where = ("plan project folder (with plansim.toml); default: the current directory or a "
+             "parent, else the bundled Karamay example")
+    parser.add_argument("--project", metavar="DIR", default=None, help=where)
     sub = parser.add_subparsers(dest="command", required=True)
+    project = argparse.ArgumentParser(add_help=False)  # also after the command
+    project.add_argument("--project", metavar="DIR", default=argparse.SUPPRESS, help=where)
 
-    p = sub.add_parser("run", help="run a scenario's central case; print the scorecard")
+    p = sub.add_parser("init", help="write a new plan project (a small working example to "
+                       "replace) into DIR")
+    p.add_argument("dir", help="folder to create (must not exist or be empty)")
+    p.set_defaults(func=_cmd_init)
+
+    p = sub.add_parser("run", parents=[project],
+                       help="run a scenario's central case; print the scorecard")
     p.add_argument("scenario", nargs="?", default=None,
-                   help="scenario name in scenarios/ or path to a .toml (default: plan)")
+                   help="scenario name in the project's scenarios or path to a .toml "
+                   "(default: the project's default scenario)")
     p.add_argument("--out", help="netCDF file to write (default: out/<scenario>.nc)")
     p.add_argument("--goals", default=None, help="only these goals: a group of goals.toml "
                    "or comma-separated goal ids")
@@ -275,9 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace an existing result file of another run")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("reach", help="joint reachability of the goals over sampled futures")
+    p = sub.add_parser("reach", parents=[project],
+                       help="joint reachability of the goals over sampled futures")
     p.add_argument("scenario", nargs="?", default=None,
-                   help="scenario name in scenarios/ or path to a .toml (default: plan)")
+                   help="scenario name in the project's scenarios or path to a .toml "
+                   "(default: the project's default scenario)")
     p.add_argument("--runs", type=int, default=None, help="futures to sample")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample and the search")
     p.add_argument("--out", help="directory for results.nc and summary.json "
@@ -287,8 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generations", type=int, default=None,
                    help="generations of the lever search")
     p.add_argument("--goals", default=None,
-                   help="only these goals: a group of goals.toml (design_card, plan_2010, "
-                   "outlook_2015) or comma-separated goal ids")
+                   help="only these goals: a group of the goals file (Karamay: design_card, "
+                   "plan_2010, outlook_2015) or comma-separated goal ids")
     p.add_argument("--force", action="store_true",
                    help="replace the results of another run in --out")
     p.add_argument("--max-memory", default=None, metavar="SIZE",
@@ -296,13 +356,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "machine's memory, or PLANSIM_MAX_MEMORY), e.g. 8G")
     p.set_defaults(func=_cmd_reach)
 
-    p = sub.add_parser("analyze", help="briefing charts and tables from a reach result")
+    p = sub.add_parser("analyze", parents=[project],
+                       help="briefing charts and tables from a reach result")
     p.add_argument("dir", help="directory written by `plansim reach --out DIR`")
     p.add_argument("--scenario", help="scenario whose goals to mark on the charts "
-                   "(default: scenarios/goals.toml)")
+                   "(default: the project's goals)")
     p.set_defaults(func=_cmd_analyze)
 
-    p = sub.add_parser("sweep", help="levers x futures in resumable blocks, into a Zarr store")
+    p = sub.add_parser("sweep", parents=[project],
+                       help="levers x futures in resumable blocks, into a Zarr store")
     p.add_argument("spec", help="sweep spec .toml (e.g. scenarios/sweeps/migration-greening.toml)")
     p.add_argument("--out", help="directory for sweep.zarr and summary.json "
                    "(default: out/sweep-<spec>); rerun the same command to resume")
@@ -316,26 +378,27 @@ def build_parser() -> argparse.ArgumentParser:
                    "machine's memory, or PLANSIM_MAX_MEMORY), e.g. 8G")
     p.set_defaults(func=_cmd_sweep)
 
-    p = sub.add_parser("calibrate", help="fit the model to the 2000-2005 history")
-    p.add_argument("--out", default=str(CALIBRATION_FILE), help="calibration TOML to write")
+    p = sub.add_parser("calibrate", parents=[project],
+                       help="fit the model to the project's history")
+    p.add_argument("--out", default=None, help="calibration TOML to write (default: the "
+                   "project's calibration file)")
     p.add_argument("--max-nfev", type=int, default=200, help="evaluation budget")
     p.add_argument("--dry-run", action="store_true", help="print the fit, write nothing")
     p.add_argument("--force", action="store_true",
                    help="replace an existing file given with --out")
     p.set_defaults(func=_cmd_calibrate)
 
-    p = sub.add_parser("params", help="list the model's parameters, roles and ranges")
+    p = sub.add_parser("params", parents=[project],
+                       help="list the model's parameters, roles and ranges")
     p.add_argument("--role", choices=["calibrated", "uncertain", "lever", "fixed"])
     p.add_argument("--markdown", action="store_true",
                    help="print the table of calibrated, uncertain and lever parameters "
                    "that models/README.md holds")
     p.set_defaults(func=_cmd_params)
 
-    p = sub.add_parser("audit", help="contradictions among the plan's own figures and goals, "
+    p = sub.add_parser("audit", parents=[project],
+                       help="contradictions among the plan's own figures and goals, "
                        "by arithmetic alone (no model run)")
-    p.add_argument("--project", default=None,
-                   help="directory holding scenarios/goals.toml and models/data/history.csv "
-                   "(default: this project)")
     p.add_argument("--goals-file", default=None, help="goals file (default: the project's)")
     p.add_argument("--history-file", default=None,
                    help="history CSV (default: the project's)")
@@ -345,20 +408,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_audit)
 
 
-    p = sub.add_parser("check", help="dimensional check of every equation of a model (pint); "
+    p = sub.add_parser("check", parents=[project],
+                       help="dimensional check of every equation of a model (pint); "
                        "exit 1 on findings")
     p.add_argument("model", nargs="?", default=None,
-                   help="Vensim .mdl file (default: models/karamay.mdl)")
+                   help="Vensim .mdl file (default: the project's model)")
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(func=_cmd_check)
 
-    p = sub.add_parser("loops", help="activity of each documented feedback loop, measured by "
+    p = sub.add_parser("loops", parents=[project],
+                       help="activity of each documented feedback loop, measured by "
                        "knockout; exit 1 when a loop is not as documented")
     p.add_argument("scenario", nargs="?", default=None,
                    help="scenario whose central run is perturbed (default: the spec's "
                    "scenario, plan for models/loops.toml)")
-    p.add_argument("--spec", default=str(LOOPS_FILE),
-                   help="loops spec (default: models/loops.toml)")
+    p.add_argument("--spec", default=None,
+                   help="loops spec (default: the project's, manifest key `loops`)")
     p.add_argument("--years", default=None, help="years to measure, e.g. 2010,2015 "
                    "(default: the spec's years)")
     out = p.add_mutually_exclusive_group()
@@ -367,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print the table that models/README.md holds")
     p.set_defaults(func=_cmd_loops)
 
-    p = sub.add_parser("goals", help="list the goals a scenario evaluates")
+    p = sub.add_parser("goals", parents=[project], help="list the goals a scenario evaluates")
     p.add_argument("scenario", nargs="?", default=None)
     p.set_defaults(func=_cmd_goals)
     return parser
@@ -392,6 +457,10 @@ def main(argv: list[str] | None = None) -> int:
             args.search_runs = reach.SEARCH_RUNS if args.search_runs is None else args.search_runs
             args.generations = (reach.SEARCH_GENERATIONS if args.generations is None
                                 else args.generations)
+        if args.command not in ("init", "audit"):  # audit also reads a bare plan folder
+            from . import project
+
+            args.project = project.find(args.project)
         return args.func(args)
     except PlansimError as exc:
         print(f"plansim: error: {exc}", file=sys.stderr)

@@ -1,8 +1,9 @@
 """Ensembles: a scenario's levers under sampled futures, run in vectorised blocks.
 
 One block is one PySD integration with the runs as a ``run`` dimension. Each
-block's runs are screened against the 2000-2005 history and its goals
-evaluated, so callers can keep only what they need.
+block's runs are screened against the project's history and its goals
+evaluated, so callers can keep only what they need. The scenario's project
+gives the model, the indicators and the history.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ def parameters(scenario: Scenario, samples: xr.Dataset,
 
 def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalSet,
               levers: dict | None = None, names: list[str] | None = None,
-              years=simulate.YEARS) -> xr.Dataset:
+              years=None) -> xr.Dataset:
     """Indicators ``(run, time)``, inputs ``(run,)``, goal margins and plausibility."""
+    project = scenario.project
     params = parameters(scenario, samples, levers)
-    data = simulate.run(params, names, years=years)
+    data = simulate.run(params, names, project=project, years=years)
     data = data.assign_coords(run=samples["run"].values)
     indicator_names = [k for k in data.data_vars if "time" in data[k].dims]
     inside = data["in_domain"]
@@ -43,26 +45,25 @@ def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalS
     finite = data[indicator_names].where(inside, 0.0) if not bool(inside.all()) \
         else data[indicator_names]
     evaluation = goals_mod.evaluate(finite, goal_set)
-    figs = history.figures()
+    figs = history.figures(project)
     out = data.assign(margin=evaluation["margin"].where(inside),
                       met=evaluation["met"] & inside, joint=evaluation["joint"] & inside,
                       plausible=history.plausible(finite, figs) & inside)
-    roles = model.parameters()
+    roles = model.parameters(project)
     for name in params:
         out[name].attrs.update({"role": roles[name].role, "units": roles[name].units})
     for name in samples.data_vars:
         out[name].attrs["sampled"] = 1
+    years = project.history_settings.years
     out["plausible"].attrs["description"] = (
-        "run reproduces the 2000-2005 history within the calibration tolerance "
+        f"run reproduces the {years[0]}-{years[-1]} history within the calibration tolerance "
         "(and stays inside the model's domain)")
     return out
 
 
-def history_indicators() -> list[str]:
+def history_indicators(project) -> list[str]:
     """Indicators the plausibility screen needs."""
-    needed = {f.indicator for f in history.figures()}
-    needed.discard("gdp_real_growth")
-    return sorted(needed | {"gdp_real"})
+    return history.indicators_needed(history.figures(project))
 
 
 def run(scenario: Scenario, samples: xr.Dataset, levers: dict | None = None,
@@ -72,7 +73,7 @@ def run(scenario: Scenario, samples: xr.Dataset, levers: dict | None = None,
     goal_set = scenario.goal_set()
     if names is not None:
         names = sorted(set(names) | {g.indicator for g in goal_set.goals}
-                       | set(history_indicators()))
+                       | set(history_indicators(scenario.project)))
     n = samples.sizes["run"]
     blocks = []
     for start in range(0, n, block_size):

@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import indicators, tomlfile, validate
+from . import tomlfile, validate
 from .errors import InputError
-from .paths import GOALS_FILE
+from .project import Project, find
 
 COMPARATORS = (">=", ">", "<=", "<", "approx")
 MEASURES = ("level", "ratio", "growth", "increase")
 _REQUIRED = ("id", "indicator", "years", "comparator", "threshold", "unit", "section", "quote")
+FROM_PROJECT = object()  # default of goals.load: the project's model years and indicators
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class GoalSet:
         raise KeyError(goal_id)
 
 
-def _goal_from_table(path: Path, i: int, table: dict, years_available: range | None,
+def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int, ...] | None,
                      vocabulary) -> Goal:
     where = f"goal[{i}]"
     for key in _REQUIRED:
@@ -112,7 +113,7 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: range | N
         raise InputError(path, f"{where}.indicator", "not a name", "write the indicator's name")
     if vocabulary is not None and table["indicator"] not in vocabulary:
         raise InputError(path, f"{where}.indicator", f"unknown indicator '{table['indicator']}'",
-                         "name one of simulator.indicators.INDICATORS")
+                         "name an indicator of the project's indicators file")
     if not isinstance(table["comparator"], str) or table["comparator"] not in COMPARATORS:
         raise InputError(path, f"{where}.comparator", f"'{table['comparator']}' is not allowed",
                          f"use one of {', '.join(COMPARATORS)}")
@@ -121,11 +122,11 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: range | N
         raise InputError(path, f"{where}.measure", f"'{measure}' is not allowed",
                          f"use one of {', '.join(MEASURES)}")
     years = table["years"]
-    span = years_available or range(-10**6, 10**6)
+    span = years_available if years_available is not None else range(-10**6, 10**6)
     if (not isinstance(years, list) or not years or len(years) > len(span)
             or not all(isinstance(y, int) and y in span for y in years)):
         raise InputError(path, f"{where}.years", f"{years!r} is not a list of model years",
-                         f"give years within {span.start}-{span.stop - 1}")
+                         f"give years within {span[0]}-{span[-1]}")
     base = table.get("base_year")
     if measure != "level" and (not isinstance(base, int) or isinstance(base, bool)
                                or base not in span
@@ -143,14 +144,20 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: range | N
                 base_year=base, tolerance=tolerance, note=table.get("note", ""))
 
 
-def load(path: Path | str = GOALS_FILE, years_available: range | None = range(2000, 2016),
-         vocabulary=indicators.INDICATORS) -> GoalSet:
-    """Read and check a goals file; bad content raises :class:`InputError`.
+def load(path: Path | str | None = None, project: Project | None = None, *,
+         years_available=FROM_PROJECT, vocabulary=FROM_PROJECT) -> GoalSet:
+    """Read and check a goals file (default: the project's); bad content raises
+    :class:`InputError`.
 
-    ``years_available`` and ``vocabulary`` (indicator names) are the model's by default;
-    ``None`` accepts any year or name (``plansim audit`` reads a plan without a model).
+    ``years_available`` and ``vocabulary`` (indicator names) are the project's model
+    years and indicators by default; ``None`` accepts any year or name (``plansim
+    audit`` reads a plan without a model).
     """
-    path = Path(path)
+    if path is None or years_available is FROM_PROJECT or vocabulary is FROM_PROJECT:
+        project = find() if project is None else project
+        years_available = project.years if years_available is FROM_PROJECT else years_available
+        vocabulary = project.indicators if vocabulary is FROM_PROJECT else vocabulary
+    path = project.goals if path is None else Path(path)
     data = tomlfile.read(path, "file not found", "give the path of an existing goals file")
     unknown = sorted(set(data) - {"goal", "groups", "out_of_scope"})
     if unknown:

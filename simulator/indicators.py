@@ -1,17 +1,30 @@
-"""The public vocabulary of indicators, mapped to model variables in this one place.
+"""Indicators: the public vocabulary, mapped to model variables by the project's file.
 
 Goals, outputs, notebooks and charts name indicators (``gdp_real``), never model
-variables (``GDP real``). An indicator is either a model variable read as is, or
-a model variable normalised to its value in a base year (``energy_intensity_index``).
+variables (``GDP real``). A project's indicator file (manifest key ``indicators``)
+defines each one::
+
+    [indicator.gdp_real]
+    variable = "GDP real"           # the model variable, read as is
+    unit = "亿元 (2005 prices)"
+    description = "GDP at constant 2005 prices"
+    index_to_year = 2005            # optional: divided by its value in this year
+    year_on_year = true             # optional: percent change from the previous output time
+
+Every function takes the catalogue (``project.indicators``, a dict by name).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import xarray as xr
 
-BASE_YEAR = 2005
+from . import tomlfile
+from .errors import InputError
+
+KEYS = {"variable", "unit", "description", "index_to_year", "year_on_year"}
 
 
 @dataclass(frozen=True)
@@ -26,99 +39,38 @@ class Indicator:
     year_on_year: bool = False  # percent change from the previous output time (see below)
 
 
-INDICATORS: dict[str, Indicator] = {
-    i.name: i
-    for i in [
-        Indicator("population", "population", "person", "Resident population"),
-        Indicator(
-            "natural_growth_rate", "natural growth rate", "‰/yr",
-            "Births minus deaths per 1,000 residents",
-        ),
-        Indicator("net_migration", "net migration", "person/yr", "Net in-migration"),
-        Indicator("gdp_real", "GDP real", "亿元 (2005 prices)", "GDP at constant 2005 prices"),
-        Indicator("gdp_nominal", "GDP nominal", "亿元 (current)", "GDP at current prices"),
-        Indicator(
-            "gdp_real_growth", "GDP real", "%/yr",
-            "Real GDP growth over the year to each date (at the first date, over the first year)",
-            year_on_year=True,
-        ),
-        Indicator("va_primary", "primary VA", "亿元 (current)", "Primary value added"),
-        Indicator("va_secondary", "secondary VA", "亿元 (current)", "Secondary value added"),
-        Indicator("va_tertiary", "tertiary VA", "亿元 (current)", "Tertiary value added"),
-        Indicator("primary_share", "primary share", "%", "Primary share of GDP"),
-        Indicator("secondary_share", "secondary share", "%", "Secondary share of GDP"),
-        Indicator("tertiary_share", "tertiary share", "%", "Tertiary share of GDP"),
-        Indicator("gdp_per_capita", "GDP per capita", "元 (current)", "GDP per resident"),
-        Indicator(
-            "gdp_per_capita_usd", "GDP per capita USD", "US$ (current)",
-            "GDP per resident in US dollars",
-        ),
-        Indicator("employment", "employment", "person", "Employed residents"),
-        Indicator("jobs", "jobs", "person", "Jobs offered by the economy"),
-        Indicator(
-            "job_availability", "job availability", "1",
-            "Jobs per job-seeker at frictional unemployment (1 = balanced)",
-        ),
-        Indicator(
-            "unemployment_rate", "unemployment rate", "%", "Registered urban unemployment rate"
-        ),
-        Indicator(
-            "urban_income", "urban income", "元/person/yr (current)",
-            "Urban disposable income per person",
-        ),
-        Indicator(
-            "rural_income", "rural income", "元/person/yr (current)",
-            "Net income per farmer and herder",
-        ),
-        Indicator(
-            "urban_consumption", "urban consumption per capita", "元/person/yr (current)",
-            "Urban consumption spending per person",
-        ),
-        Indicator("engel_coefficient", "engel coefficient", "%", "Food share of consumption"),
-        Indicator("retail_sales", "retail sales", "亿元 (current)", "Retail sales of consumer goods"),
-        Indicator(
-            "fixed_investment", "fixed investment", "亿元 (current)",
-            "Local fixed-asset investment",
-        ),
-        Indicator("fiscal_revenue", "fiscal revenue", "亿元 (current)", "Local fiscal revenue"),
-        Indicator(
-            "fiscal_expenditure", "fiscal expenditure", "亿元 (current)",
-            "District fiscal expenditure",
-        ),
-        Indicator(
-            "budget_scale", "budget scale", "1",
-            "Share of what the spending programmes ask for that the budget pays",
-        ),
-        Indicator(
-            "public_investment_share", "public investment share", "1",
-            "Share of fiscal expenditure left for public investment",
-        ),
-        Indicator(
-            "science_spending_share", "science spending percent", "%",
-            "Science share of fiscal expenditure",
-        ),
-        Indicator(
-            "culture_spending_share", "culture spending percent", "%",
-            "Culture share of fiscal expenditure",
-        ),
-        Indicator("energy_use", "energy use", "万tce/yr", "Energy use"),
-        Indicator(
-            "energy_intensity", "energy intensity", "tce/万元 (2005 prices)",
-            "Energy use per 10,000 yuan of real GDP",
-        ),
-        Indicator(
-            "energy_intensity_index", "energy intensity", "2005 = 1",
-            "Energy use per unit of real GDP relative to 2005", index_to_year=BASE_YEAR,
-        ),
-        Indicator("built_up_area", "built up area", "km²", "Built-up area"),
-        Indicator("green_area", "green area", "km²", "Green area in the built-up area"),
-        Indicator("green_ratio", "green ratio", "%", "Built-up green ratio"),
-        Indicator(
-            "public_green_per_capita", "public green per capita", "m²/person",
-            "Public green area per resident",
-        ),
-    ]
-}
+def load(path: Path | str) -> dict[str, Indicator]:
+    """Read and check an indicator file; bad content raises :class:`InputError`."""
+    path = Path(path)
+    data = tomlfile.read(path, "indicator file not found",
+                         "give the indicators file of the project (manifest key `indicators`)")
+    tables = data.get("indicator")
+    if not isinstance(tables, dict) or not tables:
+        raise InputError(path, "indicator", "no [indicator.NAME] tables",
+                         'add [indicator.NAME] with variable = "model variable"')
+    out = {}
+    for name, table in tables.items():
+        key = f"indicator.{name}"
+        if not isinstance(table, dict):
+            raise InputError(path, key, "not a table", f"write [indicator.{name}]")
+        for k in table:
+            if k not in KEYS:
+                raise InputError(path, f"{key}.{k}", "unknown key",
+                                 f"use only {', '.join(sorted(KEYS))}")
+        if not isinstance(table.get("variable"), str) or not table["variable"].strip():
+            raise InputError(path, f"{key}.variable", "missing",
+                             'write variable = "the model variable"')
+        base = table.get("index_to_year")
+        if base is not None and (isinstance(base, bool) or not isinstance(base, int)):
+            raise InputError(path, f"{key}.index_to_year", f"{base!r} is not a year",
+                             "write a model year, e.g. index_to_year = 2005")
+        yoy = table.get("year_on_year", False)
+        if not isinstance(yoy, bool):
+            raise InputError(path, f"{key}.year_on_year", f"{yoy!r} is not true or false",
+                             "write year_on_year = true")
+        out[name] = Indicator(name, table["variable"], str(table.get("unit", "")),
+                              str(table.get("description", name)), base, yoy)
+    return out
 
 
 def _year_on_year(values: xr.DataArray) -> xr.DataArray:
@@ -130,27 +82,34 @@ def _year_on_year(values: xr.DataArray) -> xr.DataArray:
     return growth
 
 
-def model_variables(names: list[str] | None = None) -> list[str]:
+def model_variables(catalogue: dict[str, Indicator], names: list[str] | None = None) -> list[str]:
     """Model variables needed to compute the named indicators (all when ``names`` is None)."""
-    chosen = INDICATORS.values() if names is None else [INDICATORS[n] for n in names]
+    chosen = catalogue.values() if names is None else [catalogue[n] for n in names]
     return sorted({i.variable for i in chosen})
 
 
-def unknown(names: list[str]) -> list[str]:
+def base_years(catalogue: dict[str, Indicator], names: list[str] | None = None) -> set[int]:
+    """Years index indicators among ``names`` divide by (they must be among the output)."""
+    chosen = catalogue.values() if names is None else [catalogue[n] for n in names]
+    return {i.index_to_year for i in chosen if i.index_to_year is not None}
+
+
+def unknown(catalogue: dict[str, Indicator], names: list[str]) -> list[str]:
     """The names that are not indicators."""
-    return [n for n in names if n not in INDICATORS]
+    return [n for n in names if n not in catalogue]
 
 
-def from_model_output(raw: xr.Dataset, names: list[str] | None = None) -> xr.Dataset:
+def from_model_output(raw: xr.Dataset, catalogue: dict[str, Indicator],
+                      names: list[str] | None = None) -> xr.Dataset:
     """Indicators from model output (data variables named by model variable, dims run, time).
 
     Each indicator carries ``units`` and ``description`` attributes. An index indicator
     needs its base year among the output times.
     """
-    chosen = list(INDICATORS) if names is None else names
+    chosen = list(catalogue) if names is None else names
     out = {}
     for name in chosen:
-        ind = INDICATORS[name]
+        ind = catalogue[name]
         values = raw[ind.variable]
         if ind.index_to_year is not None:
             values = values / values.sel(time=ind.index_to_year)

@@ -1,11 +1,14 @@
 """The model's parameters as the .mdl file documents them.
 
-Every constant of ``models/karamay.mdl`` states its role in the first word of its
-comment: ``Calibrated:`` (fitted to 2000-2005 by ``plansim calibrate``),
-``Uncertain:`` (sampled by ensembles), ``Lever:`` (decided by the district from
-2006); any other constant is a figure from the plan or a fixed fact. Its range is
+Every constant of a project's model states its role in the first word of its
+comment: ``Calibrated:`` (fitted to the history by ``plansim calibrate``),
+``Uncertain:`` (sampled by ensembles), ``Lever:`` (decided by the plan, e.g. the
+Karamay district from 2006); any other constant is a figure from the plan or a
+fixed fact. Its range is
 the ``[min,max]`` of its units field. This module reads those facts through PySD,
-so the model file stays the one source of them.
+so the model file stays the one source of them. Functions take a
+:class:`~simulator.project.Project` (or a model file); ``None`` is the project
+:func:`simulator.project.find` finds.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .paths import MODEL_FILE
+from .project import Project, find
 
 ROLES = ("calibrated", "uncertain", "lever")
 CONTROL = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
@@ -43,11 +46,15 @@ def _role(comment: str) -> str:
     return head if head in ROLES else "fixed"
 
 
-@lru_cache(maxsize=8)
-def _parameters(mdl_path: str) -> dict[str, Parameter]:
-    from .simulate import vector_model
+def _source(source: Project | Path | str | None) -> Project | Path:
+    return find() if source is None else source if isinstance(source, Project) else Path(source)
 
-    vm = vector_model(mdl_path)
+
+@lru_cache(maxsize=8)
+def _parameters(mdl_path: str, cache_dir: str | None) -> dict[str, Parameter]:
+    from .simulate import _vector_model
+
+    vm = _vector_model(mdl_path, cache_dir)
     doc = vm.doc
     out = {}
     for _, row in doc.iterrows():
@@ -64,9 +71,9 @@ def _parameters(mdl_path: str) -> dict[str, Parameter]:
     return out
 
 
-def markdown_table(mdl_path: Path | str = MODEL_FILE) -> str:
+def markdown_table(source: Project | Path | str | None = None) -> str:
     """Every calibrated, uncertain and lever parameter: range, units, default and comment."""
-    params = parameters(mdl_path)
+    params = parameters(source)
     lines = ["| role | parameter | range | units | default | what it is |",
              "|---|---|---|---|---|---|"]
     for p in sorted(params.values(), key=lambda p: (ROLES.index(p.role)
@@ -79,9 +86,14 @@ def markdown_table(mdl_path: Path | str = MODEL_FILE) -> str:
     return "\n".join(lines)
 
 
-def parameters(mdl_path: Path | str = MODEL_FILE, role: str | None = None) -> dict[str, Parameter]:
+def parameters(source: Project | Path | str | None = None,
+               role: str | None = None) -> dict[str, Parameter]:
     """The model's constants (optionally only those of one role), by Vensim name."""
-    params = _parameters(str(Path(mdl_path).resolve()))
+    source = _source(source)
+    if isinstance(source, Project):
+        params = _parameters(str(source.model), str(source.cache_dir))
+    else:
+        params = _parameters(str(source.resolve()), None)
     if role is None:
         return dict(params)
     return {k: p for k, p in params.items() if p.role == role}

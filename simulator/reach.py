@@ -1,7 +1,7 @@
 """Joint reachability: the probability that all goals hold together, and the best levers.
 
 ``reach`` samples the scenario's uncertainties (Latin hypercube, seeded), runs the
-ensemble under the scenario's levers, screens runs against the 2000-2005 history,
+ensemble under the scenario's levers, screens runs against the project's history,
 evaluates every goal, then searches the levers within their bounds
 (``scipy.optimize.differential_evolution``, seeded, vectorised: one ensemble per
 generation) for the setting with the highest joint probability on a common subset
@@ -117,7 +117,7 @@ class Reach:
         hardest = sorted(s["goals"].items(), key=lambda kv: kv[1]["probability"])[:3]
         lines.append("Least likely goals:")
         lines.extend(f"  {g} ({goal_set[g].describe()}): {_pct(v)}" for g, v in hardest)
-        units = {k: p.units for k, p in model.parameters().items()}
+        units = {k: p.units for k, p in model.parameters(self.scenario.project).items()}
         lines.append(f"Best levers found: joint probability {_pct(bj)}"
                      + (" with:" if self.best_levers else " (the scenario has no levers)."))
         lines.extend(f"  {k} = {v:.4g} {units.get(k, '')}".rstrip()
@@ -231,7 +231,8 @@ def search_levers(scenario: Scenario, samples: xr.Dataset, seed: int,
 
 def _per_run_bytes(scenario: Scenario) -> int:
     goal_set = scenario.goal_set()
-    n_ind = len({g.indicator for g in goal_set.goals} | set(ensemble.history_indicators()))
+    n_ind = len({g.indicator for g in goal_set.goals}
+                | set(ensemble.history_indicators(scenario.project)))
     n_inputs = len(scenario.uncertainties) + len(scenario.levers) + len(scenario.overrides) \
         + len(scenario.calibrated)
     return 8 * (n_ind * 16 + n_inputs + 3 * len(goal_set.goals))

@@ -1,7 +1,7 @@
 """Result files: netCDF and JSON written atomically, each recording its provenance.
 
-Every file records the model hash, the scenario (name, path, hash), the seed and
-package versions, so a result can be traced and reproduced.
+Every file records the project, the model hash, the scenario (name, path, hash), the
+seed and package versions, so a result can be traced and reproduced.
 """
 
 from __future__ import annotations
@@ -12,13 +12,18 @@ from pathlib import Path
 import xarray as xr
 
 from . import outputs
-from .paths import MODEL_FILE
 from .provenance import file_hash, versions
 
 
-def provenance(scenario=None, seed: int | None = None, mdl_path=MODEL_FILE) -> dict:
-    """Attributes naming what produced a result."""
-    attrs = {"model_file": Path(mdl_path).name, "model_hash": file_hash(mdl_path),
+def provenance(scenario=None, seed: int | None = None, project=None, mdl_path=None) -> dict:
+    """Attributes naming what produced a result (the scenario's project, or ``project``;
+    ``mdl_path``: a model other than the project's, e.g. a test fixture)."""
+    project = scenario.project if scenario is not None else project
+    model = project.model if mdl_path is None else Path(mdl_path)
+    attrs = {"project": project.name, "project_manifest_hash": file_hash(project.manifest),
+             "model_file": model.name, "model_hash": file_hash(model),
+             "history_hash": file_hash(project.history),
+             "indicators_hash": file_hash(project.indicators_file),
              "seed": "none" if seed is None else int(seed), **versions()}
     if scenario is not None:
         attrs.update({"scenario": scenario.name, "scenario_file": scenario.path.name,

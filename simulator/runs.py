@@ -1,7 +1,7 @@
 """A scenario's central run: the plan's policy on the calibrated model, goals evaluated.
 
 ``run_scenario`` is what ``plansim run`` does: one run with every uncertainty at
-its central value, every indicator over 2000-2015, and the scorecard.
+its central value, every indicator over the model's years, and the scorecard.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from . import goals as goals_mod
 from . import scenario as scenario_mod
 from . import simulate
 from .errors import DomainError
-from .paths import MODEL_FILE
+from .project import Project
 
 
 @dataclass
@@ -59,30 +59,32 @@ class ScenarioRun:
         return xr.merge([ind, ev])
 
 
-def run_scenario(name_or_path=None, mdl_path=MODEL_FILE, goals: str | None = None) -> ScenarioRun:
+def run_scenario(name_or_path=None, project: Project | None = None,
+                 goals: str | None = None) -> ScenarioRun:
     """Run a scenario's central case and evaluate its goals (or the ``goals`` selection).
 
-    ``name_or_path`` may also be a loaded :class:`~simulator.scenario.Scenario`.
+    ``name_or_path``: a scenario name, a path, or a loaded :class:`~simulator.scenario.Scenario`
+    (whose goal selection stands unless ``goals`` is given). A central run outside the
+    model's domain raises :class:`~simulator.errors.DomainError`.
     """
-    scen = (name_or_path if isinstance(name_or_path, scenario_mod.Scenario)
-            else scenario_mod.load(name_or_path, mdl_path))
-    if goals is not None:
-        scen = scen.with_goals(goals)
+    if isinstance(name_or_path, scenario_mod.Scenario):
+        scen = name_or_path if goals is None else name_or_path.with_goals(goals)
+    else:
+        scen = scenario_mod.load(name_or_path, project).with_goals(goals)
     goal_set = scen.goal_set()
     params = scen.central_parameters()
-    data = simulate.run(params, mdl_path=mdl_path)
+    data = simulate.run(params, project=scen.project)
     if not bool(data["in_domain"].all()):
-        raise outside_domain(scen, params, mdl_path)
+        raise outside_domain(scen, params)
     params = [k for k in data.data_vars if data[k].dims == ("run",)]
     indicators = data.drop_vars(params)
     evaluation = goals_mod.evaluate(indicators, goal_set)
     return ScenarioRun(scen, indicators, evaluation, goal_set)
 
 
-def outside_domain(scen: scenario_mod.Scenario, params: dict[str, float],
-                   mdl_path=MODEL_FILE) -> DomainError:
+def outside_domain(scen: scenario_mod.Scenario, params: dict[str, float]) -> DomainError:
     """The one-line error for a central run outside the model's domain (inputs attached)."""
-    found = simulate.diagnose(params, mdl_path=mdl_path, reference=scen.calibrated)
+    found = simulate.diagnose(params, project=scen.project, reference=scen.calibrated)
     problem = (found.describe() if found is not None
                else "the model leaves its domain")
     moved = [n for n, *_ in (found.responsible if found else [])]

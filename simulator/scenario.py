@@ -1,12 +1,12 @@
 """Scenario files: levers, uncertainties and overrides in the XLRM shape, checked before use.
 
-A scenario (``scenarios/*.toml``) holds::
+A scenario (``scenarios/*.toml`` of a project) holds::
 
     name = "plan"
     description = "..."
-    goals = "goals.toml"              # optional, relative to the scenario file
+    goals = "goals.toml"              # optional (default: the project's goals)
     uncertainties = "uncertainties.toml"  # optional: share one [uncertainties] file
-    calibration = "calibrated.toml"   # optional, relative to the scenario file
+    calibration = "calibrated.toml"   # optional (default: the project's calibration)
 
     [levers."talent attraction rate"]     # what the district decides (acting from 2006)
     value = 0.01
@@ -23,9 +23,13 @@ A scenario (``scenarios/*.toml``) holds::
     [overrides]                           # any other parameter, fixed
     "death rate" = 0.005
 
-Every name is checked against the model (its role and documented range) before
-anything runs; a problem raises :class:`~simulator.errors.InputError` naming the
-file, the key and the fix.
+A file a scenario names resolves next to the scenario first, then in the
+project's scenarios folder, so a scenario copied anywhere still runs. A scenario
+with neither an ``uncertainties`` file nor tables samples the project's shared
+uncertainties (manifest key ``uncertainties``); write an empty ``[uncertainties]``
+table for none. Every name is checked against the model (its role and documented
+range) before anything runs; a problem raises :class:`~simulator.errors.InputError`
+naming the file, the key and the fix.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from scipy import stats
 
 from . import calibrate, goals, model, tomlfile, validate
 from .errors import InputError
-from .paths import CALIBRATION_FILE, GOALS_FILE, MODEL_FILE, SCENARIOS_DIR
+from .project import Project, find
 
 DISTRIBUTIONS = {
     "uniform": ("low", "high"),
@@ -120,13 +124,14 @@ class Scenario:
     overrides: dict[str, float]
     goals_path: Path
     calibration_path: Path
+    project: Project
     calibrated: dict[str, float] = field(default_factory=dict)
     uncertainties_path: Path | None = None  # the shared file, when the scenario names one
     goal_selection: str | None = None  # a group name or goal ids (see GoalSet.select)
 
     def goal_set(self) -> goals.GoalSet:
         """The goals evaluated: all of the goals file, or the selection."""
-        full = goals.load(self.goals_path)
+        full = goals.load(self.goals_path, self.project)
         return full if self.goal_selection is None else full.select(self.goal_selection)
 
     def with_goals(self, selection: str | None) -> Scenario:
@@ -225,36 +230,42 @@ def _uncertainty(path, name, table, params) -> Uncertainty:
     return u
 
 
-def _relative(path: Path, value, key: str, default: Path) -> Path:
-    if value is None:
-        return default
+def reference(path: Path, value, key: str, project: Project) -> Path:
+    """A file named in ``path``: next to it first, then in the project's scenarios folder."""
     validate.path_text(path, key, value)
-    target = (path.parent / value).resolve()
-    if not target.is_file():
-        raise InputError(path, key, f"'{value}' not found", "give an existing file")
-    return target
+    places = [path.parent.resolve(), project.scenarios]
+    for place in places:
+        target = (place / value).resolve()
+        if target.is_file():
+            return target
+    raise InputError(path, key, f"'{value}' found neither next to the scenario "
+                     f"({places[0]}) nor in the project ({places[1]})",
+                     "give an existing file, relative to either place")
 
 
-def resolve(name_or_path: str | Path | None) -> Path:
-    """A scenario path from a path or a name in ``scenarios/`` (``plan`` -> plan.toml)."""
+def resolve(name_or_path: str | Path | None, project: Project | None = None) -> Path:
+    """A scenario path from a path or a name in the project's scenarios folder
+    (``plan`` -> plan.toml); ``None`` is the project's default scenario."""
+    project = find() if project is None else project
     if name_or_path is None:
-        return SCENARIOS_DIR / "plan.toml"
+        return project.default_scenario
     validate.path_text("command line", "SCENARIO", str(name_or_path),
-                       "give a path or a name from scenarios/ (e.g. plan)")
+                       f"give a path or a name from {project.scenarios} (e.g. plan)")
     p = Path(name_or_path)
     bare = str(name_or_path) == p.name  # a name, not a path: no directory part
     if bare and p.suffix != ".toml" and not p.exists():
-        candidate = SCENARIOS_DIR / f"{p.name}.toml"
+        candidate = project.scenarios / f"{p.name}.toml"
         if candidate.exists():
             return candidate
     return p
 
 
-def load(name_or_path: str | Path | None = None, mdl_path: Path | str = MODEL_FILE) -> Scenario:
-    """Read and check a scenario file."""
-    path = resolve(name_or_path)
+def load(name_or_path: str | Path | None = None, project: Project | None = None) -> Scenario:
+    """Read and check a scenario file (a path, or a name in the project's scenarios)."""
+    project = find() if project is None else project
+    path = resolve(name_or_path, project)
     data = tomlfile.read(path, "scenario file not found",
-                         "give a path or a name from scenarios/ (e.g. plan)")
+                         f"give a path or a name from {project.scenarios} (e.g. plan)")
     if not data:
         raise InputError(path, None, "empty scenario (no name, levers, uncertainties or "
                          "overrides)", "write the scenario's tables (see scenarios/plan.toml)")
@@ -264,8 +275,10 @@ def load(name_or_path: str | Path | None = None, mdl_path: Path | str = MODEL_FI
     name = (validate.file_name_safe(path, "name", data["name"]) if "name" in data
             else path.stem)
     description = validate.string(path, "description", data.get("description", ""))
+    if "uncertainties" not in data and project.uncertainties is not None:
+        data["uncertainties"] = str(project.uncertainties)
     if isinstance(data.get("uncertainties"), str):
-        shared = _relative(path, data["uncertainties"], "uncertainties", path)
+        shared = reference(path, data["uncertainties"], "uncertainties", project)
         data["uncertainties"] = tomlfile.read(
             shared, "file not found", "give an existing uncertainties file").get(
             "uncertainties", {})
@@ -275,7 +288,7 @@ def load(name_or_path: str | Path | None = None, mdl_path: Path | str = MODEL_FI
     for section in ("levers", "uncertainties", "overrides"):
         if not isinstance(data.get(section, {}), dict):
             raise InputError(path, section, "not a table", f"write [{section}] tables")
-    params = model.parameters(mdl_path)
+    params = model.parameters(project)
     levers = {n: _lever(path, n, t, params) for n, t in data.get("levers", {}).items()}
     uncs = {n: _uncertainty(path_for_uncertainties, n, t, params)
             for n, t in data.get("uncertainties", {}).items()}
@@ -291,12 +304,15 @@ def load(name_or_path: str | Path | None = None, mdl_path: Path | str = MODEL_FI
         name = min(both)
         raise InputError(path, name, "set in more than one section",
                          "list each parameter in one of levers, uncertainties, overrides")
-    goals_path = _relative(path, data.get("goals"), "goals", GOALS_FILE)
-    cal_path = _relative(path, data.get("calibration"), "calibration", CALIBRATION_FILE)
-    goals.load(goals_path)
-    calibrated = calibrate.load_values(cal_path, mdl_path) if cal_path.is_file() else {}
+    goals_path = (project.goals if data.get("goals") is None
+                  else reference(path, data["goals"], "goals", project))
+    cal_path = (project.calibration if data.get("calibration") is None
+                else reference(path, data["calibration"], "calibration", project))
+    goals.load(goals_path, project)
+    calibrated = calibrate.load_values(cal_path, project) if cal_path.is_file() else {}
     return Scenario(name=name, description=description, path=path.resolve(),
                     levers=levers, uncertainties=uncs, overrides=overrides,
-                    goals_path=goals_path, calibration_path=cal_path, calibrated=calibrated,
+                    goals_path=goals_path, calibration_path=cal_path, project=project,
+                    calibrated=calibrated,
                     uncertainties_path=(path_for_uncertainties.resolve()
                                         if path_for_uncertainties != path else None))

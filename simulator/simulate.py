@@ -1,9 +1,9 @@
-"""Runs of the district model: parameter values in, indicators over ``(run, time)`` out.
+"""Runs of a project's model: parameter values in, indicators over ``(run, time)`` out.
 
 This module owns the step "runs" of the pipeline. It keeps one translated
 :class:`~simulator.engine.VectorModel` per model file and process and turns model
-output into the indicator vocabulary. Callers give every value that differs from
-the model file's defaults (calibration, scenario, samples: see
+output into the project's indicator vocabulary. Callers give every value that
+differs from the model file's defaults (calibration, scenario, samples: see
 :func:`simulator.ensemble.parameters`).
 """
 
@@ -18,43 +18,67 @@ import xarray as xr
 
 from . import domain, indicators
 from .engine import VectorModel
-from .paths import MODEL_FILE
-
-YEARS = tuple(range(2000, 2016))
+from .errors import InputError
+from .project import Project
 
 
 @lru_cache(maxsize=4)
-def vector_model(mdl_path: str = str(MODEL_FILE)) -> VectorModel:
-    """The translated model, loaded once per process."""
-    return VectorModel(mdl_path)
+def _vector_model(mdl_path: str, cache_dir: str | None) -> VectorModel:
+    return VectorModel(mdl_path, cache_dir)
 
 
-def run(params: dict | xr.Dataset, names: list[str] | None = None, *,
-        mdl_path: Path | str = MODEL_FILE, years=YEARS) -> xr.Dataset:
+def vector_model(source: Project | Path | str) -> VectorModel:
+    """The translated model of a project (or a model file), loaded once per process."""
+    if isinstance(source, Project):
+        return _vector_model(str(source.model), str(source.cache_dir))
+    return _vector_model(str(Path(source).resolve()), None)
+
+
+def _variables(project: Project, names: list[str]) -> list[str]:
+    """Model variables of the named indicators, each checked to exist in the model."""
+    catalogue = project.indicators
+    unknown = indicators.unknown(catalogue, names)
+    if unknown:
+        raise InputError(project.indicators_file, unknown[0], "not an indicator",
+                         f"use one of {', '.join(catalogue)}")
+    known = set(vector_model(project).variables)
+    for name in names:
+        if catalogue[name].variable not in known:
+            raise InputError(project.indicators_file, f"indicator.{name}.variable",
+                             f"'{catalogue[name].variable}' is not a variable of "
+                             f"{project.model.name}", "name an auxiliary or stock of the model")
+    return indicators.model_variables(catalogue, names)
+
+
+def _years(project: Project, names: list[str], years) -> list[int]:
+    years = project.years if years is None else years
+    return sorted(set(years) | indicators.base_years(project.indicators, names))
+
+
+def run(params: dict | xr.Dataset, names: list[str] | None = None, *, project: Project,
+        years=None) -> xr.Dataset:
     """Indicators (all, or ``names``) for the runs ``params`` describe.
 
     ``params`` maps Vensim parameter names to scalars or 1-D arrays over runs; values
     not given keep the model's defaults (callers apply calibration and scenario
-    values first, see :meth:`simulator.scenario.Scenario.central_parameters`). Output years
-    always include 2005, the base of index indicators. ``in_domain`` ``(run,)`` flags
-    the runs whose model output stayed finite (see :mod:`simulator.domain`); the
-    indicators of the others hold NaN or inf.
+    values first, see :meth:`simulator.scenario.Scenario.central_parameters`). Output
+    years (default: every saved year of the model) always include the base years of
+    index indicators. ``in_domain`` ``(run,)`` flags the runs whose model output stayed
+    finite (see :mod:`simulator.domain`); the indicators of the others hold NaN or inf.
     """
-    names = list(indicators.INDICATORS) if names is None else names
-    years = sorted(set(years) | {indicators.BASE_YEAR})
-    vm = vector_model(str(Path(mdl_path).resolve()))
-    raw = vm.run(_as_runs(params), indicators.model_variables(names), years=years,
-                 check_finite=False)
-    out = indicators.from_model_output(raw, names)
+    names = list(project.indicators) if names is None else names
+    years = _years(project, names, years)
+    raw = vector_model(project).run(_as_runs(params), _variables(project, names), years=years,
+                                    check_finite=False)
+    out = indicators.from_model_output(raw, project.indicators, names)
     inputs = {k: raw[k] for k in raw.data_vars if raw[k].dims == ("run",)}
     flag = xr.DataArray(domain.in_domain(raw), dims="run", coords={"run": raw["run"]},
                         attrs={"description": "model output finite (inside the model's domain)"})
     return out.assign(inputs).assign(in_domain=flag)
 
 
-def diagnose(params: dict[str, float], names: list[str] | None = None, *,
-             mdl_path: Path | str = MODEL_FILE, years=YEARS,
-             reference: dict[str, float] | None = None) -> domain.Diagnosis | None:
+def diagnose(params: dict[str, float], names: list[str] | None = None, *, project: Project,
+             years=None, reference: dict[str, float] | None = None) -> domain.Diagnosis | None:
     """Why one parameter set leaves the model's domain (``None`` if it does not).
 
     ``reference``: central values to put parameters back to (default: the model
@@ -62,40 +86,38 @@ def diagnose(params: dict[str, float], names: list[str] | None = None, *,
     """
     from . import model
 
-    names = list(indicators.INDICATORS) if names is None else names
-    vm = vector_model(str(Path(mdl_path).resolve()))
-    documented = model.parameters(mdl_path)
+    names = list(project.indicators) if names is None else names
+    documented = model.parameters(project)
     ref = {k: p.default for k, p in documented.items()}
     ref.update(reference or {})
     spans = {k: p.upper - p.lower for k, p in documented.items()}
-    return domain.diagnose(vm, params, ref, indicators.model_variables(names),
-                           sorted(set(years) | {indicators.BASE_YEAR}), spans)
+    return domain.diagnose(vector_model(project), params, ref, _variables(project, names),
+                           _years(project, names, years), spans)
 
 
 @lru_cache(maxsize=4)
-def _scalar_model(mdl_path: str):
+def _scalar_model(mdl_path: str, cache_dir: str):
     """Plain PySD model (float arithmetic): fastest for one run at a time."""
     import pysd
 
     from .engine import translate_reference
 
-    return pysd.load(str(translate_reference(mdl_path)))
+    return pysd.load(str(translate_reference(mdl_path, cache_dir)))
 
 
-def run_one(params: dict[str, float], names: list[str] | None = None, *,
-            mdl_path: Path | str = MODEL_FILE, years=YEARS) -> xr.Dataset:
+def run_one(params: dict[str, float], names: list[str] | None = None, *, project: Project,
+            years=None) -> xr.Dataset:
     """Indicators of one run with plain PySD, as a ``run``-length-1 dataset.
 
     Equal to :func:`run` for one run (the engine's equality tests guarantee it) but
     without the per-step cost of arrays: what calibration uses. Every parameter and
     the time control are set on every call, so nothing leaks between runs.
     """
-    names = list(indicators.INDICATORS) if names is None else names
-    years = sorted(set(years) | {indicators.BASE_YEAR})
-    path = str(Path(mdl_path).resolve())
-    vm = vector_model(path)
-    model = _scalar_model(path)
-    variables = indicators.model_variables(names)
+    names = list(project.indicators) if names is None else names
+    years = _years(project, names, years)
+    vm = vector_model(project)
+    model = _scalar_model(str(project.model), str(project.cache_dir))
+    variables = _variables(project, names)
     control = vm.control
     with warnings.catch_warnings():  # PySD 3.14.3 uses a pandas keyword pandas 3 deprecates
         warnings.filterwarnings("ignore", "The inplace keyword in DataFrame.set_index")
@@ -105,7 +127,7 @@ def run_one(params: dict[str, float], names: list[str] | None = None, *,
                           time_step=control.time_step, saveper=control.saveper)
     raw = xr.Dataset({v: (("run", "time"), frame[v].to_numpy(dtype=float)[None, :])
                       for v in variables}, coords={"run": [0], "time": years})
-    return indicators.from_model_output(raw, names)
+    return indicators.from_model_output(raw, project.indicators, names)
 
 
 def _as_runs(params: dict | xr.Dataset) -> dict[str, np.ndarray]:

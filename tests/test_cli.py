@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulator import cli, goals, indicators
-from simulator.paths import MODEL_FILE
+from simulator import cli, goals, project
 from simulator.provenance import file_hash
+
+KARAMAY = project.find()
 
 
 def test_run_writes_every_indicator_and_prints_the_scorecard(tmp_path, capsys):
@@ -20,11 +21,12 @@ def test_run_writes_every_indicator_and_prints_the_scorecard(tmp_path, capsys):
     assert "together" in text
     ds = xr.open_dataset(out)
     assert ds["time"].values.tolist() == list(range(2000, 2016))
-    for name, ind in indicators.INDICATORS.items():
+    for name, ind in KARAMAY.indicators.items():
         assert name in ds and ds[name].dims == ("time",), name
         assert ds[name].attrs["units"] == ind.unit and ds[name].attrs["description"]
         assert np.isfinite(ds[name].values).all()
-    assert ds.attrs["model_hash"] == file_hash(MODEL_FILE)
+    assert ds.attrs["model_hash"] == file_hash(KARAMAY.model)
+    assert ds.attrs["project"] == KARAMAY.name
     assert ds.attrs["scenario"] == "plan" and "version_pysd" in ds.attrs
     assert float(ds["energy_intensity_index"].sel(time=2005)) == 1.0
     # the history the calibrated run claims

@@ -22,7 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator import calibrate, cli, goals, memory, model, reach, runs, scenario, sweep, tomlfile
-from simulator.paths import CALIBRATION_FILE, GOALS_FILE, SCENARIOS_DIR
+from simulator.project import find
+
+CALIBRATION_FILE, GOALS_FILE, SCENARIOS_DIR = find().calibration, find().goals, find().scenarios
 
 EXAMPLES = 1000
 PARAMS = model.parameters()
@@ -146,9 +148,7 @@ def bad_goals(draw) -> dict:
 
 
 def cli_indicators():
-    from simulator import indicators
-
-    return indicators.INDICATORS
+    return find().indicators
 
 
 @st.composite

@@ -6,9 +6,11 @@ Extreme conditions, integration error, stock balance and behaviour reproduction.
 import numpy as np
 import pytest
 
-from simulator import calibrate, history, indicators, model, scenario, simulate
-from simulator.paths import CALIBRATION_FILE, MODEL_FILE
+from simulator import calibrate, history, indicators, model, project, scenario, simulate
 from simulator.provenance import file_hash
+
+KARAMAY = project.find()
+MODEL_FILE, CALIBRATION_FILE = KARAMAY.model, KARAMAY.calibration
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +20,7 @@ def plan():
 
 @pytest.fixture(scope="module")
 def stocks():
-    doc = simulate.vector_model(str(MODEL_FILE)).doc
+    doc = simulate.vector_model(KARAMAY).doc
     names = doc.loc[doc["Subtype"].astype(str).str.lower() == "integ", "Real Name"].tolist()
     assert "working age" in names and "green area" in names
     return names
@@ -50,10 +52,11 @@ def extremes(plan, stocks):
     params = {k: np.array([cases[c].get(k, base.get(k)) for c in names], dtype=float)
               for k in set(base) | {k for c in cases.values() for k in c}
               if all(cases[c].get(k, base.get(k)) is not None for c in names)}
-    vm = simulate.vector_model(str(MODEL_FILE))
+    vm = simulate.vector_model(KARAMAY)
     extra = ["local industry VA real", "tertiary VA real", "oil jobs", "urban income real",
              "fiscal revenue real", "oil VA real", "net migration rate", "oil investment real"]
-    out = vm.run(params, sorted(set(stocks + indicators.model_variables() + extra)))
+    variables = indicators.model_variables(KARAMAY.indicators)
+    out = vm.run(params, sorted(set(stocks + variables + extra)))
     return names, out  # vm.run raises on NaN/inf, naming the run and the variable
 
 
@@ -115,7 +118,7 @@ def test_oil_decline_raises_unemployment_and_turns_migration_negative(extremes):
 def test_halving_time_step_moves_2010_and_2015_by_under_half_a_percent(plan):
     params = {**model_defaults(), **plan.central_parameters()}
     pysd_model = fresh_model()
-    variables = indicators.model_variables()
+    variables = indicators.model_variables(KARAMAY.indicators)
     runs = {}
     for dt in (0.125, 0.0625):
         frame = pysd_model.run(params=params, return_columns=variables, time_step=dt,
@@ -137,7 +140,7 @@ def fresh_model():
 
     from simulator.engine import translate_reference
 
-    return pysd.load(str(translate_reference(MODEL_FILE)))
+    return pysd.load(str(translate_reference(MODEL_FILE, KARAMAY.cache_dir)))
 
 
 def model_defaults():
@@ -158,21 +161,20 @@ def test_population_stock_balances(plan):
     assert np.max(np.abs(change - expected) / pop[1:]) < 1e-9
     # and the indicator of natural growth is births minus deaths per thousand
     births_deaths = (frame["births"] - frame["deaths"]).to_numpy() / pop * 1000
-    rate = simulate.run_one(params, ["natural_growth_rate"])["natural_growth_rate"]
+    rate = simulate.run_one(params, ["natural_growth_rate"],
+                            project=KARAMAY)["natural_growth_rate"]
     np.testing.assert_allclose(rate.sel(time=2010).item(),
                                births_deaths[np.searchsorted(times, 2010)], rtol=1e-12)
 
 
 def test_committed_calibration_reproduces_history():
     values = calibrate.load_values()
-    figs = history.figures()
-    wanted = sorted({f.indicator for f in figs if f.indicator != "gdp_real_growth"}
-                    | {"gdp_real"})
-    data = simulate.run_one(values, wanted)
+    figs = history.figures(KARAMAY)
+    data = simulate.run_one(values, history.indicators_needed(figs), project=KARAMAY)
     table = calibrate.residual_table(data, figs)
     bad = [(r["figure"], r["history"], r["model"]) for r in table if not r["within"]]
     assert not bad, f"outside tolerance: {bad}"
-    nat = data["natural_growth_rate"].sel(time=list(history.HISTORY_YEARS))
+    nat = data["natural_growth_rate"].sel(time=list(KARAMAY.history_settings.years))
     assert float(nat.max()) < 8.0
 
 
@@ -181,7 +183,7 @@ def test_committed_calibration_is_of_the_current_model():
 
     meta = tomllib.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))["meta"]
     assert meta["model_hash"] == file_hash(MODEL_FILE), "run `plansim calibrate` again"
-    assert meta["history_hash"] == file_hash(history.HISTORY_FILE)
+    assert meta["history_hash"] == file_hash(KARAMAY.history)
 
 
 def test_calibration_fits_from_the_model_defaults():
@@ -216,8 +218,8 @@ def test_levers_act_only_from_2006(plan):
     params = {k: np.array([r.get(k, np.nan) for r in runs]) for k in base}
     for k in levers:
         params[k] = np.array([r[k] for r in runs])
-    data = simulate.run(params)
-    history_years = list(history.HISTORY_YEARS)
+    data = simulate.run(params, project=KARAMAY)
+    history_years = list(KARAMAY.history_settings.years)
     for name in data.data_vars:
         if "time" not in data[name].dims:
             continue

@@ -7,7 +7,9 @@ import stat
 import pytest
 
 from simulator import cli, outputs, reach, results, runs, scenario
-from simulator.paths import SCENARIOS_DIR
+from simulator.project import find
+
+SCENARIOS_DIR = find().scenarios
 
 
 @pytest.fixture
@@ -67,6 +69,7 @@ def test_existing_result_of_another_run_is_kept_unless_forced(tmp_path, capsys, 
     assert results.netcdf_attrs(out)["scenario"] == "plan"
     # the identical run may rewrite its own result; the same path with other goals may not
     assert cli.main(["run", "--out", str(out)]) == 0
+    capsys.readouterr()
     assert cli.main(["run", "--out", str(out), "--goals", "design_card"]) == 2
     one_error_line(capsys)
 

@@ -9,6 +9,7 @@ import pytest
 
 from simulator import cli
 from simulator.errors import InputError
+from simulator.project import find
 from simulator.review import loops
 
 FIXTURE_SPEC = "tests/fixtures/loops.toml"
@@ -128,7 +129,7 @@ def test_documented_district_loops_are_active_or_marked_dormant(district_measure
 
 
 def test_models_readme_loop_table_is_in_step(district_measurement):
-    text = (loops.LOOPS_FILE.parent / "README.md").read_text(encoding="utf-8")
+    text = (find().loops.parent / "README.md").read_text(encoding="utf-8")
     start, end = "<!-- loops:start -->\n", "\n<!-- loops:end -->"
     table = text[text.index(start) + len(start):text.index(end)]
     assert table == district_measurement.markdown(), \

@@ -6,7 +6,9 @@ import re
 import pytest
 
 from simulator import cli
-from simulator.paths import MODEL_FILE
+from simulator.project import find
+
+MODEL_FILE = find().model
 from simulator.review import parsed, registry, units
 
 CLEAN = "tests/fixtures/units_clean.mdl"

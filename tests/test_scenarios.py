@@ -8,7 +8,9 @@ import pytest
 
 from simulator import cli, model, sample, scenario
 from simulator.errors import InputError
-from simulator.paths import SCENARIOS_DIR
+from simulator.project import find
+
+SCENARIOS_DIR = find().scenarios
 
 SHIPPED = ["plan", "business-as-usual", "green-first", "growth-first"]
 

@@ -17,7 +17,10 @@ import zarr
 
 from simulator import cli, ensemble, sweep
 from simulator.errors import InputError
-from simulator.paths import PROJECT_ROOT, SCENARIOS_DIR
+from simulator.project import find
+
+PROJECT_ROOT = find().root
+SCENARIOS_DIR = find().scenarios
 
 SPEC = """\
 scenario = "plan"

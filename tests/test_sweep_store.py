@@ -13,7 +13,9 @@ from test_sweep import SPEC, assert_same_sweep
 
 from simulator import cli, model, sweep
 from simulator.errors import InputError
-from simulator.paths import PROJECT_ROOT
+from simulator.project import find
+
+PROJECT_ROOT = find().root
 
 BLOCKS = 8
 
@@ -160,7 +162,7 @@ def test_a_full_disk_stops_the_sweep_in_one_line(reference, tmp_path, capsys, mo
 
 
 def test_a_sweep_over_a_scenario_without_uncertainties_is_refused(tmp_path, capsys):
-    (tmp_path / "fixed.toml").write_text('name = "fixed"\n[overrides]\n', encoding="utf-8")
+    (tmp_path / "fixed.toml").write_text('name = "fixed"\n[uncertainties]\n', encoding="utf-8")
     spec = tmp_path / "s.toml"
     spec.write_text(SPEC.replace('scenario = "plan"', 'scenario = "fixed.toml"'),
                     encoding="utf-8")

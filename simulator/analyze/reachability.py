@@ -1,6 +1,6 @@
 """Probabilities over futures: per goal and joint, binding goals and pairwise conflicts.
 
-All probabilities count plausible runs only (runs consistent with 2000-2005);
+All probabilities count plausible runs only (runs consistent with the history);
 intervals are 95% Wilson score intervals. With no run to count, a probability is
 ``None`` (never NaN: summaries are strict JSON). Two goals conflict when they hold
 together less often than if they were independent, P(A and B) < P(A)P(B), and

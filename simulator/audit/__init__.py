@@ -20,13 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..paths import GOALS_FILE, HISTORY_FILE
+from .. import project as project_mod
 from . import identities, joint, pace, plan, prices, rates
 from .finding import VERDICTS, Finding, Item
 
 __all__ = [
-    "GOALS_FILE",
-    "HISTORY_FILE",
     "VERDICTS",
     "Finding",
     "Item",
@@ -74,10 +72,16 @@ class Report:
                 "unchecked_goals": self.unchecked_goals}
 
 
-def audit(goals_file: Path | str = GOALS_FILE, history_file: Path | str = HISTORY_FILE,
+def audit(goals_file: Path | str | None = None, history_file: Path | str | None = None,
           accounts_file: Path | str | None = None) -> Report:
-    """Audit a plan's figures. ``accounts_file`` defaults to ``accounts.toml`` beside the
-    history file, if there is one. Bad input raises :class:`~simulator.errors.InputError`."""
+    """Audit a plan's figures (goals and history default to the project
+    :func:`simulator.project.find` finds). ``accounts_file`` defaults to ``accounts.toml``
+    beside the history file, if there is one. Bad input raises
+    :class:`~simulator.errors.InputError`."""
+    if goals_file is None or history_file is None:
+        found = project_mod.find()
+        goals_file = found.goals if goals_file is None else goals_file
+        history_file = found.history if history_file is None else history_file
     the_plan = plan.load(goals_file, history_file, accounts_file)
     unchecked: dict[str, str] = {}
     found = (rates.check(the_plan, unchecked) + pace.check(the_plan, unchecked)
@@ -92,7 +96,10 @@ def audit(goals_file: Path | str = GOALS_FILE, history_file: Path | str = HISTOR
 
 
 def project_files(project: Path | str) -> tuple[Path, Path]:
-    """A project's goals and history files (``scenarios/goals.toml``, ``models/data/
-    history.csv``)."""
+    """A folder's goals and history files: its manifest's (``plansim.toml``), else the
+    usual layout (``scenarios/goals.toml``, ``models/data/history.csv``)."""
     project = Path(project)
+    if (project / project_mod.MANIFEST).is_file():
+        found = project_mod.load(project)
+        return found.goals, found.history
     return project / "scenarios" / "goals.toml", project / "models" / "data" / "history.csv"

@@ -54,10 +54,9 @@ import pandas as pd
 
 from .. import tomlfile
 from ..errors import InputError
-from ..paths import MODEL_FILE, MODELS_DIR
+from ..project import Project, find
 from .parsed import ParsedModel, parse
 
-LOOPS_FILE = MODELS_DIR / "loops.toml"
 DEFAULT_YEARS = (2010, 2015)
 DORMANT_TOLERANCE = 0.02
 """A loop whose every ratio lies within 2% of 1 is dormant."""
@@ -103,8 +102,15 @@ class Spec:
     loops: tuple[Loop, ...]
 
 
-def load_spec(path: Path | str = LOOPS_FILE, years=None) -> Spec:
-    """Read and check a loops spec against its model; any problem raises InputError."""
+def load_spec(path: Path | str | None = None, years=None, project: Project | None = None) -> Spec:
+    """Read and check a loops spec (default: the project's, manifest key ``loops``) against
+    its model (its ``model`` key, else the project's); any problem raises InputError."""
+    if path is None:
+        project = find() if project is None else project
+        if project.loops is None:
+            raise InputError(project.manifest, "loops", "the project names no loops spec",
+                             'write loops = "models/loops.toml", or give --spec FILE')
+        path = project.loops
     path = Path(path)
     data = tomlfile.read(path, "loops spec not found", "give a loops spec such as "
                          "models/loops.toml")
@@ -115,7 +121,10 @@ def load_spec(path: Path | str = LOOPS_FILE, years=None) -> Spec:
     for key in ("model", "scenario"):
         if key in data:
             _text(path, key, data[key])
-    mdl = (path.parent / data["model"]).resolve() if "model" in data else MODEL_FILE
+    if "model" in data:
+        mdl = (path.parent / data["model"]).resolve()
+    else:
+        mdl = (find() if project is None else project).model
     model = parse(mdl)
     years = _years(path, data.get("years", DEFAULT_YEARS) if years is None else years, model)
     tables = data.get("loop", [])
@@ -397,20 +406,25 @@ def measure(spec: Spec, params: dict[str, float] | None = None,
     return Measurement(spec, results, provenance or {})
 
 
-def measure_scenario(scenario_name: str | Path | None = None, spec_path: Path | str = LOOPS_FILE,
-                     years=None) -> Measurement:
+def measure_scenario(scenario_name: str | Path | None = None, spec_path: Path | str | None = None,
+                     years=None, project: Project | None = None) -> Measurement:
     """Knockout ratios from a scenario's central run (what ``plansim loops`` prints).
 
     The scenario (default: the spec's ``scenario``; without one, the model's own
-    values) is checked against the spec's model.
+    values) is one of the project's, so the spec's model must be the project's.
     """
     from .. import results, scenario
     from ..provenance import file_hash
 
-    spec = load_spec(spec_path, years)
+    project = find() if project is None else project
+    spec = load_spec(spec_path, years, project)
     name = scenario_name if scenario_name is not None else spec.scenario
-    scen = None if name is None else scenario.load(name, mdl_path=spec.model)
-    provenance = {**results.provenance(scen, mdl_path=spec.model),
+    if name is not None and spec.model != project.model:
+        raise InputError(spec.path, "model", f"{spec.model.name} is not the project's model "
+                         f"({project.model.name}), which scenario '{name}' is for",
+                         "measure a scenario with the project's model, or drop the scenario")
+    scen = None if name is None else scenario.load(name, project)
+    provenance = {**results.provenance(scen, project=project, mdl_path=spec.model),
                   "loops_spec": spec.path.name, "loops_spec_hash": file_hash(spec.path)}
     return measure(spec, scen.central_parameters() if scen else {}, provenance)
 

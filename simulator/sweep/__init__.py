@@ -9,15 +9,16 @@ written block by block into a Zarr v3 store, and summarised in ``summary.json``.
 Spec file (TOML)::
 
     description = "..."                # optional
-    scenario = "plan"                  # scenario name in scenarios/ or path relative to
-                                       # this file: calibration, fixed levers, futures, goals
+    scenario = "plan"                  # path relative to this file, or a scenario name of
+                                       # the project: calibration, fixed levers, futures, goals
     seed = 1                           # seed of every sample (default 0)
     futures = 200                      # futures sampled (Latin hypercube over the scenario's
                                        # uncertainties) and shared by every lever setting
     block_size = 2000                  # runs per block (default 2000; at most 100,000)
     indicators = ["population", "green_ratio"]   # indicators to store (default: none);
                                        # goals are evaluated on what they need regardless
-    years = [2010, 2015]               # years of the stored indicators (default 2000-2015)
+    years = [2010, 2015]               # years of the stored indicators (default: every
+                                       # year the model saves)
 
     # either a grid: explicit values per lever, full factorial (first lever varies slowest)
     [levers."talent attraction rate"]
@@ -49,7 +50,7 @@ Output directory ``DIR``::
         <uncertainty>      (run,)          sampled uncertain inputs
         setting, future    (run,)          index of the lever setting and of the future
         margin, met        (run, goal)     goal margins (>= 0 met) and met flags
-        joint, plausible   (run,)          all goals met; run reproduces 2000-2005
+        joint, plausible   (run,)          all goals met; run reproduces the history
         in_domain          (run,)          model output finite (else never plausible)
         attrs: provenance, the canonical spec, its hash, the fingerprint
     DIR/blocks/NNNNNN.done completion marker of block NNNNNN, with the sha256 of
@@ -63,8 +64,9 @@ atomically), fsync'ed, and only then is the block's marker renamed into place. R
 the same command again redoes exactly the blocks without a marker, so a sweep killed
 at any moment (even ``kill -9``) ends bit-identical to one never interrupted. The
 store records a fingerprint of the spec, the scenario (levers, overrides, uncertainties,
-calibrated values), goals, history, model, the sampled design and the numeric package
-versions; resuming into a store with another fingerprint is refused. Finished blocks
+calibrated values), goals, history (and the project's history settings), indicator
+definitions, model, the sampled design and the numeric package versions; resuming
+into a store with another fingerprint is refused. Finished blocks
 are verified against their markers' chunk digests on resume and before
 ``summary.json`` is rebuilt; a missing, truncated, swapped or altered chunk is
 reported in one notice line and its block recomputed, never used.
@@ -99,6 +101,7 @@ import xarray as xr
 
 from .. import memory, outputs, results, validate
 from ..errors import InputError
+from ..project import Project
 from . import execution, store
 from .execution import WorkerMismatch, compute_block
 from .spec import Spec, fingerprint_parts, futures_sample, load_spec, sha
@@ -183,11 +186,11 @@ def _results(tasks, pending: list[int], client, scheduler, workers):
 
 
 def execute(spec_path: str | Path, out_dir: str | Path, workers: int | None = None,
-            scheduler: str | None = None, progress=None, max_memory: str | None = None,
-            notice=_notice) -> SweepOutcome:
+            scheduler: str | None = None, progress=None, project: Project | None = None,
+            max_memory: str | None = None, notice=_notice) -> SweepOutcome:
     """Run (or resume) a sweep; see :func:`run_sweep`."""
     outputs.check_path_text(str(out_dir), "--out")
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path, project)
     if workers is not None and scheduler is not None:
         raise InputError("command line", "--workers/--scheduler", "both given",
                          "give --workers K for local processes or --scheduler for a cluster")
@@ -261,7 +264,8 @@ def execute(spec_path: str | Path, out_dir: str | Path, workers: int | None = No
 
 
 def run_sweep(spec_path: str | Path, out_dir: str | Path, workers: int | None = None,
-              scheduler: str | None = None, progress=None) -> Path:
+              scheduler: str | None = None, progress=None,
+              project: Project | None = None) -> Path:
     """Run (or resume) the sweep ``spec_path`` into ``out_dir``; return ``summary.json``'s path.
 
     ``workers``: run blocks in that many local processes; ``scheduler``: on the Dask
@@ -269,9 +273,10 @@ def run_sweep(spec_path: str | Path, out_dir: str | Path, workers: int | None = 
     ``progress``: ``None`` shows a tqdm bar over blocks when stderr is a terminal,
     ``False`` none, ``True`` always, a callable is called with ``1`` per block.
     Running it again with the same arguments resumes: only blocks without a completion
-    marker are run. Results are identical whatever the executor.
+    marker are run. Results are identical whatever the executor. ``project``: the
+    project whose scenarios a spec names (default: :func:`simulator.project.find`).
     """
-    return execute(spec_path, out_dir, workers, scheduler, progress).summary_path
+    return execute(spec_path, out_dir, workers, scheduler, progress, project).summary_path
 
 
 def open_store(out_dir: str | Path) -> xr.Dataset:

@@ -21,7 +21,6 @@ import xarray as xr
 
 from .. import ensemble, simulate
 from ..errors import InputError, PlansimError
-from ..paths import MODEL_FILE
 from .spec import Spec, numeric_versions
 
 CONNECT_TIMEOUT = "20s"  # to reach a Dask scheduler
@@ -33,12 +32,13 @@ class WorkerMismatch(PlansimError):
 
 
 @lru_cache(maxsize=8)
-def _check_worker(model_hash: str, versions_json: str) -> None:
-    vm = simulate.vector_model(str(Path(MODEL_FILE).resolve()))
+def _check_worker(mdl_path: str, cache_dir: str, model_hash: str, versions_json: str) -> None:
+    vm = simulate._vector_model(mdl_path, cache_dir)
     if vm.model_sha256 != model_hash:
         raise WorkerMismatch(f"the process on {socket.gethostname()} (pid {os.getpid()}) runs "
                              f"model {vm.model_sha256[:12]}, the sweep needs {model_hash[:12]}: "
-                             "give every worker the same models/karamay.mdl and restart it")
+                             f"give every worker the same {Path(mdl_path).name} at {mdl_path} "
+                             "and restart it")
     mine = numeric_versions()
     if json.loads(versions_json) != mine:
         raise WorkerMismatch(f"worker on {socket.gethostname()} has packages {mine}, the sweep "
@@ -51,7 +51,9 @@ def compute_block(task: dict) -> dict:
     ``task`` carries the block's inputs, drawn in the parent; the result holds the
     arrays to store for its runs. The model is translated and loaded once per process.
     """
-    _check_worker(task["model_hash"], task["versions"])
+    project = task["scenario"].project
+    _check_worker(str(project.model), str(project.cache_dir), task["model_hash"],
+                  task["versions"])
     runs = np.arange(task["start"], task["stop"])
     samples = xr.Dataset({k: ("run", v) for k, v in task["samples"].items()},
                          coords={"run": runs})

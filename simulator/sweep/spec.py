@@ -19,17 +19,16 @@ import numpy as np
 import xarray as xr
 from scipy.stats import qmc
 
-from .. import ensemble, indicators, memory, model, sample, simulate, tomlfile, validate
+from .. import ensemble, memory, model, sample, tomlfile, validate
 from .. import scenario as scenario_mod
 from ..errors import InputError
-from ..paths import HISTORY_FILE, MODEL_FILE
+from ..project import Project, find
 from ..provenance import file_hash, versions
 from ..scenario import Scenario
 
 FORMAT = 2  # 2: per-block chunk digests in the markers, in_domain array
 TOP_KEYS = ("description", "scenario", "seed", "futures", "block_size", "indicators", "years",
             "levers", "lever_sample")
-YEARS = tuple(simulate.YEARS)
 MAX_BLOCK_SIZE = 100_000
 MAX_RUNS = 50_000_000
 LEVER_STREAM = 1  # lever samples use the random stream [seed, LEVER_STREAM]
@@ -97,24 +96,25 @@ class Spec:
         """Stored indicators, those the goals need and those the history screen needs."""
         goal_set = self.scenario.goal_set() if goal_set is None else goal_set
         return sorted(set(self.indicators) | {g.indicator for g in goal_set.goals}
-                      | set(ensemble.history_indicators()))
+                      | set(ensemble.history_indicators(self.scenario.project)))
 
     def setting_levers(self, i: int) -> dict[str, float]:
         return {k: float(self.settings[i, j]) for j, k in enumerate(self.levers)}
 
 
-def _scenario_path(path: Path, value) -> Path:
+def _scenario_path(path: Path, value, project: Project) -> Path:
     validate.path_text(path, "scenario", value,
                        'write scenario = "plan" or a path to a scenario .toml')
     local = (path.parent / value).resolve()
     if local.is_file():
         return local
     if Path(value).suffix != ".toml" and "/" not in value and os.sep not in value:
-        named = scenario_mod.resolve(value)
+        named = scenario_mod.resolve(value, project)
         if named.is_file():
             return named
     raise InputError(path, "scenario", f"scenario '{value}' not found",
-                     "give a name from scenarios/ (e.g. plan) or a path relative to the spec")
+                     f"give a name from {project.scenarios} (e.g. plan) or a path relative "
+                     "to the spec")
 
 
 def _grid(path, name, values, param) -> list[float]:
@@ -194,8 +194,9 @@ def _lever_bounds(scen: Scenario, params, name) -> tuple[float, float]:
     return params[name].lower, params[name].upper
 
 
-def load_spec(path: str | Path) -> Spec:
+def load_spec(path: str | Path, project: Project | None = None) -> Spec:
     """Read and check a sweep spec (see the module docstring); raise InputError if bad."""
+    project = find() if project is None else project
     path = Path(path)
     data = tomlfile.read(path, "sweep spec not found",
                          "give the path of a sweep .toml (e.g. "
@@ -206,7 +207,9 @@ def load_spec(path: str | Path) -> Spec:
     description = data.get("description", "")
     if not isinstance(description, str):
         raise InputError(path, "description", "not a string", 'write description = "..."')
-    scen = scenario_mod.load(_scenario_path(path, data.get("scenario", "plan")))
+    scen = scenario_mod.load(_scenario_path(path, data.get("scenario", "plan"), project),
+                             project)
+    catalogue, model_years = project.indicators, project.years
     seed = validate.integer(path, "seed", data.get("seed", 0), 0, 2**63 - 1)
     if "futures" not in data:
         raise InputError(path, "futures", "missing", "write futures = <futures to sample>")
@@ -223,23 +226,23 @@ def load_spec(path: str | Path) -> Spec:
         raise InputError(path, "indicators", "not a list of indicator names",
                          'write indicators = ["population", ...]')
     for n in names:
-        if n not in indicators.INDICATORS:
+        if n not in catalogue:
             raise InputError(path, "indicators", f"'{n}' is not an indicator",
-                             f"use names from {', '.join(indicators.INDICATORS)}")
+                             f"use names from {', '.join(catalogue)}")
     if len(set(names)) != len(names):
         raise InputError(path, "indicators", "an indicator is listed twice",
                          "list each indicator once")
-    years = data.get("years", list(YEARS))
+    years = data.get("years", list(model_years))
     if (not isinstance(years, list) or not years
-            or not all(isinstance(y, int) and not isinstance(y, bool) and y in YEARS
+            or not all(isinstance(y, int) and not isinstance(y, bool) and y in model_years
                        for y in years)):
         raise InputError(path, "years", f"{years!r} is not a list of model years",
-                         f"give years within {YEARS[0]}-{YEARS[-1]}")
+                         f"give years within {model_years[0]}-{model_years[-1]}")
     if len(set(years)) != len(years):
         raise InputError(path, "years", "a year is listed twice", "list each year once")
     years = sorted(years)
 
-    params = model.parameters()
+    params = model.parameters(project)
     design, entries, n = _lever_tables(path, data, scen, params)
     lever_names = tuple(name for name, _ in entries)
     n_settings = math.prod(len(v) for _, v in entries) if design == "grid" else n
@@ -306,8 +309,10 @@ def fingerprint_parts(spec: Spec, futures: xr.Dataset) -> dict[str, str]:
                                             for k, u in scen.uncertainties.items()}}),
         "calibration": sha(scen.calibrated),
         "goals": sha(repr(scen.goal_set().goals)),
-        "history": file_hash(HISTORY_FILE),
-        "model": file_hash(MODEL_FILE),
+        "history": file_hash(scen.project.history),
+        "history_settings": sha(repr(scen.project.history_settings)),
+        "indicators": file_hash(scen.project.indicators_file),
+        "model": file_hash(scen.project.model),
         "design": design.hexdigest(),
         "versions": sha(numeric_versions()),
     }

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import indicators, results
+from .. import results
 from ..errors import InputError
 from .spec import FORMAT, Spec, sha
 
@@ -39,8 +39,9 @@ def layout(spec: Spec, goal_ids: list[str]) -> list[tuple[str, tuple, str, objec
 
 
 def _array_attrs(spec: Spec, name: str) -> dict:
-    if name in indicators.INDICATORS:
-        ind = indicators.INDICATORS[name]
+    catalogue = spec.scenario.project.indicators
+    if name in catalogue:
+        ind = catalogue[name]
         return {"units": ind.unit, "description": ind.description}
     if name in spec.levers:
         return {"description": "lever value (swept)"}
@@ -51,7 +52,7 @@ def _array_attrs(spec: Spec, name: str) -> dict:
             "margin": {"description": "signed margin / |threshold|; >= 0 means met"},
             "met": {"description": "goal met in every one of its years"},
             "joint": {"description": "every goal met"},
-            "plausible": {"description": "run reproduces the 2000-2005 history within the "
+            "plausible": {"description": "run reproduces the history within the "
                                          "calibration tolerance (and is inside the domain)"},
             "in_domain": {"description": "model output finite (inside the model's domain)"},
             }[name]

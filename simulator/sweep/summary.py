@@ -85,9 +85,9 @@ def summarize(out: Path | str, check: bool = True) -> dict:
     evaluation = xr.Dataset({"met": (("run", "goal"), met)}, coords={"goal": goal_ids})
     ok = xr.DataArray(plausible[i * futures:(i + 1) * futures], dims="run")
     s = reachability.summarize(evaluation, ok)
-    keep = ("model_file", "model_hash", "seed", "scenario", "scenario_file", "scenario_hash",
-            "goals_hash", "calibration_hash", "spec_file", "spec_hash", "fingerprint",
-            "fingerprint_parts", "description", "spec")
+    keep = ("project", "model_file", "model_hash", "seed", "scenario", "scenario_file",
+            "scenario_hash", "goals_hash", "calibration_hash", "spec_file", "spec_hash",
+            "fingerprint", "fingerprint_parts", "description", "spec")
     total = int(plausible.sum())
     outside = int((~g["in_domain"][:]).sum()) if "in_domain" in g else 0
     return {
