@@ -239,8 +239,8 @@ def reference(path: Path, value, key: str, project: Project) -> Path:
         if target.is_file():
             return target
     raise InputError(path, key, f"'{value}' found neither next to the scenario "
-                     f"({places[0]}) nor in the project ({places[1]})",
-                     "give an existing file, relative to either place")
+                     f"nor in the project ({places[1]})",
+                     "give an existing file (relative to either)")
 
 
 def resolve(name_or_path: str | Path | None, project: Project | None = None) -> Path:
