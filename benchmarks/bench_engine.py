@@ -68,10 +68,17 @@ def resolve_model(path: Path) -> Path:
 
 
 def sample(model: VectorModel, n: int, seed: int) -> dict[str, np.ndarray]:
-    """Every parameter with finite limits, uniform within them."""
+    """Every parameter with finite limits, uniform within them.
+
+    A model without limits (most of the SDXorg suite) gets every constant that
+    does not set the time grid perturbed uniformly within ±10% of its default.
+    """
     rng = np.random.default_rng(seed)
-    return {name: rng.uniform(low, high, n) for name, (low, high) in sorted(model.limits.items())
-            if np.isfinite(low) and np.isfinite(high)}
+    bounded = {name: rng.uniform(low, high, n) for name, (low, high)
+               in sorted(model.limits.items()) if np.isfinite(low) and np.isfinite(high)}
+    return bounded or {name: default * rng.uniform(0.9, 1.1, n)
+                       for name, default in sorted(model.parameters.items())
+                       if name not in model.control_inputs}
 
 
 def head(params: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:

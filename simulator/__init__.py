@@ -13,3 +13,11 @@ Importing the package registers the ``ds.plan`` xarray accessor.
 from . import accessor  # noqa: F401  (registers ds.plan)
 
 __version__ = "0.1.0"
+
+
+def explore(scenario=None, futures: int = 1000, indicator: str | None = None, seed: int = 0,
+            lang: str = "en"):
+    """Lever explorer for Jupyter (sliders, scorecard and fan): see :mod:`simulator.explorer`."""
+    from .explorer import explore as _explore
+
+    return _explore(scenario, futures, indicator, seed, lang)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .analyze import discovery, reachability, sensitivity
+from .analyze import discovery, pawn, reachability
 
 
 @xr.register_dataset_accessor("plan")
@@ -50,18 +50,19 @@ class PlanAccessor:
     def sensitivity(self, goals: list[str] | None = None, seed: int = 0) -> xr.DataArray:
         """PAWN indices ``(goal, input)`` of the sampled inputs on the goal margins."""
         ds = self._ds.assign(plausible=self._ds["plausible"].astype(bool))
-        return sensitivity.pawn(ds, goals, seed=seed)
+        return pawn.pawn(ds, goals, seed=seed)
 
     def discover(self, goals: list[str] | None = None) -> dict:
         """The PRIM box of futures where ``goals`` (default: all) hold together."""
         ds = self._ds.assign(plausible=self._ds["plausible"].astype(bool))
         return discovery.prim_box(ds, goals)
 
-    def fan(self, indicator: str, goal_set=None, project=None):
-        """Fan chart of an indicator over plausible futures (``project``: default found)."""
+    def fan(self, indicator: str, goal_set=None, project=None, lang: str = "en"):
+        """Fan chart of an indicator over plausible futures (``project``: default found;
+        labels in ``lang``: zh or en)."""
         from .plotting import fan
 
-        return fan(self._ds, indicator, goal_set, project)
+        return fan(self._ds, indicator, goal_set, project, lang=lang)
 
     def quantiles(self, indicator: str, q=(0.05, 0.5, 0.95)) -> xr.DataArray:
         """Quantiles over plausible runs of an indicator, ``(quantile, time)``."""

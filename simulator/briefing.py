@@ -38,8 +38,12 @@ def load_results(out_dir: Path | str) -> xr.Dataset:
 
 
 def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
-            project: Project | None = None) -> dict[str, Path]:
-    """Write the briefing's charts and tables; return what was written."""
+            project: Project | None = None, lang: str = "en") -> dict[str, Path]:
+    """Write the briefing's charts (PNG and SVG, labels in ``lang``) and tables."""
+    from . import labels
+    from .plotting import style
+
+    style.use(labels.check_lang(lang))
     project = find() if project is None else project
     ds = load_results(out_dir)
     target = Path(out_dir) / "analysis"
@@ -54,13 +58,15 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
                            "joint": ds["best_joint"].astype(bool)})
         compare = reachability.summarize(best, ds["plausible"].astype(bool))
     written["probabilities"] = plotting.save(
-        plotting.probabilities(summary, compare=compare,
-                               title=f"Scenario '{ds.attrs.get('scenario', '?')}': "
-                                     f"{summary['runs_counted']} plausible futures"),
+        plotting.probabilities(summary, compare=compare, goal_set=goal_set, lang=lang,
+                               title=f"{ds.attrs.get('scenario', '?')}: "
+                                     f"{summary['runs_counted']} "
+                                     f"{labels.text('plausible_futures', lang)}"),
         target / "probabilities.png")
 
     indices = ds.plan.sensitivity()
-    written["sensitivity_chart"] = plotting.save(plotting.heatmap(indices),
+    written["sensitivity_chart"] = plotting.save(plotting.heatmap(indices, goal_set=goal_set,
+                                                                  lang=lang),
                                                  target / "sensitivity.png")
     table = indices.to_pandas()
     table.to_csv(target / "sensitivity.csv", float_format="%.4f")
@@ -78,6 +84,7 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
 
     for name in project.fan_charts:
         if name in ds:
-            written[f"fan_{name}"] = plotting.save(plotting.fan(ds, name, goal_set, project),
+            written[f"fan_{name}"] = plotting.save(plotting.fan(ds, name, goal_set, project,
+                                                                lang=lang),
                                                    target / f"fan_{name}.png")
     return written

@@ -190,9 +190,55 @@ def _cmd_analyze(args) -> int:
                 else None)
     briefing.load_results(args.dir)
     _announce(args)
-    written = briefing.analyze(args.dir, goal_set, args.project)
+    written = briefing.analyze(args.dir, goal_set, args.project, lang=args.lang)
     for name, path in written.items():
         print(f"{name:28s} {path}")
+    return 0
+
+
+def _cmd_sensitivity(args) -> int:
+    from . import labels, scenario, sensitivity
+    from .plotting import style
+
+    lang = labels.check_lang(args.lang)
+    style.use(lang)
+    scen = scenario.load(args.scenario, args.project)
+    if args.method not in (*sensitivity.METHODS, "tornado"):
+        raise InputError("command line", "--method", f"'{args.method}' is not a method",
+                         "use sobol, morris, pawn or tornado")
+    outputs = sensitivity.parse_outputs(args.outputs, scen)
+    problem = sensitivity.from_scenario(scen, uncertainties=args.inputs != "levers",
+                                        levers=args.inputs != "uncertainties")
+    function = sensitivity.scenario_function(scen, outputs)
+    if args.method == "tornado":
+        ds = sensitivity.tornado_swings(problem, function)
+    else:
+        n = sensitivity.DEFAULT_N[args.method] if args.runs is None else args.runs
+        ds = sensitivity.indices(problem, function, args.method, n, seed=args.seed)
+    out = Path(args.out) if args.out else Path("out") / f"sensitivity-{scen.name}"
+    written = sensitivity.write(ds, out, scen)
+    written += sensitivity.charts(ds, out, scen.goal_set(), lang)
+    print(sensitivity.report(ds, scen.goal_set(), lang))
+    print(f"wrote {len(written)} files into {out} ({ds.attrs['runs']} runs)")
+    return 0
+
+
+def _cmd_chart(args) -> int:
+    from . import chart
+
+    for path in chart.draw(args.kind, args.source, lang=args.lang, out=args.out,
+                           indicator=args.indicator, goal=args.goal, output=args.output,
+                           levers=args.levers, value=args.value, project=args.project):
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_brief(args) -> int:
+    from . import brief
+
+    path = brief.brief(args.source, lang=args.lang, out=args.out, runs_=args.runs,
+                       seed=args.seed, project=args.project)
+    print(f"wrote {path}")
     return 0
 
 
@@ -297,6 +343,36 @@ def _cmd_init(args) -> int:
     return 0
 
 
+def _cmd_engine_check(args) -> int:
+    import tempfile
+
+    from .engine import conformance
+
+    mdl = Path(args.model)
+    if not mdl.is_file() or mdl.suffix.lower() != ".mdl":
+        raise InputError(mdl, None, "no such Vensim model file",
+                         "give the path of a .mdl file")
+    if args.runs < 1:
+        raise InputError("command line", "--runs", "must be positive", "give a positive integer")
+    with tempfile.TemporaryDirectory(prefix="plansim-engine-check-") as cache:
+        verdict = conformance.check_model(mdl, n_runs=args.runs, seed=args.seed,
+                                          cache_dir=cache)
+    if verdict.status == conformance.NOT_RUNNABLE:
+        raise InputError(mdl, None, f"plain PySD cannot run this model ({verdict.detail})",
+                         "make the model run with pysd.read_vensim(...).run() first")
+    print(f"{mdl}: {verdict.status}")
+    if verdict.status == conformance.ACCEPTED:
+        print(f"the vectorised engine gives plain PySD's bits in {verdict.runs_compared} runs "
+              f"(defaults, then {len(verdict.perturbed)} constants perturbed per run)")
+    elif verdict.status == conformance.REFUSED:
+        print(f"refused by name: {', '.join(verdict.constructs)}")
+        print(verdict.detail)
+    else:
+        print(f"the engine differs from plain PySD: {verdict.detail}")
+        return 1
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error reported as one InputError line."""
 
@@ -361,7 +437,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="directory written by `plansim reach --out DIR`")
     p.add_argument("--scenario", help="scenario whose goals to mark on the charts "
                    "(default: the project's goals)")
+    p.add_argument("--lang", default="en", help="language of the charts: zh | en")
     p.set_defaults(func=_cmd_analyze)
+
+    p = sub.add_parser("sensitivity", parents=[project], help="Sobol, Morris or PAWN indices, or tornado swings, "
+                       "of goal margins, joint success and indicator-years")
+    p.add_argument("scenario", nargs="?", default=None,
+                   help="scenario name in scenarios/ or path to a .toml (default: plan)")
+    p.add_argument("--method", default="sobol", help="sobol | morris | pawn | tornado")
+    p.add_argument("--runs", type=int, default=None,
+                   help="sobol: base samples, a power of 2 (runs = N x (inputs + 2), default "
+                   "256); morris: trajectories (default 20); pawn: runs (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the design and the bootstrap")
+    p.add_argument("--outputs", default=None, help="comma-separated: goals, joint, goal ids or "
+                   "a group, indicator:year (default: goals,joint)")
+    p.add_argument("--inputs", choices=["both", "uncertainties", "levers"], default="both",
+                   help="what to vary (default: uncertainties and levers)")
+    p.add_argument("--lang", default="en", help="language of the charts: zh | en")
+    p.add_argument("--out", help="directory for <method>.nc, <method>.csv and the charts "
+                   "(default: out/sensitivity-<scenario>)")
+    p.set_defaults(func=_cmd_sensitivity)
+
+    p = sub.add_parser("chart", parents=[project], help="one chart (PNG 300 dpi and SVG) from a result on disk")
+    p.add_argument("kind", help="scorecard | fan | conflicts | prim | tornado | sobol | morris | "
+                   "pawn | lever-map")
+    p.add_argument("source", nargs="?", default=None, help="reach, sensitivity or sweep "
+                   "directory, or a scenario (scorecard and fan of its central run)")
+    p.add_argument("--lang", default="en", help="language of the chart: zh | en")
+    p.add_argument("--out", default="out/charts", help="directory for the files")
+    p.add_argument("--indicator", help="fan: the indicator (default: the first goal's)")
+    p.add_argument("--goal", help="prim: the goal (default: all together)")
+    p.add_argument("--output", help="tornado/sobol/morris/pawn: one output (default: all)")
+    p.add_argument("--levers", help="lever-map: two swept levers, comma-separated")
+    p.add_argument("--value", default="joint",
+                   help="lever-map: joint, goals_met_mean or a goal id (default: joint)")
+    p.set_defaults(func=_cmd_chart)
+
+    p = sub.add_parser("brief", parents=[project], help="one self-contained HTML page for a decision maker")
+    p.add_argument("source", nargs="?", default=None, help="a `plansim reach --out DIR` "
+                   "directory, or a scenario name or .toml to run first (default: plan)")
+    p.add_argument("--lang", default="en", help="language of the page: zh | en")
+    p.add_argument("--out", help="HTML file to write (default: out/brief-<scenario>-<lang>.html)")
+    p.add_argument("--runs", type=int, default=1000,
+                   help="futures to sample when SOURCE is a scenario (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed when SOURCE is a scenario")
+    p.set_defaults(func=_cmd_brief)
 
     p = sub.add_parser("sweep", parents=[project],
                        help="levers x futures in resumable blocks, into a Zarr store")
@@ -435,6 +555,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("goals", parents=[project], help="list the goals a scenario evaluates")
     p.add_argument("scenario", nargs="?", default=None)
     p.set_defaults(func=_cmd_goals)
+
+    p = sub.add_parser("engine-check", help="does the vectorised engine run a Vensim model "
+                       "exactly as plain PySD does? (or which construct it refuses)")
+    p.add_argument("model", help="a Vensim .mdl file")
+    p.add_argument("--runs", type=int, default=3, help="runs with perturbed constants")
+    p.add_argument("--seed", type=int, default=0, help="seed of the perturbations")
+    p.set_defaults(func=_cmd_engine_check)
     return parser
 
 

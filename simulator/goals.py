@@ -39,6 +39,8 @@ class Goal:
     base_year: int | None = None
     tolerance: float = 0.0
     note: str = ""
+    label_zh: str = ""  # short names for charts and briefs (simulator.labels derives them
+    label_en: str = ""  # from the indicator when goals.toml does not give them)
 
     def describe(self) -> str:
         """A one-line statement of the goal, e.g. ``tertiary_share > 30 % in 2010``."""
@@ -101,10 +103,11 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
             raise InputError(path, f"{where}.{key}", "missing", f"add `{key} = ...` to this goal")
     gid = validate.string(path, f"{where}.id", table["id"], allow_empty=False)
     where = f"goal '{gid}'"
-    for key in ("unit", "section", "quote", "note"):
+    for key in ("unit", "section", "quote", "note", "label_zh", "label_en"):
         if key in table:
             validate.string(path, f"{where}.{key}", table[key])
-    allowed = set(_REQUIRED) | {"measure", "base_year", "tolerance", "note"}
+    allowed = set(_REQUIRED) | {"measure", "base_year", "tolerance", "note", "label_zh",
+                                 "label_en"}
     for key in table:
         if key not in allowed:
             raise InputError(path, f"{where}.{key}", "unknown key",
@@ -141,7 +144,8 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
     return Goal(id=gid, indicator=table["indicator"], years=tuple(years),
                 comparator=table["comparator"], threshold=threshold, unit=table["unit"],
                 section=table["section"], quote=table["quote"], measure=measure,
-                base_year=base, tolerance=tolerance, note=table.get("note", ""))
+                base_year=base, tolerance=tolerance, note=table.get("note", ""),
+                label_zh=str(table.get("label_zh", "")), label_en=str(table.get("label_en", "")))
 
 
 def load(path: Path | str | None = None, project: Project | None = None, *,

@@ -80,3 +80,14 @@ def write_json(obj: dict, path: Path | str) -> Path:
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
     data = text.encode("utf-8")
     return outputs.atomic_write(Path(path), lambda p: p.write_bytes(data), size_hint=len(data))
+
+
+def write_csv(frame, path: Path | str, float_format: str = "%.6g") -> Path:
+    """Write a pandas table as CSV (atomically, with the user's umask)."""
+    return outputs.atomic_write(Path(path), lambda p: frame.to_csv(p, float_format=float_format))
+
+
+def write_text(text: str, path: Path | str) -> Path:
+    """Write UTF-8 text (atomically, with the user's umask)."""
+    data = text.encode("utf-8")
+    return outputs.atomic_write(Path(path), lambda p: p.write_bytes(data), size_hint=len(data))

@@ -8,7 +8,7 @@ import xarray as xr
 
 import simulator  # noqa: F401  (registers ds.plan)
 from simulator import briefing, cli, reach, scenario
-from simulator.analyze import discovery, sensitivity
+from simulator.analyze import discovery, pawn
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +43,8 @@ def test_prim_recovers_the_box_where_a_goal_holds():
 
 
 def test_pawn_ranks_the_driving_input_first():
-    idx = sensitivity.pawn(_synthetic(), seed=1)
-    ranks = sensitivity.ranking(idx, 2)
+    idx = pawn.pawn(_synthetic(), seed=1)
+    ranks = pawn.ranking(idx, 2)
     assert ranks["g1"][0][0] == "a" and ranks["g2"][0][0] == "b"
     assert float(idx.sel(goal="g2", input="c")) < 0.1
 
@@ -55,7 +55,7 @@ def test_real_ensemble_drivers_make_sense(result_dir):
     # natural growth is demographic: the age structure (ageing, who migrates) drives it
     demographic = {"retirement rate", "migrant working age share", "family planning delay",
                    "participation rate"}
-    assert sensitivity.ranking(idx, 1)["natural_growth_2006_2010"][0][0] in demographic
+    assert pawn.ranking(idx, 1)["natural_growth_2006_2010"][0][0] in demographic
     card = ds.plan.scorecard()
     assert "ALL" in card.index and (card["low"] <= card["probability"]).all()
 

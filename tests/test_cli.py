@@ -85,3 +85,26 @@ def test_unknown_goal_selection_is_an_input_error(tmp_path, capsys):
                      "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "nope" in err and "--goals" in err and not (tmp_path / "x").exists()
+
+
+def test_engine_check_of_a_subscripted_model(capsys):
+    fixtures = __import__("pathlib").Path(__file__).parent / "fixtures"
+    assert cli.main(["engine-check", str(fixtures / "subscripts.mdl"), "--runs", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "subscripts.mdl: equal" in text and "3 runs" in text
+
+
+def test_engine_check_names_a_refused_construct(tmp_path, capsys):
+    mdl = tmp_path / "game.mdl"
+    mdl.write_text("{UTF-8}\nplayed = GAME(5)\n\t~\tWidget\n\t~\t|\n\n" + "".join(
+        f"{k} = {v}\n\t~\tYear\n\t~\t|\n\n" for k, v in (
+            ("INITIAL TIME", 0), ("FINAL TIME", 2), ("TIME STEP", 1), ("SAVEPER", 1))),
+        encoding="utf-8")
+    assert cli.main(["engine-check", str(mdl)]) == 0
+    assert "refused by name: GAME" in capsys.readouterr().out
+
+
+def test_engine_check_of_a_missing_file(tmp_path, capsys):
+    assert cli.main(["engine-check", str(tmp_path / "absent.mdl")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "absent.mdl" in err and "fix:" in err

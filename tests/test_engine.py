@@ -15,7 +15,6 @@ import pytest
 import xarray as xr
 from pysd.py_backend import functions as pysd_functions
 
-from simulator import engine
 from simulator.engine import (
     SUPPORTED_FUNCTIONS,
     EngineError,
@@ -28,6 +27,7 @@ from simulator.engine import (
     translate,
     used_constructs,
 )
+from simulator.engine import functions as array_functions
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FUNCTIONS_MDL = FIXTURES / "functions.mdl"
@@ -119,7 +119,8 @@ def tiny_model(tmp_path: Path, body: str) -> Path:
 
 
 def test_fixture_uses_every_supported_function() -> None:
-    used = set().union(*used_constructs(FUNCTIONS_MDL).values())
+    used = set().union(*used_constructs(FUNCTIONS_MDL).values(),
+                       *used_constructs(FIXTURES / "subscripts.mdl").values())
     assert set(SUPPORTED_FUNCTIONS) <= used, set(SUPPORTED_FUNCTIONS) - used
 
 
@@ -199,26 +200,26 @@ def test_array_functions_match_pysd_run_by_run() -> None:
     pairs = list(zip(a.tolist(), b.tolist()))
     with np.errstate(all="ignore"):
         checks = {
-            "xidz": (engine._xidz(a, b, 9), [pysd_functions.xidz(x, y, 9) for x, y in pairs]),
-            "xidz scalar": (engine._xidz(a, 0.0, 9), [pysd_functions.xidz(x, 0.0, 9) for x in a]),
-            "zidz": (engine._zidz(a, b), [pysd_functions.zidz(x, y) for x, y in pairs]),
-            "zidz scalar": (engine._zidz(a, 0.0), [pysd_functions.zidz(x, 0.0) for x in a]),
-            "integer": (engine._integer(a[:-2]), [pysd_functions.integer(x) for x in a[:-2]]),
-            "quantum": (engine._quantum(a[:-2], b[:-2]),
+            "xidz": (array_functions._xidz(a, b, 9), [pysd_functions.xidz(x, y, 9) for x, y in pairs]),
+            "xidz scalar": (array_functions._xidz(a, 0.0, 9), [pysd_functions.xidz(x, 0.0, 9) for x in a]),
+            "zidz": (array_functions._zidz(a, b), [pysd_functions.zidz(x, y) for x, y in pairs]),
+            "zidz scalar": (array_functions._zidz(a, 0.0), [pysd_functions.zidz(x, 0.0) for x in a]),
+            "integer": (array_functions._integer(a[:-2]), [pysd_functions.integer(x) for x in a[:-2]]),
+            "quantum": (array_functions._quantum(a[:-2], b[:-2]),
                         [pysd_functions.quantum(x, y) for x, y in pairs[:-2]]),
-            "quantum scalar": (engine._quantum(a[:-2], 0.75),
+            "quantum scalar": (array_functions._quantum(a[:-2], 0.75),
                                [pysd_functions.quantum(x, 0.75) for x in a[:-2]]),
-            "modulo": (engine._modulo(a[:-2], b[:-2]),
+            "modulo": (array_functions._modulo(a[:-2], b[:-2]),
                        [pysd_functions.modulo(x, y) for x, y in pairs[:-2]]),
-            "if_then_else": (engine._if_then_else(a > b, lambda: a, lambda: b),
+            "if_then_else": (array_functions._if_then_else(a > b, lambda: a, lambda: b),
                              [pysd_functions.if_then_else(x > y, lambda x=x: x, lambda y=y: y)
                               for x, y in pairs]),
         }
     for name, (actual, expected) in checks.items():
         assert _bits(np.broadcast_to(actual, a[:len(expected)].shape)) == _bits(expected), name
     # a condition equal in every run returns that branch alone, as PySD does for DataArrays
-    assert engine._if_then_else(np.ones(3, bool), lambda: 1, lambda: b) == 1
-    assert engine._if_then_else(np.zeros(3, bool), lambda: a, lambda: 2) == 2
+    assert array_functions._if_then_else(np.ones(3, bool), lambda: 1, lambda: b) == 1
+    assert array_functions._if_then_else(np.zeros(3, bool), lambda: a, lambda: 2) == 2
 
 
 def test_defaults_and_partial_parameters(functions_model: VectorModel, cache_dir: Path) -> None:
@@ -360,18 +361,8 @@ def test_smooth_n_order_must_be_one_value(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("body, variable, construct", [
-    (("input = 5\n\t~\tWidget [1,10]\n\t~\t|\n\n"
-      "fixed delayed = DELAY FIXED(input, 2, 0)\n\t~\tWidget\n\t~\t|\n"),
-     "fixed delayed", "DELAY FIXED"),
     ("noise = RANDOM UNIFORM(0, 1, 0)\n\t~\tDmnl\n\t~\t|\n", "noise", "RANDOM UNIFORM"),
-    ("demand := GET DIRECT DATA('demand.csv', ',', 'A', 'B2')\n\t~\tWidget\n\t~\t|\n",
-     "demand", "GET XLS/DIRECT DATA"),
-    (("region: north, south\n\t~\t\n\t~\t|\n\nsupply[region] = 1, 2\n\t~\tWidget\n\t~\t|\n\n"
-      "total = SUM(supply[region!])\n\t~\tWidget\n\t~\t|\n"), "total", "SUM"),
-    ("region: north, south\n\t~\t\n\t~\t|\n\nsupply[region] = 1, 2\n\t~\tWidget\n\t~\t|\n",
-     "supply", "subscripts"),
-    ((":MACRO: DOUBLE(x)\nDOUBLE = 2 * x\n\t~\tDmnl\n\t~\t|\n:END OF MACRO:\n\n"
-      "val = DOUBLE(3)\n\t~\tDmnl\n\t~\t|\n"), "double", "MACRO"),
+    ("played = GAME(5)\n\t~\tWidget\n\t~\t|\n", "played", "GAME"),
 ])
 def test_unsupported_construct(tmp_path: Path, body: str, variable: str,
                                construct: str) -> None:
@@ -407,7 +398,10 @@ def test_concurrent_translation_is_atomic(tmp_path: Path) -> None:
     with multiprocessing.get_context("fork").Pool(2) as pool:
         paths = pool.map(_translate_in_child, [(str(FUNCTIONS_MDL), str(cache))] * 4)
     assert len(set(paths)) == 1
-    assert sorted(p.name for p in cache.iterdir()) == [Path(paths[0]).name]
+    main = Path(paths[0])
+    # the model's file and its macro's, beside it; no temporary directory left behind
+    assert sorted(p.name for p in cache.iterdir()) == [main.name,
+                                                       f"{main.stem}__double_stock.py"]
     assert VectorModel(FUNCTIONS_MDL, cache).py_path == Path(paths[0])
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .sensitivity import sampled_inputs
+from .pawn import sampled_inputs
 
 
 def _prim():
@@ -79,5 +79,8 @@ def prim_box(data: xr.Dataset, goals: list[str] | None = None,
                                          "range": [float(full[k].iloc[0]),
                                                    float(full[k].iloc[1])]}
     result.update({"coverage": float(stats["coverage"]), "density": float(stats["density"]),
-                   "mass": float(stats["mass"])})
+                   "mass": float(stats["mass"]),
+                   "trajectory": {"coverage": [float(v) for v in trajectory["coverage"]],
+                                  "density": [float(v) for v in trajectory["density"]],
+                                  "chosen": choice}})
     return result

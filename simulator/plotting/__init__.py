@@ -1,30 +1,26 @@
-"""Charts for a briefing: goal probabilities, sensitivity, indicator fans (matplotlib).
+"""Charts for a briefing, one function per chart, each taking ``lang="zh"|"en"``.
 
 Every function takes data produced by the pipeline and returns a
-``matplotlib.figure.Figure``; :func:`save` writes it as PNG.
+``matplotlib.figure.Figure``; :func:`save` writes it as PNG (300 dpi) and SVG.
+Fonts (Chinese included) and the colour-blind-safe palette are in :mod:`.style`.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg", force=False)
 
+from .conflicts import conflicts
 from .fan import fan
+from .indices import indices
+from .lever_map import lever_map
+from .prim import prim_limits, prim_tradeoff
 from .probabilities import probabilities
+from .scorecard import scorecard
 from .sensitivity import heatmap
+from .style import save
+from .tornado import tornado
 
-__all__ = ["fan", "heatmap", "probabilities", "save"]
-
-
-def save(fig, path: Path | str, dpi: int = 150) -> Path:
-    """Write a figure as PNG (parent directories created) and close it."""
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return path
+__all__ = ["conflicts", "fan", "heatmap", "indices", "lever_map", "prim_limits",
+           "prim_tradeoff", "probabilities", "save", "scorecard", "tornado"]

@@ -1,0 +1,107 @@
+"""Vectorised ensemble engine: N runs of a Vensim model in one PySD integration.
+
+The runs travel through PySD as 1-D numpy arrays of shape ``(N,)``: every varied
+model constant is set to such an array and PySD's own expressions, stateful objects,
+``Model.run`` and Euler loop carry the arrays from INITIAL TIME on (numpy
+broadcasting covers every unsubscripted operation; a scalar that does not depend
+on a parameter, e.g. ``Time``, simply stays a scalar).  Arrays are wrapped in
+xarray only when the result is assembled.  PySD 3.14.3 needs these adjustments,
+all made here, none in the model:
+
+1. Translation (:func:`translate`).  PySD's builder writes ``float(...)``
+   around numpy calls and single subscript elements (``python_expressions_builder.py``
+   ~699, ~1945); on the built file's syntax tree these become ``_as_real(...)``
+   (``float`` per run, so a numpy integer from ``np.abs``/``np.maximum`` never
+   reaches ``^``) and every ``**`` a call to :func:`~.functions._power` (C ``pow``
+   per run, as Python's ``**``; numpy's SIMD ``power`` may differ in the last bit),
+   so ``-2^2`` stays ``-(2^2)``.  Files are cached by sha256 of the model, its
+   folder, the PySD version and :data:`ENGINE_TAG`.
+2. Parameters.  ``Model.set_components`` refuses numpy arrays (it takes them for
+   subscripted values), so :meth:`VectorModel._set_constants` does what it does
+   for a constant value (``lambda: value``, dependencies emptied, cache entry
+   dropped) with the run arrays.  Constants not given keep PySD's own default
+   value (a Python int keeps Python's exact integer arithmetic).  A constant
+   feeding INITIAL/FINAL TIME, TIME STEP or SAVEPER must be one value for the
+   ensemble (PySD has one clock); control values that change during a run are
+   refused.
+3. Functions.  PySD's ``if_then_else``, ``xidz``, ``zidz``, ``integer``,
+   ``quantum``, ``modulo`` and ``pulse`` take ``if value:`` branches (one truth
+   value) for anything that is not a DataArray; the loaded model's module gets
+   versions that, for numpy arrays, do what PySD's DataArray branches do
+   (``np.where`` for ``xr.where``) and call PySD's own otherwise.  Hard-coded
+   lookups silently return their whole table for array arguments; they get an
+   array version doing PySD's scalar branches run by run.  ``INTEGER`` holds its
+   integers as float64 (int64 would wrap where Python's ints do not) and raises
+   :class:`DomainError` where PySD raises (a non-finite argument).
+4. Stateful objects.  SMOOTH/DELAY/TREND/SAMPLE IF TRUE... fix their state's
+   shape from the initial value, so every initial value and input is broadcast
+   to ``(N,)`` (their states become ``(order, N)`` arrays, PySD's scalar layout
+   with runs appended); orders must be one value; DELAY order casting must agree
+   across runs.  TREND, FORECAST and SAMPLE IF TRUE call ``zidz``/
+   ``if_then_else`` from PySD's ``statefuls`` module and get subclasses calling
+   the array versions.
+5. Output.  ``Model.run`` flattens into a pandas DataFrame; an output handler
+   registered at PySD's ``ModelOutput.out_handlers`` extension point writes each
+   saved value straight into the ``(N, years)`` result array instead.
+6. Euler step.  ``Macro.state`` packs the states with ``np.array(dtype=object)``,
+   which numpy turns into a 2-D object array for run-shaped states; the step is
+   the same ``state + ddt * dt`` over a list (see :func:`_euler_step`).
+
+7. Subscripts.  In a model with subscripts a bare ``(N,)`` array would meet
+   PySD's DataArrays by position, so there the runs are a named ``run``
+   dimension, kept last (PySD's ``.loc[...]`` and ``.values`` are positional over
+   the subscripts): given values are DataArrays, every component returns ``run``
+   last, ``xr.DataArray(value, coords, dims)`` of the built file spreads a value
+   over runs (:func:`~.functions._run_data_array`), and functions dispatch on what
+   PySD's single run holds: a value over runs only is a scalar there (the array
+   versions above), a subscripted one a DataArray (PySD's own function).
+8. Macros.  Each macro's module and stateful objects get the same treatment; the
+   Euler step goes into macros in PySD's order.  External data (GET DIRECT/XLS)
+   is read once at load from the model's folder, as PySD does.
+
+Modules, in the order of the stages: :mod:`.constructs` (what a model uses,
+refusals), :mod:`.translate` (PySD's builder, the built file rewritten, cache),
+:mod:`.runs` (values over runs, numpy or named), :mod:`.functions` (PySD's
+functions over run arrays), :mod:`.lookups`, :mod:`.statefuls`
+(stateful objects, Euler step), :mod:`.output`, :mod:`.control` (names, time
+grid), :mod:`.vector_model` (:class:`VectorModel`), :mod:`.reference` (plain
+PySD, one run) and :mod:`.conformance` (the two compared, run by run).
+
+Anything outside :data:`SUPPORTED_FUNCTIONS` (RANDOM..., VECTOR SELECT/SORT
+ORDER/RANK/REORDER, ALLOCATE..., INVERT MATRIX, data variables without GET) is
+refused with :class:`UnsupportedConstruct`, checked on the parsed model and
+again on the translated Python; so is an equation that raises over run arrays
+(named after its variable).  ``benchmarks/engine_suite.md`` is the table of the
+SDXorg test models accepted and refused.  On this machine results are
+bit-identical to plain PySD.
+"""
+
+from .constructs import used_constructs
+from .errors import (
+    SUPPORTED_FUNCTIONS,
+    DomainError,
+    EngineError,
+    NonFiniteError,
+    UnknownNameError,
+    UnsupportedConstruct,
+)
+from .reference import reference_values, run_single
+from .translate import ENGINE_TAG, model_hash, translate, translate_reference
+from .vector_model import VectorModel
+
+__all__ = [
+    "ENGINE_TAG",
+    "SUPPORTED_FUNCTIONS",
+    "DomainError",
+    "EngineError",
+    "NonFiniteError",
+    "UnknownNameError",
+    "UnsupportedConstruct",
+    "VectorModel",
+    "model_hash",
+    "reference_values",
+    "run_single",
+    "translate",
+    "translate_reference",
+    "used_constructs",
+]

@@ -1,0 +1,115 @@
+"""PySD output handler writing saved values straight into (runs, years) arrays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from pysd.py_backend.output import ModelOutput, OutputHandlerInterface
+
+from .control import RUN
+from .errors import EngineError
+
+_HANDLER_SUFFIX = ".plansim-run-arrays"
+
+
+
+def _handler_file(n: int, columns: int) -> str:
+    """The ``output_file`` that makes PySD use :class:`_ArrayOutput` for (n, columns)."""
+    return f"{n}x{columns}{_HANDLER_SUFFIX}"
+
+
+class _ArrayOutput(OutputHandlerInterface):
+    """PySD output handler writing each saved value into its (N, years) result array.
+
+    PySD creates it from ``output_file`` (see :func:`_handler_file`), which carries
+    the shape.  Values are written where they belong, so no per-step copies are
+    kept and nothing is flattened.
+    """
+
+    capture_elements_step: list[str]
+    capture_elements_run: list[str]
+
+    def __init__(self, out_file: object = None):
+        self.out_file = out_file
+        n, columns = (int(v) for v in Path(str(out_file)).stem.split("x"))
+        self.shape = (n, columns)
+        self.times: list[float] = []
+        self.steps: dict[str, np.ndarray] = {}
+        self.constants: dict[str, np.ndarray] = {}
+
+    def initialize(self, model: Any) -> None:
+        self.times = []
+        self.dims = {key: _subscripts(model, key) for key in
+                     self.capture_elements_step + self.capture_elements_run}
+        self.steps = {key: np.empty(self.shape + _sizes(self.dims[key]), dtype=np.float64)
+                      for key in self.capture_elements_step}
+        self.constants = {}
+
+    def update(self, model: Any) -> None:
+        column = len(self.times)
+        if column == self.shape[1]:
+            raise EngineError(f"PySD saved more than the {column} requested years")
+        self.times.append(float(model.time()))
+        components = model.components
+        for key, array in self.steps.items():
+            array[:, column] = _run_block(getattr(components, key)(), self.dims[key])
+
+    def postprocess(self, **kwargs: Any) -> _ArrayOutput:
+        return self
+
+    def add_run_elements(self, model: Any) -> None:
+        for key in self.capture_elements_run:
+            self.constants[key] = np.asarray(
+                _run_block(getattr(model.components, key)(), self.dims[key]), dtype=np.float64)
+
+    def pop_series(self, key: str, index: np.ndarray) -> np.ndarray:
+        """Output ``key`` at the saved times ``index``, shape (n, len(index))."""
+        n, columns = self.shape
+        if key in self.steps:
+            saved = self.steps.pop(key)
+            whole = len(index) == columns and np.array_equal(index, np.arange(columns))
+            return saved if whole else saved[:, index]
+        out = np.empty((n, len(index)) + _sizes(self.dims.get(key, {})), dtype=np.float64)
+        if key in self.constants:
+            value = self.constants[key]
+            out[:] = np.expand_dims(value, 1) if value.ndim == out.ndim - 1 else value
+        elif key == "time":  # PySD captures Time (no cache type) in neither list
+            out[:] = np.asarray(self.times, dtype=np.float64)[index]
+        else:
+            raise EngineError(f"PySD did not capture the output {key!r}")
+        return out
+
+
+def _subscripts(model: Any, key: str) -> dict[str, list]:
+    """The subscript ranges of output ``key`` in PySD's order ({} if unsubscripted)."""
+    if key == "time":
+        return {}
+    coords = model.get_coords(key)
+    return {} if not coords else {dim: list(coords[0][dim]) for dim in coords[1]}
+
+
+def _sizes(dims: dict[str, list]) -> tuple[int, ...]:
+    return tuple(len(values) for values in dims.values())
+
+
+def _run_block(value: Any, dims: dict[str, list]) -> Any:
+    """One saved value, laid out as ``(run, *subscripts)`` or broadcastable to it.
+
+    Scalars and ``(n,)`` arrays (unsubscripted) pass as they are; a DataArray is
+    put in PySD's subscript order with ``run`` first (added if absent).
+    """
+    if not isinstance(value, xr.DataArray):
+        if dims and isinstance(value, np.ndarray) and value.ndim == 1:
+            return value.reshape(value.shape + (1,) * len(dims))
+        return value
+    if any(value.sizes.get(dim) != len(values) for dim, values in dims.items()):
+        value = value.reindex(dims)  # defined on a subrange only: NaN elsewhere, as PySD
+    if RUN not in value.dims:
+        return value.transpose(*dims).values
+    return value.transpose(RUN, *dims).values
+
+
+ModelOutput.out_handlers.setdefault(_HANDLER_SUFFIX, _ArrayOutput)

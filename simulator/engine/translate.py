@@ -1,0 +1,198 @@
+"""Translation: PySD's Vensim parser and Python builder, patched for run arrays, cached."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+
+import pysd
+from pysd.builders.python.python_model_builder import ModelBuilder
+from pysd.translators.structures import abstract_model as _am
+
+from .constructs import _abstract_issues, _parse_vensim, _raise_if_unsupported, _source_issues
+from .errors import EngineError
+from .runs import _ASSIGN_LOC_NAME, _DATA_ARRAY_NAME, _POWER_NAME, _REAL_NAME
+
+ENGINE_TAG = "e4"
+"""Version of the translation patches; part of the cache key of translated files.
+
+e1 sent ``WITH LOOKUP`` through ``xr.apply_ufunc`` (runs were DataArrays); e2 keeps
+PySD's ``np.interp``, which keeps the shape of a numpy array argument.  e3 rewrites
+``**`` on the parsed file (``-2^2`` is ``-(2^2)``) and keeps ``float()`` as ``_as_real``;
+e4 does both on the parsed file only (subscripted models: runs as a named dimension)."""
+
+
+_TRANSLATION_LOCK = threading.Lock()
+
+
+# --------------------------------------------------------------------------- hashing, cache
+
+
+def model_hash(mdl_path: str | os.PathLike) -> str:
+    """Sha256 hex digest of the .mdl file's bytes."""
+    return hashlib.sha256(Path(mdl_path).read_bytes()).hexdigest()
+
+
+def _cache_file(mdl_path: Path, cache_dir: Path, variant: str) -> Path:
+    """Cache path of one translation of ``mdl_path`` (``variant``: vector or reference)."""
+    stem = re.sub(r"\W", "_", mdl_path.stem, flags=re.ASCII) or "model"
+    version = re.sub(r"\W", "_", pysd.__version__, flags=re.ASCII)
+    digest = model_hash(mdl_path)[:20]
+    folder = hashlib.sha256(str(mdl_path.parent).encode("utf-8")).hexdigest()[:8]
+    return cache_dir / f"{stem}_{digest}_{folder}_pysd{version}_{ENGINE_TAG}_{variant}.py"
+
+
+def _default_cache_dir(mdl_path: Path) -> Path:
+    return mdl_path.parent / ".cache"
+
+
+def translate(mdl_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Translate ``mdl_path`` for vectorised runs; return the cached Python file.
+
+    The file is built once per (model text, PySD version, :data:`ENGINE_TAG`) and
+    published atomically, so several processes may translate at the same time.
+    Raises :class:`UnsupportedConstruct` for models using anything outside
+    :data:`SUPPORTED_FUNCTIONS`.
+    """
+    return _translate(Path(mdl_path), cache_dir, vector=True)
+
+
+def translate_reference(mdl_path: str | os.PathLike,
+                        cache_dir: str | os.PathLike | None = None) -> Path:
+    """Plain PySD translation of ``mdl_path`` (as ``pysd.read_vensim``), cached apart."""
+    return _translate(Path(mdl_path), cache_dir, vector=False)
+
+
+def _translate(mdl_path: Path, cache_dir: str | os.PathLike | None, vector: bool) -> Path:
+    mdl_path = mdl_path.resolve()
+    if not mdl_path.is_file():
+        raise EngineError(f"model file not found: {mdl_path}")
+    cache = Path(cache_dir) if cache_dir is not None else _default_cache_dir(mdl_path)
+    target = _cache_file(mdl_path, cache, "vector" if vector else "reference")
+    if target.is_file():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    abstract = _parse_vensim(mdl_path)
+    if vector:
+        _raise_if_unsupported(mdl_path, _abstract_issues(abstract))
+    _build_atomically(abstract, target, vector, mdl_path.parent)
+    return target
+
+
+def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool,
+                      model_dir: Path) -> None:
+    """Build the Python file(s) in a private directory, check them, then os.replace them.
+
+    Macros are built beside the model file, named after it (``<target>__<macro>.py``).
+    External data (GET DIRECT/XLS...) is read from the model's folder, as PySD does
+    for a model translated next to it (see :func:`_data_from_model_dir`).
+    """
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".translating-") as tmp:
+        built = Path(tmp) / target.name
+        abstract.sections[0].path = built
+        for section in abstract.sections[1:]:
+            section.path = Path(tmp) / f"{target.stem}__{section.path.name}"
+        with _TRANSLATION_LOCK:
+            ModelBuilder(abstract).build_model()
+        for section in abstract.sections:
+            source = _data_from_model_dir(section.path.read_text(encoding="utf-8"), model_dir)
+            if vector:
+                source = _array_safe_source(source)
+                _raise_if_unsupported(target, _source_issues(source))
+            section.path.write_text(source, encoding="utf-8")
+        for section in abstract.sections[1:]:
+            os.replace(section.path, target.parent / section.path.name)
+        os.replace(built, target)
+
+
+def _data_from_model_dir(source: str, model_dir: Path) -> str:
+    """External objects read their files from ``model_dir``, not the cache folder.
+
+    PySD's builder passes ``_root`` (the Python file's folder) to ``ExtData``,
+    ``ExtLookup``, ``ExtConstant``... (``python_expressions_builder.py`` ~928,
+    ~1005, ~1078); here those arguments name the model's folder instead.  Macros
+    keep loading from ``_root``, where they are built.
+    """
+    argument = re.compile(r"(?<![\w.])_root(?=\s*,)")  # ``_root`` as an argument
+    if not argument.search(source):
+        return source
+    header = "_root = Path(__file__).parent\n"
+    source = source.replace(header, f"{header}_model_dir = Path({str(model_dir)!r})\n", 1)
+    return argument.sub("_model_dir", source)
+
+
+# --------------------------------------------------------------------------- builder patches
+
+
+class _ArraySafeCalls(ast.NodeTransformer):
+    """On the built file: ``a ** b`` -> ``_vector_power(a, b)``, ``float(x)`` -> ``_as_real(x)``,
+    ``xr.DataArray(value, coords, dims)`` -> ``_run_data_array(...)``,
+    ``x.transpose(a, b)`` -> ``x.transpose(a, b, ...)``, ``value.loc[i] = x`` ->
+    ``value = _assign_loc(value, i, x)``.
+
+    Done on the parsed file, so ``-2 ** 2`` stays ``-(2 ** 2)`` exactly as Python
+    (and Vensim) read PySD's expression.  PySD's builder writes ``float(...)``
+    around numpy calls on unsubscripted expressions (``python_expressions_builder.py``
+    ~699) and around single elements of subscripted ones (~1945); ``float`` needs
+    one value, :func:`~.functions._as_real` converts every run's value the same way.
+    PySD spreads an unsubscripted value over subscripts with ``xr.DataArray(value,
+    coords, dims)``; :func:`~.functions._run_data_array` does so for a value over runs.
+    """
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if not isinstance(node.op, ast.Pow):
+            return node
+        call = ast.Call(func=ast.Name(id=_POWER_NAME, ctx=ast.Load()),
+                        args=[node.left, node.right], keywords=[])
+        return ast.copy_location(call, node)
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        """``value.loc[i] = x`` -> ``value = _assign_loc(value, i, x)`` (see there)."""
+        self.generic_visit(node)
+        target = node.targets[0] if len(node.targets) == 1 else None
+        if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Attribute)
+                and target.value.attr == "loc" and isinstance(target.value.value, ast.Name)):
+            return node
+        owner = target.value.value.id
+        call = ast.Call(func=ast.Name(id=_ASSIGN_LOC_NAME, ctx=ast.Load()),
+                        args=[ast.Name(id=owner, ctx=ast.Load()), _index_expression(target.slice),
+                              node.value], keywords=[])
+        return ast.copy_location(ast.Assign(targets=[ast.Name(id=owner, ctx=ast.Store())],
+                                            value=call), node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "float":
+            node.func = ast.copy_location(ast.Name(id=_REAL_NAME, ctx=ast.Load()), node.func)
+        elif (isinstance(node.func, ast.Attribute) and node.func.attr == "DataArray"
+              and isinstance(node.func.value, ast.Name) and node.func.value.id == "xr"):
+            node.func = ast.copy_location(ast.Name(id=_DATA_ARRAY_NAME, ctx=ast.Load()),
+                                          node.func)
+        elif (isinstance(node.func, ast.Attribute) and node.func.attr == "transpose"
+              and node.args and not any(isinstance(a, ast.Constant) and a.value is Ellipsis
+                                        for a in node.args)):
+            node.args.append(ast.Constant(value=Ellipsis))  # ``run`` (last) stays last
+        return node
+
+
+def _index_expression(index: ast.expr) -> ast.expr:
+    """A subscript's index as an expression (``:`` -> ``slice(None, None, None)``)."""
+    if isinstance(index, ast.Slice):
+        return ast.Call(func=ast.Name(id="slice", ctx=ast.Load()), args=[
+            part if part is not None else ast.Constant(value=None)
+            for part in (index.lower, index.upper, index.step)], keywords=[])
+    if isinstance(index, ast.Tuple):
+        return ast.Tuple(elts=[_index_expression(e) for e in index.elts], ctx=ast.Load())
+    return index
+
+
+def _array_safe_source(source: str) -> str:
+    """``source`` with :class:`_ArraySafeCalls` applied."""
+    tree = _ArraySafeCalls().visit(ast.parse(source))
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"

@@ -1,0 +1,462 @@
+"""VectorModel: N runs of a Vensim model in one PySD integration."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import os
+import threading
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pysd
+import xarray as xr
+from pysd.py_backend.external import ExtLookup
+from pysd.py_backend.model import Macro
+
+from .constructs import _raise_if_unsupported, _source_issues
+from .control import RUN, TIME, _Control, _dataset_of, _match_times, _Names
+from .errors import (
+    _CONTROL_PY,
+    _LOOKUP_INTERPOLATIONS,
+    CONTROL_NAMES,
+    EngineError,
+    NonFiniteError,
+    UnknownNameError,
+    UnsupportedConstruct,
+)
+from .functions import _ARRAY_FUNCTIONS, _power
+from .lookups import _RUN_LOOKUP_CLASSES
+from .output import _handler_file
+from .runs import (
+    _ASSIGN_LOC_NAME,
+    _DATA_ARRAY_NAME,
+    _POWER_NAME,
+    _REAL_NAME,
+    _as_real,
+    _assign_loc,
+    _returning_run_last,
+    _run_data_array,
+)
+from .statefuls import (
+    _BROADCAST_ATTRS,
+    _RUN_CLASSES,
+    _UNIFORM_ATTRS,
+    _Broadcast,
+    _euler_step,
+    _RunCount,
+    _Uniform,
+)
+from .translate import model_hash, translate
+
+
+class VectorModel:
+    """A Vensim model translated once and run as ensembles over a ``run`` dimension.
+
+    One instance holds one PySD model; its runs are serialised by a lock (use one
+    instance per thread or process for parallel ensembles).
+    """
+
+    def __init__(self, mdl_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None):
+        self.mdl_path = Path(mdl_path).resolve()
+        self.py_path = translate(self.mdl_path, cache_dir)
+        _raise_if_unsupported(self.py_path,
+                              _source_issues(self.py_path.read_text(encoding="utf-8")))
+        self.model_sha256 = model_hash(self.mdl_path)
+        self._model = pysd.load(str(self.py_path), initialize=False)
+        self._names = _Names(self._model.doc)
+        self._runs = _RunCount()
+        self._lock = threading.Lock()
+        self._make_array_safe()
+        with self._named_failures():
+            self._model.initialize()  # a first, one-run initialisation: control, defaults
+        self.control = _Control.of(self._model)
+        self._constants = self._constant_names()
+        self.control_inputs = self._control_inputs_of()
+        # (a subscripted constant assembled element by element has the one-run
+        # initialisation's run dimension: dropped, its default is one value per element)
+        self._defaults = {real: _without_runs(getattr(self._model.components, py)())
+                          for real, py in self._constants.items()}
+        self._subscripted = {real for real, value in self._defaults.items()
+                             if isinstance(value, xr.DataArray) and value.dims}
+        self.parameters: dict[str, float] = {k: float(v) for k, v in self._defaults.items()
+                                             if k not in self._subscripted}
+        self.subscripted_parameters: dict[str, xr.DataArray] = {
+            k: self._defaults[k] for k in sorted(self._subscripted)}
+        """Subscripted constants and their defaults; per-run values are ``(runs, *subs)``."""
+        self.limits: dict[str, tuple[float, float]] = {
+            real: self._limits(real) for real in self._constants}
+
+    # -- description
+
+    @property
+    def doc(self) -> pd.DataFrame:
+        """PySD's documentation table (Real Name, Py Name, Units, Limits, Type, ...)."""
+        return self._model.doc
+
+    @property
+    def variables(self) -> list[str]:
+        """Real names of the auxiliaries and stocks (no constants, lookups, control)."""
+        doc = self.doc
+        keep = doc["Type"].isin(["Auxiliary", "Stateful"]) & ~doc["Real Name"].isin(CONTROL_NAMES)
+        return [name for name in doc.loc[keep, "Real Name"]
+                if not self._model.get_args(self._names.py_of_real[name])]
+
+    @property
+    def default_years(self) -> np.ndarray:
+        """Every SAVEPER step from INITIAL TIME to FINAL TIME."""
+        return self.control.default_years()
+
+    def _constant_names(self) -> dict[str, str]:
+        doc = self.doc
+        rows = doc[(doc["Type"] == "Constant") & ~doc["Py Name"].isin(_CONTROL_PY)]
+        return dict(zip(rows["Real Name"], rows["Py Name"]))
+
+    def _limits(self, real: str) -> tuple[float, float]:
+        """(min, max) of the units field ``[min,max(,step)]``; nan for ``?`` or absent."""
+        limits = self.doc.loc[self.doc["Real Name"] == real, "Limits"].iloc[0]
+        values = [math.nan if v is None else float(v)
+                  for v in (limits if isinstance(limits, tuple) else ())][:2]
+        values += [math.nan] * (2 - len(values))
+        return values[0], values[1]
+
+    def _control_inputs_of(self) -> dict[str, list[str]]:
+        """Constants the control values depend on -> the control names they set.
+
+        A control value must be one number for the whole ensemble (PySD has one
+        clock); one that changes during the run (depends on Time or a stock) is
+        refused by name.
+        """
+        dependencies = self._model._dependencies
+        py_constants = {py: real for real, py in self._constants.items()}
+        inputs: dict[str, list[str]] = {}
+        for control, control_py in zip(CONTROL_NAMES, _CONTROL_PY):
+            stack, seen = [control_py], set()
+            while stack:
+                name = stack.pop()
+                if name in seen:
+                    continue
+                seen.add(name)
+                deps = dependencies.get(name) or {}
+                if name == "time" or "step" in deps:
+                    raise UnsupportedConstruct(self.mdl_path, [(
+                        control, f"{control} changing during the run (through {name!r})")])
+                if name in py_constants:
+                    inputs.setdefault(py_constants[name], []).append(control)
+                stack += list(deps)
+        return inputs
+
+    # -- making the loaded model array-safe
+
+    def _make_array_safe(self) -> None:
+        module = self._model.components._components
+        self._runs.named = bool(getattr(module, "_subscript_dict", None))
+        self._make_model_array_safe(self._model, self._stateful_owners())
+        self._model._euler_step = lambda dt: _euler_step(self._model, dt)
+
+    def _make_model_array_safe(self, model: Any, owners: Mapping[str, str]) -> None:
+        """Array versions into a loaded model's (or macro's) module, lookups, statefuls."""
+        module = model.components._components
+        if self._runs.named:
+            for py in set(model._namespace.values()):
+                component = getattr(module, py, None)
+                if callable(component) and py != "time":
+                    setattr(module, py, _returning_run_last(component))
+        for name, function in _ARRAY_FUNCTIONS.items():
+            setattr(module, name, function)
+        setattr(module, _POWER_NAME, _power)
+        setattr(module, _REAL_NAME, _as_real)
+        setattr(module, _DATA_ARRAY_NAME, functools.partial(_run_data_array, runs=self._runs))
+        setattr(module, _ASSIGN_LOC_NAME, functools.partial(_assign_loc, runs=self._runs))
+        external_lookups = [e for e in model._external_elements if isinstance(e, ExtLookup)]
+        for lookup in model._lookup_elements + external_lookups:
+            if lookup.interp not in _LOOKUP_INTERPOLATIONS:
+                raise UnsupportedConstruct(self.mdl_path, [(lookup.py_name, "lookups")])
+            if type(lookup) not in _RUN_LOOKUP_CLASSES:
+                raise UnsupportedConstruct(self.mdl_path, [(lookup.py_name,
+                                                            type(lookup).__name__)])
+            lookup.__class__ = _RUN_LOOKUP_CLASSES[type(lookup)]
+        for name, element in model._stateful_elements.items():
+            if isinstance(element, Macro):  # a macro: its own module and statefuls
+                self._make_model_array_safe(element, {})
+            else:
+                self._wrap_stateful(element, owners.get(name, name))
+
+    def _stateful_owners(self) -> dict[str, str]:
+        owners: dict[str, str] = {}
+        for py, deps in self._model._dependencies.items():
+            for dep in deps if isinstance(deps, dict) else ():
+                if py in self._names.real_of_py:
+                    owners.setdefault(dep, self._names.real_of_py[py])
+        return owners
+
+    def _wrap_stateful(self, element: Any, variable: str) -> None:
+        kind = type(element)
+        if kind not in _BROADCAST_ATTRS:
+            raise UnsupportedConstruct(self.mdl_path, [(variable, kind.__name__)])
+        for attr in _BROADCAST_ATTRS[kind]:
+            setattr(element, attr, _Broadcast(getattr(element, attr), self._runs))
+        if kind in _UNIFORM_ATTRS:
+            attr, what = _UNIFORM_ATTRS[kind]
+            setattr(element, attr, _Uniform(getattr(element, attr), variable, what))
+        if kind in _RUN_CLASSES:
+            element.__class__ = _RUN_CLASSES[kind]
+            element.variable = variable
+
+    # -- running
+
+    def run(self, params: xr.Dataset | Mapping[str, Any], outputs: Sequence[str],
+            years: Iterable[float] | None = None, *, check_finite: bool = True) -> xr.Dataset:
+        """Integrate every run from INITIAL TIME; outputs over ``(run, time)``.
+
+        ``params`` maps parameter names (Vensim or Python names) to scalars or 1-D
+        arrays over runs (or DataArrays with dim ``run``); parameters not given keep
+        their defaults.  ``outputs`` are variable names; ``years`` output times
+        (default: every SAVEPER step).  The result also holds every given parameter
+        as a ``(run,)`` variable (unless it is also an output).  Raises
+        :class:`NonFiniteError` if an output is NaN/inf (unless ``check_finite`` is
+        False) and :class:`UnknownNameError` for unknown names.
+        """
+        given, labels = self._given(params)
+        out_names = list(dict.fromkeys(self._names.real(name, "output") for name in outputs))
+        self._check_outputs(out_names)
+        with self._lock:
+            control = self._set_parameters(given, len(labels))
+            times = control.years(years)
+            arrays = self._integrate(len(labels), out_names, times, control)
+        if check_finite:
+            _raise_if_non_finite(arrays, times, labels, given)
+        return self._dataset(arrays, given, labels, times)
+
+    def _given(self, params: xr.Dataset | Mapping[str, Any]) -> tuple[dict[str, np.ndarray],
+                                                                       np.ndarray]:
+        items = params.data_vars.items() if isinstance(params, xr.Dataset) else params.items()
+        raw = {self._parameter(name): value for name, value in items}
+        arrays = {name: self._as_runs(name, value) for name, value in raw.items()}
+        sizes = {a.shape[0] for a in arrays.values() if a.ndim}
+        if len(sizes) > 1:
+            raise EngineError(f"parameter arrays differ in length: {sorted(sizes)}")
+        n = sizes.pop() if sizes else 1
+        labels = _run_labels(params, raw, n)
+        return {k: np.array(np.broadcast_to(a, (n, *self._element_shape(k))), dtype=np.float64)
+                for k, a in arrays.items()}, labels
+
+    def _element_shape(self, real: str) -> tuple[int, ...]:
+        return tuple(len(v) for v in self._constant_subscripts(real).values())
+
+    def _constant_subscripts(self, real: str) -> dict[str, list]:
+        """A constant's subscript ranges as its default value holds them (may be subranges)."""
+        default = self._defaults.get(real)
+        if real not in self._subscripted or not isinstance(default, xr.DataArray):
+            return {}
+        return {dim: list(default.coords[dim].values) for dim in default.dims}
+
+    def _as_runs(self, name: str, value: Any) -> np.ndarray:
+        """A given value: scalar, ``(n,)``, or ``(n, *subscripts)`` for a subscripted one.
+
+        A DataArray over ``run`` (and the constant's subscripts) is put in that order.
+        """
+        subscripts = list(self._constant_subscripts(name))
+        if isinstance(value, xr.DataArray) and value.ndim:
+            if set(value.dims) - {RUN, *subscripts}:
+                raise EngineError(f"parameter {name!r}: expected dims {(RUN, *subscripts)}, "
+                                  f"got {value.dims}")
+            value = value.transpose(*[d for d in (RUN, *subscripts) if d in value.dims])
+            if RUN not in value.dims:
+                value = value.expand_dims(RUN)
+        data = np.asarray(getattr(value, "values", value), dtype=np.float64)
+        shape = self._element_shape(name) if subscripts else ()
+        if data.ndim > 1 and data.shape[1:] != shape or data.ndim > 1 + len(shape):
+            per_element = f" or (runs, {', '.join(map(str, shape))}) values" if shape else ""
+            raise EngineError(f"parameter {name!r}: expected a scalar or a 1-D array over "
+                              f"runs{per_element}, got shape {data.shape}")
+        if data.ndim == 1 and shape:
+            data = np.broadcast_to(data.reshape(-1, *(1,) * len(shape)),
+                                   (data.shape[0], *shape))
+        return data
+
+    def _parameter(self, name: str) -> str:
+        real = self._names.real(name, "parameter")
+        if real not in self._constants:
+            raise UnknownNameError(
+                f"{name!r} is not a settable constant of the model (its type is "
+                f"{self._names.type_of.get(real)}); parameters: {sorted(self._constants)}")
+        return real
+
+    def _check_outputs(self, out_names: list[str]) -> None:
+        for real in out_names:
+            if self._model.get_args(self._names.py_of_real[real]):
+                raise EngineError(f"output {real!r} is a lookup function, not a variable")
+
+    def _set_parameters(self, given: dict[str, np.ndarray], n: int) -> _Control:
+        """Set every constant for this ensemble; the control values it gives.
+
+        Constants not given keep their default value as PySD holds it (a Python
+        int stays an int, with Python's exact integer arithmetic); given ones are
+        ``(n,)`` float64 arrays, except those setting a control value, which must be
+        one number for all runs and are set as that number.
+        """
+        model = self._model
+        model._remove_constant_cache()  # left in place only if a previous run raised
+        values: dict[str, Any] = {}
+        for real, py in self._constants.items():
+            value = given.get(real, self._defaults[real])
+            if real in given and real in self.control_inputs:
+                value = self._one_value(real, given[real])
+            elif real in given and self._runs.named:
+                subscripts = self._constant_subscripts(real)
+                value = xr.DataArray(np.moveaxis(value, 0, -1), dims=[*subscripts, RUN],
+                                     coords=subscripts)
+            values[py] = value
+        self._set_constants(values)
+        self._runs.n = n
+        model.clean_caches()
+        return _Control.of(model)
+
+    def _one_value(self, real: str, values: np.ndarray) -> float:
+        distinct = np.unique(values)
+        if distinct.size != 1:
+            controls = " and ".join(self.control_inputs[real])
+            raise EngineError(
+                f"parameter {real!r} sets {controls}, which must be one value for all runs "
+                f"of an ensemble (got {distinct.min():g}..{distinct.max():g}); run one "
+                f"ensemble per value")
+        return float(distinct[0])
+
+    def _integrate(self, n: int, out_names: list[str], times: np.ndarray,
+                   control: _Control) -> dict[str, np.ndarray]:
+        model = self._model
+        for lookup in model._lookup_elements + model._external_elements:
+            lookup.warned = set()
+        for element in model._stateful_elements.values():
+            element.shape_info = None  # else the last run's shapes are imposed on the new state
+        py_outputs = [self._names.py_of_real[real] for real in out_names]
+        with np.errstate(all="ignore"), self._named_failures():
+            handler = model.run(
+                return_columns=py_outputs, return_timestamps=list(times),
+                final_time=model.components._control_vars["final_time"],
+                output_file=_handler_file(n, len(times)))
+        index = _match_times(handler.times, times, control.time_step)
+        return {real: handler.pop_series(self._names.py_of_real[real], index)
+                for real in out_names}
+
+    @contextlib.contextmanager
+    def _named_failures(self) -> Iterator[None]:
+        """A raw exception of the model's own code over run arrays -> a refusal by name.
+
+        Names the variable whose equation raised (the innermost frame of the
+        translated file), e.g. PySD's positional ``.values[...]`` indexing of an
+        EXCEPT equation, which cannot take a ``run`` dimension.
+        """
+        try:
+            yield
+        except EngineError:
+            raise
+        except Exception as error:
+            frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+                      if Path(frame.filename).parent == self.py_path.parent]
+            where = frames[-1].name if frames else "<model>"
+            variable = self._names.real_of_py.get(where, where)
+            raise UnsupportedConstruct(self.mdl_path, [(variable, (
+                f"an equation that raised over run arrays ({type(error).__name__}: "
+                f"{' '.join(str(error).split())[:200]})"))]) from error
+
+    def _subscripts_of(self, real: str) -> dict[str, list]:
+        """Subscript ranges of a variable, in PySD's order ({} if unsubscripted)."""
+        py = self._names.py_of_real[real]
+        coords = None if py == "time" else self._model.get_coords(py)
+        return {} if not coords else {dim: list(coords[0][dim]) for dim in coords[1]}
+
+    def _set_constants(self, values: Mapping[str, np.ndarray]) -> None:
+        """``Model.set_components`` for constant values, which refuses numpy arrays.
+
+        As PySD's ``_set_components`` does for a value that is neither a Series nor
+        a callable: the component becomes ``lambda: value`` keeping the original's
+        attributes, has no dependencies and leaves the step cache.  Unlike PySD,
+        ``__wrapped__`` (set by the cache decorator) is not copied: it would chain
+        every run's function, and with it every run's parameter arrays, to the next.
+        """
+        model = self._model
+        components = model.components
+        for py, value in values.items():
+            original = getattr(components, py)
+            constant = _constant_function(value)
+            constant.__name__ = py
+            constant.__dict__.update({key: attr for key, attr
+                                      in getattr(original, "__dict__", {}).items()
+                                      if key != "__wrapped__"})
+            components._set_component(py, constant)
+            model._dependencies[py] = {}
+            model.cache.cached_funcs.discard(py)
+
+    def _dataset(self, arrays: dict[str, np.ndarray], given: dict[str, np.ndarray],
+                 labels: np.ndarray, times: np.ndarray) -> xr.Dataset:
+        variables = {}
+        for real, values in arrays.items():
+            subscripts = self._subscripts_of(real)
+            variables[real] = ((RUN, TIME, *subscripts), values, subscripts)
+        for real, values in given.items():
+            if real not in variables:
+                subscripts = self._constant_subscripts(real)
+                variables[real] = ((RUN, *subscripts), values, subscripts)
+        return _dataset_of(variables, {RUN: labels, TIME: times},
+                           {"model": self.mdl_path.name, "model_sha256": self.model_sha256,
+                            "pysd_version": pysd.__version__})
+
+
+def _without_runs(value: Any) -> Any:
+    if isinstance(value, xr.DataArray) and RUN in value.dims:
+        return value.isel({RUN: 0}, drop=True)
+    return value
+
+
+def _constant_function(value: Any) -> Callable[[], Any]:
+    """``lambda: value`` (PySD's ``_constant_component`` without dimensions)."""
+    return lambda: value
+
+
+def _run_labels(params: Any, raw: Mapping[str, Any], n: int) -> np.ndarray:
+    """The ``run`` coordinate: the one given with the parameters, else 0..n-1."""
+    sources = [params] if isinstance(params, xr.Dataset) else list(raw.values())
+    for source in sources:
+        if isinstance(source, (xr.Dataset, xr.DataArray)) and RUN in source.coords:
+            labels = np.asarray(source.coords[RUN].values)
+            if labels.shape == (n,):
+                return labels
+    return np.arange(n)
+
+
+def _raise_if_non_finite(arrays: Mapping[str, np.ndarray], times: np.ndarray,
+                         labels: np.ndarray, given: Mapping[str, np.ndarray]) -> None:
+    """Raise NonFiniteError naming the first (time, run, variable) with NaN or inf."""
+    first: tuple[int, int, str] | None = None
+    affected = np.zeros(len(labels), dtype=bool)
+    for name, values in arrays.items():
+        bad = ~np.isfinite(values)
+        if not bad.any():
+            continue
+        bad = bad.reshape(bad.shape[:2] + (-1,)).any(axis=2)  # any subscript element
+        affected |= bad.any(axis=1)
+        t = int(np.argmax(bad.any(axis=0)))
+        candidate = (t, int(np.argmax(bad[:, t])), name)
+        if first is None or candidate[:2] < first[:2]:
+            first = candidate
+    if first is None:
+        return
+    t, run, name = first
+    value = arrays[name][run, t].ravel()[~np.isfinite(arrays[name][run, t].ravel())][0]
+    label = labels[run]
+    inputs = ", ".join(f"{k}={float(v[run]):.17g}" if v.ndim == 1 else f"{k}={v[run].tolist()}"
+                       for k, v in given.items())
+    where = f"run {run}" + (f" (label {label!r})" if label != run else "")
+    raise NonFiniteError(
+        f"non-finite value {value} in {where}, variable '{name}' at time {times[t]:g} "
+        f"({int(affected.sum())} of {len(labels)} runs affected); "
+        f"inputs of run {run}: {inputs or 'defaults'}",
+        run=run, run_label=label, variable=name, time=float(times[t]),
+        n_runs=int(affected.sum()))

@@ -1,0 +1,67 @@
+"""The engine over the SDXorg test-model suite (vendored in tests/test-models, MIT).
+
+For every model plain PySD runs, the engine equals it bit for bit at the defaults and
+with every constant perturbed per run, or refuses by name (issue 11).  CI runs the
+models of :data:`BOUNDED` (one per kind of construct); the whole suite runs with
+``python -m pytest -m "" tests/test_engine_suite.py`` (several minutes).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from simulator.engine.conformance import ACCEPTED, DIFFERS, REFUSED, check_model
+
+SUITE = Path(__file__).parent / "test-models"
+TABLE = Path(__file__).resolve().parents[1] / "benchmarks" / "engine_suite.md"
+MODELS = sorted(str(p.relative_to(SUITE)) for p in SUITE.rglob("*")
+                if p.suffix.lower() == ".mdl")
+BOUNDED = {
+    "samples/teacup/teacup.mdl",                              # INTEG
+    "samples/SIR/SIR.mdl",
+    "samples/pendulum/Single_Pendulum.mdl",                   # SAVEPER not a multiple of dt
+    "tests/exponentiation/exponentiation.mdl",                # -2^2
+    "tests/delays/test_delays.mdl",                           # DELAY1/3/N
+    "tests/smooth/test_smooth.mdl",
+    "tests/lookups/test_lookups.mdl",
+    "tests/if_stmt/if_stmt.mdl",
+    "tests/control_vars/test_control_vars.mdl",               # control values over time
+    "tests/subscript_2d_arrays/test_subscript_2d_arrays.mdl",
+    "tests/macro_stock/test_macro_stock.mdl",
+    "tests/get_data/test_get_data.mdl",
+}
+
+
+def _marks(model: str) -> list[pytest.MarkDecorator]:
+    return [] if model in BOUNDED else [pytest.mark.full_suite]
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("suite-cache")
+
+
+def test_bounded_models_are_in_the_suite() -> None:
+    assert BOUNDED <= set(MODELS)
+    assert len(MODELS) > 140
+
+
+@pytest.mark.parametrize("model", [pytest.param(m, marks=_marks(m)) for m in MODELS])
+def test_engine_equals_plain_pysd_or_refuses_by_name(model: str, cache_dir: Path) -> None:
+    verdict = check_model(SUITE / model, cache_dir=cache_dir)
+    assert verdict.status != DIFFERS, verdict.detail
+    assert verdict.ok, verdict.detail
+    if verdict.status == REFUSED:
+        assert verdict.constructs and all(verdict.constructs), verdict.detail
+    if verdict.status == ACCEPTED:
+        assert verdict.runs_compared >= 1
+
+
+def test_acceptance_table_lists_every_model() -> None:
+    """benchmarks/engine_suite.md (python benchmarks/engine_suite.py) covers the suite."""
+    listed = set(re.findall(r"^\| `([^`]+\.mdl)`", TABLE.read_text(encoding="utf-8"),
+                            flags=re.MULTILINE | re.IGNORECASE))
+    assert listed == set(MODELS)
