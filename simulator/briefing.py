@@ -27,7 +27,12 @@ def load_results(out_dir: Path | str) -> xr.Dataset:
     path = Path(out_dir) / "results.nc"
     if not path.is_file():
         raise InputError(path, None, "no results file", "run `plansim reach --out DIR` first")
-    ds = xr.open_dataset(path).load()
+    try:
+        with xr.open_dataset(path) as opened:
+            ds = opened.load()
+    except (OSError, ValueError, RuntimeError, TypeError) as exc:
+        raise InputError(path, None, f"not a readable netCDF result ({type(exc).__name__})",
+                         "give the directory of a `plansim reach` run") from exc
     for key in ("met", "joint", "plausible", "margin"):
         if key not in ds:
             raise InputError(path, key, "missing", "give the directory of a `plansim reach` run")
@@ -71,7 +76,7 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
 
     boxes = {}
     for goal, stats in summary["goals"].items():
-        if 0.02 <= stats["probability"] <= 0.98:
+        if stats["probability"] is not None and 0.02 <= stats["probability"] <= 0.98:
             boxes[goal] = ds.plan.discover([goal])
     if 0 < summary["joint_probability"]["count"] < summary["runs_counted"]:
         boxes["ALL"] = ds.plan.discover()

@@ -11,12 +11,28 @@ in one line on stderr.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
 import sys
 from pathlib import Path
 
-from .errors import InputError, PlansimError
+from . import memory, outputs, validate
+from .errors import MAX_LINE, DomainError, InputError, PlansimError
 
 EXIT_INPUT = 2
+CLI = "command line"
+MAX_SEED = 2**32 - 1  # scipy's differential evolution takes seeds below 2**32
+MAX_NFEV = 100_000
+MAX_GENERATIONS = 10_000
+
+
+def goal_suffix(selection: str | None) -> str:
+    """What the default output name adds for a goal selection ('' for all goals)."""
+    if selection is None:
+        return ""
+    if len(selection) <= 40 and validate._SAFE_NAME.fullmatch(selection):
+        return f"-{selection}"
+    return "-goals-" + hashlib.sha256(selection.encode("utf-8")).hexdigest()[:10]
 
 
 def _announce(args) -> None:
@@ -36,21 +52,41 @@ def _uncalibrated_note(scen) -> None:
 def _cmd_run(args) -> int:
     from . import results, runs, scenario
 
+    outputs.check_path_text(args.out, "--out")
     scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
+    out = (Path(args.out) if args.out is not None
+           else Path("out") / f"{scen.name}{goal_suffix(args.goals)}.nc")
+    expected = results.provenance(scen)
+    outputs.check_file(out, force=args.force, same_run=lambda p: results.same_inputs(
+        results.netcdf_attrs(p), expected))
     _uncalibrated_note(scen)
     _announce(args)
-    run = runs.run_scenario(scen, goals=args.goals)
-    out = Path(args.out) if args.out else Path("out") / f"{run.scenario.name}.nc"
-    results.write_netcdf(run.dataset(), out, results.provenance(run.scenario))
+    try:
+        run = runs.run_scenario(scen)
+    except DomainError as exc:
+        raise _with_inputs_file(exc, out.with_name(f"{out.stem}.outside-domain.json")) from exc
+    results.write_netcdf(run.dataset(), out, expected)
     print(run.scorecard())
     print(f"wrote {out}")
     return 0
+
+
+def _with_inputs_file(exc: DomainError, path: Path) -> InputError:
+    """Write the run's full inputs to ``path``; the error line then names that file."""
+    from . import results
+
+    results.write_json({"problem": exc.problem, "inputs": exc.inputs}, path)
+    fix = f"{exc.fix}; all inputs: {path}"
+    room = MAX_LINE - len(exc.file) - len(exc.key or "") - len(fix) - 11
+    problem = exc.diagnosis.describe(room) if exc.diagnosis is not None else exc.problem
+    return InputError(exc.file, exc.key, problem, fix)
 
 
 def _cmd_calibrate(args) -> int:
     from . import calibrate, history, model
     from .calibrate import match
 
+    validate.integer(CLI, "--max-nfev", args.max_nfev, 1, MAX_NFEV)
     if args.out is None and not args.dry_run and args.project.found_by == "bundled example":
         raise InputError(args.project.calibration, "--out", "is the bundled example's "
                          "calibration, not a file to replace", "give --out FILE, or run it in "
@@ -64,6 +100,12 @@ def _cmd_calibrate(args) -> int:
         raise InputError("command line", "--walkers", f"{args.walkers} walkers are fewer than "
                          f"twice the number of calibrated parameters ({dims})",
                          f"give --walkers {2 * dims} or more")
+    outputs.check_path_text(args.out, "--out")
+    if not args.dry_run:  # the project's calibration is the file `calibrate` exists to replace
+        target = Path(args.out or args.project.calibration)
+        own = target.resolve() == Path(args.project.calibration).resolve()
+        outputs.check_file(target, force=args.force or own)
+        outputs.check_file(target.with_suffix(".nc"), force=args.force or own)  # the ensemble
     history.figures(args.project)
     _announce(args)
     bar, close = _bar(2 * args.steps, "history matching (engine calls, 2 per emcee step)")
@@ -108,16 +150,32 @@ def _bar(total: int, desc: str):
     return (lambda k: bar.update(k)), bar.close
 
 
+def _progress_lines(totals: dict[str, int], labels: dict[str, str]):
+    """Off a terminal: one stderr line per tenth of each stage (a log shows the work goes on)."""
+    done = dict.fromkeys(totals, 0)
+    shown = dict.fromkeys(totals, 0)
+
+    def progress(kind: str, k: int) -> None:
+        done[kind] += k
+        tenth = 10 * done[kind] // max(totals[kind], 1)
+        if tenth > shown[kind]:
+            shown[kind] = tenth
+            print(f"plansim: {labels[kind]}: {done[kind]} of {totals[kind]}", file=sys.stderr,
+                  flush=True)
+
+    return progress, lambda: None
+
+
 def _progress_bars(total_runs: int, generations: int):
-    """tqdm bars on a terminal (runs, then search generations); None otherwise."""
+    """tqdm bars on a terminal (runs, then search generations); plain lines otherwise."""
+    totals = {"runs": total_runs, "search": generations + 1}
+    labels = {"runs": "runs (scenario, then best levers)", "search": "lever search generations"}
     if not sys.stderr.isatty():
-        return None, lambda: None
+        return _progress_lines(totals, labels)
     from tqdm import tqdm
 
-    bars = {"runs": tqdm(total=total_runs, desc="runs (scenario, then best levers)", unit="run",
-                         file=sys.stderr),
-            "search": tqdm(total=generations + 1, desc="lever search", unit="gen",
-                           file=sys.stderr)}
+    bars = {kind: tqdm(total=totals[kind], desc=labels[kind], file=sys.stderr)
+            for kind in totals}
 
     def close():
         for bar in bars.values():
@@ -127,23 +185,35 @@ def _progress_bars(total_runs: int, generations: int):
 
 
 def _cmd_reach(args) -> int:
-    from . import reach, scenario
+    from . import reach, results, scenario
 
+    validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
+    validate.integer(CLI, "--search-runs", args.search_runs, 1, reach.MAX_RUNS)
+    validate.integer(CLI, "--generations", args.generations, 1, MAX_GENERATIONS)
+    validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
+    outputs.check_path_text(args.out, "--out")
     scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
-    if args.runs < 1 or args.search_runs < 1 or args.generations < 1:
-        raise InputError("command line", "--runs/--search-runs/--generations",
-                         "must be positive", "give positive integers")
-    _uncalibrated_note(scen)
-    _announce(args)
-    progress, close = _progress_bars(2 * args.runs, args.generations)
-    try:
-        result = reach.reach(scen, runs=args.runs, seed=args.seed,
-                             search_runs=args.search_runs, generations=args.generations,
-                             progress=progress, calibration=args.calibration)
-    finally:
-        close()
-    out = Path(args.out) if args.out else Path("out") / f"reach-{scen.name}"
-    nc, js = result.write(out)
+    reach.check_scenario(scen)
+    memory.check(reach.memory_bytes(scen, args.runs, args.search_runs),
+                 f"reach over {args.runs} futures", args.max_memory)
+    out = (Path(args.out) if args.out is not None
+           else Path("out") / f"reach-{scen.name}{goal_suffix(args.goals)}")
+    expected = reach.recorded_inputs(scen, args.runs, args.seed, args.search_runs,
+                                     args.generations, args.calibration)
+    outputs.check_dir(out, reach.FILES, force=args.force, same_run=lambda d: (
+        results.same_inputs(results.json_object(d / "summary.json"), expected)),
+        needed_bytes=reach.result_bytes(scen, args.runs))
+    with outputs.locked(out, "plansim reach"):
+        _uncalibrated_note(scen)
+        _announce(args)  # once the directory is ours
+        progress, close = _progress_bars(2 * args.runs, args.generations)
+        try:
+            result = reach.reach(scen, runs=args.runs, seed=args.seed,
+                                 search_runs=args.search_runs, generations=args.generations,
+                                 progress=progress, calibration=args.calibration)
+        finally:
+            close()
+        nc, js = result.write(out)
     print(result.verdict())
     print(f"wrote {nc} and {js}")
     return 0
@@ -211,9 +281,10 @@ def _cmd_brief(args) -> int:
 def _cmd_sweep(args) -> int:
     from . import sweep
 
-    out = Path(args.out) if args.out else Path("out") / f"sweep-{Path(args.spec).stem}"
+    outputs.check_path_text(args.out, "--out")
+    out = Path(args.out) if args.out is not None else Path("out") / f"sweep-{Path(args.spec).stem}"
     outcome = sweep.execute(args.spec, out, workers=args.workers, scheduler=args.scheduler,
-                            project=args.project)
+                            project=args.project, max_memory=args.max_memory)
     _announce(args)  # after: a cluster that cannot be reached is still a one-line error
     print(outcome.report())
     return 0
@@ -338,10 +409,17 @@ def _cmd_engine_check(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error reported as one InputError line."""
+
+    def error(self, message: str):
+        raise InputError(CLI, None, message, f"see `{self.prog} --help`")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .calibrate import match
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="plansim",
         description="Can a development plan's goals be reached together? (the bundled "
         "example: the Karamay District 11th Five-Year Plan)")
@@ -365,6 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="netCDF file to write (default: out/<scenario>.nc)")
     p.add_argument("--goals", default=None, help="only these goals: a group of goals.toml "
                    "or comma-separated goal ids")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing result file of another run")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("reach", parents=[project],
@@ -387,6 +467,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ensemble: draw calibration sets of the project's history-matched "
                    "ensemble with the futures (default); point: every future on the point "
                    "calibration")
+    p.add_argument("--force", action="store_true",
+                   help="replace the results of another run in --out")
+    p.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse a run estimated to need more memory (default: half the "
+                   "machine's memory, or PLANSIM_MAX_MEMORY), e.g. 8G")
     p.set_defaults(func=_cmd_reach)
 
     p = sub.add_parser("analyze", parents=[project],
@@ -450,6 +535,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run blocks in K local processes (default: in this process)")
     where.add_argument("--scheduler", default=None,
                        help="run blocks on the Dask cluster at tcp://HOST:PORT")
+    p.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse a sweep estimated to need more memory (default: half the "
+                   "machine's memory, or PLANSIM_MAX_MEMORY), e.g. 8G")
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("calibrate", parents=[project],
@@ -466,6 +554,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--burn", type=int, default=match.BURN, help="steps discarded as burn-in")
     p.add_argument("--max-nfev", type=int, default=200, help="point-fit evaluation budget")
     p.add_argument("--dry-run", action="store_true", help="print the fit, write nothing")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing file given with --out")
     p.set_defaults(func=_cmd_calibrate)
 
     p = sub.add_parser("params", parents=[project],
@@ -525,17 +615,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "reach":
-        from . import reach
-
-        args.runs = reach.DEFAULT_RUNS if args.runs is None else args.runs
-        args.search_runs = reach.SEARCH_RUNS if args.search_runs is None else args.search_runs
-        args.generations = (reach.SEARCH_GENERATIONS if args.generations is None
-                            else args.generations)
+def _quiet_stdout() -> None:
+    """After a broken pipe (``plansim run | head -1``): send further output nowhere."""
     try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "reach":
+            from . import reach
+
+            args.runs = reach.DEFAULT_RUNS if args.runs is None else args.runs
+            args.search_runs = reach.SEARCH_RUNS if args.search_runs is None else args.search_runs
+            args.generations = (reach.SEARCH_GENERATIONS if args.generations is None
+                                else args.generations)
         if args.command not in ("init", "audit"):  # audit also reads a bare plan folder
             from . import project
 
@@ -544,6 +642,9 @@ def main(argv: list[str] | None = None) -> int:
     except PlansimError as exc:
         print(f"plansim: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 1
 
 
 if __name__ == "__main__":

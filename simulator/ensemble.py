@@ -42,10 +42,15 @@ def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalS
     if "calibration_set" in samples.coords:
         data = data.assign_coords(calibration_set=samples["calibration_set"])
     indicator_names = [k for k in data.data_vars if "time" in data[k].dims]
-    evaluation = goals_mod.evaluate(data[indicator_names], goal_set)
+    inside = data["in_domain"]
+    # runs outside the model's domain: goals are evaluated on zeros, then discarded
+    finite = data[indicator_names].where(inside, 0.0) if not bool(inside.all()) \
+        else data[indicator_names]
+    evaluation = goals_mod.evaluate(finite, goal_set)
     figs = history.figures(project)
-    out = data.assign(margin=evaluation["margin"], met=evaluation["met"],
-                      joint=evaluation["joint"], plausible=history.plausible(data, figs))
+    out = data.assign(margin=evaluation["margin"].where(inside),
+                      met=evaluation["met"] & inside, joint=evaluation["joint"] & inside,
+                      plausible=history.plausible(finite, figs) & inside)
     roles = model.parameters(project)
     for name in params:
         out[name].attrs.update({"role": roles[name].role, "units": roles[name].units})
@@ -54,7 +59,7 @@ def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalS
     years = project.history_settings.years
     out["plausible"].attrs["description"] = (
         f"run reproduces the {years[0]}-{years[-1]} history: no figure more than "
-        f"{history.CUTOFF:g} sd of its error model away")
+        f"{history.CUTOFF:g} sd of its error model away (and stays inside the model's domain)")
     return out
 
 

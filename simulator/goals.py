@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import tomlfile
+from . import tomlfile, validate
 from .errors import InputError
 from .project import Project, find
 
@@ -73,14 +73,18 @@ class GoalSet:
         return GoalSet(chosen, self.out_of_scope, self.source, self.groups)
 
     def select(self, spec: str) -> GoalSet:
-        """The goals named by ``spec``: a group name or comma-separated goal ids."""
-        ids = list(self.groups[spec]) if spec in self.groups else [
-            s.strip() for s in spec.split(",") if s.strip()]
+        """The goals named by ``spec``: comma-separated group names and goal ids."""
+        names = [s.strip() for s in str(spec).split(",") if s.strip()]
+        ids: list[str] = []
+        for name in names:
+            for gid in self.groups.get(name, (name,)):
+                if gid not in ids:
+                    ids.append(gid)
         unknown = [i for i in ids if i not in self.ids]
         if unknown or not ids:
             raise InputError(self.source, "--goals", f"'{unknown[0] if unknown else spec}' is "
                              "neither a goal id nor a group",
-                             f"use a group ({', '.join(sorted(self.groups))}) or goal ids "
+                             f"use groups ({', '.join(sorted(self.groups))}) or goal ids "
                              "from `plansim goals`")
         return self.subset(ids)
 
@@ -97,8 +101,11 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
     for key in _REQUIRED:
         if key not in table:
             raise InputError(path, f"{where}.{key}", "missing", f"add `{key} = ...` to this goal")
-    gid = table["id"]
+    gid = validate.string(path, f"{where}.id", table["id"], allow_empty=False)
     where = f"goal '{gid}'"
+    for key in ("unit", "section", "quote", "note", "label_zh", "label_en"):
+        if key in table:
+            validate.string(path, f"{where}.{key}", table[key])
     allowed = set(_REQUIRED) | {"measure", "base_year", "tolerance", "note", "label_zh",
                                  "label_en"}
     for key in table:
@@ -110,29 +117,27 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
     if vocabulary is not None and table["indicator"] not in vocabulary:
         raise InputError(path, f"{where}.indicator", f"unknown indicator '{table['indicator']}'",
                          "name an indicator of the project's indicators file")
-    if table["comparator"] not in COMPARATORS:
+    if not isinstance(table["comparator"], str) or table["comparator"] not in COMPARATORS:
         raise InputError(path, f"{where}.comparator", f"'{table['comparator']}' is not allowed",
                          f"use one of {', '.join(COMPARATORS)}")
     measure = table.get("measure", "level")
-    if measure not in MEASURES:
+    if not isinstance(measure, str) or measure not in MEASURES:
         raise InputError(path, f"{where}.measure", f"'{measure}' is not allowed",
                          f"use one of {', '.join(MEASURES)}")
     years = table["years"]
     span = years_available if years_available is not None else range(-10**6, 10**6)
-    if (not isinstance(years, list) or not years
+    if (not isinstance(years, list) or not years or len(years) > len(span)
             or not all(isinstance(y, int) and y in span for y in years)):
         raise InputError(path, f"{where}.years", f"{years!r} is not a list of model years",
                          f"give years within {span[0]}-{span[-1]}")
     base = table.get("base_year")
-    if measure != "level" and (not isinstance(base, int) or base not in span
+    if measure != "level" and (not isinstance(base, int) or isinstance(base, bool)
+                               or base not in span
                                or base >= min(years)):
         raise InputError(path, f"{where}.base_year", f"{base!r} does not fit measure '{measure}'",
                          "give a model year before the goal's years")
-    try:
-        threshold = float(table["threshold"])
-        tolerance = float(table.get("tolerance", 0.0))
-    except (TypeError, ValueError) as exc:
-        raise InputError(path, f"{where}.threshold", "not a number", "write a number") from exc
+    threshold = validate.number(path, f"{where}.threshold", table["threshold"])
+    tolerance = validate.number(path, f"{where}.tolerance", table.get("tolerance", 0.0))
     if threshold == 0 or tolerance < 0:
         raise InputError(path, f"{where}.threshold", "threshold is zero or tolerance negative",
                          "margins are normalised by the threshold; use a non-zero threshold")
@@ -158,9 +163,15 @@ def load(path: Path | str | None = None, project: Project | None = None, *,
         vocabulary = project.indicators if vocabulary is FROM_PROJECT else vocabulary
     path = project.goals if path is None else Path(path)
     data = tomlfile.read(path, "file not found", "give the path of an existing goals file")
+    unknown = sorted(set(data) - {"goal", "groups", "out_of_scope"})
+    if unknown:
+        raise InputError(path, unknown[0], "unknown key", "use only goal, groups, out_of_scope")
     tables = data.get("goal")
     if not isinstance(tables, list) or not tables:
         raise InputError(path, "goal", "no [[goal]] tables", "add at least one [[goal]]")
+    validate.sequence(path, "goal", tables, "keep the goals file to the plan's goals")
+    for i, t in enumerate(tables):
+        validate.table(path, f"goal[{i}]", t, "write each goal as a [[goal]] table")
     goals = [_goal_from_table(path, i, t, years_available, vocabulary)
              for i, t in enumerate(tables)]
     ids = [g.id for g in goals]
@@ -168,14 +179,23 @@ def load(path: Path | str | None = None, project: Project | None = None, *,
     if dupes:
         raise InputError(path, f"goal '{dupes[0]}'", "duplicate id", "give every goal its own id")
     groups = {}
-    for name, members in data.get("groups", {}).items():
+    group_tables = validate.table(path, "groups", data.get("groups", {}),
+                                  'write [groups] with name = ["goal id", ...]')
+    for name, members in group_tables.items():
         if not isinstance(members, list) or not all(m in ids for m in members):
             bad = next((m for m in members if m not in ids), members) \
                 if isinstance(members, list) else members
             raise InputError(path, f"groups.{name}", f"{bad!r} is not a goal id",
                              "list ids of [[goal]] tables")
         groups[name] = tuple(members)
-    return GoalSet(tuple(goals), tuple(data.get("out_of_scope", [])), str(path), groups)
+    out_of_scope = validate.sequence(path, "out_of_scope", data.get("out_of_scope", []),
+                                     "write [[out_of_scope]] tables", allow_empty=True)
+    for i, entry in enumerate(out_of_scope):
+        validate.table(path, f"out_of_scope[{i}]", entry,
+                       "write [[out_of_scope]] tables with goal, section and reason")
+        for key in ("goal", "section", "reason"):
+            validate.string(path, f"out_of_scope[{i}].{key}", entry.get(key))
+    return GoalSet(tuple(goals), tuple(out_of_scope), str(path), groups)
 
 
 def measured(goal: Goal, values: xr.DataArray) -> xr.DataArray:

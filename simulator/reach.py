@@ -18,15 +18,34 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import differential_evolution
 
-from . import ensemble, model, results, sample
+from . import ensemble, memory, model, results, sample
 from .analyze import calibration as calibration_analysis
 from .analyze import reachability
+from .errors import InputError
 from .scenario import Scenario
 
 DEFAULT_RUNS = 10_000  # ~9,900 plausible: a 95% Wilson interval under 2 points for any p
 SEARCH_RUNS = 500
 SEARCH_GENERATIONS = 30
 SEARCH_POPULATION = 5  # per lever (scipy's popsize)
+MAX_RUNS = 50_000_000
+FILES = ("results.nc", "summary.json")
+
+
+def calibration_mode(scenario: Scenario, requested: str = "ensemble") -> str:
+    """``ensemble`` when calibration sets are drawn (asked for, and the calibration has an
+    ensemble), else ``point``."""
+    if requested == "ensemble" and scenario.calibration_sets() is not None:
+        return "ensemble"
+    return "point"
+
+
+def recorded_inputs(scenario: Scenario, runs: int, seed: int, search_runs: int,
+                    generations: int, calibration: str = "ensemble") -> dict:
+    """What ``summary.json`` records of a run's inputs: equal records, equal results."""
+    return {**results.provenance(scenario, seed), "runs": int(runs),
+            "search_runs": int(search_runs), "generations": int(generations),
+            "calibration_mode": calibration_mode(scenario, calibration)}
 
 
 @dataclass
@@ -41,15 +60,18 @@ class Reach:
     best_summary: dict
     best_evaluation: xr.Dataset
     calibration: dict  # mode, variance shares, robustness under priors, fixed uncertainties
+    search_runs: int = SEARCH_RUNS
+    generations: int = SEARCH_GENERATIONS
 
     def summary_json(self) -> dict:
         """What ``summary.json`` holds."""
         s = self.summary
         return {
-            **results.provenance(self.scenario, self.seed),
-            "runs": int(self.data.sizes["run"]),
+            **recorded_inputs(self.scenario, int(self.data.sizes["run"]), self.seed,
+                              self.search_runs, self.generations, self.calibration["mode"]),
             "plausible_runs": s["runs_counted"],
             "implausible_runs": int(self.data.sizes["run"]) - s["runs_counted"],
+            "outside_domain_runs": self.outside_domain,
             "joint_probability": {"value": s["joint_probability"]["probability"],
                                   "interval": s["joint_probability"]["interval"]},
             "goals": {g: {"value": v["probability"], "interval": v["interval"]}
@@ -71,34 +93,49 @@ class Reach:
             },
         }
 
+    @property
+    def outside_domain(self) -> int:
+        """Sampled futures whose run left the model's domain (never counted)."""
+        if "in_domain" not in self.data:
+            return 0
+        return int((~self.data["in_domain"].values.astype(bool)).sum())
+
     def verdict(self) -> str:
         """A statement a policy researcher can quote."""
         s, b = self.summary, self.best_summary
         jp, bj = s["joint_probability"], b["joint_probability"]
-        n = s["runs_counted"]
-        lines = [
-            (f"Scenario '{self.scenario.name}': {n} plausible futures of "
-            f"{self.data.sizes['run']} sampled (seed {self.seed})."),
-            (f"All {len(s['goals'])} goals met together under the scenario's levers: "
-            f"{_pct(jp)}."),
-        ]
+        n, sampled = s["runs_counted"], self.data.sizes["run"]
+        goal_set = self.scenario.goal_set()
+        outside = (f"; {self.outside_domain} outside the model's domain, not counted"
+                   if self.outside_domain else "")
+        lines = [(f"Scenario '{self.scenario.name}': {n} plausible futures of {sampled} "
+                 f"sampled (seed {self.seed}{outside}).")]
+        if n == 0:
+            lines.append("No sampled future reproduces 2000-2005 inside the model's domain: "
+                         "no probability can be given. Check the scenario's uncertainties "
+                         "and calibration (`plansim run` shows the central case).")
+            return "\n".join(lines)
+        lines.append(f"All {len(s['goals'])} goals met together under the scenario's levers: "
+                     f"{_pct(jp)}.")
         if s["binding_goals"]:
             top = ", ".join(f"{b_['goal']} ({100 * b_['share']:.1f}% of futures)"
                             for b_ in s["binding_goals"][:3])
             lines.append(f"Binding goals (the only goal missed): {top}.")
-        if s["held_back_by"]:
-            dropped = []
-            for step in s["held_back_by"][:6]:
-                dropped.append(step["goal"])
-                lines.append(f"  without {', '.join(dropped)}: the rest hold together in "
-                             f"{_pct(step['joint_without'])}")
-            lines.insert(-len(dropped), "Held back by (dropping goals one at a time):")
+        lines.extend(_held_back(s["held_back_by"][:6]))
+        if s["conflicts"]:
+            lines.append("Conflicting goals (met together less often than if independent):")
+            lines.extend(f"  {c['goals'][0]} and {c['goals'][1]}: together in "
+                         f"{100 * c['p_both']:.1f}% of futures, {100 * c['p_independent']:.1f}% "
+                         "if independent" for c in s["conflicts"][:3])
         hardest = sorted(s["goals"].items(), key=lambda kv: kv[1]["probability"])[:3]
-        lines.append("Least likely goals: " + ", ".join(
-            f"{g} {_pct(v)}" for g, v in hardest) + ".")
-        lines.append(f"Best levers found: joint probability {_pct(bj)} with "
-                     + ", ".join(f"{k} = {v:.4g}" for k, v in self.best_levers.items()) + ".")
-        if bj["count"] == 0:
+        lines.append("Least likely goals:")
+        lines.extend(f"  {g} ({goal_set[g].describe()}): {_pct(v)}" for g, v in hardest)
+        units = {k: p.units for k, p in model.parameters(self.scenario.project).items()}
+        lines.append(f"Best levers found: joint probability {_pct(bj)}"
+                     + (" with:" if self.best_levers else " (the scenario has no levers)."))
+        lines.extend(f"  {k} = {v:.4g} {units.get(k, '')}".rstrip()
+                     for k, v in self.best_levers.items())
+        if bj["count"] == 0 and self.best_levers:
             lines.append("No lever setting searched meets every goal in any future; the one "
                          "shown meets the most goals on average "
                          f"({b['mean_goals_met']:.1f} of {len(b['goals'])}, against "
@@ -200,7 +237,28 @@ def calibration_summary(scenario: Scenario, samples: xr.Dataset, data: xr.Datase
 
 def _pct(p: dict) -> str:
     lo, hi = p["interval"]
+    if p["probability"] is None:
+        return "no plausible future to count"
     return f"{100 * p['probability']:.1f}% (95% CI {100 * lo:.1f}-{100 * hi:.1f}%)"
+
+
+def _held_back(steps: list[dict]) -> list[str]:
+    """"Held back by" lines; consecutive steps at the same printed probability share one."""
+    if not steps:
+        return []
+    lines, dropped, group = ["Held back by (dropping goals one at a time):"], [], []
+    for i, step in enumerate(steps):
+        dropped.append(step["goal"])
+        group.append(step["goal"])
+        here = _pct(step["joint_without"])
+        following = _pct(steps[i + 1]["joint_without"]) if i + 1 < len(steps) else None
+        if here != following:
+            lines.append(f"  without {', '.join(dropped)}: the rest hold together in {here}"
+                         if len(group) == 1 else
+                         f"  without {', '.join(dropped)}: the rest hold together in {here} "
+                         f"(dropping the last {len(group)} one by one changed nothing)")
+            group = []
+    return lines
 
 
 def _score(data: xr.Dataset, n_candidates: int, per: int) -> np.ndarray:
@@ -257,15 +315,52 @@ def search_levers(scenario: Scenario, samples: xr.Dataset, seed: int,
     return best
 
 
+def _per_run_bytes(scenario: Scenario) -> int:
+    goal_set = scenario.goal_set()
+    n_ind = len({g.indicator for g in goal_set.goals}
+                | set(ensemble.history_indicators(scenario.project)))
+    n_inputs = len(scenario.uncertainties) + len(scenario.levers) + len(scenario.overrides) \
+        + len(scenario.calibrated)
+    return 8 * (n_ind * 16 + n_inputs + 3 * len(goal_set.goals))
+
+
+def result_bytes(scenario: Scenario, runs: int) -> int:
+    """Upper estimate of the size of ``results.nc`` (both ensembles, uncompressed)."""
+    return 2 * runs * _per_run_bytes(scenario)
+
+
+def memory_bytes(scenario: Scenario, runs: int, search_runs: int = SEARCH_RUNS) -> int:
+    """Upper estimate of what :func:`reach` holds at once (see :mod:`simulator.memory`).
+
+    Two ensembles (scenario levers, best levers) of ``runs``: indicators over the
+    years, inputs and goal arrays, about three copies each while blocks are joined and
+    results written; plus the lever search's candidates and one block in work.
+    """
+    per_run = _per_run_bytes(scenario)
+    search = SEARCH_POPULATION * max(len(scenario.levers), 1) * search_runs
+    block = min(runs, ensemble.BLOCK_SIZE) + search
+    return 6 * runs * per_run + block * memory.BLOCK_BYTES_PER_RUN
+
+
+def check_scenario(scenario: Scenario) -> None:
+    """Refuse a scenario whose futures would all be one run."""
+    if not scenario.uncertainties:
+        raise InputError(scenario.path, "uncertainties", "no uncertainties: every sampled "
+                         "future would be the same run", "add [uncertainties] or "
+                         "uncertainties = \"uncertainties.toml\" (`plansim run` gives the "
+                         "central run)")
+
+
 def reach(scenario: Scenario, runs: int = DEFAULT_RUNS, seed: int = 0,
           search_runs: int = SEARCH_RUNS, generations: int = SEARCH_GENERATIONS,
-          progress=None, calibration: str = "ensemble") -> Reach:
+           progress=None, calibration: str = "ensemble") -> Reach:
     """Evaluate the scenario over ``runs`` futures and search its levers.
 
     ``calibration="ensemble"`` draws calibration sets jointly with the futures and adds
     the variance shares and the robustness under alternative priors; ``"point"`` runs
     every future on the point calibration.
     """
+    check_scenario(scenario)
     samples = sample.futures(scenario, runs, seed, calibration)
     goal_set = scenario.goal_set()
     names = sorted({g.indicator for g in goal_set.goals})
@@ -281,4 +376,5 @@ def reach(scenario: Scenario, runs: int = DEFAULT_RUNS, seed: int = 0,
     best_summary = reachability.summarize(best_data[["met", "joint"]], best_data["plausible"])
     best_eval = best_data[["margin", "met", "joint", "plausible"]]
     cal = calibration_summary(scenario, samples, data, summary, names, seed)
-    return Reach(scenario, seed, data, summary, best, best_summary, best_eval, cal)
+    return Reach(scenario, seed, data, summary, best, best_summary, best_eval, cal, search_runs,
+                 generations)

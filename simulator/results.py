@@ -7,12 +7,11 @@ seed and package versions, so a result can be traced and reproduced.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import xarray as xr
 
+from . import outputs
 from .provenance import file_hash, versions
 
 
@@ -38,19 +37,29 @@ def provenance(scenario=None, seed: int | None = None, project=None, mdl_path=No
     return attrs
 
 
-def _atomic(path: Path, write) -> Path:
-    """Write through a temporary file in the same directory, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
+def same_inputs(recorded: dict, expected: dict) -> bool:
+    """Whether a result's recorded provenance names the inputs ``expected`` names."""
+    return all(str(recorded.get(k)) == str(v) for k, v in expected.items())
+
+
+def netcdf_attrs(path: Path | str) -> dict:
+    """Global attributes of a netCDF file ({} if it is not one)."""
     try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        import netCDF4
+
+        with netCDF4.Dataset(path) as nc:
+            return {k: nc.getncattr(k) for k in nc.ncattrs()}
+    except (OSError, RuntimeError, ValueError):
+        return {}
+
+
+def json_object(path: Path | str) -> dict:
+    """A JSON file's object ({} if it is not one)."""
+    try:
+        obj = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return obj if isinstance(obj, dict) else {}
 
 
 def write_netcdf(ds: xr.Dataset, path: Path | str, attrs: dict, compress: bool = False) -> Path:
@@ -63,20 +72,24 @@ def write_netcdf(ds: xr.Dataset, path: Path | str, attrs: dict, compress: bool =
             ds[name] = ds[name].astype("int8")
             ds[name].attrs["flag"] = "1 = true"
     encoding = {k: {"zlib": True, "complevel": 4} for k in ds.data_vars} if compress else None
-    return _atomic(Path(path), lambda p: ds.to_netcdf(p, engine="netcdf4", encoding=encoding))
+    return outputs.atomic_write(Path(path), lambda p: ds.to_netcdf(p, engine="netcdf4",
+                                                                   encoding=encoding),
+                                size_hint=int(ds.nbytes))
 
 
 def write_json(obj: dict, path: Path | str) -> Path:
-    """Write JSON with sorted keys (byte-identical for identical content)."""
-    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    return _atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
+    """Write strict JSON (no NaN or inf) with sorted keys (byte-identical for identical content)."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    data = text.encode("utf-8")
+    return outputs.atomic_write(Path(path), lambda p: p.write_bytes(data), size_hint=len(data))
 
 
 def write_csv(frame, path: Path | str, float_format: str = "%.6g") -> Path:
-    """Write a pandas table as CSV (atomically)."""
-    return _atomic(Path(path), lambda p: frame.to_csv(p, float_format=float_format))
+    """Write a pandas table as CSV (atomically, with the user's umask)."""
+    return outputs.atomic_write(Path(path), lambda p: frame.to_csv(p, float_format=float_format))
 
 
 def write_text(text: str, path: Path | str) -> Path:
-    """Write UTF-8 text (atomically)."""
-    return _atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
+    """Write UTF-8 text (atomically, with the user's umask)."""
+    data = text.encode("utf-8")
+    return outputs.atomic_write(Path(path), lambda p: p.write_bytes(data), size_hint=len(data))

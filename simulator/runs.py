@@ -13,6 +13,7 @@ import xarray as xr
 from . import goals as goals_mod
 from . import scenario as scenario_mod
 from . import simulate
+from .errors import DomainError
 from .project import Project
 
 
@@ -63,15 +64,33 @@ def run_scenario(name_or_path=None, project: Project | None = None,
     """Run a scenario's central case and evaluate its goals (or the ``goals`` selection).
 
     ``name_or_path``: a scenario name, a path, or a loaded :class:`~simulator.scenario.Scenario`
-    (whose goal selection stands unless ``goals`` is given).
+    (whose goal selection stands unless ``goals`` is given). A central run outside the
+    model's domain raises :class:`~simulator.errors.DomainError`.
     """
     if isinstance(name_or_path, scenario_mod.Scenario):
         scen = name_or_path if goals is None else name_or_path.with_goals(goals)
     else:
         scen = scenario_mod.load(name_or_path, project).with_goals(goals)
     goal_set = scen.goal_set()
-    data = simulate.run(scen.central_parameters(), project=scen.project)
+    params = scen.central_parameters()
+    data = simulate.run(params, project=scen.project)
+    if not bool(data["in_domain"].all()):
+        raise outside_domain(scen, params)
     params = [k for k in data.data_vars if data[k].dims == ("run",)]
     indicators = data.drop_vars(params)
     evaluation = goals_mod.evaluate(indicators, goal_set)
     return ScenarioRun(scen, indicators, evaluation, goal_set)
+
+
+def outside_domain(scen: scenario_mod.Scenario, params: dict[str, float]) -> DomainError:
+    """The one-line error for a central run outside the model's domain (inputs attached)."""
+    found = simulate.diagnose(params, project=scen.project, reference=scen.calibrated)
+    problem = (found.describe() if found is not None
+               else "the model leaves its domain")
+    moved = [n for n, *_ in (found.responsible if found else [])]
+    sections = [s for s, names in (("levers", scen.levers), ("overrides", scen.overrides),
+                                   ("uncertainties", scen.uncertainties))
+                if any(n in names for n in moved)]
+    return DomainError(scen.path, ", ".join(sections) or "parameters", problem,
+                       "move them toward their central values",
+                       inputs={k: float(v) for k, v in sorted(params.items())}, diagnosis=found)

@@ -35,15 +35,13 @@ naming the file, the key and the fix.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
-from . import calibrate, goals, model, tomlfile
+from . import calibrate, goals, model, tomlfile, validate
 from .errors import InputError
 from .project import Project, find
 
@@ -162,35 +160,9 @@ class Scenario:
         return params
 
 
-def _number(path, key, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(path, key, f"{value!r} is not a finite number", "write a number")
-    return float(value)
-
-
-def _in_range(path, key, param: model.Parameter, value: float) -> None:
-    if not param.contains(value):
-        raise InputError(path, key, f"{value:g} is outside the documented range "
-                         f"[{param.lower:g}, {param.upper:g}] of '{param.name}'",
-                         f"use a value within [{param.lower:g}, {param.upper:g}]")
-
-
-def _known(path, key, name, params: dict[str, model.Parameter], roles: tuple[str, ...]):
-    if name not in params:
-        close = difflib.get_close_matches(name, list(params), n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise InputError(path, key, f"'{name}' is not a parameter of the model{hint}",
-                         "use a parameter name of the project's model "
-                         "(`plansim params` lists them)")
-    if params[name].role not in roles:
-        raise InputError(path, key, f"'{name}' is a {params[name].role} parameter",
-                         f"list it under a section for {' or '.join(roles)} parameters")
-    return params[name]
-
-
 def _lever(path, name, table, params) -> Lever:
     key = f"levers.{name}"
-    p = _known(path, key, name, params, ("lever",))
+    p = validate.known(path, key, name, params, ("lever",))
     if not isinstance(table, dict) or "value" not in table:
         raise InputError(path, key, "a lever needs a table with `value`",
                          f'write [levers."{name}"] with value = ...')
@@ -198,24 +170,24 @@ def _lever(path, name, table, params) -> Lever:
     if extra:
         raise InputError(path, f"{key}.{min(extra)}", "unknown key",
                          "a lever has only `value` and `bounds`")
-    value = _number(path, f"{key}.value", table["value"])
-    _in_range(path, f"{key}.value", p, value)
+    value = validate.number(path, f"{key}.value", table["value"])
+    validate.in_range(path, f"{key}.value", p, value)
     bounds = table.get("bounds", [p.lower, p.upper])
     if not isinstance(bounds, list) or len(bounds) != 2:
         raise InputError(path, f"{key}.bounds", "bounds must be [low, high]",
                          "write bounds = [low, high]")
-    lo, hi = (_number(path, f"{key}.bounds", b) for b in bounds)
+    lo, hi = (validate.number(path, f"{key}.bounds", b) for b in bounds)
     if not lo <= value <= hi:
         raise InputError(path, f"{key}.bounds", f"[{lo:g}, {hi:g}] does not contain the value",
                          "widen the bounds or change the value")
-    _in_range(path, f"{key}.bounds", p, lo)
-    _in_range(path, f"{key}.bounds", p, hi)
+    validate.in_range(path, f"{key}.bounds", p, lo)
+    validate.in_range(path, f"{key}.bounds", p, hi)
     return Lever(name, value, (lo, hi))
 
 
 def _uncertainty(path, name, table, params) -> Uncertainty:
     key = f"uncertainties.{name}"
-    p = _known(path, key, name, params, ("uncertain", "calibrated"))
+    p = validate.known(path, key, name, params, ("uncertain", "calibrated"))
     if not isinstance(table, dict) or table.get("distribution") not in DISTRIBUTIONS:
         raise InputError(path, f"{key}.distribution", "missing or unknown distribution",
                          f"use one of {', '.join(DISTRIBUTIONS)}")
@@ -230,25 +202,26 @@ def _uncertainty(path, name, table, params) -> Uncertainty:
         if k not in table:
             raise InputError(path, f"{key}.{k}", "missing", f"a {dist} distribution needs `{k}`")
     if dist == "discrete":
-        values = table["values"]
-        if not isinstance(values, list) or not values:
-            raise InputError(path, f"{key}.values", "not a list", "write values = [a, b, ...]")
-        spec["values"] = [_number(path, f"{key}.values", v) for v in values]
+        values = validate.sequence(path, f"{key}.values", table["values"],
+                                   "write values = [a, b, ...]")
+        spec["values"] = [validate.number(path, f"{key}.values", v) for v in values]
         for v in spec["values"]:
-            _in_range(path, f"{key}.values", p, v)
+            validate.in_range(path, f"{key}.values", p, v)
         if "weights" in table:
-            w = [_number(path, f"{key}.weights", v) for v in table["weights"]]
+            weights = validate.sequence(path, f"{key}.weights", table["weights"],
+                                        "write weights = [w1, w2, ...]")
+            w = [validate.number(path, f"{key}.weights", v) for v in weights]
             if len(w) != len(values) or min(w) < 0 or sum(w) <= 0:
                 raise InputError(path, f"{key}.weights", "weights do not match the values",
                                  "give one non-negative weight per value")
             spec["weights"] = w
     else:
         for k in DISTRIBUTIONS[dist]:
-            spec[k] = _number(path, f"{key}.{k}", table[k])
+            spec[k] = validate.number(path, f"{key}.{k}", table[k])
         if not spec["low"] < spec["high"]:
             raise InputError(path, f"{key}.high", "high must exceed low", "swap or widen them")
-        _in_range(path, f"{key}.low", p, spec["low"])
-        _in_range(path, f"{key}.high", p, spec["high"])
+        validate.in_range(path, f"{key}.low", p, spec["low"])
+        validate.in_range(path, f"{key}.high", p, spec["high"])
         if dist == "triangular" and not spec["low"] <= spec["mode"] <= spec["high"]:
             raise InputError(path, f"{key}.mode", "mode outside [low, high]",
                              "put the mode between low and high")
@@ -256,7 +229,7 @@ def _uncertainty(path, name, table, params) -> Uncertainty:
             raise InputError(path, f"{key}.sd", "sd must be positive", "give sd > 0")
     u = Uncertainty(name, dist, spec)
     if "central" in table:
-        spec["central"] = _number(path, f"{key}.central", table["central"])
+        spec["central"] = validate.number(path, f"{key}.central", table["central"])
         if not u.low <= spec["central"] <= u.high:
             raise InputError(path, f"{key}.central", "central outside the distribution's range",
                              "put central between low and high")
@@ -265,16 +238,15 @@ def _uncertainty(path, name, table, params) -> Uncertainty:
 
 def reference(path: Path, value, key: str, project: Project) -> Path:
     """A file named in ``path``: next to it first, then in the project's scenarios folder."""
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(path, key, "not a path", "write a path string")
+    validate.path_text(path, key, value)
     places = [path.parent.resolve(), project.scenarios]
     for place in places:
         target = (place / value).resolve()
         if target.is_file():
             return target
     raise InputError(path, key, f"'{value}' found neither next to the scenario "
-                     f"({places[0]}) nor in the project ({places[1]})",
-                     "give an existing file, relative to either place")
+                     f"nor in the project ({places[1]})",
+                     "give an existing file (relative to either)")
 
 
 def resolve(name_or_path: str | Path | None, project: Project | None = None) -> Path:
@@ -283,8 +255,11 @@ def resolve(name_or_path: str | Path | None, project: Project | None = None) -> 
     project = find() if project is None else project
     if name_or_path is None:
         return project.default_scenario
+    validate.path_text("command line", "SCENARIO", str(name_or_path),
+                       f"give a path or a name from {project.scenarios} (e.g. plan)")
     p = Path(name_or_path)
-    if p.suffix != ".toml" and not p.exists():
+    bare = str(name_or_path) == p.name  # a name, not a path: no directory part
+    if bare and p.suffix != ".toml" and not p.exists():
         candidate = project.scenarios / f"{p.name}.toml"
         if candidate.exists():
             return candidate
@@ -297,9 +272,15 @@ def load(name_or_path: str | Path | None = None, project: Project | None = None)
     path = resolve(name_or_path, project)
     data = tomlfile.read(path, "scenario file not found",
                          f"give a path or a name from {project.scenarios} (e.g. plan)")
+    if not data:
+        raise InputError(path, None, "empty scenario (no name, levers, uncertainties or "
+                         "overrides)", "write the scenario's tables (see scenarios/plan.toml)")
     for key in data:
         if key not in TOP_KEYS:
             raise InputError(path, key, "unknown key", f"use only {', '.join(sorted(TOP_KEYS))}")
+    name = (validate.file_name_safe(path, "name", data["name"]) if "name" in data
+            else path.stem)
+    description = validate.string(path, "description", data.get("description", ""))
     if "uncertainties" not in data and project.uncertainties is not None:
         data["uncertainties"] = str(project.uncertainties)
     if isinstance(data.get("uncertainties"), str):
@@ -320,9 +301,9 @@ def load(name_or_path: str | Path | None = None, project: Project | None = None)
     overrides = {}
     for n, v in data.get("overrides", {}).items():
         key = f"overrides.{n}"
-        p = _known(path, key, n, params, ("calibrated", "uncertain", "lever", "fixed"))
-        overrides[n] = _number(path, key, v)
-        _in_range(path, key, p, overrides[n])
+        p = validate.known(path, key, n, params, ("calibrated", "uncertain", "lever", "fixed"))
+        overrides[n] = validate.number(path, key, v)
+        validate.in_range(path, key, p, overrides[n])
     lever_set, unc_set, over_set = set(levers), set(uncs), set(overrides)
     both = (lever_set & unc_set) | (lever_set & over_set) | (unc_set & over_set)
     if both:
@@ -335,8 +316,7 @@ def load(name_or_path: str | Path | None = None, project: Project | None = None)
                 else reference(path, data["calibration"], "calibration", project))
     goals.load(goals_path, project)
     calibrated = calibrate.load_values(cal_path, project) if cal_path.is_file() else {}
-    return Scenario(name=str(data.get("name", path.stem)),
-                    description=str(data.get("description", "")), path=path.resolve(),
+    return Scenario(name=name, description=description, path=path.resolve(),
                     levers=levers, uncertainties=uncs, overrides=overrides,
                     goals_path=goals_path, calibration_path=cal_path, project=project,
                     calibrated=calibrated,

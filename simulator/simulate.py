@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import indicators
+from . import domain, indicators
 from .engine import VectorModel
 from .errors import InputError
 from .project import Project
@@ -56,23 +56,43 @@ def _years(project: Project, names: list[str], years) -> list[int]:
 
 
 def run(params: dict | xr.Dataset, names: list[str] | None = None, *, project: Project,
-        years=None, check_finite: bool = True) -> xr.Dataset:
+        years=None) -> xr.Dataset:
     """Indicators (all, or ``names``) for the runs ``params`` describe.
 
     ``params`` maps Vensim parameter names to scalars or 1-D arrays over runs; values
     not given keep the model's defaults (callers apply calibration and scenario
     values first, see :meth:`simulator.scenario.Scenario.central_parameters`). Output
     years (default: every saved year of the model) always include the base years of
-    index indicators. ``check_finite=False`` returns NaN/inf where a run leaves the
-    model's domain (calibration rules such runs out) instead of raising.
+    index indicators. ``in_domain`` ``(run,)`` flags the runs whose model output stayed
+    finite (see :mod:`simulator.domain`); the indicators of the others hold NaN or inf.
     """
     names = list(project.indicators) if names is None else names
     years = _years(project, names, years)
     raw = vector_model(project).run(_as_runs(params), _variables(project, names), years=years,
-                                    check_finite=check_finite)
+                                    check_finite=False)
     out = indicators.from_model_output(raw, project.indicators, names)
     inputs = {k: raw[k] for k in raw.data_vars if raw[k].dims == ("run",)}
-    return out.assign(inputs)
+    flag = xr.DataArray(domain.in_domain(raw), dims="run", coords={"run": raw["run"]},
+                        attrs={"description": "model output finite (inside the model's domain)"})
+    return out.assign(inputs).assign(in_domain=flag)
+
+
+def diagnose(params: dict[str, float], names: list[str] | None = None, *, project: Project,
+             years=None, reference: dict[str, float] | None = None) -> domain.Diagnosis | None:
+    """Why one parameter set leaves the model's domain (``None`` if it does not).
+
+    ``reference``: central values to put parameters back to (default: the model
+    file's values); ranges come from the model file.
+    """
+    from . import model
+
+    names = list(project.indicators) if names is None else names
+    documented = model.parameters(project)
+    ref = {k: p.default for k, p in documented.items()}
+    ref.update(reference or {})
+    spans = {k: p.upper - p.lower for k, p in documented.items()}
+    return domain.diagnose(vector_model(project), params, ref, _variables(project, names),
+                           _years(project, names, years), spans)
 
 
 @lru_cache(maxsize=4)

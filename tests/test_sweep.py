@@ -206,13 +206,13 @@ def test_a_crash_while_a_block_is_written_leaves_it_to_redo(reference, spec_path
                 raise Crash
             self.array[key] = value
 
-    real_init = sweep._Writer.__init__
+    real_init = sweep.store.Writer.__init__
 
     def init(self, *args):
         real_init(self, *args)
         self.arrays["margin"] = Failing(self.arrays["margin"])  # after the indicators
 
-    monkeypatch.setattr(sweep._Writer, "__init__", init)
+    monkeypatch.setattr(sweep.store.Writer, "__init__", init)
     with pytest.raises(Crash):
         sweep.execute(spec_path, out, progress=False)
     monkeypatch.undo()
@@ -229,7 +229,7 @@ def test_bad_command_line(spec_path, tmp_path, capsys, monkeypatch):
     assert "--workers" in capsys.readouterr().err
     assert cli.main(["sweep", str(spec_path), "--out", str(out), "--scheduler", "host:1"]) == 2
     assert "tcp://HOST:PORT" in capsys.readouterr().err
-    monkeypatch.setattr(sweep, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(sweep.execution, "CONNECT_TIMEOUT", "1s")
     assert cli.main(["sweep", str(spec_path), "--out", str(out),
                      "--scheduler", "tcp://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err.strip()

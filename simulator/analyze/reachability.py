@@ -1,7 +1,8 @@
 """Probabilities over futures: per goal and joint, binding goals and pairwise conflicts.
 
 All probabilities count plausible runs only (runs consistent with the history);
-intervals are 95% Wilson score intervals. Two goals conflict when they hold
+intervals are 95% Wilson score intervals. With no run to count, a probability is
+``None`` (never NaN: summaries are strict JSON). Two goals conflict when they hold
 together less often than if they were independent, P(A and B) < P(A)P(B), and
 a one-sided Fisher exact test puts that below p = 0.01 (sampling noise is not
 reported as a conflict).
@@ -33,7 +34,7 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
 def _prob(flags: np.ndarray) -> dict:
     n, k = int(flags.size), int(flags.sum())
     lo, hi = wilson(k, n)
-    return {"probability": k / n if n else float("nan"), "interval": [lo, hi], "count": k}
+    return {"probability": k / n if n else None, "interval": [lo, hi], "count": k}
 
 
 def summarize(evaluation: xr.Dataset, plausible: xr.DataArray | None = None) -> dict:
@@ -81,7 +82,7 @@ def summarize(evaluation: xr.Dataset, plausible: xr.DataArray | None = None) -> 
     return {"runs_counted": n, "joint_probability": _prob(joint), "goals": per_goal,
             "binding_goals": binding, "conflicts": conflicts,
             "held_back_by": held_back_by(met, goals),
-            "mean_goals_met": float(met.sum(axis=1).mean()) if n else float("nan")}
+            "mean_goals_met": float(met.sum(axis=1).mean()) if n else None}
 
 
 def held_back_by(met: np.ndarray, goals: list[str], stop_at: float = 0.95) -> list[dict]:

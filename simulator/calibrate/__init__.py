@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import tomli_w
 
-from .. import history, model, tomlfile
+from .. import history, model, outputs, tomlfile, validate
 from ..errors import InputError
 from ..project import Project, find
 from ..provenance import file_hash, versions
@@ -162,9 +162,8 @@ def write(cal: Calibration, path: Path | str | None = None) -> tuple[Path, Path]
         "error_model": errors.notes(project),
         "not_represented": history.not_represented(project),
     }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(tomli_w.dumps(json.loads(json.dumps(doc))).encode("utf-8"))
-    tmp.replace(path)
+    data = tomli_w.dumps(json.loads(json.dumps(doc))).encode("utf-8")
+    outputs.atomic_write(path, lambda p: p.write_bytes(data), size_hint=len(data))
     return path, nc_path
 
 
@@ -186,12 +185,20 @@ def load_values(path: Path | str | None = None,
     doc = tomlfile.read(path, "calibration file not found", "run `plansim calibrate`",
                         "run `plansim calibrate` to rewrite it")
     known = model.parameters(project)
+    fix = "run `plansim calibrate` to refit the current model"
+    entries = validate.table(path, "parameters", doc.get("parameters", {}), fix)
+    if not entries:
+        raise InputError(path, "parameters", "no calibrated parameters", fix)
     values = {}
-    for name, entry in doc.get("parameters", {}).items():
+    for name, entry in entries.items():
+        key = f"parameters.{name}"
         if name not in known:
-            raise InputError(path, f"parameters.{name}", "not a parameter of the model",
-                             "run `plansim calibrate` to refit the current model")
-        values[name] = float(entry["value"])
+            raise InputError(path, key, "not a parameter of the model", fix)
+        entry = validate.table(path, key, entry, f'write [{key}] with value = ...')
+        if "value" not in entry:
+            raise InputError(path, f"{key}.value", "missing", f"write value = ... or {fix}")
+        values[name] = validate.parameter_value(path, f"{key}.value", name, entry["value"],
+                                                known, (*model.ROLES, "fixed"))
     return values
 
 

@@ -74,7 +74,7 @@ class Target:
         params = {k: np.full(x.shape[0], v) for k, v in self.fixed.items()}
         params.update({n: x[:, i] for i, n in enumerate(self.names)})
         return simulate.run(params, history.indicators_needed(self.figures),
-                            project=self.project, years=self.years, check_finite=False)
+                            project=self.project, years=self.years)
 
     def signed(self, data: xr.Dataset) -> np.ndarray:
         """Each figure's signed error in standard deviations, ``(set, figure)``."""

@@ -1,0 +1,120 @@
+"""The one validation layer for values of every input file and of the command line.
+
+Scenario, goals, calibration, uncertainties and sweep-spec files are read by
+:func:`simulator.tomlfile.read` (size, depth, encoding) and their values checked
+here (type, finiteness, range, known names, size); each failure raises one
+:class:`~simulator.errors.InputError` naming the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+
+from .errors import InputError, shown
+
+MAX_LIST = 10_000  # items of any list in an input file
+MAX_NAME = 64  # characters of a name that becomes part of a file name
+_SAFE_NAME = re.compile(r"[^\W_][\w.-]*")  # letters (any script), digits, _ . -
+
+
+def number(path, key, value) -> float:
+    """A finite float (ints of any size that fit a float; no booleans, strings or NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(path, key, f"{shown(value)} is not a number", "write a number")
+    try:
+        out = float(value)
+    except OverflowError:
+        out = math.inf
+    if not math.isfinite(out):
+        raise InputError(path, key, f"{str(value)[:20]} is not a finite number",
+                         "write a finite number")
+    return out
+
+
+def integer(path, key, value, low: int, high: int | None = None) -> int:
+    """A whole number within ``[low, high]`` (no booleans or floats)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(path, key, f"{shown(value)} is not an integer", "write a whole number")
+    if value < low or (high is not None and value > high):
+        span = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise InputError(path, key, f"{str(value)[:24]} is out of range", f"give a number {span}")
+    return int(value)
+
+
+def string(path, key, value, allow_empty: bool = True) -> str:
+    if not isinstance(value, str) or (not allow_empty and not value.strip()):
+        raise InputError(path, key, f"{shown(value)} is not a {'' if allow_empty else 'non-empty '}"
+                         "string", f'write {key.rsplit(".", 1)[-1]} = "..."')
+    return value
+
+
+MAX_PATH = 4096
+
+
+def path_text(path, key, value, fix: str = "write a path string") -> str:
+    """A string naming a file: non-empty, at most :data:`MAX_PATH` characters, no NUL or
+    other control character."""
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(path, key, f"{shown(value)} is not a path", fix)
+    if len(value) > MAX_PATH or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InputError(path, key, f"'{shown(value)}' is not a usable path (too long or "
+                         "with control characters)", fix)
+    return value
+
+
+def table(path, key, value, fix: str) -> dict:
+    if not isinstance(value, dict):
+        raise InputError(path, key, "not a table", fix)
+    return value
+
+
+def sequence(path, key, value, fix: str, allow_empty: bool = False) -> list:
+    """A list of at most :data:`MAX_LIST` items."""
+    if not isinstance(value, list) or (not value and not allow_empty):
+        raise InputError(path, key, f"not a {'' if allow_empty else 'non-empty '}list", fix)
+    if len(value) > MAX_LIST:
+        raise InputError(path, key, f"{len(value)} items (at most {MAX_LIST})", fix)
+    return value
+
+
+def file_name_safe(path, key, value) -> str:
+    """A name used in file names: letters (any script), digits, ``.``, ``_``, ``-``; starting
+    with a letter or digit, without ``..``."""
+    string(path, key, value, allow_empty=False)
+    if len(value) > MAX_NAME or not _SAFE_NAME.fullmatch(value) or ".." in value:
+        raise InputError(path, key, f"'{shown(value)}' cannot be part of a file name",
+                         f"use up to {MAX_NAME} letters, digits, '.', '_' or '-', starting "
+                         "with a letter or digit")
+    return value
+
+
+def in_range(path, key, param, value: float) -> None:
+    """``value`` within the documented range of the model parameter ``param``."""
+    if not param.contains(value):
+        raise InputError(path, key, f"{value:g} is outside the documented range "
+                         f"[{param.lower:g}, {param.upper:g}] of '{param.name}'",
+                         f"use a value within [{param.lower:g}, {param.upper:g}]")
+
+
+def known(path, key, name, params: dict, roles: tuple[str, ...]):
+    """The model parameter ``name``, which must have one of ``roles``."""
+    if not isinstance(name, str) or name not in params:
+        close = difflib.get_close_matches(str(name), list(params), n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise InputError(path, key, f"'{shown(name)}' is not a parameter of the model{hint}",
+                         "use a parameter name from the model file "
+                         "(`plansim params` lists them)")
+    if params[name].role not in roles:
+        raise InputError(path, key, f"'{name}' is a {params[name].role} parameter",
+                         f"list it under a section for {' or '.join(roles)} parameters")
+    return params[name]
+
+
+def parameter_value(path, key, name, value, params: dict, roles: tuple[str, ...]) -> float:
+    """A known parameter's value: a finite number within its documented range."""
+    param = known(path, key, name, params, roles)
+    out = number(path, key, value)
+    in_range(path, key, param, out)
+    return out
