@@ -164,6 +164,10 @@ class Reach:
         return nc, js
 
 
+def _share(p: float | None, digits: int = 1) -> str:
+    return "n/a" if p is None else f"{100 * p:.{digits}f}%"
+
+
 def _calibration_lines(cal: dict) -> list[str]:
     if cal["mode"] == "point":
         lines = [("Calibration: point values of the calibration file; calibration uncertainty not "
@@ -182,14 +186,14 @@ def _calibration_lines(cal: dict) -> list[str]:
                         if top else "") + ".")
         rob = cal["robustness"]
         priors = list(rob["probabilities"])
-        joint_by = " / ".join(f"{100 * rob['probabilities'][p]['ALL']:.1f}%" for p in priors)
+        joint_by = " / ".join(_share(rob["probabilities"][p]["ALL"]) for p in priors)
         lines.append(f"Robustness to the calibration prior ({' / '.join(priors)}): joint "
                      f"{joint_by}.")
         dep = [d for d in rob["prior_dependent"] if d["goal"] != "ALL"]
         if dep:
             lines.append(f"  depends on the prior (> {100 * rob['threshold']:.0f} points or "
                          "verdict flips): " + "; ".join(
-                             f"{d['goal']} " + " / ".join(f"{100 * v:.0f}%"
+                             f"{d['goal']} " + " / ".join(_share(v, 0)
                                                           for v in d["by_prior"].values())
                              for d in dep))
         else:

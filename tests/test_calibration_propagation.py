@@ -49,6 +49,18 @@ def test_robustness_names_goals_that_move_or_flip():
     assert named["b"]["verdict_flips"] and named["b"]["spread"] < 0.10
 
 
+def test_robustness_leaves_out_a_prior_without_plausible_runs():
+    def summary(a):
+        return {"goals": {"a": {"probability": a}}, "joint_probability": {"probability": a}}
+
+    out = cal_analysis.robustness({"documented": summary(0.30), "uniform": summary(None),
+                                   "mirrored": summary(0.50)})
+    assert out["probabilities"]["uniform"]["a"] is None
+    assert {d["goal"] for d in out["prior_dependent"]} == {"a", "ALL"}
+    none = cal_analysis.robustness({"documented": summary(None), "uniform": summary(None)})
+    assert none["prior_dependent"] == []
+
+
 def test_runs_record_their_calibration_set(plan, joint):
     sets = plan.calibration_sets()
     data = joint.data

@@ -54,7 +54,8 @@ def robustness(by_prior: dict[str, dict], reference: str = "documented",
     """Goal and joint probabilities per prior, and the goals that depend on the prior.
 
     ``by_prior`` maps a prior's name to a summary of
-    :func:`simulator.analyze.reachability.summarize`.
+    :func:`simulator.analyze.reachability.summarize`. A prior under which no run is
+    plausible has no probability (None) and is left out of the comparison.
     """
     ref = by_prior[reference]
     names = list(ref["goals"]) + ["ALL"]
@@ -66,7 +67,9 @@ def robustness(by_prior: dict[str, dict], reference: str = "documented",
     table = {p: {n: prob(s, n) for n in names} for p, s in by_prior.items()}
     dependent = []
     for name in names:
-        values = [table[p][name] for p in by_prior]
+        values = [table[p][name] for p in by_prior if table[p][name] is not None]
+        if len(values) < 2:  # no plausible run under all but one prior: nothing to compare
+            continue
         spread = max(values) - min(values)
         flips = len({v >= 0.5 for v in values}) > 1
         if spread > threshold or flips:
