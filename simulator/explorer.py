@@ -35,8 +35,9 @@ class Explorer:
     def __post_init__(self):
         if isinstance(self.scenario, str) or self.scenario is None:
             self.scenario = scenario_mod.load(self.scenario)
-        self.samples = sample.latin_hypercube(self.scenario.uncertainties, self.futures,
-                                              self.seed)
+        # the futures and, when the calibration has an ensemble, calibration sets drawn
+        # with them (as `plansim reach` does)
+        self.samples = sample.futures(self.scenario, self.futures, self.seed)
         self.goal_set = self.scenario.goal_set()
         self.indicator = self.indicator or self.goal_set.goals[0].indicator
 
