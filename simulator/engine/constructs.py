@@ -76,7 +76,7 @@ def _constructs(abstract: _am.AbstractModel) -> list[tuple[str, str]]:
 
 def _is_macro_call(component: _am.AbstractComponent, macros: set[str]) -> bool:
     return any(isinstance(node, _ae.CallStructure) and node.function.reference in macros
-               for node in _walk(component.ast))
+               for node in walk(component.ast))
 
 
 def _component_constructs(component: _am.AbstractComponent, lookups: set[str]) -> list[str]:
@@ -86,7 +86,7 @@ def _component_constructs(component: _am.AbstractComponent, lookups: set[str]) -
     if isinstance(component, _am.AbstractData) and not isinstance(
             component.ast, _ae.GetDataStructure):
         found.append("a data variable (:=)")
-    for node in _walk(component.ast):
+    for node in walk(component.ast):
         what = _construct_name(node, lookups)
         if what is not None:
             found.append(what)
@@ -95,15 +95,15 @@ def _component_constructs(component: _am.AbstractComponent, lookups: set[str]) -
     return found
 
 
-def _walk(node: object) -> Iterator[object]:
+def walk(node: object) -> Iterator[object]:
     """Depth-first walk over PySD's abstract syntax (dataclasses, tuples, lists)."""
     if isinstance(node, (list, tuple)):
         for item in node:
-            yield from _walk(item)
+            yield from walk(item)
     elif is_dataclass(node) and not isinstance(node, type):
         yield node
         for field in fields(node):
-            yield from _walk(getattr(node, field.name))
+            yield from walk(getattr(node, field.name))
 
 
 _STRUCTURE_NAMES: dict[type, str] = {

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from pysd.translators.structures import abstract_expressions as ae
 from pysd.translators.structures import abstract_model as am
 
+from ..engine.constructs import walk
 from ..errors import InputError
 
 TIME = "time"
@@ -64,17 +65,6 @@ class ParsedModel:
         refs = {node.reference for eq in self.elements[name].equations for node in walk(eq)
                 if isinstance(node, ae.ReferenceStructure)}
         return {by_py[r].name for r in refs if r in by_py}
-
-
-def walk(node: object):
-    """Depth-first walk over PySD's abstract syntax (dataclasses, tuples, lists)."""
-    if isinstance(node, (list, tuple)):
-        for item in node:
-            yield from walk(item)
-    elif is_dataclass(node) and not isinstance(node, type):
-        yield node
-        for field in fields(node):
-            yield from walk(getattr(node, field.name))
 
 
 def _kind(element: am.AbstractElement) -> str:
