@@ -4,6 +4,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
@@ -21,7 +22,13 @@ def test_the_three_notebooks_are_stored_without_outputs():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs(path, tmp_path):
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3",
+    # The kernel's channels are Unix sockets in tmp_path, not localhost TCP ports, so
+    # kernels started at the same moment by other test sessions cannot meet.  (The
+    # pinned ipykernel is 6.31: ipykernel 7 now and then leaves a cell's reply unsent,
+    # ipython/ipykernel#1554, and the test sat idle until its timeout.)
+    manager = AsyncKernelManager(kernel_name="python3", transport="ipc",
+                                 ip=str(tmp_path / "kernel"))
+    NotebookClient(nb, km=manager, timeout=600,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
