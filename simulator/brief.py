@@ -94,8 +94,9 @@ def focus_goals(summary: dict, n: int = FOCUS_GOALS) -> list[str]:
     """The goals to explain: those holding the rest back, then the least likely ones."""
     chosen = [s["goal"] for s in summary["held_back_by"]]
     chosen += [b["goal"] for b in summary["binding_goals"]]
-    chosen += [g for g, v in sorted(summary["goals"].items(), key=lambda kv: kv[1]["probability"])
-               if v["probability"] < 1]
+    counted = [(g, v["probability"]) for g, v in summary["goals"].items()
+               if v["probability"] is not None]  # None: no plausible future to count
+    chosen += [g for g, p in sorted(counted, key=lambda kv: kv[1]) if p < 1]
     return list(dict.fromkeys(chosen))[:n]
 
 
@@ -125,8 +126,9 @@ def _figure_label(key: str, lang: str) -> str:
     return f"{year}年{name}" if lang == "zh" else f"{name}, {year}"
 
 
-def _pct(p: float) -> str:
-    return f"{100 * p:.1f}%"
+def _pct(p: float | None, lang: str = "en") -> str:
+    """A probability in percent; ``n/a`` (in ``lang``) when no plausible future was counted."""
+    return labels.text("not_available", lang) if p is None else f"{100 * p:.1f}%"
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
@@ -148,16 +150,20 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en") -> str:
             xr.Dataset({"met": ds["best_met"].astype(bool), "joint": ds["best_joint"]
                         .astype(bool)}), ds["plausible"].astype(bool))
     best_levers = json.loads(ds.attrs["best_levers"]) if "best_levers" in ds.attrs else {}
+    pct = lambda p: _pct(p, lang)
     jp = summary["joint_probability"]
     lo, hi = jp["interval"]
-    verdict = [t("brief_verdict", n=summary["runs_counted"], k=len(summary["goals"]),
-                 p=_pct(jp["probability"]), lo=_pct(lo), hi=_pct(hi))]
+    if summary["runs_counted"] == 0:  # nothing to count: say so, give no number
+        verdict = [t("brief_no_plausible", n=ds.sizes["run"])]
+    else:
+        verdict = [t("brief_verdict", n=summary["runs_counted"], k=len(summary["goals"]),
+                     p=pct(jp["probability"]), lo=pct(lo), hi=pct(hi))]
     if summary["held_back_by"]:
         step = summary["held_back_by"][0]
         verdict.append(t("brief_held_back", goal=gl(step["goal"]),
-                         p=_pct(step["joint_without"]["probability"])))
-    if best_summary:
-        verdict.append(t("brief_best", p=_pct(best_summary["joint_probability"]["probability"])))
+                         p=pct(step["joint_without"]["probability"])))
+    if best_summary and best_summary["runs_counted"]:
+        verdict.append(t("brief_best", p=pct(best_summary["joint_probability"]["probability"])))
 
     focus = focus_goals(summary)
     problem = sensitivity.from_scenario(scen)
@@ -173,16 +179,17 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en") -> str:
     if focus:  # PAWN on the goals the brief explains (all 21 would take seconds more)
         charts.append(plotting.heatmap(ds.plan.sensitivity(focus), goal_set=goal_set,
                                        lang=lang))
-    charts.append(plotting.conflicts(ds, goal_set, lang=lang))
+    if summary["runs_counted"]:
+        charts.append(plotting.conflicts(ds, goal_set, lang=lang))
     box = ds.plan.discover(focus[:1]) if focus else {}
     if box.get("restrictions"):
         charts.append(plotting.prim_limits(box, goal_set, lang=lang))
     images = [_png(f) for f in charts if f is not None]
 
     binding = ("、" if lang == "zh" else "; ").join(
-        f"{gl(b['goal'])} ({_pct(b['share'])})" for b in summary["binding_goals"][:3])
-    held = [[f"{i + 1}. {gl(s['goal'])}", _pct(s["probability_alone"]),
-             _pct(s["joint_without"]["probability"])]
+        f"{gl(b['goal'])} ({pct(b['share'])})" for b in summary["binding_goals"][:3])
+    held = [[f"{i + 1}. {gl(s['goal'])}", pct(s["probability_alone"]),
+             pct(s["joint_without"]["probability"])]
             for i, s in enumerate(summary["held_back_by"])]
     lever_rows = []
     if swings is not None:
@@ -198,8 +205,9 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en") -> str:
                                f"[{lv.bounds[0]:g}, {lv.bounds[1]:g}]",
                                f"{best_levers[name]:.4g}" if name in best_levers else "",
                                f"{100 * change:+.1f}%"])
-    scorecard = [[gl(g), _pct(v["probability"]),
-                  f"{_pct(v['interval'][0])}–{_pct(v['interval'][1])}"]
+    scorecard = [[gl(g), pct(v["probability"]),
+                  f"{pct(v['interval'][0])}–{pct(v['interval'][1])}"
+                  if v["probability"] is not None else pct(None)]
                  for g, v in summary["goals"].items()]
     quotes = [[gl(g.id), g.describe(), g.section, g.quote] for g in goal_set.goals]
     levers = [[labels.parameter(k, lang), f"{lv.value:g}", f"[{lv.bounds[0]:g}, {lv.bounds[1]:g}]",

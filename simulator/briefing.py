@@ -6,6 +6,8 @@ the sampled futures and the calibration sets drawn with them), the share of each
 outcome variance from calibration vs futures (``calibration_shares.csv``),
 PRIM boxes for every goal that holds in some futures and fails in others, and
 fan charts of the indicators the project's manifest lists (``[analyze] fan_charts``).
+With no plausible future the probabilities and fan charts say so (n/a) and no
+sensitivity or PRIM box is computed.
 """
 
 from __future__ import annotations
@@ -66,13 +68,13 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
                                      f"{labels.text('plausible_futures', lang)}"),
         target / "probabilities.png")
 
-    indices = ds.plan.sensitivity()
-    written["sensitivity_chart"] = plotting.save(plotting.heatmap(indices, goal_set=goal_set,
-                                                                  lang=lang),
-                                                 target / "sensitivity.png")
-    table = indices.to_pandas()
-    table.to_csv(target / "sensitivity.csv", float_format="%.4f")
-    written["sensitivity_table"] = target / "sensitivity.csv"
+    if summary["runs_counted"]:  # PAWN needs plausible runs; with none there is nothing
+        indices = ds.plan.sensitivity()
+        written["sensitivity_chart"] = plotting.save(
+            plotting.heatmap(indices, goal_set=goal_set, lang=lang), target / "sensitivity.png")
+        table = indices.to_pandas()
+        table.to_csv(target / "sensitivity.csv", float_format="%.4f")
+        written["sensitivity_table"] = target / "sensitivity.csv"
 
     boxes = {}
     for goal, stats in summary["goals"].items():

@@ -89,6 +89,10 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
                 raise InputError("command line", "--goal", f"'{goal}' is not a goal",
                                  "give a goal id (`plansim goals`)")
             box = ds.plan.discover([goal] if goal else None)
+            if not box["runs"]:
+                raise InputError(Path(source) / "results.nc", "plausible", box["note"],
+                                 "reach a scenario whose futures reproduce the history "
+                                 "(`plansim run` shows its central case)")
             if not box.get("restrictions"):
                 raise InputError("command line", "--goal", box.get("note", "no PRIM box found"),
                                  "choose a goal that holds in some futures and fails in others")

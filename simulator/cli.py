@@ -224,11 +224,14 @@ def _cmd_analyze(args) -> int:
 
     goal_set = (scenario.load(args.scenario, args.project).goal_set() if args.scenario
                 else None)
-    briefing.load_results(args.dir)
+    ds = briefing.load_results(args.dir)
     _announce(args)
     written = briefing.analyze(args.dir, goal_set, args.project, lang=args.lang)
     for name, path in written.items():
         print(f"{name:28s} {path}")
+    if not ds["plausible"].values.astype(bool).any():
+        print(f"No plausible future among the {ds.sizes['run']} runs: every probability is "
+              "n/a; no sensitivity indices or PRIM boxes.")
     return 0
 
 

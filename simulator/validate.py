@@ -1,8 +1,9 @@
 """The one validation layer for values of every input file and of the command line.
 
-Scenario, goals, calibration, uncertainties and sweep-spec files are read by
-:func:`simulator.tomlfile.read` (size, depth, encoding) and their values checked
-here (type, finiteness, range, known names, size); each failure raises one
+Scenario, goals, calibration, uncertainties, sweep-spec, loops-spec and accounts files
+are read by :func:`simulator.tomlfile.read` (size, depth, encoding), CSV tables (the
+plan's history for the audit) by :func:`csv_table`, and their values checked here (type,
+finiteness, range, known names, size); each failure raises one
 :class:`~simulator.errors.InputError` naming the file, the key and the fix.
 """
 
@@ -11,8 +12,10 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from pathlib import Path
 
 from .errors import InputError, shown
+from .tomlfile import MAX_BYTES
 
 MAX_LIST = 10_000  # items of any list in an input file
 MAX_NAME = 64  # characters of a name that becomes part of a file name
@@ -118,3 +121,73 @@ def parameter_value(path, key, name, value, params: dict, roles: tuple[str, ...]
     out = number(path, key, value)
     in_range(path, key, param, out)
     return out
+
+
+def choice(path, key, value, options, fix: str | None = None) -> str:
+    """One of the strings ``options``."""
+    if not isinstance(value, str) or value not in options:
+        raise InputError(path, key, f"{shown(value)} is not one of {', '.join(options)}",
+                         fix or f"write one of {', '.join(repr(o) for o in options)}")
+    return value
+
+
+def keys(path, where: str, table_: dict, allowed, fix: str | None = None) -> None:
+    """No key of ``table_`` outside ``allowed`` (a misspelt key is never ignored)."""
+    for key in table_:
+        if key not in allowed:
+            raise InputError(path, f"{where}.{key}" if where else key, "unknown key",
+                             fix or f"use only {', '.join(sorted(allowed))}")
+
+
+def names(path, key, value, fix: str, allow_empty: bool = False) -> list[str]:
+    """A list of non-empty strings."""
+    items = sequence(path, key, value, fix, allow_empty)
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise InputError(path, key, f"{shown(item)} is not a name", fix)
+    return items
+
+
+def number_text(path, key, text: str) -> float:
+    """A number printed in a text table (a CSV cell): finite."""
+    try:
+        out = float(text)
+    except (TypeError, ValueError):
+        raise InputError(path, key, f"{shown(text)} is not a number",
+                         "write the number as the plan prints it") from None
+    if not math.isfinite(out):
+        raise InputError(path, key, f"{shown(text)} is not a finite number",
+                         "write the number as the plan prints it")
+    return out
+
+
+def csv_table(path, columns: tuple[str, ...], fix: str):
+    """A UTF-8 CSV file with a header row holding ``columns``, every cell as text
+    (empty cells as ''); a missing, oversized, empty, non-UTF-8 or malformed file, or
+    a missing column, raises InputError."""
+    import pandas as pd
+
+    path_text("command line", "path", str(path))
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "a directory, not a file" if path.is_dir()
+                         else "file not found", fix)
+    if path.stat().st_size > MAX_BYTES:
+        raise InputError(path, None, f"more than the {MAX_BYTES} bytes an input file may "
+                         "have", "give the intended file (inputs are small)")
+    try:
+        table = pd.read_csv(path, encoding="utf-8", dtype=str, keep_default_na=False)
+    except UnicodeDecodeError:
+        raise InputError(path, None, "not UTF-8 text", "save the file as UTF-8") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(path, None, "empty", fix) from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(path, None, f"not a CSV table ({str(exc).splitlines()[0][:80]})",
+                         "save it as a CSV table with a header row") from None
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(path, missing[0], "column missing",
+                         f"give the columns {', '.join(columns)} (others are ignored)")
+    if len(table) > MAX_LIST:
+        raise InputError(path, None, f"{len(table)} rows (at most {MAX_LIST})", fix)
+    return table

@@ -156,6 +156,16 @@ def test_cli_prints_a_table_and_strict_json(capsys):
     ("models/data/history.csv", "tax,2005,5.0,", "tax,2005,five,", "line 21"),
     ("scenarios/goals.toml", 'base_year = 2005\nyears = [2010]\ncomparator = "<="',
      'years = [2010]\ncomparator = "<="', "goal 'wage_growth_cap_2010'.base_year"),
+    # values go through simulator/validate.py: overflow, NaN, inf, wrong types, unknown keys
+    ("models/data/accounts.toml", "factor = 1.5", "factor = 1" + "0" * 400,
+     "history_pace.factor"),
+    ("models/data/accounts.toml", "factor = 1.5", "factor = inf", "history_pace.factor"),
+    ("models/data/accounts.toml", "factor = 1.5", "factr = 1.5", "history_pace.factr"),
+    ("models/data/accounts.toml", "scale = 1e6", "scale = true",
+     "product[0].scale"),
+    ("models/data/accounts.toml", 'of = "va_farm"', 'of = "va_frm"', "rate[1].of"),
+    ("models/data/history.csv", "tax,2005,5.0,", "tax,99999999999999999999999,5.0,", "line 21"),
+    ("models/data/history.csv", "tax,2005,5.0,", "tax,2005,nan,", "line 21"),
 ])
 def test_bad_input_is_one_line_with_exit_code_2(tmp_path, capsys, file, old, new, key):
     project = tmp_path / "plan"
@@ -170,3 +180,12 @@ def test_bad_input_is_one_line_with_exit_code_2(tmp_path, capsys, file, old, new
     line = captured.err.strip()
     assert "\n" not in line and line.startswith(f"plansim: error: {path}: {key}: ")
     assert "; fix: " in line
+
+
+def test_an_empty_history_file_is_one_line(tmp_path, capsys):
+    project = tmp_path / "plan"
+    shutil.copytree(FIXTURES / "clean", project)
+    (project / "models/data/history.csv").write_text("", encoding="utf-8")
+    assert cli.main(["audit", "--project", str(project)]) == 2
+    line = capsys.readouterr().err.strip()
+    assert "\n" not in line and "history.csv: empty; fix: " in line

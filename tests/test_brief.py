@@ -84,3 +84,41 @@ def test_the_audit_hook_puts_findings_in_the_brief(monkeypatch):
     plan = scenario.load("plan")
     assert brief.audit_findings(plan, "zh") == ["[不可能同时成立] 甲与乙不能同时实现。"]
     assert brief.audit_findings(plan, "en") == ["[impossible] A and B cannot both hold."]
+
+
+@pytest.fixture
+def no_plausible_dir(small_reach_dir, tmp_path):
+    """The small reach result with every future marked implausible (as when no sampled
+    future reproduces the history): every probability is None."""
+    import xarray as xr
+
+    with xr.open_dataset(small_reach_dir / "results.nc") as opened:
+        ds = opened.load()
+    ds["plausible"][:] = False
+    out = tmp_path / "none-plausible"
+    out.mkdir()
+    ds.to_netcdf(out / "results.nc")
+    assert ds.plan.summary()["joint_probability"]["probability"] is None
+    return out
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_brief_with_no_plausible_future_says_so(no_plausible_dir, tmp_path, lang):
+    page = tmp_path / f"none-{lang}.html"
+    assert cli.main(["brief", str(no_plausible_dir), "--lang", lang, "--out", str(page)]) == 0
+    text = html.unescape(page.read_text(encoding="utf-8"))
+    assert labels.text("brief_no_plausible", lang, n=300) in text
+    assert labels.text("not_available", lang) in text
+    assert "nan%" not in text and "None" not in text
+
+
+def test_analyze_and_charts_with_no_plausible_future(no_plausible_dir, tmp_path, capsys):
+    assert cli.main(["analyze", str(no_plausible_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "No plausible future" in out and "probabilities" in out
+    assert "sensitivity_chart" not in out
+    for kind in ("scorecard", "fan", "conflicts"):
+        assert cli.main(["chart", kind, str(no_plausible_dir), "--out", str(tmp_path)]) == 0
+    assert cli.main(["chart", "prim", str(no_plausible_dir), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no plausible future" in err and err.count("\n") == 1

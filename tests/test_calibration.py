@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import shutil
+import warnings
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -176,3 +179,31 @@ def test_cli_calibrate_refuses_bad_sampler_settings(capsys):
     assert err.startswith("plansim: error: command line: --steps/--walkers/--burn:")
     assert main(["calibrate", "--walkers", "3"]) == 2
     assert "twice the number of calibrated parameters" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value, bounds, said", [
+    # the fit cannot leave a range where the model overflows (emcee refused NaN walkers)
+    ("30", "[20,40]", "outside the model's domain"),
+    # finite errors of astronomical size (scipy's SVD refused the Jacobian)
+    ("3000", "[2000,4000]", "no sampled parameter set reproduces the history"),
+])
+def test_cli_calibrate_outside_the_domain_is_one_line(tmp_path, capsys, value, bounds, said):
+    """A documented range that puts the model outside its domain: one line, exit 2, nothing
+    written, no numpy warnings, never a scipy or emcee traceback."""
+    valley = Path(shutil.copytree(Path(__file__).parent / "projects" / "valley",
+                                  tmp_path / "valley"))
+    mdl = valley / "model" / "valley.mdl"
+    text = mdl.read_text(encoding="utf-8")
+    old = "expansion rate = 0.03\n\t~\t1/Year [0,0.08]"
+    assert old in text
+    mdl.write_text(text.replace(old, f"expansion rate = {value}\n\t~\t1/Year {bounds}"),
+                   encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(["calibrate", "--project", str(valley), "--walkers", "8", "--steps", "20",
+                     "--burn", "10"])
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 2 and err[1].startswith("plansim: error: ") and said in err[1], err
+    assert not (valley / "plan" / "calibrated.toml").exists()

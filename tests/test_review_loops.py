@@ -134,3 +134,26 @@ def test_models_readme_loop_table_is_in_step(district_measurement):
     table = text[text.index(start) + len(start):text.index(end)]
     assert table == district_measurement.markdown(), \
         "run `plansim loops --markdown` into models/README.md"
+
+
+@pytest.mark.parametrize("old,new,key", [
+    ('model = "loops.mdl"', 'model = "a\\u0000b.mdl"', "model"),          # a NUL in the path
+    ('polarity = "-"\nchain = "population ->', 'polarity = ["-"]\nchain = "population ->',
+     "polarity"),                                                          # not a string
+    ('outputs = ["population", "net migration"]', "outputs = [3]", "outputs"),
+    ("relative = 0.2", "relative = 1" + "0" * 400, "relative"),           # overflows a float
+    ("from = 2005", "from = nan", "from"),
+    ("from = 2005", "from = 1" + "0" * 400, "from"),
+    ("years = [2010, 2015]", "years = [inf]", "years"),
+    ("years = [2010, 2015]", 'years = [2010, 2015]\nscenario = "../plan"', "scenario"),
+])
+def test_malformed_spec_is_one_line_exit_2(tmp_path, capsys, old, new, key):
+    """Every value of the spec goes through simulator/validate.py: one line naming the file,
+    the key and the fix, exit 2 (never an OverflowError, TypeError or a NaN year)."""
+    path = _spec_variant(tmp_path, old, new)
+    assert cli.main(["loops", "--spec", str(path)]) == 2
+    captured = capsys.readouterr()
+    line = captured.err.strip()
+    assert captured.out == "" and "\n" not in line
+    assert line.startswith(f"plansim: error: {path}: ") and "; fix: " in line
+    assert f"{key}: " in line or f"{key}:" in line.split("; fix:")[0], line

@@ -53,7 +53,10 @@ def prim_box(data: xr.Dataset, goals: list[str] | None = None,
     base = float(y.mean()) if y.size else float("nan")
     result = {"goals": goals or "all", "runs": int(y.size), "base_rate": base,
               "restrictions": {}, "coverage": None, "density": None, "mass": None}
-    if y.size == 0 or y.all() or not y.any():
+    if y.size == 0:
+        result["note"] = "no plausible future (n/a): nothing to discover"
+        return result
+    if y.all() or not y.any():
         result["note"] = "the goals hold in all or none of the runs: nothing to discover"
         return result
     prim = _prim()

@@ -8,14 +8,12 @@ printed with d decimals is taken as exact to ± half a unit of its last digit.
 
 from __future__ import annotations
 
-import math
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from .. import goals as goals_mod
-from .. import tomlfile
+from .. import tomlfile, validate
 from ..errors import InputError
 from ..provenance import file_hash
 
@@ -121,50 +119,61 @@ def rounding_of(printed: str) -> float:
     return 0.5 * 10.0 ** -decimals
 
 
+YEARS = (1, 9999)
+COMPARATORS = ("=", "<")
+ACCOUNT_KEYS = {"price_index": ("nominal", "real", "base_year", "inflation_band", "band_note"),
+                "sum": ("total", "parts", "shares"),
+                "product": ("total", "per_capita", "count", "scale"),
+                "rate": ("of", "prices", "from", "to", "figure", "value", "section", "quote"),
+                "history_pace": ("factor",)}
+_ACCOUNTS_FIX = "see the comments of models/data/accounts.toml"
+
+
 def _read_history(path: Path) -> tuple[Figure, ...]:
-    if not path.is_file():
-        raise InputError(path, None, "file not found", "give the path of the plan's history.csv")
-    try:
-        table = pd.read_csv(path, encoding="utf-8", dtype=str, keep_default_na=False)
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(path, None, f"not a UTF-8 CSV table ({exc})",
-                         "save it as UTF-8 CSV with a header row") from exc
-    missing = [c for c in HISTORY_COLUMNS if c not in table.columns]
-    if missing:
-        raise InputError(path, missing[0], "column missing",
-                         f"give the columns {', '.join(HISTORY_COLUMNS)} (others are ignored)")
+    table = validate.csv_table(path, HISTORY_COLUMNS, "give the path of the plan's history.csv")
     figures = []
     for i, row in enumerate(table.itertuples(index=False), start=2):
-        try:
-            year, value = int(row.year), float(row.value)
-        except ValueError as exc:
-            raise InputError(path, f"line {i}", f"year {row.year!r} or value {row.value!r} "
-                             "is not a number", "write the year and the value as numbers") from exc
-        if not math.isfinite(value):
-            raise InputError(path, f"line {i}", f"value {row.value!r} is not finite",
-                             "write the figure the plan prints")
-        derived = getattr(row, "derived", "no").strip() == "yes"
-        figures.append(Figure(row.indicator.strip(), year, value, rounding_of(row.value),
-                              row.unit, row.comparator.strip(), derived, row.section, row.quote))
+        key = f"line {i}"
+        if not str(row.year).strip().lstrip("-").isdigit():
+            raise InputError(path, key, f"year {row.year!r} is not a whole number",
+                             "write the year as a whole number")
+        year = validate.integer(path, key, int(row.year), *YEARS)
+        value = validate.number_text(path, key, row.value)
+        indicator = validate.string(path, f"{key}.indicator", row.indicator.strip(),
+                                    allow_empty=False)
+        comparator = validate.choice(path, f"{key}.comparator", row.comparator.strip(),
+                                     COMPARATORS)
+        derived = validate.choice(path, f"{key}.derived",
+                                  (getattr(row, "derived", "") or "no").strip(), ("yes", "no"))
+        figures.append(Figure(indicator, year, value, rounding_of(row.value), row.unit,
+                              comparator, derived == "yes", row.section, row.quote))
     return tuple(figures)
 
 
 def _need(path: Path, where: str, table: dict, key: str, kind: type | tuple):
-    value = table.get(key)
-    ok = isinstance(value, kind) and not isinstance(value, bool)
+    """``table[key]`` checked by the validation layer: a name, a list of names, a year
+    (``int``) or a finite number (``(int, float)``)."""
+    value, at = table.get(key), f"{where}.{key}"
+    fix = f"give {key} as in models/data/accounts.toml"
+    if kind is str:
+        return validate.string(path, at, value, allow_empty=False)
     if kind is list:
-        ok = ok and value and all(isinstance(v, str) for v in value)
-    if not ok:
-        raise InputError(path, f"{where}.{key}", "missing or of the wrong type",
-                         f"give {key} as in models/data/accounts.toml")
-    return value
+        return validate.names(path, at, value, fix)
+    if kind is int:
+        return validate.integer(path, at, value, *YEARS)
+    return validate.number(path, at, value)
 
 
 def _tables(path: Path, data: dict, name: str) -> list[tuple[str, dict]]:
     tables = data.get(name, [])
-    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise InputError(path, name, "not an array of tables", f"write [[{name}]] tables")
-    return [(f"{name}[{i}]", t) for i, t in enumerate(tables)]
+    fix = f"write [[{name}]] tables"
+    validate.sequence(path, name, tables, fix, allow_empty=True)
+    out = []
+    for i, t in enumerate(tables):
+        validate.table(path, f"{name}[{i}]", t, fix)
+        validate.keys(path, f"{name}[{i}]", t, ACCOUNT_KEYS[name], _ACCOUNTS_FIX)
+        out.append((f"{name}[{i}]", t))
+    return out
 
 
 def _rate(path: Path, where: str, t: dict, figures: tuple[Figure, ...]) -> Rate:
@@ -187,44 +196,72 @@ def _rate(path: Path, where: str, t: dict, figures: tuple[Figure, ...]) -> Rate:
                 _need(path, where, t, "section", str), _need(path, where, t, "quote", str))
 
 
+def _pair(path: Path, key: str, value, fix: str) -> tuple[float, float]:
+    items = validate.sequence(path, key, value, fix)
+    if len(items) != 2:
+        raise InputError(path, key, f"{len(items)} numbers, not [low, high]", fix)
+    low, high = (validate.number(path, key, v) for v in items)
+    if not low < high:
+        raise InputError(path, key, f"[{low:g}, {high:g}] is not [low, high]", fix)
+    return low, high
+
+
 def _read_accounts(path: Path, figures: tuple[Figure, ...]) -> dict:
     data = tomlfile.read(path, "file not found", "give an existing accounts.toml or none")
+    validate.keys(path, "", data, ACCOUNT_KEYS, _ACCOUNTS_FIX)
     out = {"rates": [], "price_indices": [], "sums": [], "products": [], "pace_factor": None}
     for where, t in _tables(path, data, "price_index"):
         band = t.get("inflation_band")
-        if band is not None and not (isinstance(band, list) and len(band) == 2
-                                     and all(isinstance(b, (int, float)) for b in band)
-                                     and band[0] < band[1]):
-            raise InputError(path, f"{where}.inflation_band", f"{band!r} is not [low, high]",
-                             "give two numbers in %/yr, low < high")
         out["price_indices"].append(PriceIndex(
             _need(path, where, t, "nominal", str), _need(path, where, t, "real", str),
             _need(path, where, t, "base_year", int),
-            None if band is None else (float(band[0]), float(band[1])), t.get("band_note", "")))
+            None if band is None else _pair(path, f"{where}.inflation_band", band,
+                                            "give two numbers in %/yr, low < high"),
+            validate.string(path, f"{where}.band_note", t.get("band_note", ""))))
     for where, t in _tables(path, data, "sum"):
-        shares = tuple(t.get("shares", ()))
         parts = tuple(_need(path, where, t, "parts", list))
+        shares = tuple(_need(path, where, t, "shares", list)) if "shares" in t else ()
         if shares and len(shares) != len(parts):
             raise InputError(path, f"{where}.shares", "not one share per part",
                              "list one share indicator per part, in the same order")
         out["sums"].append(Sum(_need(path, where, t, "total", str), parts, shares))
     for where, t in _tables(path, data, "product"):
-        scale = t.get("scale", 1.0)
-        if not isinstance(scale, (int, float)) or not scale > 0:
-            raise InputError(path, f"{where}.scale", f"{scale!r} is not positive",
+        scale = validate.number(path, f"{where}.scale", t.get("scale", 1.0))
+        if not scale > 0:
+            raise InputError(path, f"{where}.scale", f"{scale:g} is not positive",
                              "give the positive factor converting the total's unit")
         out["products"].append(Product(_need(path, where, t, "total", str),
                                        _need(path, where, t, "per_capita", str),
-                                       _need(path, where, t, "count", str), float(scale)))
+                                       _need(path, where, t, "count", str), scale))
     out["rates"] = [_rate(path, where, t, figures) for where, t in _tables(path, data, "rate")]
-    pace = data.get("history_pace", {})
+    pace = validate.table(path, "history_pace", data.get("history_pace", {}),
+                          "write [history_pace] with factor = 1.5")
+    validate.keys(path, "history_pace", pace, ACCOUNT_KEYS["history_pace"], _ACCOUNTS_FIX)
     if "factor" in pace:
-        factor = pace["factor"]
-        if not isinstance(factor, (int, float)) or not factor > 1:
-            raise InputError(path, "history_pace.factor", f"{factor!r} is not above 1",
+        factor = validate.number(path, "history_pace.factor", pace["factor"])
+        if not factor > 1:
+            raise InputError(path, "history_pace.factor", f"{factor:g} is not above 1",
                              "give a factor above 1, e.g. 1.5")
-        out["pace_factor"] = float(factor)
+        out["pace_factor"] = factor
     return out
+
+
+def _known_names(path: Path, accounts: dict, known: set[str]) -> None:
+    """Every indicator the accounts name is one of the history's or the goals'."""
+    named = [(f"price_index[{i}]", (p.nominal, p.real))
+             for i, p in enumerate(accounts["price_indices"])]
+    named += [(f"sum[{i}]", (s.total, *s.parts, *s.shares)) for i, s in enumerate(accounts["sums"])]
+    named += [(f"product[{i}]", (p.total, p.per_capita, p.count))
+              for i, p in enumerate(accounts["products"])]
+    named += [(f"rate[{i}].of", (r.of,)) for i, r in enumerate(accounts["rates"])]
+    for where, names in named:
+        for name in names:
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise InputError(path, where, f"'{name}' is no indicator of the history or "
+                                 f"the goals{hint}", "name an indicator of history.csv or "
+                                 "goals.toml")
 
 
 def load(goals_file: Path | str, history_file: Path | str,
@@ -239,6 +276,9 @@ def load(goals_file: Path | str, history_file: Path | str,
     if accounts_file is None and (history_file.parent / "accounts.toml").is_file():
         accounts_file = history_file.parent / "accounts.toml"
     accounts = {} if accounts_file is None else _read_accounts(Path(accounts_file), figures)
+    if accounts:
+        _known_names(Path(accounts_file), accounts,
+                     {f.indicator for f in figures} | {g.indicator for g in goal_set.goals})
     sources = {str(p): file_hash(p) for p in (goals_file, history_file, accounts_file)
                if p is not None}
     return Plan(goal_set, figures, tuple(accounts.get("rates", ())),

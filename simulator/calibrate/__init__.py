@@ -90,18 +90,43 @@ def _weighted_quantiles(x: np.ndarray, w: np.ndarray, qs) -> list[float]:
 def calibrate(project: Project | None = None, seed: int = 0, max_nfev: int = 200,
               walkers: int = match.WALKERS, steps: int = match.STEPS, burn: int = match.BURN,
               thin: int = match.THIN, progress=None) -> Calibration:
-    """Identify, fit and history-match the model's calibrated parameters."""
+    """Identify, fit and history-match the model's calibrated parameters.
+
+    Runs outside the model's domain (NaN or inf) are expected while searching the
+    documented ranges: they never reach the optimisers as NaN (numpy's warnings about
+    them are silenced), and a fit that ends outside the domain is one InputError naming
+    the model file, where the model leaves its domain and the parameters responsible.
+    """
     project = find() if project is None else project
     target = Target.of_model(project)
-    full = point.fit(target, max_nfev=max_nfev)
-    x_full = np.array([full.values[n] for n in target.names])
-    ident = identify.identify(target, x_full)
-    reduced = point.fit(target, free=ident.free, max_nfev=max_nfev)
-    x_point = np.array([reduced.values[n] for n in target.names])
-    ens = match.history_match(target, x_point, seed=seed, walkers=walkers, steps=steps,
-                              burn=burn, thin=thin, progress=progress)
+    with np.errstate(all="ignore"):
+        full = point.fit(target, max_nfev=max_nfev)
+        x_full = _inside_domain(target, full)
+        ident = identify.identify(target, x_full)
+        reduced = point.fit(target, free=ident.free, max_nfev=max_nfev)
+        x_point = _inside_domain(target, reduced)
+        ens = match.history_match(target, x_point, seed=seed, walkers=walkers, steps=steps,
+                                  burn=burn, thin=thin, progress=progress)
     return Calibration(target, full, ident, reduced, ens, file_hash(project.model),
                        file_hash(project.history), _errors_hash(project))
+
+
+def _inside_domain(target: Target, fit: PointFit) -> np.ndarray:
+    """The fit's parameter vector, or one InputError if its run leaves the model's domain."""
+    x = np.array([fit.values[n] for n in target.names])
+    if all(np.isfinite(r["z"]) for r in fit.residuals):
+        return x
+    from .. import simulate
+
+    found = simulate.diagnose({**target.fixed, **fit.values},
+                              history.indicators_needed(target.figures),
+                              project=target.project, years=target.years)
+    bad = next(r["figure"] for r in fit.residuals if not np.isfinite(r["z"]))
+    where = (found.describe(140) if found
+             else f"outside the model's domain: figure {bad} not finite")
+    raise InputError(target.project.model, "Calibrated ranges", f"the best fit is {where}",
+                     "narrow the documented ranges of the Calibrated parameters to where the "
+                     "model stays finite (`plansim params --role calibrated`)")
 
 
 def _errors_hash(project: Project) -> str:

@@ -104,8 +104,7 @@ def jacobian(target: Target, x: np.ndarray) -> np.ndarray:
     hi = np.clip(x + h, target.lower, target.upper)
     sets = np.vstack([np.where(np.eye(k, dtype=bool), lo[None, :], x[None, :]),
                       np.where(np.eye(k, dtype=bool), hi[None, :], x[None, :])])
-    z = target.standardized(sets)
-    z = np.where(np.isfinite(z), z, 0.0)
+    z = target.capped(sets, outside=0.0)
     return ((z[k:] - z[:k]) / ((hi - lo) / target.width)[:, None]).T
 
 

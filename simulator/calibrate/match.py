@@ -76,8 +76,12 @@ def _initial(target: Target, start: np.ndarray, rng: np.random.Generator,
              walkers: int) -> np.ndarray:
     jac = identify.jacobian(target, start)
     k = len(target.names)
-    cov = np.linalg.inv(jac.T @ jac + identify.PRIOR_PRECISION * np.eye(k))
-    chol = np.linalg.cholesky(cov + 1e-12 * np.eye(k))
+    precision = jac.T @ jac + identify.PRIOR_PRECISION * np.eye(k)
+    try:
+        chol = np.linalg.cholesky(np.linalg.inv(precision) + 1e-12 * np.eye(k))
+    except np.linalg.LinAlgError:  # ill-conditioned (errors of astronomical size): a square
+        lam, vec = np.linalg.eigh(precision)  # root of the same covariance, eigenvalues >= prior
+        chol = vec / np.sqrt(np.maximum(lam, identify.PRIOR_PRECISION))
     unit = (start - target.lower) / target.width + rng.standard_normal((walkers, k)) @ chol.T
     unit = np.clip(unit, 1e-6, 1 - 1e-6)
     return target.lower + unit * target.width
@@ -116,10 +120,12 @@ def history_match(target: Target, start: np.ndarray, seed: int = 0, walkers: int
     values, z = chain[accepted], z[accepted]
     if values.shape[0] == 0:
         worst = float(np.max(np.abs(target.standardized(start))))
+        missed = (f"misses a figure by {worst:.3g} sd" if np.isfinite(worst)
+                  else "is outside the model's domain")
         raise CalibrationFailed(f"no sampled parameter set reproduces the history within "
-                                f"{history.CUTOFF:g} sd (the point fit misses a figure by "
-                                f"{worst:.3g} sd); see `plansim calibrate --report --dry-run` "
-                                "and the project's observation-error file")
+                                f"{history.CUTOFF:g} sd (the point fit {missed}); see "
+                                "`plansim calibrate --report --dry-run` and the project's "
+                                "observation-error file")
     weights = {p: priors.weights(p, values, target.lower, target.upper, target.default)
                for p in priors.PRIORS}
     emcee_log = logging.getLogger("emcee")

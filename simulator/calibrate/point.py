@@ -81,8 +81,7 @@ def fit(target: Target, free: list[str] | None = None, start: np.ndarray | None 
         return sets
 
     def residuals(xs: np.ndarray) -> np.ndarray:
-        z = target.standardized(full(xs))
-        z = np.where(np.isfinite(z), z, 1e6)
+        z = target.capped(full(xs))
         return np.hstack([z, PRIOR_WEIGHT * (xs - x0) / width])
 
     def fun(x):

@@ -6,7 +6,9 @@ error model and the project's soft targets (``[[history.soft_target]]``: assumpt
 the fit adds to the history, each with a standard deviation, e.g. the Karamay plan's
 balanced labour market in 2000), and evaluates many parameter sets at once on the
 vectorised engine: :meth:`Target.standardized` gives each figure's error in standard
-deviations, ``(set, figure)``. Runs that leave the model's domain get ``inf``.
+deviations, ``(set, figure)``. Runs that leave the model's domain get ``inf``;
+:meth:`Target.capped` bounds the errors at ``CAP`` standard deviations for the
+optimisers (scipy's SVD and emcee's moves refuse inf and NaN).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import xarray as xr
 from .. import history, model, simulate
 from ..errors import InputError
 from ..project import Project, find
+
+CAP = 1e6  # sd: errors the optimisers see are at most this (non-finite ones: exactly this)
 
 
 def assumptions(project: Project) -> list[history.Figure]:
@@ -88,3 +92,9 @@ class Target:
     def standardized(self, x: np.ndarray) -> np.ndarray:
         """Signed errors in standard deviations of the sets ``x``, ``(set, figure)``."""
         return self.signed(self.simulate(x))
+
+    def capped(self, x: np.ndarray, outside: float = CAP) -> np.ndarray:
+        """:meth:`standardized` within ``[-CAP, CAP]``; ``outside`` where the run left the
+        model's domain (not finite). Derivatives of these stay finite."""
+        z = self.standardized(x)
+        return np.clip(np.where(np.isfinite(z), z, outside), -CAP, CAP)

@@ -14,12 +14,14 @@ from . import style
 
 def conflict_ratios(data: xr.Dataset) -> xr.DataArray:
     """P(A and B) / (P(A) P(B)) for every pair of goals (undefined, NaN, when a goal always
-    or never holds); ``data`` holds ``met`` ``(run, goal)`` and optionally ``plausible``."""
+    or never holds, or no run counts); ``data`` holds ``met`` ``(run, goal)`` and optionally
+    ``plausible``."""
     met = data["met"].values.astype(bool)
     if "plausible" in data:
         met = met[data["plausible"].values.astype(bool)]
-    p = met.mean(axis=0)
-    both = (met[:, :, None] & met[:, None, :]).mean(axis=0)
+    n = max(met.shape[0], 1)  # no run: p = 0, every ratio undefined
+    p = met.sum(axis=0) / n
+    both = (met[:, :, None] & met[:, None, :]).sum(axis=0) / n
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = both / np.outer(p, p)
     defined = (p > 0) & (p < 1)
@@ -31,8 +33,16 @@ def conflict_ratios(data: xr.Dataset) -> xr.DataArray:
 
 def conflicts(data: xr.Dataset, goal_set=None, lang: str = "en", title: str | None = None):
     """Matrix of log2 ratios (purple: hold together less often; orange: more often);
-    × marks pairs a one-sided Fisher test puts below p = 0.01."""
+    × marks pairs a one-sided Fisher test puts below p = 0.01; with no plausible run, the
+    words "no plausible future (n/a)"."""
     style.use(lang)
+    if "plausible" in data and not data["plausible"].values.astype(bool).any():
+        fig, ax = plt.subplots(figsize=(6, 2))
+        ax.text(0.5, 0.5, labels.text("no_plausible_future", lang), ha="center", va="center",
+                color="dimgrey")
+        ax.set_axis_off()
+        ax.set_title(title or labels.text("conflict_title", lang), fontsize=10)
+        return fig
     ratio = conflict_ratios(data)
     keep = [i for i in range(ratio.sizes["goal"]) if np.isfinite(ratio.values[i]).any()]
     ratio = ratio.isel(goal=keep, other=keep)

@@ -16,7 +16,8 @@ def fan(data: xr.Dataset, indicator: str, goal_set: goals_mod.GoalSet | None = N
         project: Project | None = None, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95),
         title: str | None = None, lang: str = "en"):
     """Quantile bands of ``indicator`` over plausible runs, the project's history
-    figures as points, and the level goals on it as markers at their years."""
+    figures as points, and the level goals on it as markers at their years. With no
+    plausible run there are no bands: the chart says "no plausible future (n/a)"."""
     style.use(lang)
     project = find() if project is None else project
     values = data[indicator]
@@ -24,10 +25,15 @@ def fan(data: xr.Dataset, indicator: str, goal_set: goals_mod.GoalSet | None = N
         values = values.isel(run=np.flatnonzero(data["plausible"].values.astype(bool)))
     if "run" not in values.dims:
         values = values.expand_dims(run=[0])
-    q = values.quantile(list(quantiles), dim="run")
     t = values["time"].values
     fig, ax = plt.subplots(figsize=(7, 4))
-    n = len(quantiles)
+    n = len(quantiles) if values.sizes["run"] else 0
+    if n:
+        q = values.quantile(list(quantiles), dim="run")
+    else:
+        ax.text(0.5, 0.5, labels.text("no_plausible_future", lang), transform=ax.transAxes,
+                ha="center", va="center", color="dimgrey")
+        ax.set_xlim(t[0], t[-1])
     blue = style.PALETTE["blue"]
     for i in range(n // 2):
         ax.fill_between(t, q.isel(quantile=i), q.isel(quantile=n - 1 - i), color=blue,
@@ -57,6 +63,7 @@ def fan(data: xr.Dataset, indicator: str, goal_set: goals_mod.GoalSet | None = N
     ax.set_xlabel(labels.text("year", lang))
     ax.set_title(title or labels.text("fan_title", lang, label=name, n=values.sizes["run"]),
                  fontsize=10)
-    ax.legend(fontsize=7, loc="best")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="best")
     ax.grid(alpha=0.3)
     return fig

@@ -16,7 +16,9 @@ def probabilities(summary: dict, title: str | None = None, compare: dict | None 
 
     ``summary`` is ``Reach.summary`` (or ``summary.json``'s shape with ``goals`` mapping
     to ``probability``/``value`` and ``interval``); ``compare`` adds a second series.
-    Goals are named by their label in ``lang`` when ``goal_set`` is given.
+    Goals are named by their label in ``lang`` when ``goal_set`` is given. A probability
+    of None (no plausible future to count) gets no bar but the words "no plausible future
+    (n/a)" in its place.
     """
     style.use(lang)
     series_labels = series_labels or (labels.text("scenario_levers", lang),
@@ -30,7 +32,13 @@ def probabilities(summary: dict, title: str | None = None, compare: dict | None 
         jp = s["joint_probability"]
         p.append(jp.get("probability", jp.get("value")))
         ci.append(jp["interval"])
+        p = [np.nan if v is None else v for v in p]
         return ids, np.array(p, dtype=float), np.array(ci, dtype=float)
+
+    def mark_missing(p, offset):
+        for yi in y[np.isnan(p)]:
+            ax.text(1, yi + offset, labels.text("no_plausible_future", lang), fontsize=7,
+                    va="center", color="dimgrey")
 
     ids, p, ci = series(summary)
     names = [labels.goal_by_id(g, goal_set, lang) if goal_set else g for g in ids]
@@ -41,11 +49,13 @@ def probabilities(summary: dict, title: str | None = None, compare: dict | None 
     ax.barh(y + (height / 2 if compare else 0), 100 * p, height=height,
             color=style.PALETTE["blue"], xerr=100 * np.abs(ci.T - p),
             error_kw={"elinewidth": 0.8}, label=series_labels[0])
+    mark_missing(p, height / 2 if compare else 0)
     if compare:
         _, p2, ci2 = series(compare)
         ax.barh(y - height / 2, 100 * p2, height=height, color=style.PALETTE["orange"],
                 xerr=100 * np.abs(ci2.T - p2), error_kw={"elinewidth": 0.8},
                 label=series_labels[1])
+        mark_missing(p2, -height / 2)
         ax.legend(loc="lower right", fontsize=8)
     ax.set_yticks(y, names, fontsize=8)
     ax.get_yticklabels()[-1].set_color(style.PALETTE["vermillion"])

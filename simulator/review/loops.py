@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import tomlfile
+from .. import tomlfile, validate
 from ..errors import InputError
 from ..project import Project, find
 from .parsed import ParsedModel, parse
@@ -114,22 +114,18 @@ def load_spec(path: Path | str | None = None, years=None, project: Project | Non
     path = Path(path)
     data = tomlfile.read(path, "loops spec not found", "give a loops spec such as "
                          "models/loops.toml")
-    for key in data:
-        if key not in ("model", "scenario", "years", "loop"):
-            raise InputError(path, key, "unknown key",
-                             "use only model, scenario, years and [[loop]]")
-    for key in ("model", "scenario"):
-        if key in data:
-            _text(path, key, data[key])
+    validate.keys(path, "", data, ("model", "scenario", "years", "loop"),
+                  "use only model, scenario, years and [[loop]]")
+    if "scenario" in data:
+        validate.file_name_safe(path, "scenario", data["scenario"])
     if "model" in data:
-        mdl = (path.parent / data["model"]).resolve()
+        mdl = (path.parent / validate.path_text(path, "model", data["model"], "write model = "
+                                                '"FILE.mdl" (relative to the spec)')).resolve()
     else:
         mdl = (find() if project is None else project).model
     model = parse(mdl)
     years = _years(path, data.get("years", DEFAULT_YEARS) if years is None else years, model)
-    tables = data.get("loop", [])
-    if not isinstance(tables, list) or not tables:
-        raise InputError(path, "loop", "no loops", "add [[loop]] tables")
+    tables = validate.sequence(path, "loop", data.get("loop"), "add [[loop]] tables")
     loops = tuple(_loop(path, k, t, model) for k, t in enumerate(tables))
     ids = [lp.id for lp in loops]
     if len(set(ids)) != len(ids):
@@ -139,12 +135,11 @@ def load_spec(path: Path | str | None = None, years=None, project: Project | Non
 
 
 def _years(path, years, model: ParsedModel) -> tuple[float, ...]:
-    if isinstance(years, (int, float)):
+    if isinstance(years, (int, float)) and not isinstance(years, bool):
         years = [years]
-    if not isinstance(years, (list, tuple)) or not years or not all(
-            isinstance(y, (int, float)) and not isinstance(y, bool) for y in years):
-        raise InputError(path, "years", f"{years!r} is not a list of years",
-                         "write years = [2010, 2015]")
+    years = [validate.number(path, "years", y) for y in validate.sequence(
+        path, "years", list(years) if isinstance(years, tuple) else years,
+        "write years = [2010, 2015]")]
     start, end, step = (model.elements[k].equations[0]
                         for k in ("INITIAL TIME", "FINAL TIME", "TIME STEP"))
     if not all(isinstance(v, numbers.Real) for v in (start, end, step)):
@@ -161,9 +156,7 @@ def _years(path, years, model: ParsedModel) -> tuple[float, ...]:
 
 
 def _text(path, key, value) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(path, key, "missing or not text", "write a non-empty string")
-    return value.strip()
+    return validate.string(path, key, value, allow_empty=False).strip()
 
 
 def _variable(path, key, name, model: ParsedModel) -> str:
@@ -175,18 +168,13 @@ def _variable(path, key, name, model: ParsedModel) -> str:
 
 
 def _loop(path, k: int, table, model: ParsedModel) -> Loop:
-    if not isinstance(table, dict):
-        raise InputError(path, f"loop[{k}]", "not a table", "write [[loop]] tables")
-    where = f"loop.{table.get('id', k)}"
-    for key in table:
-        if key not in LOOP_KEYS:
-            raise InputError(path, f"{where}.{key}", "unknown key",
-                             f"use only {', '.join(sorted(LOOP_KEYS))}")
-    loop_id = _text(path, f"{where}.id", table.get("id"))
-    polarity = table.get("polarity")
-    if polarity not in POLARITIES:
-        raise InputError(path, f"{where}.polarity", f"{polarity!r} is not a polarity",
-                         'write "+" (reinforcing) or "-" (balancing)')
+    validate.table(path, f"loop[{k}]", table, "write [[loop]] tables")
+    loop_id = _text(path, f"loop[{k}].id", table.get("id"))
+    where = f"loop.{loop_id}"
+    validate.keys(path, where, table, LOOP_KEYS)
+    polarity = validate.choice(path, f"{where}.polarity", table.get("polarity"),
+                               tuple(POLARITIES),
+                               'write "+" (reinforcing) or "-" (balancing)')
     chain = tuple(_variable(path, f"{where}.chain", n, model)
                   for n in _ARROW.split(_text(path, f"{where}.chain", table.get("chain"))))
     if len(chain) < 2 or chain[0] != chain[-1]:
@@ -204,10 +192,8 @@ def _loop(path, k: int, table, model: ParsedModel) -> Loop:
     if model.elements[cut].kind in ("stock", "constant"):
         raise InputError(path, f"{where}.cut", f"'{cut}' is a {model.elements[cut].kind}",
                          "cut at an auxiliary or a flow of the loop")
-    outputs = table.get("outputs")
-    if not isinstance(outputs, list) or not outputs:
-        raise InputError(path, f"{where}.outputs", "missing or not a list",
-                         'write outputs = ["a variable"]')
+    outputs = validate.names(path, f"{where}.outputs", table.get("outputs"),
+                             'write outputs = ["a variable"]')
     outputs = tuple(_variable(path, f"{where}.outputs", o, model) for o in outputs)
     dormant = table.get("dormant")
     if dormant is not None:
@@ -219,13 +205,9 @@ def _loop(path, k: int, table, model: ParsedModel) -> Loop:
 
 def _perturbation(path, where, table, model: ParsedModel) -> Perturbation:
     where = f"{where}.perturbation"
-    if not isinstance(table, dict):
-        raise InputError(path, where, "missing or not a table",
-                         "write [loop.perturbation] with parameter and relative or absolute")
-    for key in table:
-        if key not in PERTURBATION_KEYS:
-            raise InputError(path, f"{where}.{key}", "unknown key",
-                             f"use only {', '.join(sorted(PERTURBATION_KEYS))}")
+    validate.table(path, where, table,
+                   "write [loop.perturbation] with parameter and relative or absolute")
+    validate.keys(path, where, table, PERTURBATION_KEYS)
     kinds = [k for k in ("parameter", "input") if k in table]
     sizes = [k for k in ("relative", "absolute") if k in table]
     if len(kinds) != 1 or len(sizes) != 1:
@@ -240,16 +222,13 @@ def _perturbation(path, where, table, model: ParsedModel) -> Perturbation:
     if kind == "input" and (is_constant or not _exogenous(name, model)):
         raise InputError(path, f"{where}.input", f"'{name}' is not an exogenous variable",
                          "give a variable that depends on no stock (or use parameter = ...)")
-    change = table[size]
-    if isinstance(change, bool) or not isinstance(change, (int, float)) or \
-            not math.isfinite(change) or change == 0:
-        raise InputError(path, f"{where}.{size}", f"{change!r} is not a non-zero number",
-                         "write a non-zero number")
+    change = validate.number(path, f"{where}.{size}", table[size])
+    if change == 0:
+        raise InputError(path, f"{where}.{size}", "0 changes nothing", "write a non-zero number")
     start = table.get("from")
-    if start is not None and (isinstance(start, bool) or not isinstance(start, (int, float))):
-        raise InputError(path, f"{where}.from", f"{start!r} is not a year", "write a year")
-    return Perturbation(name, kind, float(change), size == "relative",
-                        None if start is None else float(start))
+    if start is not None:
+        start = validate.number(path, f"{where}.from", start)
+    return Perturbation(name, kind, change, size == "relative", start)
 
 
 def _exogenous(name: str, model: ParsedModel) -> bool:
