@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import goals
+from . import goals, validate
 from .project import Derived, Project
 
 CUTOFF = 3.0  # implausibility above which a run is ruled out (Pukelsheim's three-sigma rule)
@@ -57,9 +57,7 @@ class Figure:
 
 def load(project: Project) -> pd.DataFrame:
     """The history table as written (every figure, represented or not; values as printed)."""
-    table = pd.read_csv(project.history, encoding="utf-8", dtype={"derived": str, "value": str})
-    table["derived"] = table["derived"].str.strip().eq("yes")
-    return table
+    return validate.history_table(project.history)
 
 
 def _represented(project: Project) -> set[str]:

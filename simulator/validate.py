@@ -191,3 +191,43 @@ def csv_table(path, columns: tuple[str, ...], fix: str):
     if len(table) > MAX_LIST:
         raise InputError(path, None, f"{len(table)} rows (at most {MAX_LIST})", fix)
     return table
+
+
+HISTORY_COMPARATORS = ("=", "<")  # a reported figure, a bound the plan states
+
+
+def history_table(path, columns: tuple[str, ...] = ("indicator", "year", "value",
+                                                    "comparator")):
+    """A project's history CSV, row by row: ``indicator`` a name, ``year`` a whole
+    number, ``value`` a finite number (kept as printed: its rounding is its error),
+    ``comparator`` ``=`` or ``<``, ``derived`` ``yes``/``no`` (empty or absent: no), one
+    row per indicator and year.  Returns the table with ``year`` as int and
+    ``derived`` as bool; the first bad cell raises InputError naming its line."""
+    fix = "give the path of the plan's history CSV (see the manifest's [history] file)"
+    table = csv_table(path, columns, fix)
+    if "derived" not in table.columns:
+        table["derived"] = ""
+    seen: dict[tuple[str, int], int] = {}
+    years, derived = [], []
+    for line, row in enumerate(table.itertuples(index=False), start=2):
+        key = f"line {line}"
+        indicator = string(path, f"{key}.indicator", row.indicator.strip(), allow_empty=False)
+        year_text = row.year.strip()
+        if not year_text.lstrip("-").isdigit():
+            raise InputError(path, f"{key}.year", f"{shown(row.year)} is not a whole number",
+                             "write the year as a whole number")
+        year = integer(path, f"{key}.year", int(year_text), 1, 9999)
+        number_text(path, f"{key}.value", row.value.strip())
+        choice(path, f"{key}.comparator", row.comparator.strip(), HISTORY_COMPARATORS)
+        flag = choice(path, f"{key}.derived", row.derived.strip() or "no", ("yes", "no"))
+        if (indicator, year) in seen:
+            raise InputError(path, key, f"{indicator} {year} is also on line "
+                             f"{seen[indicator, year]}", "keep one row per indicator and year")
+        seen[indicator, year] = line
+        years.append(year)
+        derived.append(flag == "yes")
+    for column in ("indicator", "value", "comparator"):
+        table[column] = table[column].str.strip()
+    table["year"] = years
+    table["derived"] = derived
+    return table

@@ -153,7 +153,7 @@ def test_cli_prints_a_table_and_strict_json(capsys):
     ("models/data/accounts.toml", 'prices = "current"', 'prices = "nominal"', "rate[4].prices"),
     ("models/data/accounts.toml", "factor = 1.5", "factor = 0.5", "history_pace.factor"),
     ("models/data/history.csv", "indicator,year,value", "indicator,year,amount", "value"),
-    ("models/data/history.csv", "tax,2005,5.0,", "tax,2005,five,", "line 21"),
+    ("models/data/history.csv", "tax,2005,5.0,", "tax,2005,five,", "line 21.value"),
     ("scenarios/goals.toml", 'base_year = 2005\nyears = [2010]\ncomparator = "<="',
      'years = [2010]\ncomparator = "<="', "goal 'wage_growth_cap_2010'.base_year"),
     # values go through simulator/validate.py: overflow, NaN, inf, wrong types, unknown keys
@@ -164,8 +164,8 @@ def test_cli_prints_a_table_and_strict_json(capsys):
     ("models/data/accounts.toml", "scale = 1e6", "scale = true",
      "product[0].scale"),
     ("models/data/accounts.toml", 'of = "va_farm"', 'of = "va_frm"', "rate[1].of"),
-    ("models/data/history.csv", "tax,2005,5.0,", "tax,99999999999999999999999,5.0,", "line 21"),
-    ("models/data/history.csv", "tax,2005,5.0,", "tax,2005,nan,", "line 21"),
+    ("models/data/history.csv", "tax,2005,5.0,", "tax,99999999999999999999999,5.0,", "line 21.year"),
+    ("models/data/history.csv", "tax,2005,5.0,", "tax,2005,nan,", "line 21.value"),
 ])
 def test_bad_input_is_one_line_with_exit_code_2(tmp_path, capsys, file, old, new, key):
     project = tmp_path / "plan"

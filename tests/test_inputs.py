@@ -152,3 +152,57 @@ def test_paths_with_control_characters(tmp_path, capsys):
         assert cli.main(argv) == 2, argv
         assert "control characters" in one_error_line(capsys), argv
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml", "spec.toml"]
+
+
+HISTORY = find().history
+BAD_HISTORY = {  # first data row changed: (sed-like old, new, key named)
+    "value not a number": (",64.3,", ",abc,", "line 2.value"),
+    "value nan": (",64.3,", ",nan,", "line 2.value"),
+    "year not whole": ("gdp_nominal,2000,", "gdp_nominal,2000.5,", "line 2.year"),
+    "unknown comparator": (",64.3,亿元 (current),=,", ",64.3,亿元 (current),~,",
+                           "line 2.comparator"),
+    "derived neither yes nor no": (",64.3,亿元 (current),=,no,",
+                                   ",64.3,亿元 (current),=,maybe,", "line 2.derived"),
+    "same figure twice": ("gdp_nominal,2005,", "gdp_nominal,2000,", "line 3"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_HISTORY))
+def test_bad_history_files(case, tmp_path):
+    """The history CSV goes through the validation layer (simulator.history and the audit)."""
+    from simulator import validate
+    from simulator.audit import plan as audit_plan
+
+    old, new, key = BAD_HISTORY[case]
+    text = HISTORY.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path = tmp_path / "history.csv"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    for read in (validate.history_table, audit_plan._read_history):
+        with pytest.raises(InputError) as info:
+            read(path)
+        assert info.value.file == str(path) and info.value.key == key, info.value
+
+
+def test_the_history_file_passes_validation():
+    from simulator import validate
+
+    table = validate.history_table(HISTORY)
+    assert len(table) > 30 and table["year"].dtype.kind == "i"
+    assert set(table["comparator"]) <= {"=", "<"} and table["derived"].dtype == bool
+
+
+def test_a_negative_structural_error_is_refused(tmp_path):
+    import dataclasses
+
+    from simulator.calibrate import errors
+
+    project = find()
+    text = project.history_errors.read_text(encoding="utf-8")
+    path = tmp_path / "history_errors.csv"
+    path.write_text(text.replace("*,discrepancy,relative,0.01", "*,discrepancy,relative,-0.01"),
+                    encoding="utf-8")
+    assert path.read_text(encoding="utf-8") != text
+    with pytest.raises(InputError) as info:
+        errors.notes(dataclasses.replace(project, history_errors=path))
+    assert info.value.file == str(path) and info.value.key.endswith(".value")

@@ -120,7 +120,6 @@ def rounding_of(printed: str) -> float:
 
 
 YEARS = (1, 9999)
-COMPARATORS = ("=", "<")
 ACCOUNT_KEYS = {"price_index": ("nominal", "real", "base_year", "inflation_band", "band_note"),
                 "sum": ("total", "parts", "shares"),
                 "product": ("total", "per_capita", "count", "scale"),
@@ -130,24 +129,10 @@ _ACCOUNTS_FIX = "see the comments of models/data/accounts.toml"
 
 
 def _read_history(path: Path) -> tuple[Figure, ...]:
-    table = validate.csv_table(path, HISTORY_COLUMNS, "give the path of the plan's history.csv")
-    figures = []
-    for i, row in enumerate(table.itertuples(index=False), start=2):
-        key = f"line {i}"
-        if not str(row.year).strip().lstrip("-").isdigit():
-            raise InputError(path, key, f"year {row.year!r} is not a whole number",
-                             "write the year as a whole number")
-        year = validate.integer(path, key, int(row.year), *YEARS)
-        value = validate.number_text(path, key, row.value)
-        indicator = validate.string(path, f"{key}.indicator", row.indicator.strip(),
-                                    allow_empty=False)
-        comparator = validate.choice(path, f"{key}.comparator", row.comparator.strip(),
-                                     COMPARATORS)
-        derived = validate.choice(path, f"{key}.derived",
-                                  (getattr(row, "derived", "") or "no").strip(), ("yes", "no"))
-        figures.append(Figure(indicator, year, value, rounding_of(row.value), row.unit,
-                              comparator, derived == "yes", row.section, row.quote))
-    return tuple(figures)
+    table = validate.history_table(path, HISTORY_COLUMNS)
+    return tuple(Figure(row.indicator, row.year, float(row.value), rounding_of(row.value),
+                        row.unit, row.comparator, row.derived, row.section, row.quote)
+                 for row in table.itertuples(index=False))
 
 
 def _need(path: Path, where: str, table: dict, key: str, kind: type | tuple):

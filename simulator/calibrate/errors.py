@@ -32,12 +32,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .. import validate
 from ..errors import InputError
 from ..project import Project
 
 COLUMNS = ["figure", "component", "kind", "value", "applies_to", "note"]
 DEFAULT_DISCREPANCY = 0.01  # relative structural error of a project without an errors file
 COMPONENTS = ("rounding", "derived", "inconsistency", "discrepancy")
+DISCREPANCY_KINDS = ("relative", "points")
 _QUOTED = re.compile(r"'([0-9.]+)'")
 _REFERENCE = re.compile(r"\{([a-z_0-9]+\.[0-9]{4})\}")
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -108,10 +110,14 @@ def _table(project: Project) -> pd.DataFrame:
         return pd.DataFrame([["*", "discrepancy", "relative", str(DEFAULT_DISCREPANCY), "",
                               "no errors file in the manifest: 1% structural error"]],
                             columns=COLUMNS)
-    table = pd.read_csv(path, encoding="utf-8", dtype=str, keep_default_na=False)
-    missing = [c for c in COLUMNS if c not in table.columns]
-    if missing:
-        raise InputError(path, missing[0], "missing column", f"give columns {','.join(COLUMNS)}")
+    table = validate.csv_table(path, tuple(COLUMNS), "give the path of the history's error "
+                               "model (the manifest's [history] errors)")
+    for line, row in enumerate(table.itertuples(index=False), start=2):
+        if row.component == "discrepancy":
+            validate.choice(path, f"line {line}.kind", row.kind, DISCREPANCY_KINDS)
+            if validate.number_text(path, f"line {line}.value", row.value) < 0:
+                raise InputError(path, f"line {line}.value", f"{row.value} is negative",
+                                 "give the structural error as a size (0 or more)")
     return table
 
 
