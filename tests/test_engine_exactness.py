@@ -23,8 +23,12 @@ def control(final_time: str = "4", time_step: str = "1", saveper: str = "TIME ST
         ("SAVEPER", saveper)))
 
 
-def write_model(tmp_path: Path, equations: dict[str, str], **control_values: str) -> Path:
-    body = "".join(f"{name} = {value}\n\t~\tDmnl\n\t~\t|\n\n" for name, value in equations.items())
+def write_model(tmp_path: Path, equations: dict[str, str], ranges: dict[str, str] | None = None,
+                **control_values: str) -> Path:
+    """A model of ``equations`` (name -> expression), subscript ``ranges`` (name -> elements)."""
+    body = "".join(f"{name}: {elements}\n\t~\t\n\t~\t|\n\n"
+                   for name, elements in (ranges or {}).items())
+    body += "".join(f"{name} = {value}\n\t~\tDmnl\n\t~\t|\n\n" for name, value in equations.items())
     path = tmp_path / "probe.mdl"
     path.write_text("{UTF-8}\n" + body + control(**control_values), encoding="utf-8")
     return path
@@ -163,3 +167,24 @@ def test_subscripted_model_with_per_run_values(tmp_path: Path) -> None:
         for name in outputs:
             np.testing.assert_array_equal(result[name].values[i], reference[name].values[0],
                                           err_msg=f"run {i}, {name!r}")
+
+
+AGES = {"AGE": "young, mid, old", "UPPER": "mid, old"}
+
+
+@pytest.mark.parametrize("p_values", [P_VALUES, P_VALUES[:2]])  # 2 runs: as many as elements
+def test_except_and_element_by_element_definitions(tmp_path: Path, p_values) -> None:
+    """EXCEPT equations (PySD: ``value.values[mask] = ...``) and stocks defined per
+    element or subrange (``value.loc[...] = ...``), in either order, with per-run
+    values: plain PySD's bits (tests/except, tests/subscript_mapping_simple,
+    tests/subscript_individually_defined_stocks of the suite)."""
+    mdl = write_model(tmp_path, {
+        "p": "1",
+        "s[AGE] :EXCEPT: [young]": "INTEG(p * 2, 1)", "s[young]": "INTEG(p, 3)",
+        "x[AGE] :EXCEPT: [old]": "p * 3", "x[old]": "7",                  # one value over runs
+        "y[young]": "p", "y[AGE] :EXCEPT: [young]": "s[AGE] * 2",        # mask after an element
+        "z[young]": "INTEG(p, 1)", "z[UPPER]": "INTEG(p * 2, 2)",
+        "w[AGE] :EXCEPT: [old]": "Time", "w[old]": "z[old] + p"}, AGES)
+    model = VectorModel(mdl, tmp_path / "cache")
+    assert_bits_equal_plain_pysd(mdl, model, {"p": p_values}, ["s", "x", "y", "z", "w"],
+                                 tmp_path / "cache")

@@ -35,13 +35,17 @@ from .lookups import _RUN_LOOKUP_CLASSES
 from .output import _handler_file
 from .runs import (
     _ASSIGN_LOC_NAME,
+    _ASSIGN_MASK_NAME,
     _DATA_ARRAY_NAME,
     _POWER_NAME,
     _REAL_NAME,
+    _SUBSCRIPTS_ONLY_NAME,
     _as_real,
     _assign_loc,
+    _assign_mask,
     _returning_run_last,
     _run_data_array,
+    _subscripts_only,
 )
 from .statefuls import (
     _BROADCAST_ATTRS,
@@ -173,6 +177,8 @@ class VectorModel:
         setattr(module, _REAL_NAME, _as_real)
         setattr(module, _DATA_ARRAY_NAME, functools.partial(_run_data_array, runs=self._runs))
         setattr(module, _ASSIGN_LOC_NAME, functools.partial(_assign_loc, runs=self._runs))
+        setattr(module, _ASSIGN_MASK_NAME, _assign_mask)
+        setattr(module, _SUBSCRIPTS_ONLY_NAME, _subscripts_only)
         external_lookups = [e for e in model._external_elements if isinstance(e, ExtLookup)]
         for lookup in model._lookup_elements + external_lookups:
             if lookup.interp not in _LOOKUP_INTERPOLATIONS:
@@ -350,8 +356,7 @@ class VectorModel:
         """A raw exception of the model's own code over run arrays -> a refusal by name.
 
         Names the variable whose equation raised (the innermost frame of the
-        translated file), e.g. PySD's positional ``.values[...]`` indexing of an
-        EXCEPT equation, which cannot take a ``run`` dimension.
+        translated file).
         """
         try:
             yield
