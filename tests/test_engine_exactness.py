@@ -188,3 +188,16 @@ def test_except_and_element_by_element_definitions(tmp_path: Path, p_values) -> 
     model = VectorModel(mdl, tmp_path / "cache")
     assert_bits_equal_plain_pysd(mdl, model, {"p": p_values}, ["s", "x", "y", "z", "w"],
                                  tmp_path / "cache")
+
+
+def test_complex_power_stored_in_a_subscript_keeps_its_real_part(tmp_path: Path) -> None:
+    """``(-Time)^c`` is complex in Python for a fractional ``c``; PySD's ``value.loc[...] =``
+    stores its real part in a subscripted variable (tests/arithmetics of the suite),
+    so the engine does too rather than NaN."""
+    mdl = write_model(tmp_path, {"c": "1.3", "p": "1",
+                                 "e[AGE] :EXCEPT: [young]": "-Time^c * p",
+                                 "e[young]": "(-Time - p)^c"}, AGES)
+    model = VectorModel(mdl, tmp_path / "cache")
+    params = {"c": np.array([1.3, 2.0, 0.5]), "p": P_VALUES}
+    assert_bits_equal_plain_pysd(mdl, model, params, ["e"], tmp_path / "cache")
+    assert np.isfinite(model.run(params, ["e"], check_finite=False)["e"].values).all()

@@ -32,7 +32,8 @@ e1 sent ``WITH LOOKUP`` through ``xr.apply_ufunc`` (runs were DataArrays); e2 ke
 PySD's ``np.interp``, which keeps the shape of a numpy array argument.  e3 rewrites
 ``**`` on the parsed file (``-2^2`` is ``-(2^2)``) and keeps ``float()`` as ``_as_real``;
 e4 does both on the parsed file only (subscripted models: runs as a named dimension);
-e5 rewrites EXCEPT assignments (``value.values[mask] = ...``) and their masks."""
+e5 rewrites EXCEPT assignments (``value.values[mask] = ...``) and their masks, and
+keeps the real part of a complex power assigned to a subscript."""
 
 
 _TRANSLATION_LOCK = threading.Lock()
@@ -141,7 +142,8 @@ class _ArraySafeCalls(ast.NodeTransformer):
     """On the built file: ``a ** b`` -> ``_vector_power(a, b)``, ``float(x)`` -> ``_as_real(x)``,
     ``xr.DataArray(value, coords, dims)`` -> ``_run_data_array(...)``,
     ``x.transpose(a, b)`` -> ``x.transpose(a, b, ...)``, ``value.loc[i] = x`` ->
-    ``value = _assign_loc(value, i, x)``, ``value.values[m] = x`` ->
+    ``value = _assign_loc(value, i, x)`` (``a ** b`` as ``x``: ``_vector_power(a, b,
+    real_part=True)``), ``value.values[m] = x`` ->
     ``value = _assign_mask(value, m, x)`` and ``xr.ones_like(value, dtype=bool)`` (or
     ``zeros_like``, the template of PySD's EXCEPT mask ``m``) ->
     ``xr.ones_like(_subscripts_only(value), dtype=bool)``.
@@ -174,6 +176,10 @@ class _ArraySafeCalls(ast.NodeTransformer):
             return node
         owner = target.value.value.id
         function = _ASSIGN_LOC_NAME if target.value.attr == "loc" else _ASSIGN_MASK_NAME
+        if (function == _ASSIGN_LOC_NAME and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name) and node.value.func.id == _POWER_NAME):
+            # PySD's ``value.loc[i] = a ** b`` keeps the real part of a complex power
+            node.value.keywords.append(ast.keyword(arg="real_part", value=ast.Constant(True)))
         call = ast.Call(func=ast.Name(id=function, ctx=ast.Load()),
                         args=[ast.Name(id=owner, ctx=ast.Load()), _index_expression(target.slice),
                               node.value], keywords=[])
