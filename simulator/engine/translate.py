@@ -101,6 +101,7 @@ def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool,
     External data (GET DIRECT/XLS...) is read from the model's folder, as PySD does
     for a model translated next to it (see :func:`_data_from_model_dir`).
     """
+    _subscript_files_from_model_dir(abstract, model_dir)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".translating-") as tmp:
         built = Path(tmp) / target.name
         abstract.sections[0].path = built
@@ -117,6 +118,20 @@ def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool,
         for section in abstract.sections[1:]:
             os.replace(section.path, target.parent / section.path.name)
         os.replace(built, target)
+
+
+def _subscript_files_from_model_dir(abstract: _am.AbstractModel, model_dir: Path) -> None:
+    """Subscript ranges read from a file (GET XLS/DIRECT SUBSCRIPT) name it in ``model_dir``.
+
+    PySD's builder reads them while building, from the folder of the Python file
+    (``SubscriptManager._root``), which here is a private build folder; a file named
+    indirectly (``?name``) is left to PySD.
+    """
+    for section in abstract.sections:
+        for subscript_range in section.subscripts:
+            source = subscript_range.subscripts
+            if isinstance(source, dict) and not str(source["file"]).startswith("?"):
+                source["file"] = str(model_dir / source["file"])
 
 
 def _data_from_model_dir(source: str, model_dir: Path) -> str:
