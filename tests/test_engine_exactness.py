@@ -39,7 +39,7 @@ def assert_bits_equal_plain_pysd(mdl: Path, model: VectorModel, params: dict[str
     result = model.run(params, outputs, years, check_finite=False)
     n = result.sizes["run"]
     for i in range(n):
-        single = {k: float(v[i]) for k, v in params.items()}
+        single = {k: v[i] if v.ndim > 1 else float(v[i]) for k, v in params.items()}
         reference = run_single(mdl, single, outputs, result["time"].values, cache_dir=cache)
         for name in outputs:
             np.testing.assert_array_equal(result[name].values[i], reference[name].values[0],
@@ -201,3 +201,24 @@ def test_complex_power_stored_in_a_subscript_keeps_its_real_part(tmp_path: Path)
     params = {"c": np.array([1.3, 2.0, 0.5]), "p": P_VALUES}
     assert_bits_equal_plain_pysd(mdl, model, params, ["e"], tmp_path / "cache")
     assert np.isfinite(model.run(params, ["e"], check_finite=False)["e"].values).all()
+
+
+SUBSCRIPTED_TABLE = ("tab[young]((0,0),(1,1),(2,4)) ~~|\ntab[mid]((0,1),(1.5,2),(2,4)) ~~|\n"
+                     "tab[old]((-1,0),(1,3),(2,5))\n\t~\t\n\t~\t|\n\n")
+
+
+@pytest.mark.parametrize("params", [
+    {"p": np.array([1.0, 0.5, 1.5, 2.5, -1.5, 1.25])},                 # exact, between, outside
+    {"c": np.array([[0.0, 1.5, -1.0], [1.2, 2.5, 0.3], [2.0, 0.7, 3.0]])},
+])
+def test_subscripted_lookup_called_with_values_over_runs(tmp_path: Path, params) -> None:
+    """A subscripted table called with a value over runs, unsubscripted (PySD: the
+    whole table at one x) or subscripted (PySD: element by element): plain PySD's
+    bits (tests/subscripted_lookups of the suite holds no constants to vary)."""
+    mdl = write_model(tmp_path, {"p": "1", "c[AGE]": "0.5, 1, 1.5",
+                                 "whole[AGE]": "tab[AGE](p + Time / 4)", "one": "tab[mid](p)",
+                                 "each[AGE]": "tab[AGE](c[AGE] * p + Time / 8)"}, AGES)
+    mdl.write_text(mdl.read_text(encoding="utf-8").replace("{UTF-8}\n", "{UTF-8}\n"
+                                                           + SUBSCRIPTED_TABLE), encoding="utf-8")
+    model = VectorModel(mdl, tmp_path / "cache")
+    assert_bits_equal_plain_pysd(mdl, model, params, ["whole", "one", "each"], tmp_path / "cache")
