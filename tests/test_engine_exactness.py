@@ -222,3 +222,20 @@ def test_subscripted_lookup_called_with_values_over_runs(tmp_path: Path, params)
                                                            + SUBSCRIPTED_TABLE), encoding="utf-8")
     model = VectorModel(mdl, tmp_path / "cache")
     assert_bits_equal_plain_pysd(mdl, model, params, ["whole", "one", "each"], tmp_path / "cache")
+
+
+def test_a_failing_comparison_is_no_verdict(tmp_path: Path, monkeypatch) -> None:
+    """check_model raises when the reference run cannot be made (the model file gone
+    mid-check, as once seen for tests/chained_initialization while its worktree
+    changed), instead of calling the engine's numbers different from plain PySD's."""
+    from simulator.engine import conformance
+
+    mdl = write_model(tmp_path, {"p": "1", "s": "INTEG(p, 1)"})
+    assert conformance.check_model(mdl, cache_dir=tmp_path / "cache").status == "equal"
+
+    def vanished(*args, **kwargs):
+        raise EngineError(f"model file not found: {mdl}")
+
+    monkeypatch.setattr(conformance, "run_single", vanished)
+    with pytest.raises(EngineError, match="model file not found"):
+        conformance.check_model(mdl, cache_dir=tmp_path / "cache")
