@@ -108,13 +108,12 @@ def _assign_loc(value: xr.DataArray, index: Any, element: Any,
     size more than the region's subscripts) gives the template the ``run``
     dimension (last) first, and an element without runs is spread over them.
     """
-    region = value.loc[index]
-    region_ndim = region.ndim - (RUN in region.dims)  # the region's subscripts
     if isinstance(element, xr.DataArray) and RUN in element.dims:
         element = _run_last(element)  # PySD assigns by position: subscripts, then run
         n = element.sizes[RUN]
     elif (runs is not None and runs.named and isinstance(element, np.ndarray)
-          and element.ndim == region_ndim + 1 and element.shape[-1] == runs.n):
+          and element.ndim and element.shape[-1] == runs.n
+          and element.ndim == _subscript_ndim(value.loc[index]) + 1):
         n = runs.n
     else:
         n = None
@@ -124,6 +123,11 @@ def _assign_loc(value: xr.DataArray, index: Any, element: Any,
         element = np.asarray(element)[..., None]
     value.loc[index] = element
     return value
+
+
+def _subscript_ndim(region: xr.DataArray) -> int:
+    """How many subscripts a selected region has (its dims but ``run``)."""
+    return region.ndim - (RUN in region.dims)
 
 
 def _subscripts_only(value: Any) -> Any:
