@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.engine import DomainError, EngineError, VectorModel, run_single
+from simulator.engine import DomainError, EngineError, UnknownNameError, VectorModel, run_single
 
 P_VALUES = np.array([1.0, -0.5, 3.25])
 
@@ -239,3 +239,32 @@ def test_a_failing_comparison_is_no_verdict(tmp_path: Path, monkeypatch) -> None
     monkeypatch.setattr(conformance, "run_single", vanished)
     with pytest.raises(EngineError, match="model file not found"):
         conformance.check_model(mdl, cache_dir=tmp_path / "cache")
+
+
+def test_one_element_of_a_subscripted_constant_per_run(tmp_path: Path) -> None:
+    """``'initial output[south, industry]'`` over runs: that element per run, the others
+    at their defaults; the same bits as the whole array given, and plain PySD's."""
+    cache = tmp_path / "cache"
+    model = VectorModel(SUBSCRIPTS_MDL, cache)
+    outputs = model.variables
+    values = np.array([3.0, 7.5, 11.0])
+    by_element = model.run({"initial output[south, industry]": values,
+                            "sector weight[ farming ]": 0.9}, outputs)
+    initial = np.array(np.broadcast_to(
+        model.subscripted_parameters["initial output"].values, (3, 3, 2)), dtype=np.float64)
+    initial[:, 1, 1] = values
+    weight = np.array([[0.9, 0.4]] * 3)
+    whole = {"initial output": initial, "sector weight": weight}
+    np.testing.assert_array_equal(by_element["initial output"].values, initial)
+    with_whole = model.run(whole, outputs)
+    for name in outputs:
+        np.testing.assert_array_equal(by_element[name].values, with_whole[name].values,
+                                      err_msg=name)
+    assert_bits_equal_plain_pysd(SUBSCRIPTS_MDL, model, whole, outputs, cache)
+    with pytest.raises(UnknownNameError, match="'region' has no element 'west'"):
+        model.run({"initial output[west, industry]": values}, outputs)
+    with pytest.raises(UnknownNameError, match="name one element of each"):
+        model.run({"initial output[south]": values}, outputs)
+    with pytest.raises(EngineError, match="given whole and by element"):
+        model.run({"initial output[south, industry]": values, "initial output": initial},
+                  outputs)
