@@ -427,3 +427,21 @@ def test_karamay_tiny_ensembles_are_bit_identical(cache_dir: Path, n: int) -> No
     outputs = model.variables
     result = model.run(params, outputs, check_finite=False)
     assert_bit_identical_to_single_runs(KARAMAY_MDL, result, params, outputs, cache_dir)
+
+
+def test_subscript_range_read_from_a_file_beside_the_model(tmp_path: Path) -> None:
+    """GET DIRECT SUBSCRIPT names a file in the model's folder, as plain PySD reads it,
+    with the translation cache elsewhere (tests/get_subscript_3d_arrays_xls of the suite)."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "regions.csv").write_text("north,south,east\n", encoding="utf-8")
+    mdl = folder / "regions.mdl"
+    mdl.write_text("{UTF-8}\nREGION: GET DIRECT SUBSCRIPT('regions.csv', ',', 'A1', 'C1', '')"
+                   "\n\t~\t\n\t~\t|\n\np = 1\n\t~\tDmnl\n\t~\t|\n\n"
+                   "s[REGION] = INTEG(p, 1)\n\t~\tDmnl\n\t~\t|\n\n" + CONTROL, encoding="utf-8")
+    cache = tmp_path / "cache"
+    model = VectorModel(mdl, cache)
+    params = {"p": np.array([0.5, 2.0])}
+    result = model.run(params, ["s"])
+    assert list(result["REGION"].values) == ["north", "south", "east"]
+    assert_bit_identical_to_single_runs(mdl, result, params, ["s"], cache)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.engine import DomainError, EngineError, VectorModel, run_single
+from simulator.engine import DomainError, EngineError, UnknownNameError, VectorModel, run_single
 
 P_VALUES = np.array([1.0, -0.5, 3.25])
 
@@ -23,8 +23,12 @@ def control(final_time: str = "4", time_step: str = "1", saveper: str = "TIME ST
         ("SAVEPER", saveper)))
 
 
-def write_model(tmp_path: Path, equations: dict[str, str], **control_values: str) -> Path:
-    body = "".join(f"{name} = {value}\n\t~\tDmnl\n\t~\t|\n\n" for name, value in equations.items())
+def write_model(tmp_path: Path, equations: dict[str, str], ranges: dict[str, str] | None = None,
+                **control_values: str) -> Path:
+    """A model of ``equations`` (name -> expression), subscript ``ranges`` (name -> elements)."""
+    body = "".join(f"{name}: {elements}\n\t~\t\n\t~\t|\n\n"
+                   for name, elements in (ranges or {}).items())
+    body += "".join(f"{name} = {value}\n\t~\tDmnl\n\t~\t|\n\n" for name, value in equations.items())
     path = tmp_path / "probe.mdl"
     path.write_text("{UTF-8}\n" + body + control(**control_values), encoding="utf-8")
     return path
@@ -35,7 +39,7 @@ def assert_bits_equal_plain_pysd(mdl: Path, model: VectorModel, params: dict[str
     result = model.run(params, outputs, years, check_finite=False)
     n = result.sizes["run"]
     for i in range(n):
-        single = {k: float(v[i]) for k, v in params.items()}
+        single = {k: v[i] if v.ndim > 1 else float(v[i]) for k, v in params.items()}
         reference = run_single(mdl, single, outputs, result["time"].values, cache_dir=cache)
         for name in outputs:
             np.testing.assert_array_equal(result[name].values[i], reference[name].values[0],
@@ -163,3 +167,104 @@ def test_subscripted_model_with_per_run_values(tmp_path: Path) -> None:
         for name in outputs:
             np.testing.assert_array_equal(result[name].values[i], reference[name].values[0],
                                           err_msg=f"run {i}, {name!r}")
+
+
+AGES = {"AGE": "young, mid, old", "UPPER": "mid, old"}
+
+
+@pytest.mark.parametrize("p_values", [P_VALUES, P_VALUES[:2]])  # 2 runs: as many as elements
+def test_except_and_element_by_element_definitions(tmp_path: Path, p_values) -> None:
+    """EXCEPT equations (PySD: ``value.values[mask] = ...``) and stocks defined per
+    element or subrange (``value.loc[...] = ...``), in either order, with per-run
+    values: plain PySD's bits (tests/except, tests/subscript_mapping_simple,
+    tests/subscript_individually_defined_stocks of the suite)."""
+    mdl = write_model(tmp_path, {
+        "p": "1",
+        "s[AGE] :EXCEPT: [young]": "INTEG(p * 2, 1)", "s[young]": "INTEG(p, 3)",
+        "x[AGE] :EXCEPT: [old]": "p * 3", "x[old]": "7",                  # one value over runs
+        "y[young]": "p", "y[AGE] :EXCEPT: [young]": "s[AGE] * 2",        # mask after an element
+        "z[young]": "INTEG(p, 1)", "z[UPPER]": "INTEG(p * 2, 2)",
+        "w[AGE] :EXCEPT: [old]": "Time", "w[old]": "z[old] + p"}, AGES)
+    model = VectorModel(mdl, tmp_path / "cache")
+    assert_bits_equal_plain_pysd(mdl, model, {"p": p_values}, ["s", "x", "y", "z", "w"],
+                                 tmp_path / "cache")
+
+
+def test_complex_power_stored_in_a_subscript_keeps_its_real_part(tmp_path: Path) -> None:
+    """``(-Time)^c`` is complex in Python for a fractional ``c``; PySD's ``value.loc[...] =``
+    stores its real part in a subscripted variable (tests/arithmetics of the suite),
+    so the engine does too rather than NaN."""
+    mdl = write_model(tmp_path, {"c": "1.3", "p": "1",
+                                 "e[AGE] :EXCEPT: [young]": "-Time^c * p",
+                                 "e[young]": "(-Time - p)^c"}, AGES)
+    model = VectorModel(mdl, tmp_path / "cache")
+    params = {"c": np.array([1.3, 2.0, 0.5]), "p": P_VALUES}
+    assert_bits_equal_plain_pysd(mdl, model, params, ["e"], tmp_path / "cache")
+    assert np.isfinite(model.run(params, ["e"], check_finite=False)["e"].values).all()
+
+
+SUBSCRIPTED_TABLE = ("tab[young]((0,0),(1,1),(2,4)) ~~|\ntab[mid]((0,1),(1.5,2),(2,4)) ~~|\n"
+                     "tab[old]((-1,0),(1,3),(2,5))\n\t~\t\n\t~\t|\n\n")
+
+
+@pytest.mark.parametrize("params", [
+    {"p": np.array([1.0, 0.5, 1.5, 2.5, -1.5, 1.25])},                 # exact, between, outside
+    {"c": np.array([[0.0, 1.5, -1.0], [1.2, 2.5, 0.3], [2.0, 0.7, 3.0]])},
+])
+def test_subscripted_lookup_called_with_values_over_runs(tmp_path: Path, params) -> None:
+    """A subscripted table called with a value over runs, unsubscripted (PySD: the
+    whole table at one x) or subscripted (PySD: element by element): plain PySD's
+    bits (tests/subscripted_lookups of the suite holds no constants to vary)."""
+    mdl = write_model(tmp_path, {"p": "1", "c[AGE]": "0.5, 1, 1.5",
+                                 "whole[AGE]": "tab[AGE](p + Time / 4)", "one": "tab[mid](p)",
+                                 "each[AGE]": "tab[AGE](c[AGE] * p + Time / 8)"}, AGES)
+    mdl.write_text(mdl.read_text(encoding="utf-8").replace("{UTF-8}\n", "{UTF-8}\n"
+                                                           + SUBSCRIPTED_TABLE), encoding="utf-8")
+    model = VectorModel(mdl, tmp_path / "cache")
+    assert_bits_equal_plain_pysd(mdl, model, params, ["whole", "one", "each"], tmp_path / "cache")
+
+
+def test_a_failing_comparison_is_no_verdict(tmp_path: Path, monkeypatch) -> None:
+    """check_model raises when the reference run cannot be made (the model file gone
+    mid-check, as once seen for tests/chained_initialization while its worktree
+    changed), instead of calling the engine's numbers different from plain PySD's."""
+    from simulator.engine import conformance
+
+    mdl = write_model(tmp_path, {"p": "1", "s": "INTEG(p, 1)"})
+    assert conformance.check_model(mdl, cache_dir=tmp_path / "cache").status == "equal"
+
+    def vanished(*args, **kwargs):
+        raise EngineError(f"model file not found: {mdl}")
+
+    monkeypatch.setattr(conformance, "run_single", vanished)
+    with pytest.raises(EngineError, match="model file not found"):
+        conformance.check_model(mdl, cache_dir=tmp_path / "cache")
+
+
+def test_one_element_of_a_subscripted_constant_per_run(tmp_path: Path) -> None:
+    """``'initial output[south, industry]'`` over runs: that element per run, the others
+    at their defaults; the same bits as the whole array given, and plain PySD's."""
+    cache = tmp_path / "cache"
+    model = VectorModel(SUBSCRIPTS_MDL, cache)
+    outputs = model.variables
+    values = np.array([3.0, 7.5, 11.0])
+    by_element = model.run({"initial output[south, industry]": values,
+                            "sector weight[ farming ]": 0.9}, outputs)
+    initial = np.array(np.broadcast_to(
+        model.subscripted_parameters["initial output"].values, (3, 3, 2)), dtype=np.float64)
+    initial[:, 1, 1] = values
+    weight = np.array([[0.9, 0.4]] * 3)
+    whole = {"initial output": initial, "sector weight": weight}
+    np.testing.assert_array_equal(by_element["initial output"].values, initial)
+    with_whole = model.run(whole, outputs)
+    for name in outputs:
+        np.testing.assert_array_equal(by_element[name].values, with_whole[name].values,
+                                      err_msg=name)
+    assert_bits_equal_plain_pysd(SUBSCRIPTS_MDL, model, whole, outputs, cache)
+    with pytest.raises(UnknownNameError, match="'region' has no element 'west'"):
+        model.run({"initial output[west, industry]": values}, outputs)
+    with pytest.raises(UnknownNameError, match="name one element of each"):
+        model.run({"initial output[south]": values}, outputs)
+    with pytest.raises(EngineError, match="given whole and by element"):
+        model.run({"initial output[south, industry]": values, "initial output": initial},
+                  outputs)

@@ -30,6 +30,7 @@ BOUNDED = {
     "tests/if_stmt/if_stmt.mdl",
     "tests/control_vars/test_control_vars.mdl",               # control values over time
     "tests/subscript_2d_arrays/test_subscript_2d_arrays.mdl",
+    "tests/except/test_except.mdl",                           # EXCEPT, stocks per element
     "tests/macro_stock/test_macro_stock.mdl",
     "tests/get_data/test_get_data.mdl",
 }

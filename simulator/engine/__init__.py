@@ -52,7 +52,10 @@ all made here, none in the model:
    dimension, kept last (PySD's ``.loc[...]`` and ``.values`` are positional over
    the subscripts): given values are DataArrays, every component returns ``run``
    last, ``xr.DataArray(value, coords, dims)`` of the built file spreads a value
-   over runs (:func:`~.functions._run_data_array`), and functions dispatch on what
+   over runs (:func:`~.runs._run_data_array`), a variable defined element by
+   element or with EXCEPT (PySD's ``value.loc[...] =`` and ``value.values[mask] =``)
+   takes ``run`` from its first element over runs (:func:`~.runs._assign_loc`,
+   :func:`~.runs._assign_mask`; masks cover subscripts only), and functions dispatch on what
    PySD's single run holds: a value over runs only is a scalar there (the array
    versions above), a subscripted one a DataArray (PySD's own function).
 8. Macros.  Each macro's module and stateful objects get the same treatment; the

@@ -122,6 +122,8 @@ def _compare_run(model: VectorModel, result: xr.Dataset, i: int, single: dict[st
     finite = all(np.isfinite(result[o].values[i]).all() for o in outputs)
     try:
         reference = run_single(model.mdl_path, single, outputs, years, cache_dir=cache_dir)
+    except EngineError:
+        raise  # the comparison itself failed (e.g. the model file is gone): no verdict
     except Exception as error:  # noqa: BLE001 - PySD raises for this run
         if finite:
             return DIFFERS, f": plain PySD raises {_one_line(error)}; the engine gives numbers"

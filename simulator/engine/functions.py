@@ -195,28 +195,47 @@ def _float_power_is_c_pow() -> bool:
 _FLOAT_POWER_IS_C_POW = _float_power_is_c_pow()
 
 
-def _power(base: Any, exponent: Any) -> Any:
+def _power(base: Any, exponent: Any, *, real_part: bool = False) -> Any:
     """Vensim ``^`` exactly as PySD's scalar path computes it: Python's ``**`` per run.
 
     Arrays go through ``np.float_power`` when it is checked to equal Python's
     ``**`` (C ``pow``) bit for bit, else element by element through Python's
     operator (about 0.1 us per element).  Where Python would raise or return a
     complex number (0 to a negative power, negative base to a fractional power)
-    the result is numpy's inf or NaN.
+    the result is numpy's inf or NaN; with ``real_part`` (a power PySD stores
+    straight into a subscripted variable, ``value.loc[...] = a ** b``, which keeps
+    the real part of a complex value) it is the real part of Python's complex result.
     """
     kind = _runs_only((base, exponent))
     if kind is False:
         return base ** exponent  # subscripted: numpy's power, as in PySD's run
     if kind:
         values = _power(*(a.values if isinstance(a, xr.DataArray) else a
-                          for a in (base, exponent)))
+                          for a in (base, exponent)), real_part=real_part)
         return xr.DataArray(values, dims=[RUN])
     if not isinstance(base, np.ndarray) and not isinstance(exponent, np.ndarray):
         return base ** exponent
     if _FLOAT_POWER_IS_C_POW:
-        return np.float_power(base, exponent)
-    try:
-        return np.asarray(_OBJECT_POWER(base, exponent), dtype=np.float64)
-    except (ZeroDivisionError, OverflowError, TypeError, ValueError):
-        return np.asarray(_SAFE_POWER(base, exponent), dtype=np.float64)
+        result = np.float_power(base, exponent)
+    else:
+        try:
+            result = np.asarray(_OBJECT_POWER(base, exponent), dtype=np.float64)
+        except (ZeroDivisionError, OverflowError, TypeError, ValueError):
+            result = np.asarray(_SAFE_POWER(base, exponent), dtype=np.float64)
+    return _with_real_parts(result, base, exponent) if real_part else result
 
+
+def _with_real_parts(result: np.ndarray, base: Any, exponent: Any) -> np.ndarray:
+    """``result`` with the real part of Python's complex ``base ** exponent`` where
+    Python goes complex (a finite negative base to a finite fractional power)."""
+    base, exponent = np.broadcast_arrays(np.asarray(base, dtype=np.float64),
+                                         np.asarray(exponent, dtype=np.float64))
+    with np.errstate(invalid="ignore"):
+        complex_ = ((base < 0) & np.isfinite(base) & np.isfinite(exponent)
+                    & (exponent != np.floor(exponent)))
+    if not complex_.any():
+        return result
+    result = np.array(result, dtype=np.float64)
+    result[complex_] = [(b ** e).real for b, e in zip(base[complex_].tolist(),
+                                                      exponent[complex_].tolist())]
+    return result

@@ -19,6 +19,10 @@ _ASSIGN_LOC_NAME = "_assign_loc"
 """The name the translated file calls where PySD assembles ``value.loc[...] = ...``."""
 _DATA_ARRAY_NAME = "_run_data_array"
 """The name the translated file calls where PySD's builder writes ``xr.DataArray(...)``."""
+_ASSIGN_MASK_NAME = "_assign_mask"
+"""The name the translated file calls where PySD assigns ``value.values[mask] = ...``."""
+_SUBSCRIPTS_ONLY_NAME = "_subscripts_only"
+"""The name the translated file calls on the template of an EXCEPT (or partial) mask."""
 
 
 
@@ -101,15 +105,15 @@ def _assign_loc(value: xr.DataArray, index: Any, element: Any,
     PySD assembles a variable defined element by element into a template built
     without runs; an element over runs (a DataArray with ``run``, or PySD's
     ``.values`` of one: a numpy array with one trailing axis of the ensemble's
-    size more than the region) gives the template the ``run`` dimension (last)
-    first, and an element without runs is spread over them.
+    size more than the region's subscripts) gives the template the ``run``
+    dimension (last) first, and an element without runs is spread over them.
     """
     if isinstance(element, xr.DataArray) and RUN in element.dims:
         element = _run_last(element)  # PySD assigns by position: subscripts, then run
         n = element.sizes[RUN]
     elif (runs is not None and runs.named and isinstance(element, np.ndarray)
-          and RUN not in value.dims and element.ndim == value.loc[index].ndim + 1
-          and element.shape[-1] == runs.n):
+          and element.ndim and element.shape[-1] == runs.n
+          and element.ndim == _subscript_ndim(value.loc[index]) + 1):
         n = runs.n
     else:
         n = None
@@ -118,6 +122,45 @@ def _assign_loc(value: xr.DataArray, index: Any, element: Any,
     elif RUN in value.dims and n is None and np.ndim(element):
         element = np.asarray(element)[..., None]
     value.loc[index] = element
+    return value
+
+
+def _subscript_ndim(region: xr.DataArray) -> int:
+    """How many subscripts a selected region has (its dims but ``run``)."""
+    return region.ndim - (RUN in region.dims)
+
+
+def _subscripts_only(value: Any) -> Any:
+    """The template of PySD's EXCEPT mask (``xr.ones_like(value, dtype=bool)``) without runs.
+
+    The mask selects subscript elements, so that ``x.values[mask]`` of a value over
+    runs keeps every run of each selected element (see :func:`_assign_mask`).
+    """
+    if isinstance(value, xr.DataArray) and RUN in value.dims:
+        return value.isel({RUN: 0}, drop=True)
+    return value
+
+
+def _assign_mask(value: xr.DataArray, mask: np.ndarray, element: Any) -> xr.DataArray:
+    """PySD's ``value.values[mask] = element`` (EXCEPT equations) when runs are involved.
+
+    ``mask`` covers the subscripts only (:func:`_subscripts_only`); PySD's element
+    is one number, or the ``(k,)`` values of the ``k`` selected elements.  Over
+    runs, the first is a DataArray over ``run`` and the second a ``(k, runs)``
+    array (``x.values[mask]`` of a value with ``run`` last); either gives the
+    template the ``run`` dimension, and an element without runs is spread over them.
+    """
+    if isinstance(element, xr.DataArray) and RUN in element.dims:
+        if element.dims != (RUN,):
+            raise EngineError(f"a value over {element.dims} assigned to subscript elements "
+                              f"selected by a mask")
+        element = element.values[None, :]  # every selected element, run by run
+    if isinstance(element, np.ndarray) and element.ndim == 2:
+        if RUN not in value.dims:
+            value = value.expand_dims({RUN: element.shape[-1]}, axis=-1).copy()
+    elif RUN in value.dims and np.ndim(element):
+        element = np.asarray(element)[..., None]
+    value.values[mask] = element
     return value
 
 

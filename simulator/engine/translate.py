@@ -16,15 +16,24 @@ from pysd.translators.structures import abstract_model as _am
 
 from .constructs import _abstract_issues, _parse_vensim, _raise_if_unsupported, _source_issues
 from .errors import EngineError
-from .runs import _ASSIGN_LOC_NAME, _DATA_ARRAY_NAME, _POWER_NAME, _REAL_NAME
+from .runs import (
+    _ASSIGN_LOC_NAME,
+    _ASSIGN_MASK_NAME,
+    _DATA_ARRAY_NAME,
+    _POWER_NAME,
+    _REAL_NAME,
+    _SUBSCRIPTS_ONLY_NAME,
+)
 
-ENGINE_TAG = "e4"
+ENGINE_TAG = "e5"
 """Version of the translation patches; part of the cache key of translated files.
 
 e1 sent ``WITH LOOKUP`` through ``xr.apply_ufunc`` (runs were DataArrays); e2 keeps
 PySD's ``np.interp``, which keeps the shape of a numpy array argument.  e3 rewrites
 ``**`` on the parsed file (``-2^2`` is ``-(2^2)``) and keeps ``float()`` as ``_as_real``;
-e4 does both on the parsed file only (subscripted models: runs as a named dimension)."""
+e4 does both on the parsed file only (subscripted models: runs as a named dimension);
+e5 rewrites EXCEPT assignments (``value.values[mask] = ...``) and their masks, and
+keeps the real part of a complex power assigned to a subscript."""
 
 
 _TRANSLATION_LOCK = threading.Lock()
@@ -92,6 +101,7 @@ def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool,
     External data (GET DIRECT/XLS...) is read from the model's folder, as PySD does
     for a model translated next to it (see :func:`_data_from_model_dir`).
     """
+    _subscript_files_from_model_dir(abstract, model_dir)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".translating-") as tmp:
         built = Path(tmp) / target.name
         abstract.sections[0].path = built
@@ -108,6 +118,20 @@ def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool,
         for section in abstract.sections[1:]:
             os.replace(section.path, target.parent / section.path.name)
         os.replace(built, target)
+
+
+def _subscript_files_from_model_dir(abstract: _am.AbstractModel, model_dir: Path) -> None:
+    """Subscript ranges read from a file (GET XLS/DIRECT SUBSCRIPT) name it in ``model_dir``.
+
+    PySD's builder reads them while building, from the folder of the Python file
+    (``SubscriptManager._root``), which here is a private build folder; a file named
+    indirectly (``?name``) is left to PySD.
+    """
+    for section in abstract.sections:
+        for subscript_range in section.subscripts:
+            source = subscript_range.subscripts
+            if isinstance(source, dict) and not str(source["file"]).startswith("?"):
+                source["file"] = str(model_dir / source["file"])
 
 
 def _data_from_model_dir(source: str, model_dir: Path) -> str:
@@ -133,7 +157,11 @@ class _ArraySafeCalls(ast.NodeTransformer):
     """On the built file: ``a ** b`` -> ``_vector_power(a, b)``, ``float(x)`` -> ``_as_real(x)``,
     ``xr.DataArray(value, coords, dims)`` -> ``_run_data_array(...)``,
     ``x.transpose(a, b)`` -> ``x.transpose(a, b, ...)``, ``value.loc[i] = x`` ->
-    ``value = _assign_loc(value, i, x)``.
+    ``value = _assign_loc(value, i, x)`` (``a ** b`` as ``x``: ``_vector_power(a, b,
+    real_part=True)``), ``value.values[m] = x`` ->
+    ``value = _assign_mask(value, m, x)`` and ``xr.ones_like(value, dtype=bool)`` (or
+    ``zeros_like``, the template of PySD's EXCEPT mask ``m``) ->
+    ``xr.ones_like(_subscripts_only(value), dtype=bool)``.
 
     Done on the parsed file, so ``-2 ** 2`` stays ``-(2 ** 2)`` exactly as Python
     (and Vensim) read PySD's expression.  PySD's builder writes ``float(...)``
@@ -153,14 +181,21 @@ class _ArraySafeCalls(ast.NodeTransformer):
         return ast.copy_location(call, node)
 
     def visit_Assign(self, node: ast.Assign) -> ast.AST:
-        """``value.loc[i] = x`` -> ``value = _assign_loc(value, i, x)`` (see there)."""
+        """``value.loc[i] = x`` -> ``value = _assign_loc(value, i, x)``; ``value.values[m]
+        = x`` -> ``value = _assign_mask(value, m, x)`` (see there)."""
         self.generic_visit(node)
         target = node.targets[0] if len(node.targets) == 1 else None
         if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Attribute)
-                and target.value.attr == "loc" and isinstance(target.value.value, ast.Name)):
+                and target.value.attr in ("loc", "values")
+                and isinstance(target.value.value, ast.Name)):
             return node
         owner = target.value.value.id
-        call = ast.Call(func=ast.Name(id=_ASSIGN_LOC_NAME, ctx=ast.Load()),
+        function = _ASSIGN_LOC_NAME if target.value.attr == "loc" else _ASSIGN_MASK_NAME
+        if (function == _ASSIGN_LOC_NAME and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name) and node.value.func.id == _POWER_NAME):
+            # PySD's ``value.loc[i] = a ** b`` keeps the real part of a complex power
+            node.value.keywords.append(ast.keyword(arg="real_part", value=ast.Constant(True)))
+        call = ast.Call(func=ast.Name(id=function, ctx=ast.Load()),
                         args=[ast.Name(id=owner, ctx=ast.Load()), _index_expression(target.slice),
                               node.value], keywords=[])
         return ast.copy_location(ast.Assign(targets=[ast.Name(id=owner, ctx=ast.Store())],
@@ -178,7 +213,16 @@ class _ArraySafeCalls(ast.NodeTransformer):
               and node.args and not any(isinstance(a, ast.Constant) and a.value is Ellipsis
                                         for a in node.args)):
             node.args.append(ast.Constant(value=Ellipsis))  # ``run`` (last) stays last
+        elif (isinstance(node.func, ast.Attribute) and node.func.attr in _MASK_TEMPLATES
+              and isinstance(node.func.value, ast.Name) and node.func.value.id == "xr"
+              and node.args and any(k.arg == "dtype" for k in node.keywords)):
+            node.args[0] = ast.Call(func=ast.Name(id=_SUBSCRIPTS_ONLY_NAME, ctx=ast.Load()),
+                                    args=[node.args[0]], keywords=[])
         return node
+
+
+_MASK_TEMPLATES = ("ones_like", "zeros_like")
+"""PySD's EXCEPT and partial-definition masks: ``xr.ones_like(value, dtype=bool)``..."""
 
 
 def _index_expression(index: ast.expr) -> ast.expr:

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import math
 import os
+import re
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -35,13 +36,17 @@ from .lookups import _RUN_LOOKUP_CLASSES
 from .output import _handler_file
 from .runs import (
     _ASSIGN_LOC_NAME,
+    _ASSIGN_MASK_NAME,
     _DATA_ARRAY_NAME,
     _POWER_NAME,
     _REAL_NAME,
+    _SUBSCRIPTS_ONLY_NAME,
     _as_real,
     _assign_loc,
+    _assign_mask,
     _returning_run_last,
     _run_data_array,
+    _subscripts_only,
 )
 from .statefuls import (
     _BROADCAST_ATTRS,
@@ -173,6 +178,8 @@ class VectorModel:
         setattr(module, _REAL_NAME, _as_real)
         setattr(module, _DATA_ARRAY_NAME, functools.partial(_run_data_array, runs=self._runs))
         setattr(module, _ASSIGN_LOC_NAME, functools.partial(_assign_loc, runs=self._runs))
+        setattr(module, _ASSIGN_MASK_NAME, _assign_mask)
+        setattr(module, _SUBSCRIPTS_ONLY_NAME, _subscripts_only)
         external_lookups = [e for e in model._external_elements if isinstance(e, ExtLookup)]
         for lookup in model._lookup_elements + external_lookups:
             if lookup.interp not in _LOOKUP_INTERPOLATIONS:
@@ -216,7 +223,9 @@ class VectorModel:
 
         ``params`` maps parameter names (Vensim or Python names) to scalars or 1-D
         arrays over runs (or DataArrays with dim ``run``); parameters not given keep
-        their defaults.  ``outputs`` are variable names; ``years`` output times
+        their defaults.  A subscripted constant takes ``(runs, *subscripts)`` values,
+        or one element ``'name[e1, e2]'`` a scalar or ``(runs,)`` values (its other
+        elements keep their defaults).  ``outputs`` are variable names; ``years`` output times
         (default: every SAVEPER step).  The result also holds every given parameter
         as a ``(run,)`` variable (unless it is also an output).  Raises
         :class:`NonFiniteError` if an output is NaN/inf (unless ``check_finite`` is
@@ -236,15 +245,54 @@ class VectorModel:
     def _given(self, params: xr.Dataset | Mapping[str, Any]) -> tuple[dict[str, np.ndarray],
                                                                        np.ndarray]:
         items = params.data_vars.items() if isinstance(params, xr.Dataset) else params.items()
-        raw = {self._parameter(name): value for name, value in items}
+        raw: dict[str, Any] = {}
+        elements: dict[tuple[str, tuple[int, ...]], Any] = {}  # 'name[e1, e2]' values
+        for name, value in items:
+            element = self._element_of(name)
+            if element is None:
+                raw[self._parameter(name)] = value
+            else:
+                elements[element] = value
         arrays = {name: self._as_runs(name, value) for name, value in raw.items()}
-        sizes = {a.shape[0] for a in arrays.values() if a.ndim}
+        element_arrays = {key: _element_runs(key[0], value) for key, value in elements.items()}
+        sizes = {a.shape[0] for a in [*arrays.values(), *element_arrays.values()] if a.ndim}
         if len(sizes) > 1:
             raise EngineError(f"parameter arrays differ in length: {sorted(sizes)}")
         n = sizes.pop() if sizes else 1
-        labels = _run_labels(params, raw, n)
-        return {k: np.array(np.broadcast_to(a, (n, *self._element_shape(k))), dtype=np.float64)
-                for k, a in arrays.items()}, labels
+        labels = _run_labels(params, [*raw.values(), *elements.values()], n)
+        given = {k: np.array(np.broadcast_to(a, (n, *self._element_shape(k))), dtype=np.float64)
+                 for k, a in arrays.items()}
+        for (real, index), values in element_arrays.items():
+            if real in raw:
+                raise EngineError(f"parameter {real!r} is given whole and by element; give "
+                                  f"one or the other")
+            if real not in given:  # the other elements keep their defaults
+                default = np.asarray(self._defaults[real].values, dtype=np.float64)
+                given[real] = np.array(np.broadcast_to(default, (n, *default.shape)))
+            given[real][(slice(None), *index)] = values
+        return given, labels
+
+    def _element_of(self, name: str) -> tuple[str, tuple[int, ...]] | None:
+        """``'name[e1, e2]'``: a subscripted constant and the position of one element.
+
+        None for any other name (resolved as a whole parameter).
+        """
+        match = re.fullmatch(r"\s*([^\[\]]+?)\s*\[([^\[\]]*)\]\s*", str(name))
+        if match is None:
+            return None
+        real = self._parameter(match[1])
+        subscripts = self._constant_subscripts(real)
+        named = [element.strip() for element in match[2].split(",")]
+        if len(named) != len(subscripts):
+            raise UnknownNameError(f"{name!r}: {real!r} has the subscripts "
+                                   f"{list(subscripts)}; name one element of each")
+        index = []
+        for (dim, values), element in zip(subscripts.items(), named):
+            if element not in values:
+                raise UnknownNameError(f"{name!r}: {dim!r} has no element {element!r} "
+                                       f"(elements: {values})")
+            index.append(values.index(element))
+        return real, tuple(index)
 
     def _element_shape(self, real: str) -> tuple[int, ...]:
         return tuple(len(v) for v in self._constant_subscripts(real).values())
@@ -350,8 +398,7 @@ class VectorModel:
         """A raw exception of the model's own code over run arrays -> a refusal by name.
 
         Names the variable whose equation raised (the innermost frame of the
-        translated file), e.g. PySD's positional ``.values[...]`` indexing of an
-        EXCEPT equation, which cannot take a ``run`` dimension.
+        translated file).
         """
         try:
             yield
@@ -420,9 +467,18 @@ def _constant_function(value: Any) -> Callable[[], Any]:
     return lambda: value
 
 
-def _run_labels(params: Any, raw: Mapping[str, Any], n: int) -> np.ndarray:
+def _element_runs(real: str, value: Any) -> np.ndarray:
+    """One element's value: a scalar or a 1-D array over runs."""
+    data = np.asarray(getattr(value, "values", value), dtype=np.float64)
+    if data.ndim > 1:
+        raise EngineError(f"parameter {real!r}: one element takes a scalar or a 1-D array "
+                          f"over runs, got shape {data.shape}")
+    return data
+
+
+def _run_labels(params: Any, values: Sequence[Any], n: int) -> np.ndarray:
     """The ``run`` coordinate: the one given with the parameters, else 0..n-1."""
-    sources = [params] if isinstance(params, xr.Dataset) else list(raw.values())
+    sources = [params] if isinstance(params, xr.Dataset) else list(values)
     for source in sources:
         if isinstance(source, (xr.Dataset, xr.DataArray)) and RUN in source.coords:
             labels = np.asarray(source.coords[RUN].values)
