@@ -163,3 +163,95 @@ def test_subscripted_model_with_per_run_values(tmp_path: Path) -> None:
         for name in outputs:
             np.testing.assert_array_equal(result[name].values[i], reference[name].values[0],
                                           err_msg=f"run {i}, {name!r}")
+
+
+VECTORS_MDL = Path(__file__).parent / "fixtures" / "vectors.mdl"
+
+
+def test_vector_functions_invert_matrix_allocation_and_game_give_pysd_bits(
+        tmp_path: Path) -> None:
+    """VECTOR SELECT/SORT ORDER/RANK/REORDER, INVERT MATRIX, ALLOCATE AVAILABLE/BY
+    PRIORITY and GAME over runs: plain PySD's bits run by run (ties in the sorts,
+    sums of nine elements, per-run constants and subscripted constants)."""
+    cache = tmp_path / "cache"
+    model = VectorModel(VECTORS_MDL, cache)
+    outputs = model.variables
+    rng = np.random.default_rng(7)
+    base = model.subscripted_parameters["base demand"].values
+    demand = base * rng.uniform(0.8, 1.2, (4, base.size))
+    demand[3] = np.round(demand[3])  # ties for the sorts
+    params = {"growth rate": np.array([0.05, 0.02, 0.08, 0.05]),
+              "supply": np.array([40.0, 25.0, 55.0, 70.0]),
+              "threshold": np.array([12.0, 9.0, 15.0, 10.0]),
+              "base demand": demand}
+    result = model.run(params, outputs)
+    for i in range(4):
+        single = {k: v[i] if v.ndim > 1 else float(v[i]) for k, v in params.items()}
+        reference = run_single(VECTORS_MDL, single, outputs, result["time"].values,
+                               cache_dir=cache)
+        for name in outputs:
+            np.testing.assert_array_equal(result[name].values[i], reference[name].values[0],
+                                          err_msg=f"run {i}, {name!r}")
+
+
+def test_allocation_where_plain_pysd_raises_names_the_run(tmp_path: Path) -> None:
+    """A negative request: PySD's allocation raises for that run; the engine names it."""
+    model = VectorModel(VECTORS_MDL, tmp_path / "cache")
+    base = model.subscripted_parameters["base demand"].values
+    demand = np.stack([base, -base])
+    with pytest.raises(DomainError, match="ALLOCATE AVAILABLE: plain PySD raises in run 1"):
+        model.run({"base demand": demand}, ["shared"])
+
+
+def test_vector_functions_match_pysd_on_random_arrays() -> None:
+    """The engine's vector functions against PySD's, run by run, on random values:
+    every VECTOR SELECT action over 2-19 elements (pairwise sums from 8), ties in
+    the sorts, per-run sort directions, stacked matrices."""
+    import xarray as xr
+    from pysd.py_backend import functions as pysd_functions
+
+    from simulator.engine import vectors
+
+    rng = np.random.default_rng(3)
+    n = 4
+
+    def check(got, expected_per_run):
+        for i, expected in enumerate(expected_per_run):
+            value = got.isel(run=i)
+            np.testing.assert_array_equal(value.values, np.asarray(expected))
+            if isinstance(expected, xr.DataArray):
+                assert value.dtype == expected.dtype
+
+    for trial in range(40):
+        k, m = int(rng.integers(2, 20)), int(rng.integers(1, 4))
+        coords = {"m": [f"m{j}" for j in range(m)], "a": [f"a{j}" for j in range(k)]}
+        weights = rng.uniform(-1, 1, (k, m, n))
+        weights[rng.uniform(size=weights.shape) < 0.3] = 0
+        selection = xr.DataArray(weights, dims=["a", "m", "run"])
+        expression = xr.DataArray(rng.uniform(-2, 2, (k, n)), dims=["a", "run"])
+        for action in range(11):
+            for dims in (["a"], ["a", "m"]):
+                check(vectors.vector_select(selection, expression, dims, -9, action, 0),
+                      [pysd_functions.vector_select(selection.isel(run=i),
+                                                    expression.isel(run=i), dims, -9,
+                                                    action, 0) for i in range(n)])
+        values = rng.uniform(size=(m, k, n))
+        vector = xr.DataArray(np.round(values * 3) if trial % 2 else values,
+                              dims=["m", "a", "run"], coords=coords)
+        directions = xr.DataArray(rng.choice([-1.0, 1.0], n), dims=["run"])
+        for direction in (1, 0, directions):
+            per_run = [direction if isinstance(direction, int) else float(direction[i])
+                       for i in range(n)]
+            check(vectors.vector_sort_order(vector, direction),
+                  [pysd_functions.vector_sort_order(vector.isel(run=i).copy(), d)
+                   for i, d in enumerate(per_run)])
+            check(vectors.vector_rank(vector, direction),
+                  [pysd_functions.vector_rank(vector.isel(run=i).copy(), d)
+                   for i, d in enumerate(per_run)])
+        order = vectors.vector_sort_order(vector, 0)
+        check(vectors.vector_reorder(vector, order),
+              [pysd_functions.vector_reorder(vector.isel(run=i).copy(),
+                                             order.isel(run=i).copy()) for i in range(n)])
+        matrices = xr.DataArray(rng.uniform(-1, 1, (m, k, k, n)), dims=["m", "r", "c", "run"])
+        check(vectors.invert_matrix(matrices),
+              [pysd_functions.invert_matrix(matrices.isel(run=i).copy()) for i in range(n)])

@@ -89,7 +89,18 @@ def _compare(model: VectorModel, name: str, n_runs: int, seed: int, spread: floa
         try:
             result = model.run(params, outputs, check_finite=False)
         except DomainError as refusal:
-            return Verdict(name, REFUSED, [_construct_of(refusal)], _one_line(refusal), compared)
+            kept = _integers_at_defaults(model, params)
+            if kept is None or _pysd_runs(model, params, cache_dir, every_run=True):
+                return Verdict(name, REFUSED, [_construct_of(refusal)], _one_line(refusal),
+                               compared)
+            notes.append(f"plain PySD raises for a perturbed run ({_one_line(refusal)}); "
+                         f"compared with integer-valued constants at their defaults")
+            params = kept
+            try:
+                result = model.run(params, outputs, check_finite=False)
+            except EngineError as again:
+                return Verdict(name, REFUSED, [_construct_of(again)], _one_line(again),
+                               compared)
         except EngineError as refusal:  # per-run values refused by name: one value for all
             if not params:
                 return Verdict(name, REFUSED, [_construct_of(refusal)], _one_line(refusal),
@@ -163,12 +174,35 @@ def _parameter_sets(model: VectorModel, n_runs: int, seed: int, spread: float,
     return [{}, perturbed] if perturbed else [{}]
 
 
+def _integers_at_defaults(model: VectorModel, params: dict[str, np.ndarray]
+                          ) -> dict[str, np.ndarray] | None:
+    """``params`` with integer-valued constants (and elements) at their defaults.
+
+    None when that changes nothing (no parameters, or none integer-valued).
+    """
+    kept = {}
+    for real, values in params.items():
+        default = np.asarray(model.subscripted_parameters[real].values
+                             if real in model.subscripted_parameters
+                             else model.parameters[real], dtype=np.float64)
+        integer = np.broadcast_to(default == np.round(default), values.shape[1:])
+        kept[real] = np.where(integer, np.broadcast_to(default, values.shape), values)
+    if all(np.array_equal(kept[k], params[k]) for k in params):
+        return None
+    return kept
+
+
 def _pysd_runs(model: VectorModel, params: dict[str, np.ndarray],
-               cache_dir: str | os.PathLike | None) -> bool:
+               cache_dir: str | os.PathLike | None, every_run: bool = False) -> bool:
+    """Whether plain PySD runs the first perturbed run (``every_run``: each of them,
+    computing every variable; a run computes only what its outputs need)."""
+    n = next(iter(params.values())).shape[0] if every_run else 1
+    outputs = model.variables if every_run else model.variables[:1]
     try:
-        run_single(model.mdl_path, {k: v[0] if v.ndim > 1 else float(v[0])
-                                    for k, v in params.items()},
-                   model.variables[:1], cache_dir=cache_dir)
+        for i in range(n):
+            run_single(model.mdl_path, {k: v[i] if v.ndim > 1 else float(v[i])
+                                        for k, v in params.items()},
+                       outputs, cache_dir=cache_dir)
     except Exception:  # noqa: BLE001 - any failure of PySD itself
         return False
     return True

@@ -53,6 +53,7 @@ from .statefuls import (
     _Uniform,
 )
 from .translate import model_hash, translate
+from .vectors import VECTOR_FUNCTIONS
 
 
 class VectorModel:
@@ -167,7 +168,7 @@ class VectorModel:
                 component = getattr(module, py, None)
                 if callable(component) and py != "time":
                     setattr(module, py, _returning_run_last(component))
-        for name, function in _ARRAY_FUNCTIONS.items():
+        for name, function in {**_ARRAY_FUNCTIONS, **VECTOR_FUNCTIONS}.items():
             setattr(module, name, function)
         setattr(module, _POWER_NAME, _power)
         setattr(module, _REAL_NAME, _as_real)
