@@ -255,3 +255,78 @@ def test_vector_functions_match_pysd_on_random_arrays() -> None:
         matrices = xr.DataArray(rng.uniform(-1, 1, (m, k, k, n)), dims=["m", "r", "c", "run"])
         check(vectors.invert_matrix(matrices),
               [pysd_functions.invert_matrix(matrices.isel(run=i).copy()) for i in range(n)])
+
+
+RANDOM_MDL = Path(__file__).parent / "fixtures" / "random.mdl"
+RANDOM_OUTPUTS = ["uniform noise", "unit noise", "normal noise", "exponential noise",
+                  "regional noise", "accumulated noise"]
+
+
+def test_random_functions_give_seeded_plain_pysd_bits(tmp_path: Path) -> None:
+    """RANDOM UNIFORM/0 1/NORMAL/EXPONENTIAL, unsubscripted and subscripted: run i of an
+    ensemble seeded s has the bits of plain PySD after np.random.seed([s, i])."""
+    cache = tmp_path / "cache"
+    model = VectorModel(RANDOM_MDL, cache)
+    params = {"low": np.array([1.0, 0.75, 1.25]), "spread": np.array([2.0, 1.5, 2.5])}
+    result = model.run(params, RANDOM_OUTPUTS, seed=42)
+    assert result.attrs["random_seed"] == 42
+    years = result["time"].values
+    for i in range(3):
+        single = {k: float(v[i]) for k, v in params.items()}
+        reference = run_single(RANDOM_MDL, single, RANDOM_OUTPUTS, years, cache_dir=cache,
+                               random_seed=[42, i])
+        for name in RANDOM_OUTPUTS:
+            np.testing.assert_array_equal(result[name].values[i], reference[name].values[0],
+                                          err_msg=f"run {i}, {name!r}")
+    other = run_single(RANDOM_MDL, {k: float(v[0]) for k, v in params.items()},
+                       ["uniform noise"], years, cache_dir=cache, random_seed=[42, 1])
+    assert not np.array_equal(other["uniform noise"].values[0],
+                              result["uniform noise"].values[0])
+
+
+def test_random_streams_are_reproducible_and_independent_of_the_ensemble(
+        tmp_path: Path) -> None:
+    model = VectorModel(RANDOM_MDL, tmp_path / "cache")
+    five = model.run({"low": np.ones(5)}, RANDOM_OUTPUTS, seed=7)
+    again = model.run({"low": np.ones(5)}, RANDOM_OUTPUTS, seed=7)
+    two = model.run({"low": np.ones(2)}, RANDOM_OUTPUTS, seed=7)
+    reseeded = model.run({"low": np.ones(5)}, RANDOM_OUTPUTS, seed=8)
+    for name in RANDOM_OUTPUTS:
+        np.testing.assert_array_equal(five[name].values, again[name].values)
+        np.testing.assert_array_equal(five[name].values[:2], two[name].values)
+        assert not np.array_equal(five[name].values, reseeded[name].values), name
+    with pytest.raises(EngineError, match="seed"):
+        model.run({}, ["unit noise"], seed=-1)
+
+
+def test_random_draws_follow_their_distributions(tmp_path: Path) -> None:
+    """Across 4,000 runs: uniform on [1, 3], 0-1 uniform, normal(1, 2) truncated at
+    ±3 sd, exponential with scale 2 truncated at 20 (moments within 5 standard errors)."""
+    model = VectorModel(RANDOM_MDL, tmp_path / "cache")
+    n = 4000
+    draws = model.run({"low": np.ones(n)}, RANDOM_OUTPUTS[:4], seed=3)
+    uniform = draws["uniform noise"].values.ravel()
+    unit = draws["unit noise"].values.ravel()
+    normal = draws["normal noise"].values.ravel()
+    exponential = draws["exponential noise"].values.ravel()
+    size = uniform.size
+    assert uniform.min() >= 1 and uniform.max() <= 3 and unit.min() >= 0 and unit.max() <= 1
+    assert abs(uniform.mean() - 2) < 5 * np.sqrt(1 / 3 / size)
+    assert abs(unit.var() - 1 / 12) < 0.01
+    assert normal.min() >= -5 and normal.max() <= 7
+    assert abs(normal.mean() - 1) < 5 * 2 / np.sqrt(size) and abs(normal.std() - 2) < 0.1
+    assert exponential.min() >= 0 and abs(exponential.mean() - 2) < 5 * 2 / np.sqrt(size)
+
+
+def test_random_in_a_branch_taken_by_some_runs_only_is_refused(tmp_path: Path) -> None:
+    mdl = write_model(tmp_path, {"p": "1", "y": "IF THEN ELSE(p > 0, RANDOM UNIFORM(0, 1, 0), 0)"})
+    model = VectorModel(mdl, tmp_path / "cache")
+    with pytest.raises(EngineError, match="RANDOM function inside IF THEN ELSE"):
+        model.run({"p": P_VALUES}, ["y"])
+    params = {"p": np.array([1.0, 2.0])}  # every run takes the same branch
+    result = model.run(params, ["y"], seed=5)
+    for i in range(2):
+        reference = run_single(mdl, {"p": float(params["p"][i])}, ["y"],
+                               result["time"].values, cache_dir=tmp_path / "cache",
+                               random_seed=[5, i])
+        np.testing.assert_array_equal(result["y"].values[i], reference["y"].values[0])

@@ -68,17 +68,26 @@ all made here, none in the model:
    by construction, at the cost of a Python loop over the runs at every evaluation.
    Where PySD raises for a run (e.g. a negative request) the engine raises
    :class:`DomainError` naming the construct and the run.  GAME is PySD's identity.
+10. RANDOM functions (:mod:`.draws`).  Plain PySD draws from numpy's global legacy
+   stream (``np.random``; scipy's ``truncnorm``/``truncexpon`` use it too).  Each
+   run ``i`` of an ensemble seeded ``seed`` (``VectorModel.run(..., seed=)``,
+   default :data:`~.draws.DEFAULT_SEED`; ``plansim engine-check --random-seed``)
+   draws from its own ``np.random.RandomState([seed, i])``, PySD's call made once per
+   run with that run's arguments: the bits plain PySD gives after
+   ``np.random.seed([seed, i])`` (computing the same outputs), reproducible and
+   independent of N.  Cost: a Python call per run at every draw.  A draw inside an
+   IF THEN ELSE branch that only some runs take is refused by name.
 
 Modules, in the order of the stages: :mod:`.constructs` (what a model uses,
 refusals), :mod:`.translate` (PySD's builder, the built file rewritten, cache),
 :mod:`.runs` (values over runs, numpy or named), :mod:`.functions` (PySD's
 functions over run arrays), :mod:`.lookups`, :mod:`.statefuls`
 (stateful objects, Euler step), :mod:`.output`, :mod:`.control` (names, time
-grid), :mod:`.vectors`, :mod:`.vector_model` (:class:`VectorModel`), :mod:`.reference` (plain
+grid), :mod:`.vectors`, :mod:`.draws`, :mod:`.vector_model` (:class:`VectorModel`), :mod:`.reference` (plain
 PySD, one run) and :mod:`.conformance` (the two compared, run by run).
 
-Anything outside :data:`SUPPORTED_FUNCTIONS` (RANDOM..., data variables without
-GET, ...) is refused with :class:`UnsupportedConstruct`, checked on the parsed model and
+Anything outside :data:`SUPPORTED_FUNCTIONS` (RANDOM functions PySD does not
+implement, data variables without GET, ...) is refused with :class:`UnsupportedConstruct`, checked on the parsed model and
 again on the translated Python; so is an equation that raises over run arrays
 (named after its variable).  ``benchmarks/engine_suite.md`` is the table of the
 SDXorg test models accepted and refused.  On this machine results are

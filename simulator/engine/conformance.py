@@ -19,6 +19,7 @@ import numpy as np
 import pysd
 import xarray as xr
 
+from .draws import DEFAULT_SEED
 from .errors import DomainError, EngineError, UnsupportedConstruct
 from .reference import run_single
 from .translate import translate_reference
@@ -55,14 +56,17 @@ class Verdict:
 
 
 def check_model(mdl_path: str | os.PathLike, *, n_runs: int = 3, seed: int = 0,
-                spread: float = 0.1, cache_dir: str | os.PathLike | None = None) -> Verdict:
+                spread: float = 0.1, cache_dir: str | os.PathLike | None = None,
+                random_seed: int = DEFAULT_SEED) -> Verdict:
     """Run ``mdl_path`` with the engine and with plain PySD; compare run by run.
 
     One run at the defaults, then ``n_runs`` runs with every constant (except those
     setting the time grid) multiplied by its own factor in ``1 ± spread`` per run
     (drawn from ``seed``); integer-valued constants are left at their defaults when
     perturbing them makes plain PySD fail (orders, indices).  Outputs are all the
-    model's auxiliaries and stocks at the default years.
+    model's auxiliaries and stocks at the default years.  RANDOM functions: the
+    ensemble is seeded ``random_seed`` and its run ``i`` compared with plain PySD after
+    ``np.random.seed([random_seed, i])``, bit for bit (see :mod:`.draws`).
     """
     mdl = Path(mdl_path)
     name = str(mdl)
@@ -76,18 +80,18 @@ def check_model(mdl_path: str | os.PathLike, *, n_runs: int = 3, seed: int = 0,
             model = VectorModel(mdl, cache_dir)
         except UnsupportedConstruct as refusal:
             return Verdict(name, REFUSED, _kinds(refusal), _one_line(refusal))
-        return _compare(model, name, n_runs, seed, spread, cache_dir)
+        return _compare(model, name, n_runs, seed, spread, cache_dir, random_seed)
 
 
 def _compare(model: VectorModel, name: str, n_runs: int, seed: int, spread: float,
-             cache_dir: str | os.PathLike | None) -> Verdict:
+             cache_dir: str | os.PathLike | None, random_seed: int) -> Verdict:
     outputs = model.variables
     compared, notes = 0, []
     perturbed: list[str] = []
     for params in _parameter_sets(model, n_runs, seed, spread, cache_dir):
         perturbed = sorted(params) or perturbed
         try:
-            result = model.run(params, outputs, check_finite=False)
+            result = model.run(params, outputs, check_finite=False, seed=random_seed)
         except DomainError as refusal:
             kept = _integers_at_defaults(model, params)
             if kept is None or _pysd_runs(model, params, cache_dir, every_run=True):
@@ -97,7 +101,7 @@ def _compare(model: VectorModel, name: str, n_runs: int, seed: int, spread: floa
                          f"compared with integer-valued constants at their defaults")
             params = kept
             try:
-                result = model.run(params, outputs, check_finite=False)
+                result = model.run(params, outputs, check_finite=False, seed=random_seed)
             except EngineError as again:
                 return Verdict(name, REFUSED, [_construct_of(again)], _one_line(again),
                                compared)
@@ -109,13 +113,14 @@ def _compare(model: VectorModel, name: str, n_runs: int, seed: int, spread: floa
                          f"with one perturbed value for all runs")
             params = {k: np.broadcast_to(v[:1], v.shape).copy() for k, v in params.items()}
             try:
-                result = model.run(params, outputs, check_finite=False)
+                result = model.run(params, outputs, check_finite=False, seed=random_seed)
             except EngineError as again:
                 return Verdict(name, REFUSED, [_construct_of(again)], _one_line(again),
                                compared)
         for i in range(result.sizes["run"]):
             single = {k: v[i] if v.ndim > 1 else float(v[i]) for k, v in params.items()}
-            status, detail = _compare_run(model, result, i, single, outputs, cache_dir)
+            status, detail = _compare_run(model, result, i, single, outputs, cache_dir,
+                                          random_seed)
             if status == DIFFERS:
                 return Verdict(name, DIFFERS, [], f"run {i}{detail}", compared, perturbed)
             if status == OUTSIDE:
@@ -127,12 +132,14 @@ def _compare(model: VectorModel, name: str, n_runs: int, seed: int, spread: floa
 
 
 def _compare_run(model: VectorModel, result: xr.Dataset, i: int, single: dict[str, Any],
-                 outputs: list[str], cache_dir: str | os.PathLike | None) -> tuple[str, str]:
+                 outputs: list[str], cache_dir: str | os.PathLike | None,
+                 random_seed: int) -> tuple[str, str]:
     """Run ``i`` of the ensemble against plain PySD: (status, detail)."""
     years = result["time"].values
     finite = all(np.isfinite(result[o].values[i]).all() for o in outputs)
     try:
-        reference = run_single(model.mdl_path, single, outputs, years, cache_dir=cache_dir)
+        reference = run_single(model.mdl_path, single, outputs, years, cache_dir=cache_dir,
+                               random_seed=[random_seed, i])
     except Exception as error:  # noqa: BLE001 - PySD raises for this run
         if finite:
             return DIFFERS, f": plain PySD raises {_one_line(error)}; the engine gives numbers"

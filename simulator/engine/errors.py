@@ -48,6 +48,10 @@ _SUPPORTED_CALLS = {
     "VECTOR RANK": "vector_rank",
     "VECTOR REORDER": "vector_reorder",
     "INVERT MATRIX": "invert_matrix",
+    "RANDOM UNIFORM": "random_uniform",
+    "RANDOM 0 1": "random_0_1",
+    "RANDOM NORMAL": "random_normal",
+    "RANDOM EXPONENTIAL": "random_exponential",
 }
 _SUPPORTED_STRUCTURES = (
     "INTEG", "SMOOTH", "SMOOTHI", "SMOOTH3", "SMOOTH3I", "SMOOTH N",

@@ -31,12 +31,15 @@ def reference_values(column: pd.Series) -> np.ndarray:
 
 def run_single(mdl_path: str | os.PathLike, params: Mapping[str, Any], outputs: Sequence[str],
                years: Iterable[float] | None = None, *,
-               cache_dir: str | os.PathLike | None = None) -> xr.Dataset:
+               cache_dir: str | os.PathLike | None = None,
+               random_seed: Any = None) -> xr.Dataset:
     """One run with plain PySD: the reference the vectorised engine must reproduce.
 
     The model is translated exactly as ``pysd.read_vensim`` does (no patches) into
     its own cache file, loaded fresh with ``pysd.load`` and run with
     ``model.run(params=...)``.  NaN/inf are returned, not raised.  Dims (run=1, time).
+    ``random_seed`` (e.g. ``[seed, i]``): ``np.random.seed(random_seed)`` right before
+    the run, the stream the engine's run ``i`` of an ensemble seeded ``seed`` draws from.
     """
     mdl = Path(mdl_path).resolve()
     model = pysd.load(str(translate_reference(mdl, cache_dir)))
@@ -54,6 +57,8 @@ def run_single(mdl_path: str | os.PathLike, params: Mapping[str, Any], outputs: 
     out_names = [names.real(name, "output") for name in outputs]
     times = control.years(years)
     columns = [real for real in out_names if names.py_of_real[real] != "time"]
+    if random_seed is not None:
+        np.random.seed(random_seed)  # plain PySD draws from numpy's global stream
     frame = model.run(params=reals, return_columns=columns, return_timestamps=list(times),
                       final_time=model.components._control_vars["final_time"],
                       flatten_output=False)

@@ -21,6 +21,7 @@ from pysd.py_backend.model import Macro
 
 from .constructs import _raise_if_unsupported, _source_issues
 from .control import RUN, TIME, _Control, _dataset_of, _match_times, _Names
+from .draws import _RANDOM_DRAW_NAME, _RANDOM_RVS_NAME, DEFAULT_SEED, RunStreams
 from .errors import (
     _CONTROL_PY,
     _LOOKUP_INTERPOLATIONS,
@@ -72,8 +73,10 @@ class VectorModel:
         self._model = pysd.load(str(self.py_path), initialize=False)
         self._names = _Names(self._model.doc)
         self._runs = _RunCount()
+        self._streams = RunStreams()
         self._lock = threading.Lock()
         self._make_array_safe()
+        self._streams.reset(DEFAULT_SEED, 1, self._runs.named)  # the first initialisation
         with self._named_failures():
             self._model.initialize()  # a first, one-run initialisation: control, defaults
         self.control = _Control.of(self._model)
@@ -174,6 +177,8 @@ class VectorModel:
         setattr(module, _REAL_NAME, _as_real)
         setattr(module, _DATA_ARRAY_NAME, functools.partial(_run_data_array, runs=self._runs))
         setattr(module, _ASSIGN_LOC_NAME, functools.partial(_assign_loc, runs=self._runs))
+        setattr(module, _RANDOM_DRAW_NAME, self._streams.numpy_draw)
+        setattr(module, _RANDOM_RVS_NAME, self._streams.rvs)
         external_lookups = [e for e in model._external_elements if isinstance(e, ExtLookup)]
         for lookup in model._lookup_elements + external_lookups:
             if lookup.interp not in _LOOKUP_INTERPOLATIONS:
@@ -212,7 +217,8 @@ class VectorModel:
     # -- running
 
     def run(self, params: xr.Dataset | Mapping[str, Any], outputs: Sequence[str],
-            years: Iterable[float] | None = None, *, check_finite: bool = True) -> xr.Dataset:
+            years: Iterable[float] | None = None, *, check_finite: bool = True,
+            seed: int = DEFAULT_SEED) -> xr.Dataset:
         """Integrate every run from INITIAL TIME; outputs over ``(run, time)``.
 
         ``params`` maps parameter names (Vensim or Python names) to scalars or 1-D
@@ -222,6 +228,10 @@ class VectorModel:
         as a ``(run,)`` variable (unless it is also an output).  Raises
         :class:`NonFiniteError` if an output is NaN/inf (unless ``check_finite`` is
         False) and :class:`UnknownNameError` for unknown names.
+
+        RANDOM functions draw from one stream per run: run ``i`` draws what plain PySD
+        draws after ``np.random.seed([seed, i])`` (see :mod:`.draws`); the result's
+        ``random_seed`` attribute records ``seed``.
         """
         given, labels = self._given(params)
         out_names = list(dict.fromkeys(self._names.real(name, "output") for name in outputs))
@@ -229,10 +239,11 @@ class VectorModel:
         with self._lock:
             control = self._set_parameters(given, len(labels))
             times = control.years(years)
+            self._streams.reset(seed, len(labels), self._runs.named)
             arrays = self._integrate(len(labels), out_names, times, control)
         if check_finite:
             _raise_if_non_finite(arrays, times, labels, given)
-        return self._dataset(arrays, given, labels, times)
+        return self._dataset(arrays, given, labels, times).assign_attrs(random_seed=int(seed))
 
     def _given(self, params: xr.Dataset | Mapping[str, Any]) -> tuple[dict[str, np.ndarray],
                                                                        np.ndarray]:
