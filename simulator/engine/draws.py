@@ -60,14 +60,23 @@ class RunStreams:
 
     def __init__(self) -> None:
         self.seed = DEFAULT_SEED
-        self.streams: list[np.random.RandomState] = []
+        self.n = 0
         self.named = False
+        self._streams: list[np.random.RandomState] | None = None
 
     def reset(self, seed: int, n: int, named: bool) -> None:
+        """New streams for ``n`` runs (made at the first draw: a model without RANDOM
+        functions pays nothing)."""
         if not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
             raise EngineError(f"seed must be an integer in [0, 2**32), got {seed!r}")
-        self.seed, self.named = int(seed), named
-        self.streams = [run_stream(self.seed, i) for i in range(n)]
+        self.seed, self.n, self.named = int(seed), n, named
+        self._streams = None
+
+    @property
+    def streams(self) -> list[np.random.RandomState]:
+        if self._streams is None:
+            self._streams = [run_stream(self.seed, i) for i in range(self.n)]
+        return self._streams
 
     def draw(self, call: Callable[[np.random.RandomState, list[Any], dict[str, Any]], Any],
              args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -38,7 +38,7 @@ def _if_then_else(condition: Any, val_if_true: Callable[[], Any],
     if isinstance(condition, xr.DataArray) and RUN in condition.dims:
         before = draws_made()
         value = _pysd_functions.if_then_else(condition, val_if_true, val_if_false)
-        if bool(condition.any()) and not bool(condition.all()):
+        if draws_made() != before and bool(condition.any()) and not bool(condition.all()):
             check_no_draws(before)
         return value
     return _pysd_functions.if_then_else(condition, val_if_true, val_if_false)
