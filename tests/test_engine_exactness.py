@@ -330,3 +330,38 @@ def test_random_in_a_branch_taken_by_some_runs_only_is_refused(tmp_path: Path) -
                                result["time"].values, cache_dir=tmp_path / "cache",
                                random_seed=[5, i])
         np.testing.assert_array_equal(result["y"].values[i], reference["y"].values[0])
+
+
+def test_control_values_changing_during_the_run(tmp_path: Path) -> None:
+    """FINAL TIME, TIME STEP and SAVEPER through Time (as tests/control_vars): PySD's
+    clock decides the steps; the default years are the steps plain PySD saves."""
+    mdl = write_model(tmp_path, {"p": "1", "s": "INTEG(p * s + 1, 1)"},
+                      final_time="IF THEN ELSE(Time < 3, 6, 8)",
+                      time_step="IF THEN ELSE(Time < 2, 1, 0.5)",
+                      saveper="IF THEN ELSE(Time < 5, TIME STEP, 1)")
+    model = VectorModel(mdl, tmp_path / "cache")
+    assert model.changing_controls == ["FINAL TIME", "TIME STEP", "SAVEPER"]
+    result = model.run({"p": P_VALUES}, ["s"])
+    reference = run_single(mdl, {}, ["s"], cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(result["time"].values, reference["time"].values)
+    assert result["time"].values[-1] == 8.0 and 2.5 in result["time"].values
+    assert_bits_equal_plain_pysd(mdl, model, {"p": P_VALUES}, ["s"], tmp_path / "cache")
+    picked = model.run({"p": P_VALUES}, ["s"], years=[2.5, 7.0])
+    np.testing.assert_array_equal(picked["s"].values,
+                                  result["s"].sel(time=[2.5, 7.0]).values)
+
+
+def test_final_time_differing_across_runs_is_refused(tmp_path: Path) -> None:
+    """FINAL TIME set by a stock: one clock needs one value; per-run values are named."""
+    mdl = write_model(tmp_path, {"p": "1", "s": "INTEG(p, 0)"},
+                      final_time="IF THEN ELSE(s > 2, Time, 6)")
+    model = VectorModel(mdl, tmp_path / "cache")
+    with pytest.raises(EngineError, match="FINAL TIME differs across runs"):
+        model.run({"p": P_VALUES}, ["s"])
+    params = {"p": np.array([0.75, 0.75])}
+    result = model.run(params, ["s"])
+    assert result["time"].values[-1] == 3.0  # s = 0.75 Time passes 2 at Time 3
+    np.testing.assert_array_equal(
+        result["time"].values, run_single(mdl, {"p": 0.75}, ["s"],
+                                          cache_dir=tmp_path / "cache")["time"].values)
+    assert_bits_equal_plain_pysd(mdl, model, params, ["s"], tmp_path / "cache")

@@ -22,8 +22,11 @@ all made here, none in the model:
    dropped) with the run arrays.  Constants not given keep PySD's own default
    value (a Python int keeps Python's exact integer arithmetic).  A constant
    feeding INITIAL/FINAL TIME, TIME STEP or SAVEPER must be one value for the
-   ensemble (PySD has one clock); control values that change during a run are
-   refused.
+   ensemble (PySD has one clock).  A control value that changes during the run
+   (through Time or a stock) is evaluated by PySD's clock as in a single run; it
+   must be one value across runs wherever it is evaluated (else
+   :class:`EngineError` names it), and the default years are then the steps PySD
+   saves (given years must be steps PySD's clock takes).
 3. Functions.  PySD's ``if_then_else``, ``xidz``, ``zidz``, ``integer``,
    ``quantum``, ``modulo`` and ``pulse`` take ``if value:`` branches (one truth
    value) for anything that is not a DataArray; the loaded model's module gets
