@@ -11,7 +11,7 @@ import pandas as pd
 import xarray as xr
 from pysd.py_backend.components import Time as _Time
 
-from .errors import EngineError, UnknownNameError
+from .errors import _CONTROL_PY, CONTROL_NAMES, EngineError, UnknownNameError
 
 RUN = "run"
 TIME = "time"
@@ -110,8 +110,6 @@ class _Control:
 def changing_controls(dependencies: dict[str, Any]) -> list[str]:
     """The control values (INITIAL/FINAL TIME, TIME STEP, SAVEPER) that change during
     the run: their equations reach ``time`` or a stock (PySD's ``_dependencies``)."""
-    from .errors import _CONTROL_PY, CONTROL_NAMES
-
     changing = []
     for control, control_py in zip(CONTROL_NAMES, _CONTROL_PY):
         stack, seen = [control_py], set()
