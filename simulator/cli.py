@@ -393,9 +393,12 @@ def _cmd_engine_check(args) -> int:
                          "give the path of a .mdl file")
     if args.runs < 1:
         raise InputError("command line", "--runs", "must be positive", "give a positive integer")
+    if not 0 <= args.random_seed < 2 ** 32:
+        raise InputError("command line", "--random-seed", "must be in [0, 2**32)",
+                         "give a non-negative integer below 4294967296")
     with tempfile.TemporaryDirectory(prefix="plansim-engine-check-") as cache:
         verdict = conformance.check_model(mdl, n_runs=args.runs, seed=args.seed,
-                                          cache_dir=cache)
+                                          cache_dir=cache, random_seed=args.random_seed)
     if verdict.status == conformance.NOT_RUNNABLE:
         raise InputError(mdl, None, f"plain PySD cannot run this model ({verdict.detail})",
                          "make the model run with pysd.read_vensim(...).run() first")
@@ -614,6 +617,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="a Vensim .mdl file")
     p.add_argument("--runs", type=int, default=3, help="runs with perturbed constants")
     p.add_argument("--seed", type=int, default=0, help="seed of the perturbations")
+    p.add_argument("--random-seed", type=int, default=0,
+                   help="seed of the RANDOM functions' streams: run i is compared with "
+                        "plain PySD after np.random.seed([RANDOM_SEED, i])")
     p.set_defaults(func=_cmd_engine_check)
     return parser
 

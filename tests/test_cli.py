@@ -94,14 +94,29 @@ def test_engine_check_of_a_subscripted_model(capsys):
     assert "subscripts.mdl: equal" in text and "3 runs" in text
 
 
+def _control_lines() -> str:
+    return "".join(f"{k} = {v}\n\t~\tYear\n\t~\t|\n\n" for k, v in (
+        ("INITIAL TIME", 0), ("FINAL TIME", 2), ("TIME STEP", 1), ("SAVEPER", 1)))
+
+
 def test_engine_check_names_a_refused_construct(tmp_path, capsys):
-    mdl = tmp_path / "game.mdl"
-    mdl.write_text("{UTF-8}\nplayed = GAME(5)\n\t~\tWidget\n\t~\t|\n\n" + "".join(
-        f"{k} = {v}\n\t~\tYear\n\t~\t|\n\n" for k, v in (
-            ("INITIAL TIME", 0), ("FINAL TIME", 2), ("TIME STEP", 1), ("SAVEPER", 1))),
-        encoding="utf-8")
+    mdl = tmp_path / "clock.mdl"
+    mdl.write_text("{UTF-8}\nclock = GET TIME VALUE(2, 0, 1)\n\t~\tYear\n\t~\t|\n\n"
+                   + _control_lines(), encoding="utf-8")
     assert cli.main(["engine-check", str(mdl)]) == 0
-    assert "refused by name: GAME" in capsys.readouterr().out
+    assert "refused by name: refused at run: GET TIME VALUE of the computer clock" \
+        in capsys.readouterr().out
+
+
+def test_engine_check_of_random_functions_with_a_seed(tmp_path, capsys):
+    """RANDOM draws: run i compared with plain PySD seeded [RANDOM_SEED, i]; GAME too."""
+    mdl = tmp_path / "noise.mdl"
+    mdl.write_text("{UTF-8}\nnoise = RANDOM UNIFORM(0, 1, 0) + GAME(2)\n\t~\tWidget\n"
+                   "\t~\t|\n\n" + _control_lines(), encoding="utf-8")
+    assert cli.main(["engine-check", str(mdl), "--random-seed", "12"]) == 0
+    assert "noise.mdl: equal" in capsys.readouterr().out
+    assert cli.main(["engine-check", str(mdl), "--random-seed", "-1"]) == 2
+    assert "--random-seed" in capsys.readouterr().err
 
 
 def test_engine_check_of_a_missing_file(tmp_path, capsys):

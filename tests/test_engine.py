@@ -120,7 +120,9 @@ def tiny_model(tmp_path: Path, body: str) -> Path:
 
 def test_fixture_uses_every_supported_function() -> None:
     used = set().union(*used_constructs(FUNCTIONS_MDL).values(),
-                       *used_constructs(FIXTURES / "subscripts.mdl").values())
+                       *used_constructs(FIXTURES / "subscripts.mdl").values(),
+                       *used_constructs(FIXTURES / "vectors.mdl").values(),
+                       *used_constructs(FIXTURES / "random.mdl").values())
     assert set(SUPPORTED_FUNCTIONS) <= used, set(SUPPORTED_FUNCTIONS) - used
 
 
@@ -361,8 +363,9 @@ def test_smooth_n_order_must_be_one_value(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("body, variable, construct", [
-    ("noise = RANDOM UNIFORM(0, 1, 0)\n\t~\tDmnl\n\t~\t|\n", "noise", "RANDOM UNIFORM"),
-    ("played = GAME(5)\n\t~\tWidget\n\t~\t|\n", "played", "GAME"),
+    ("noise = RANDOM POISSON(0, 10, 2, 0, 1, 0)\n\t~\tDmnl\n\t~\t|\n", "noise",
+     "RANDOM POISSON"),
+    ("data points := 5\n\t~\tWidget\n\t~\t|\n", "data points", "a data variable"),
 ])
 def test_unsupported_construct(tmp_path: Path, body: str, variable: str,
                                construct: str) -> None:

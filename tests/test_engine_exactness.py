@@ -268,3 +268,205 @@ def test_one_element_of_a_subscripted_constant_per_run(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="given whole and by element"):
         model.run({"initial output[south, industry]": values, "initial output": initial},
                   outputs)
+
+VECTORS_MDL = Path(__file__).parent / "fixtures" / "vectors.mdl"
+
+
+def test_vector_functions_invert_matrix_allocation_and_game_give_pysd_bits(
+        tmp_path: Path) -> None:
+    """VECTOR SELECT/SORT ORDER/RANK/REORDER, INVERT MATRIX, ALLOCATE AVAILABLE/BY
+    PRIORITY and GAME over runs: plain PySD's bits run by run (ties in the sorts,
+    sums of nine elements, per-run constants and subscripted constants)."""
+    cache = tmp_path / "cache"
+    model = VectorModel(VECTORS_MDL, cache)
+    outputs = model.variables
+    rng = np.random.default_rng(7)
+    base = model.subscripted_parameters["base demand"].values
+    demand = base * rng.uniform(0.8, 1.2, (4, base.size))
+    demand[3] = np.round(demand[3])  # ties for the sorts
+    params = {"growth rate": np.array([0.05, 0.02, 0.08, 0.05]),
+              "supply": np.array([40.0, 25.0, 55.0, 70.0]),
+              "threshold": np.array([12.0, 9.0, 15.0, 10.0]),
+              "base demand": demand}
+    result = model.run(params, outputs)
+    for i in range(4):
+        single = {k: v[i] if v.ndim > 1 else float(v[i]) for k, v in params.items()}
+        reference = run_single(VECTORS_MDL, single, outputs, result["time"].values,
+                               cache_dir=cache)
+        for name in outputs:
+            np.testing.assert_array_equal(result[name].values[i], reference[name].values[0],
+                                          err_msg=f"run {i}, {name!r}")
+
+
+def test_allocation_where_plain_pysd_raises_names_the_run(tmp_path: Path) -> None:
+    """A negative request: PySD's allocation raises for that run; the engine names it."""
+    model = VectorModel(VECTORS_MDL, tmp_path / "cache")
+    base = model.subscripted_parameters["base demand"].values
+    demand = np.stack([base, -base])
+    with pytest.raises(DomainError, match="ALLOCATE AVAILABLE: plain PySD raises in run 1"):
+        model.run({"base demand": demand}, ["shared"])
+
+
+def test_vector_functions_match_pysd_on_random_arrays() -> None:
+    """The engine's vector functions against PySD's, run by run, on random values:
+    every VECTOR SELECT action over 2-19 elements (pairwise sums from 8), ties in
+    the sorts, per-run sort directions, stacked matrices."""
+    import xarray as xr
+    from pysd.py_backend import functions as pysd_functions
+
+    from simulator.engine import vectors
+
+    rng = np.random.default_rng(3)
+    n = 4
+
+    def check(got, expected_per_run):
+        for i, expected in enumerate(expected_per_run):
+            value = got.isel(run=i)
+            np.testing.assert_array_equal(value.values, np.asarray(expected))
+            if isinstance(expected, xr.DataArray):
+                assert value.dtype == expected.dtype
+
+    for trial in range(40):
+        k, m = int(rng.integers(2, 20)), int(rng.integers(1, 4))
+        coords = {"m": [f"m{j}" for j in range(m)], "a": [f"a{j}" for j in range(k)]}
+        weights = rng.uniform(-1, 1, (k, m, n))
+        weights[rng.uniform(size=weights.shape) < 0.3] = 0
+        selection = xr.DataArray(weights, dims=["a", "m", "run"])
+        expression = xr.DataArray(rng.uniform(-2, 2, (k, n)), dims=["a", "run"])
+        for action in range(11):
+            for dims in (["a"], ["a", "m"]):
+                check(vectors.vector_select(selection, expression, dims, -9, action, 0),
+                      [pysd_functions.vector_select(selection.isel(run=i),
+                                                    expression.isel(run=i), dims, -9,
+                                                    action, 0) for i in range(n)])
+        values = rng.uniform(size=(m, k, n))
+        vector = xr.DataArray(np.round(values * 3) if trial % 2 else values,
+                              dims=["m", "a", "run"], coords=coords)
+        directions = xr.DataArray(rng.choice([-1.0, 1.0], n), dims=["run"])
+        for direction in (1, 0, directions):
+            per_run = [direction if isinstance(direction, int) else float(direction[i])
+                       for i in range(n)]
+            check(vectors.vector_sort_order(vector, direction),
+                  [pysd_functions.vector_sort_order(vector.isel(run=i).copy(), d)
+                   for i, d in enumerate(per_run)])
+            check(vectors.vector_rank(vector, direction),
+                  [pysd_functions.vector_rank(vector.isel(run=i).copy(), d)
+                   for i, d in enumerate(per_run)])
+        order = vectors.vector_sort_order(vector, 0)
+        check(vectors.vector_reorder(vector, order),
+              [pysd_functions.vector_reorder(vector.isel(run=i).copy(),
+                                             order.isel(run=i).copy()) for i in range(n)])
+        matrices = xr.DataArray(rng.uniform(-1, 1, (m, k, k, n)), dims=["m", "r", "c", "run"])
+        check(vectors.invert_matrix(matrices),
+              [pysd_functions.invert_matrix(matrices.isel(run=i).copy()) for i in range(n)])
+
+
+RANDOM_MDL = Path(__file__).parent / "fixtures" / "random.mdl"
+RANDOM_OUTPUTS = ["uniform noise", "unit noise", "normal noise", "exponential noise",
+                  "regional noise", "accumulated noise"]
+
+
+def test_random_functions_give_seeded_plain_pysd_bits(tmp_path: Path) -> None:
+    """RANDOM UNIFORM/0 1/NORMAL/EXPONENTIAL, unsubscripted and subscripted: run i of an
+    ensemble seeded s has the bits of plain PySD after np.random.seed([s, i])."""
+    cache = tmp_path / "cache"
+    model = VectorModel(RANDOM_MDL, cache)
+    params = {"low": np.array([1.0, 0.75, 1.25]), "spread": np.array([2.0, 1.5, 2.5])}
+    result = model.run(params, RANDOM_OUTPUTS, seed=42)
+    assert result.attrs["random_seed"] == 42
+    years = result["time"].values
+    for i in range(3):
+        single = {k: float(v[i]) for k, v in params.items()}
+        reference = run_single(RANDOM_MDL, single, RANDOM_OUTPUTS, years, cache_dir=cache,
+                               random_seed=[42, i])
+        for name in RANDOM_OUTPUTS:
+            np.testing.assert_array_equal(result[name].values[i], reference[name].values[0],
+                                          err_msg=f"run {i}, {name!r}")
+    other = run_single(RANDOM_MDL, {k: float(v[0]) for k, v in params.items()},
+                       ["uniform noise"], years, cache_dir=cache, random_seed=[42, 1])
+    assert not np.array_equal(other["uniform noise"].values[0],
+                              result["uniform noise"].values[0])
+
+
+def test_random_streams_are_reproducible_and_independent_of_the_ensemble(
+        tmp_path: Path) -> None:
+    model = VectorModel(RANDOM_MDL, tmp_path / "cache")
+    five = model.run({"low": np.ones(5)}, RANDOM_OUTPUTS, seed=7)
+    again = model.run({"low": np.ones(5)}, RANDOM_OUTPUTS, seed=7)
+    two = model.run({"low": np.ones(2)}, RANDOM_OUTPUTS, seed=7)
+    reseeded = model.run({"low": np.ones(5)}, RANDOM_OUTPUTS, seed=8)
+    for name in RANDOM_OUTPUTS:
+        np.testing.assert_array_equal(five[name].values, again[name].values)
+        np.testing.assert_array_equal(five[name].values[:2], two[name].values)
+        assert not np.array_equal(five[name].values, reseeded[name].values), name
+    with pytest.raises(EngineError, match="seed"):
+        model.run({}, ["unit noise"], seed=-1)
+
+
+def test_random_draws_follow_their_distributions(tmp_path: Path) -> None:
+    """11,000 draws (1,000 runs x 11 steps): uniform on [1, 3], 0-1 uniform, normal(1, 2)
+    truncated at ±3 sd, exponential with scale 2 truncated at 20 (moments within 5
+    standard errors)."""
+    model = VectorModel(RANDOM_MDL, tmp_path / "cache")
+    n = 1000
+    draws = model.run({"low": np.ones(n)}, RANDOM_OUTPUTS[:4], seed=3)
+    uniform = draws["uniform noise"].values.ravel()
+    unit = draws["unit noise"].values.ravel()
+    normal = draws["normal noise"].values.ravel()
+    exponential = draws["exponential noise"].values.ravel()
+    size = uniform.size
+    assert uniform.min() >= 1 and uniform.max() <= 3 and unit.min() >= 0 and unit.max() <= 1
+    assert abs(uniform.mean() - 2) < 5 * np.sqrt(1 / 3 / size)
+    assert abs(unit.var() - 1 / 12) < 0.01
+    assert normal.min() >= -5 and normal.max() <= 7
+    assert abs(normal.mean() - 1) < 5 * 2 / np.sqrt(size) and abs(normal.std() - 2) < 0.1
+    assert exponential.min() >= 0 and abs(exponential.mean() - 2) < 5 * 2 / np.sqrt(size)
+
+
+def test_random_in_a_branch_taken_by_some_runs_only_is_refused(tmp_path: Path) -> None:
+    mdl = write_model(tmp_path, {"p": "1", "y": "IF THEN ELSE(p > 0, RANDOM UNIFORM(0, 1, 0), 0)"})
+    model = VectorModel(mdl, tmp_path / "cache")
+    with pytest.raises(EngineError, match="RANDOM function inside IF THEN ELSE"):
+        model.run({"p": P_VALUES}, ["y"])
+    params = {"p": np.array([1.0, 2.0])}  # every run takes the same branch
+    result = model.run(params, ["y"], seed=5)
+    for i in range(2):
+        reference = run_single(mdl, {"p": float(params["p"][i])}, ["y"],
+                               result["time"].values, cache_dir=tmp_path / "cache",
+                               random_seed=[5, i])
+        np.testing.assert_array_equal(result["y"].values[i], reference["y"].values[0])
+
+
+def test_control_values_changing_during_the_run(tmp_path: Path) -> None:
+    """FINAL TIME, TIME STEP and SAVEPER through Time (as tests/control_vars): PySD's
+    clock decides the steps; the default years are the steps plain PySD saves."""
+    mdl = write_model(tmp_path, {"p": "1", "s": "INTEG(p * s + 1, 1)"},
+                      final_time="IF THEN ELSE(Time < 3, 6, 8)",
+                      time_step="IF THEN ELSE(Time < 2, 1, 0.5)",
+                      saveper="IF THEN ELSE(Time < 5, TIME STEP, 1)")
+    model = VectorModel(mdl, tmp_path / "cache")
+    assert model.changing_controls == ["FINAL TIME", "TIME STEP", "SAVEPER"]
+    result = model.run({"p": P_VALUES}, ["s"])
+    reference = run_single(mdl, {}, ["s"], cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(result["time"].values, reference["time"].values)
+    assert result["time"].values[-1] == 8.0 and 2.5 in result["time"].values
+    assert_bits_equal_plain_pysd(mdl, model, {"p": P_VALUES}, ["s"], tmp_path / "cache")
+    picked = model.run({"p": P_VALUES}, ["s"], years=[2.5, 7.0])
+    np.testing.assert_array_equal(picked["s"].values,
+                                  result["s"].sel(time=[2.5, 7.0]).values)
+
+
+def test_final_time_differing_across_runs_is_refused(tmp_path: Path) -> None:
+    """FINAL TIME set by a stock: one clock needs one value; per-run values are named."""
+    mdl = write_model(tmp_path, {"p": "1", "s": "INTEG(p, 0)"},
+                      final_time="IF THEN ELSE(s > 2, Time, 6)")
+    model = VectorModel(mdl, tmp_path / "cache")
+    with pytest.raises(EngineError, match="FINAL TIME differs across runs"):
+        model.run({"p": P_VALUES}, ["s"])
+    params = {"p": np.array([0.75, 0.75])}
+    result = model.run(params, ["s"])
+    assert result["time"].values[-1] == 3.0  # s = 0.75 Time passes 2 at Time 3
+    np.testing.assert_array_equal(
+        result["time"].values, run_single(mdl, {"p": 0.75}, ["s"],
+                                          cache_dir=tmp_path / "cache")["time"].values)
+    assert_bits_equal_plain_pysd(mdl, model, params, ["s"], tmp_path / "cache")

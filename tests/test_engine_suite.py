@@ -33,6 +33,9 @@ BOUNDED = {
     "tests/except/test_except.mdl",                           # EXCEPT, stocks per element
     "tests/macro_stock/test_macro_stock.mdl",
     "tests/get_data/test_get_data.mdl",
+    "tests/dynamic_final_time/test_dynamic_final_time.mdl",   # FINAL TIME through Time
+    "tests/vector_select/test_vector_select.mdl",             # VECTOR SELECT over runs
+    "samples/Query_file/Query_file.mdl",                      # RANDOM UNIFORM, seeded
 }
 
 

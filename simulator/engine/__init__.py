@@ -22,8 +22,11 @@ all made here, none in the model:
    dropped) with the run arrays.  Constants not given keep PySD's own default
    value (a Python int keeps Python's exact integer arithmetic).  A constant
    feeding INITIAL/FINAL TIME, TIME STEP or SAVEPER must be one value for the
-   ensemble (PySD has one clock); control values that change during a run are
-   refused.
+   ensemble (PySD has one clock).  A control value that changes during the run
+   (through Time or a stock) is evaluated by PySD's clock as in a single run; it
+   must be one value across runs wherever it is evaluated (else
+   :class:`EngineError` names it), and the default years are then the steps PySD
+   saves (given years must be steps PySD's clock takes).
 3. Functions.  PySD's ``if_then_else``, ``xidz``, ``zidz``, ``integer``,
    ``quantum``, ``modulo`` and ``pulse`` take ``if value:`` branches (one truth
    value) for anything that is not a DataArray; the loaded model's module gets
@@ -61,18 +64,36 @@ all made here, none in the model:
 8. Macros.  Each macro's module and stateful objects get the same treatment; the
    Euler step goes into macros in PySD's order.  External data (GET DIRECT/XLS)
    is read once at load from the model's folder, as PySD does.
+9. Vector functions (:mod:`.vectors`).  VECTOR SORT ORDER/RANK/REORDER and INVERT
+   MATRIX work on the last dimensions of their argument: the runs are moved first,
+   PySD's numpy call (argsort, take, ``np.linalg.inv``) is made once over the stack
+   (numpy treats every lane or matrix of a stack as it treats one array) and the
+   runs put back last.  VECTOR SELECT reduces with each run's block laid out as
+   PySD's array (C order); its actions must be one value per ensemble.  ALLOCATE
+   AVAILABLE and ALLOCATE BY PRIORITY call PySD's own function once per run: exact
+   by construction, at the cost of a Python loop over the runs at every evaluation.
+   Where PySD raises for a run (e.g. a negative request) the engine raises
+   :class:`DomainError` naming the construct and the run.  GAME is PySD's identity.
+10. RANDOM functions (:mod:`.draws`).  Plain PySD draws from numpy's global legacy
+   stream (``np.random``; scipy's ``truncnorm``/``truncexpon`` use it too).  Each
+   run ``i`` of an ensemble seeded ``seed`` (``VectorModel.run(..., seed=)``,
+   default :data:`~.draws.DEFAULT_SEED`; ``plansim engine-check --random-seed``)
+   draws from its own ``np.random.RandomState([seed, i])``, PySD's call made once per
+   run with that run's arguments: the bits plain PySD gives after
+   ``np.random.seed([seed, i])`` (computing the same outputs), reproducible and
+   independent of N.  Cost: a Python call per run at every draw.  A draw inside an
+   IF THEN ELSE branch that only some runs take is refused by name.
 
 Modules, in the order of the stages: :mod:`.constructs` (what a model uses,
 refusals), :mod:`.translate` (PySD's builder, the built file rewritten, cache),
 :mod:`.runs` (values over runs, numpy or named), :mod:`.functions` (PySD's
 functions over run arrays), :mod:`.lookups`, :mod:`.statefuls`
 (stateful objects, Euler step), :mod:`.output`, :mod:`.control` (names, time
-grid), :mod:`.vector_model` (:class:`VectorModel`), :mod:`.reference` (plain
+grid), :mod:`.vectors`, :mod:`.draws`, :mod:`.vector_model` (:class:`VectorModel`), :mod:`.reference` (plain
 PySD, one run) and :mod:`.conformance` (the two compared, run by run).
 
-Anything outside :data:`SUPPORTED_FUNCTIONS` (RANDOM..., VECTOR SELECT/SORT
-ORDER/RANK/REORDER, ALLOCATE..., INVERT MATRIX, data variables without GET) is
-refused with :class:`UnsupportedConstruct`, checked on the parsed model and
+Anything outside :data:`SUPPORTED_FUNCTIONS` (RANDOM functions PySD does not
+implement, data variables without GET, ...) is refused with :class:`UnsupportedConstruct`, checked on the parsed model and
 again on the translated Python; so is an equation that raises over run arrays
 (named after its variable).  ``benchmarks/engine_suite.md`` is the table of the
 SDXorg test models accepted and refused.  On this machine results are

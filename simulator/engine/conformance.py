@@ -19,6 +19,7 @@ import numpy as np
 import pysd
 import xarray as xr
 
+from .draws import DEFAULT_SEED
 from .errors import DomainError, EngineError, UnsupportedConstruct
 from .reference import run_single
 from .translate import translate_reference
@@ -55,14 +56,17 @@ class Verdict:
 
 
 def check_model(mdl_path: str | os.PathLike, *, n_runs: int = 3, seed: int = 0,
-                spread: float = 0.1, cache_dir: str | os.PathLike | None = None) -> Verdict:
+                spread: float = 0.1, cache_dir: str | os.PathLike | None = None,
+                random_seed: int = DEFAULT_SEED) -> Verdict:
     """Run ``mdl_path`` with the engine and with plain PySD; compare run by run.
 
     One run at the defaults, then ``n_runs`` runs with every constant (except those
     setting the time grid) multiplied by its own factor in ``1 ± spread`` per run
     (drawn from ``seed``); integer-valued constants are left at their defaults when
     perturbing them makes plain PySD fail (orders, indices).  Outputs are all the
-    model's auxiliaries and stocks at the default years.
+    model's auxiliaries and stocks at the default years.  RANDOM functions: the
+    ensemble is seeded ``random_seed`` and its run ``i`` compared with plain PySD after
+    ``np.random.seed([random_seed, i])``, bit for bit (see :mod:`.draws`).
     """
     mdl = Path(mdl_path)
     name = str(mdl)
@@ -76,20 +80,31 @@ def check_model(mdl_path: str | os.PathLike, *, n_runs: int = 3, seed: int = 0,
             model = VectorModel(mdl, cache_dir)
         except UnsupportedConstruct as refusal:
             return Verdict(name, REFUSED, _kinds(refusal), _one_line(refusal))
-        return _compare(model, name, n_runs, seed, spread, cache_dir)
+        return _compare(model, name, n_runs, seed, spread, cache_dir, random_seed)
 
 
 def _compare(model: VectorModel, name: str, n_runs: int, seed: int, spread: float,
-             cache_dir: str | os.PathLike | None) -> Verdict:
+             cache_dir: str | os.PathLike | None, random_seed: int) -> Verdict:
     outputs = model.variables
     compared, notes = 0, []
     perturbed: list[str] = []
     for params in _parameter_sets(model, n_runs, seed, spread, cache_dir):
         perturbed = sorted(params) or perturbed
         try:
-            result = model.run(params, outputs, check_finite=False)
+            result = model.run(params, outputs, check_finite=False, seed=random_seed)
         except DomainError as refusal:
-            return Verdict(name, REFUSED, [_construct_of(refusal)], _one_line(refusal), compared)
+            kept = _integers_at_defaults(model, params)
+            if kept is None or _pysd_runs(model, params, cache_dir, every_run=True):
+                return Verdict(name, REFUSED, [_construct_of(refusal)], _one_line(refusal),
+                               compared)
+            notes.append(f"plain PySD raises for a perturbed run ({_one_line(refusal)}); "
+                         f"compared with integer-valued constants at their defaults")
+            params = kept
+            try:
+                result = model.run(params, outputs, check_finite=False, seed=random_seed)
+            except EngineError as again:
+                return Verdict(name, REFUSED, [_construct_of(again)], _one_line(again),
+                               compared)
         except EngineError as refusal:  # per-run values refused by name: one value for all
             if not params:
                 return Verdict(name, REFUSED, [_construct_of(refusal)], _one_line(refusal),
@@ -98,13 +113,14 @@ def _compare(model: VectorModel, name: str, n_runs: int, seed: int, spread: floa
                          f"with one perturbed value for all runs")
             params = {k: np.broadcast_to(v[:1], v.shape).copy() for k, v in params.items()}
             try:
-                result = model.run(params, outputs, check_finite=False)
+                result = model.run(params, outputs, check_finite=False, seed=random_seed)
             except EngineError as again:
                 return Verdict(name, REFUSED, [_construct_of(again)], _one_line(again),
                                compared)
         for i in range(result.sizes["run"]):
             single = {k: v[i] if v.ndim > 1 else float(v[i]) for k, v in params.items()}
-            status, detail = _compare_run(model, result, i, single, outputs, cache_dir)
+            status, detail = _compare_run(model, result, i, single, outputs, cache_dir,
+                                          random_seed)
             if status == DIFFERS:
                 return Verdict(name, DIFFERS, [], f"run {i}{detail}", compared, perturbed)
             if status == OUTSIDE:
@@ -116,12 +132,14 @@ def _compare(model: VectorModel, name: str, n_runs: int, seed: int, spread: floa
 
 
 def _compare_run(model: VectorModel, result: xr.Dataset, i: int, single: dict[str, Any],
-                 outputs: list[str], cache_dir: str | os.PathLike | None) -> tuple[str, str]:
+                 outputs: list[str], cache_dir: str | os.PathLike | None,
+                 random_seed: int) -> tuple[str, str]:
     """Run ``i`` of the ensemble against plain PySD: (status, detail)."""
     years = result["time"].values
     finite = all(np.isfinite(result[o].values[i]).all() for o in outputs)
     try:
-        reference = run_single(model.mdl_path, single, outputs, years, cache_dir=cache_dir)
+        reference = run_single(model.mdl_path, single, outputs, years, cache_dir=cache_dir,
+                               random_seed=[random_seed, i])
     except EngineError:
         raise  # the comparison itself failed (e.g. the model file is gone): no verdict
     except Exception as error:  # noqa: BLE001 - PySD raises for this run
@@ -165,12 +183,35 @@ def _parameter_sets(model: VectorModel, n_runs: int, seed: int, spread: float,
     return [{}, perturbed] if perturbed else [{}]
 
 
+def _integers_at_defaults(model: VectorModel, params: dict[str, np.ndarray]
+                          ) -> dict[str, np.ndarray] | None:
+    """``params`` with integer-valued constants (and elements) at their defaults.
+
+    None when that changes nothing (no parameters, or none integer-valued).
+    """
+    kept = {}
+    for real, values in params.items():
+        default = np.asarray(model.subscripted_parameters[real].values
+                             if real in model.subscripted_parameters
+                             else model.parameters[real], dtype=np.float64)
+        integer = np.broadcast_to(default == np.round(default), values.shape[1:])
+        kept[real] = np.where(integer, np.broadcast_to(default, values.shape), values)
+    if all(np.array_equal(kept[k], params[k]) for k in params):
+        return None
+    return kept
+
+
 def _pysd_runs(model: VectorModel, params: dict[str, np.ndarray],
-               cache_dir: str | os.PathLike | None) -> bool:
+               cache_dir: str | os.PathLike | None, every_run: bool = False) -> bool:
+    """Whether plain PySD runs the first perturbed run (``every_run``: each of them,
+    computing every variable; a run computes only what its outputs need)."""
+    n = next(iter(params.values())).shape[0] if every_run else 1
+    outputs = model.variables if every_run else model.variables[:1]
     try:
-        run_single(model.mdl_path, {k: v[0] if v.ndim > 1 else float(v[0])
-                                    for k, v in params.items()},
-                   model.variables[:1], cache_dir=cache_dir)
+        for i in range(n):
+            run_single(model.mdl_path, {k: v[i] if v.ndim > 1 else float(v[i])
+                                        for k, v in params.items()},
+                       outputs, cache_dir=cache_dir)
     except Exception:  # noqa: BLE001 - any failure of PySD itself
         return False
     return True

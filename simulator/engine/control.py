@@ -11,7 +11,7 @@ import pandas as pd
 import xarray as xr
 from pysd.py_backend.components import Time as _Time
 
-from .errors import EngineError, UnknownNameError
+from .errors import _CONTROL_PY, CONTROL_NAMES, EngineError, UnknownNameError
 
 RUN = "run"
 TIME = "time"
@@ -105,6 +105,49 @@ class _Control:
                 f"years {values[bad].tolist()} are not steps of TIME STEP {self.time_step} "
                 f"between INITIAL TIME {self.initial_time} and FINAL TIME {self.final_time}")
         return values
+
+
+def changing_controls(dependencies: dict[str, Any]) -> list[str]:
+    """The control values (INITIAL/FINAL TIME, TIME STEP, SAVEPER) that change during
+    the run: their equations reach ``time`` or a stock (PySD's ``_dependencies``)."""
+    changing = []
+    for control, control_py in zip(CONTROL_NAMES, _CONTROL_PY):
+        stack, seen = [control_py], set()
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            deps = dependencies.get(name) or {}
+            if name == "time" or "step" in deps:
+                changing.append(control)
+                break
+            stack += list(deps)
+    return changing
+
+
+class _OneClock:
+    """A control value's callable for PySD's clock: one value for the whole ensemble.
+
+    PySD has one clock; a control value that differs across runs (it depends on a
+    per-run value) is refused by name where it is evaluated.
+    """
+
+    def __init__(self, func: Any, control: str):
+        self.func = func
+        self.control = control
+
+    def __call__(self) -> Any:
+        value = self.func()
+        if isinstance(value, (np.ndarray, xr.DataArray)):
+            distinct = np.unique(np.asarray(value))
+            if distinct.size != 1:
+                raise EngineError(
+                    f"{self.control} differs across runs ({distinct.min():g}.."
+                    f"{distinct.max():g}); the ensemble has one clock: run one ensemble "
+                    f"per value")
+            return distinct.item()
+        return value
 
 
 def _match_times(recorded: Sequence[float], years: np.ndarray, dt: float) -> np.ndarray:

@@ -43,15 +43,25 @@ _SUPPORTED_CALLS = {
     "VMIN": "vmin",
     "VMAX": "vmax",
     "ELMCOUNT": "elmcount",
+    "VECTOR SELECT": "vector_select",
+    "VECTOR SORT ORDER": "vector_sort_order",
+    "VECTOR RANK": "vector_rank",
+    "VECTOR REORDER": "vector_reorder",
+    "INVERT MATRIX": "invert_matrix",
+    "RANDOM UNIFORM": "random_uniform",
+    "RANDOM 0 1": "random_0_1",
+    "RANDOM NORMAL": "random_normal",
+    "RANDOM EXPONENTIAL": "random_exponential",
 }
 _SUPPORTED_STRUCTURES = (
     "INTEG", "SMOOTH", "SMOOTHI", "SMOOTH3", "SMOOTH3I", "SMOOTH N",
     "DELAY1", "DELAY1I", "DELAY3", "DELAY3I", "DELAY N", "DELAY FIXED",
     "TREND", "FORECAST", "INITIAL", "SAMPLE IF TRUE", "WITH LOOKUP", "lookups",
     "GET XLS/DIRECT DATA", "GET XLS/DIRECT CONSTANTS", "GET XLS/DIRECT LOOKUPS", "MACRO",
+    "ALLOCATE AVAILABLE", "ALLOCATE BY PRIORITY", "GAME",
 )
 SUPPORTED_FUNCTIONS: tuple[str, ...] = tuple(_SUPPORTED_CALLS) + _SUPPORTED_STRUCTURES
-"""Vensim functions the engine guarantees (each is exercised by tests/fixtures/functions.mdl)."""
+"""Vensim functions the engine guarantees (each is exercised by a model of tests/fixtures)."""
 
 _LOOKUP_INTERPOLATIONS = ("interpolate", "hold_backward")
 
@@ -62,6 +72,8 @@ _ALLOWED_BACKEND_NAMES = frozenset({
     "if_then_else", "xidz", "zidz", "integer", "modulo", "quantum", "step", "ramp", "pulse",
     "active_initial", "get_time_value", "ExtData", "ExtConstant", "ExtLookup",
     "sum", "prod", "vmin", "vmax",
+    "vector_select", "vector_sort_order", "vector_rank", "vector_reorder", "invert_matrix",
+    "allocate_available", "allocate_by_priority",
 })
 
 

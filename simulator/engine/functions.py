@@ -11,6 +11,7 @@ import xarray as xr
 from pysd.py_backend import functions as _pysd_functions
 
 from .control import RUN
+from .draws import check_no_draws, draws_made
 from .errors import DomainError, EngineError
 from .runs import _on_runs, _runs_only
 
@@ -30,7 +31,16 @@ def _if_then_else(condition: Any, val_if_true: Callable[[], Any],
             return val_if_true()
         if not condition.any():
             return val_if_false()
-        return np.where(condition, val_if_true(), val_if_false())
+        before = draws_made()
+        both = np.where(condition, val_if_true(), val_if_false())
+        check_no_draws(before)
+        return both
+    if isinstance(condition, xr.DataArray) and RUN in condition.dims:
+        before = draws_made()
+        value = _pysd_functions.if_then_else(condition, val_if_true, val_if_false)
+        if draws_made() != before and bool(condition.any()) and not bool(condition.all()):
+            check_no_draws(before)
+        return value
     return _pysd_functions.if_then_else(condition, val_if_true, val_if_false)
 
 

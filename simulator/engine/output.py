@@ -51,11 +51,20 @@ class _ArrayOutput(OutputHandlerInterface):
     def update(self, model: Any) -> None:
         column = len(self.times)
         if column == self.shape[1]:
-            raise EngineError(f"PySD saved more than the {column} requested years")
+            if model.time.return_timestamps is not None:
+                raise EngineError(f"PySD saved more than the {column} requested years")
+            self._grow()  # PySD's own saved steps (control values changing in the run)
         self.times.append(float(model.time()))
         components = model.components
         for key, array in self.steps.items():
             array[:, column] = _run_block(getattr(components, key)(), self.dims[key])
+
+    def _grow(self) -> None:
+        """Twice the columns: the saved steps are only known as PySD's clock runs."""
+        n, columns = self.shape
+        self.shape = (n, max(2 * columns, 1))
+        self.steps = {key: np.concatenate([array, np.empty_like(array)], axis=1)
+                      for key, array in self.steps.items()}
 
     def postprocess(self, **kwargs: Any) -> _ArrayOutput:
         return self
@@ -67,9 +76,9 @@ class _ArrayOutput(OutputHandlerInterface):
 
     def pop_series(self, key: str, index: np.ndarray) -> np.ndarray:
         """Output ``key`` at the saved times ``index``, shape (n, len(index))."""
-        n, columns = self.shape
+        n, columns = self.shape[0], len(self.times)
         if key in self.steps:
-            saved = self.steps.pop(key)
+            saved = self.steps.pop(key)[:, :columns]
             whole = len(index) == columns and np.array_equal(index, np.arange(columns))
             return saved if whole else saved[:, index]
         out = np.empty((n, len(index)) + _sizes(self.dims.get(key, {})), dtype=np.float64)

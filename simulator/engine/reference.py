@@ -12,7 +12,7 @@ import pandas as pd
 import pysd
 import xarray as xr
 
-from .control import RUN, TIME, _Control, _dataset_of, _match_times, _Names
+from .control import RUN, TIME, _Control, _dataset_of, _match_times, _Names, changing_controls
 from .translate import model_hash, translate_reference
 
 
@@ -31,12 +31,15 @@ def reference_values(column: pd.Series) -> np.ndarray:
 
 def run_single(mdl_path: str | os.PathLike, params: Mapping[str, Any], outputs: Sequence[str],
                years: Iterable[float] | None = None, *,
-               cache_dir: str | os.PathLike | None = None) -> xr.Dataset:
+               cache_dir: str | os.PathLike | None = None,
+               random_seed: Any = None) -> xr.Dataset:
     """One run with plain PySD: the reference the vectorised engine must reproduce.
 
     The model is translated exactly as ``pysd.read_vensim`` does (no patches) into
     its own cache file, loaded fresh with ``pysd.load`` and run with
     ``model.run(params=...)``.  NaN/inf are returned, not raised.  Dims (run=1, time).
+    ``random_seed`` (e.g. ``[seed, i]``): ``np.random.seed(random_seed)`` right before
+    the run, the stream the engine's run ``i`` of an ensemble seeded ``seed`` draws from.
     """
     mdl = Path(mdl_path).resolve()
     model = pysd.load(str(translate_reference(mdl, cache_dir)))
@@ -52,12 +55,21 @@ def run_single(mdl_path: str | os.PathLike, params: Mapping[str, Any], outputs: 
     model.set_components(reals)  # first, so that constants setting a control value count
     control = _Control.of(model)
     out_names = [names.real(name, "output") for name in outputs]
-    times = control.years(years)
+    changing = changing_controls(model._dependencies)
+    # control values changing in the run: PySD's clock decides the grid (given years
+    # must be steps it takes; default: the steps it saves)
+    times = control.years(years) if not changing or years is None else np.unique(
+        np.ravel(np.asarray([years] if np.isscalar(years) else list(years), dtype=np.float64)))
     columns = [real for real in out_names if names.py_of_real[real] != "time"]
-    frame = model.run(params=reals, return_columns=columns, return_timestamps=list(times),
+    if random_seed is not None:
+        np.random.seed(random_seed)  # plain PySD draws from numpy's global stream
+    stamps = None if changing and years is None else list(times)
+    frame = model.run(params=reals, return_columns=columns, return_timestamps=stamps,
                       final_time=model.components._control_vars["final_time"],
                       flatten_output=False)
     # (the model's own FINAL TIME; PySD cannot return Time as a column)
+    if stamps is None:
+        times = frame.index.to_numpy(np.float64)
     index = _match_times(list(frame.index), times, control.time_step)
     variables = {}
     for real in out_names:

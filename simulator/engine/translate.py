@@ -15,6 +15,7 @@ from pysd.builders.python.python_model_builder import ModelBuilder
 from pysd.translators.structures import abstract_model as _am
 
 from .constructs import _abstract_issues, _parse_vensim, _raise_if_unsupported, _source_issues
+from .draws import _RANDOM_DRAW_NAME, _RANDOM_RVS_NAME
 from .errors import EngineError
 from .runs import (
     _ASSIGN_LOC_NAME,
@@ -25,7 +26,7 @@ from .runs import (
     _SUBSCRIPTS_ONLY_NAME,
 )
 
-ENGINE_TAG = "e5"
+ENGINE_TAG = "e6"
 """Version of the translation patches; part of the cache key of translated files.
 
 e1 sent ``WITH LOOKUP`` through ``xr.apply_ufunc`` (runs were DataArrays); e2 keeps
@@ -33,7 +34,8 @@ PySD's ``np.interp``, which keeps the shape of a numpy array argument.  e3 rewri
 ``**`` on the parsed file (``-2^2`` is ``-(2^2)``) and keeps ``float()`` as ``_as_real``;
 e4 does both on the parsed file only (subscripted models: runs as a named dimension);
 e5 rewrites EXCEPT assignments (``value.values[mask] = ...``) and their masks, and
-keeps the real part of a complex power assigned to a subscript."""
+keeps the real part of a complex power assigned to a subscript; e6 sends ``np.random.*``
+and ``stats.*.rvs`` draws to each run's own stream (:mod:`.draws`)."""
 
 
 _TRANSLATION_LOCK = threading.Lock()
@@ -203,6 +205,9 @@ class _ArraySafeCalls(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
+        random_call = _random_call(node)
+        if random_call is not None:
+            return random_call
         if isinstance(node.func, ast.Name) and node.func.id == "float":
             node.func = ast.copy_location(ast.Name(id=_REAL_NAME, ctx=ast.Load()), node.func)
         elif (isinstance(node.func, ast.Attribute) and node.func.attr == "DataArray"
@@ -223,6 +228,23 @@ class _ArraySafeCalls(ast.NodeTransformer):
 
 _MASK_TEMPLATES = ("ones_like", "zeros_like")
 """PySD's EXCEPT and partial-definition masks: ``xr.ones_like(value, dtype=bool)``..."""
+def _random_call(node: ast.Call) -> ast.Call | None:
+    """``np.random.m(...)`` -> ``_random_draw("m", ...)``; ``stats.d.rvs(...)`` ->
+    ``_random_rvs(stats.d, ...)`` (each run's own stream, see :mod:`.draws`)."""
+    func = node.func
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute)
+            and isinstance(func.value.value, ast.Name)):
+        return None
+    owner, middle = func.value.value.id, func.value.attr
+    if owner == "np" and middle == "random":
+        name, first = _RANDOM_DRAW_NAME, ast.Constant(value=func.attr)
+    elif owner == "stats" and func.attr == "rvs":
+        name, first = _RANDOM_RVS_NAME, func.value
+    else:
+        return None
+    call = ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=[first, *node.args],
+                    keywords=node.keywords)
+    return ast.copy_location(call, node)
 
 
 def _index_expression(index: ast.expr) -> ast.expr:

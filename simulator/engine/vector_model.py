@@ -21,7 +21,17 @@ from pysd.py_backend.external import ExtLookup
 from pysd.py_backend.model import Macro
 
 from .constructs import _raise_if_unsupported, _source_issues
-from .control import RUN, TIME, _Control, _dataset_of, _match_times, _Names
+from .control import (
+    RUN,
+    TIME,
+    _Control,
+    _dataset_of,
+    _match_times,
+    _Names,
+    _OneClock,
+    changing_controls,
+)
+from .draws import _RANDOM_DRAW_NAME, _RANDOM_RVS_NAME, DEFAULT_SEED, RunStreams
 from .errors import (
     _CONTROL_PY,
     _LOOKUP_INTERPOLATIONS,
@@ -58,6 +68,7 @@ from .statefuls import (
     _Uniform,
 )
 from .translate import model_hash, translate
+from .vectors import VECTOR_FUNCTIONS
 
 
 class VectorModel:
@@ -76,8 +87,13 @@ class VectorModel:
         self._model = pysd.load(str(self.py_path), initialize=False)
         self._names = _Names(self._model.doc)
         self._runs = _RunCount()
+        self._streams = RunStreams()
         self._lock = threading.Lock()
         self._make_array_safe()
+        self._one_clock()
+        self.changing_controls = changing_controls(self._model._dependencies)
+        """Control values that change during the run (default years: PySD's saved steps)."""
+        self._streams.reset(DEFAULT_SEED, 1, self._runs.named)  # the first initialisation
         with self._named_failures():
             self._model.initialize()  # a first, one-run initialisation: control, defaults
         self.control = _Control.of(self._model)
@@ -134,8 +150,10 @@ class VectorModel:
         """Constants the control values depend on -> the control names they set.
 
         A control value must be one number for the whole ensemble (PySD has one
-        clock); one that changes during the run (depends on Time or a stock) is
-        refused by name.
+        clock): the constants setting it take one value per ensemble.  A control
+        value that changes during the run (through Time or a stock) is evaluated by
+        PySD's clock as in a single run and refused by name where it differs across
+        runs (:class:`~.control._OneClock`).
         """
         dependencies = self._model._dependencies
         py_constants = {py: real for real, py in self._constants.items()}
@@ -147,14 +165,19 @@ class VectorModel:
                 if name in seen:
                     continue
                 seen.add(name)
-                deps = dependencies.get(name) or {}
-                if name == "time" or "step" in deps:
-                    raise UnsupportedConstruct(self.mdl_path, [(
-                        control, f"{control} changing during the run (through {name!r})")])
                 if name in py_constants:
                     inputs.setdefault(py_constants[name], []).append(control)
-                stack += list(deps)
+                stack += [dep for dep in dependencies.get(name) or {}
+                          if dep not in ("time", "initial", "step")]
         return inputs
+
+    def _one_clock(self) -> None:
+        """Every control value PySD's clock evaluates must be one value (see _OneClock)."""
+        control_vars = self._model.components._control_vars
+        for control, key in zip(CONTROL_NAMES, _CONTROL_PY):
+            if not isinstance(control_vars[key], _OneClock):
+                control_vars[key] = _OneClock(control_vars[key], control)
+        self._model.time._set_control_vars(**control_vars)
 
     # -- making the loaded model array-safe
 
@@ -172,7 +195,7 @@ class VectorModel:
                 component = getattr(module, py, None)
                 if callable(component) and py != "time":
                     setattr(module, py, _returning_run_last(component))
-        for name, function in _ARRAY_FUNCTIONS.items():
+        for name, function in {**_ARRAY_FUNCTIONS, **VECTOR_FUNCTIONS}.items():
             setattr(module, name, function)
         setattr(module, _POWER_NAME, _power)
         setattr(module, _REAL_NAME, _as_real)
@@ -180,6 +203,8 @@ class VectorModel:
         setattr(module, _ASSIGN_LOC_NAME, functools.partial(_assign_loc, runs=self._runs))
         setattr(module, _ASSIGN_MASK_NAME, _assign_mask)
         setattr(module, _SUBSCRIPTS_ONLY_NAME, _subscripts_only)
+        setattr(module, _RANDOM_DRAW_NAME, self._streams.numpy_draw)
+        setattr(module, _RANDOM_RVS_NAME, self._streams.rvs)
         external_lookups = [e for e in model._external_elements if isinstance(e, ExtLookup)]
         for lookup in model._lookup_elements + external_lookups:
             if lookup.interp not in _LOOKUP_INTERPOLATIONS:
@@ -218,7 +243,8 @@ class VectorModel:
     # -- running
 
     def run(self, params: xr.Dataset | Mapping[str, Any], outputs: Sequence[str],
-            years: Iterable[float] | None = None, *, check_finite: bool = True) -> xr.Dataset:
+            years: Iterable[float] | None = None, *, check_finite: bool = True,
+            seed: int = DEFAULT_SEED) -> xr.Dataset:
         """Integrate every run from INITIAL TIME; outputs over ``(run, time)``.
 
         ``params`` maps parameter names (Vensim or Python names) to scalars or 1-D
@@ -230,17 +256,22 @@ class VectorModel:
         as a ``(run,)`` variable (unless it is also an output).  Raises
         :class:`NonFiniteError` if an output is NaN/inf (unless ``check_finite`` is
         False) and :class:`UnknownNameError` for unknown names.
+
+        RANDOM functions draw from one stream per run: run ``i`` draws what plain PySD
+        draws after ``np.random.seed([seed, i])`` (see :mod:`.draws`); the result's
+        ``random_seed`` attribute records ``seed``.
         """
         given, labels = self._given(params)
         out_names = list(dict.fromkeys(self._names.real(name, "output") for name in outputs))
         self._check_outputs(out_names)
         with self._lock:
             control = self._set_parameters(given, len(labels))
-            times = control.years(years)
-            arrays = self._integrate(len(labels), out_names, times, control)
+            times = self._years(control, years)
+            self._streams.reset(seed, len(labels), self._runs.named)
+            arrays, times = self._integrate(len(labels), out_names, times, control)
         if check_finite:
             _raise_if_non_finite(arrays, times, labels, given)
-        return self._dataset(arrays, given, labels, times)
+        return self._dataset(arrays, given, labels, times).assign_attrs(random_seed=int(seed))
 
     def _given(self, params: xr.Dataset | Mapping[str, Any]) -> tuple[dict[str, np.ndarray],
                                                                        np.ndarray]:
@@ -364,6 +395,9 @@ class VectorModel:
         self._set_constants(values)
         self._runs.n = n
         model.clean_caches()
+        if self.changing_controls:  # their values at INITIAL TIME, not the last run's end
+            with np.errstate(all="ignore"), self._named_failures():
+                model.initialize()
         return _Control.of(model)
 
     def _one_value(self, real: str, values: np.ndarray) -> float:
@@ -376,22 +410,39 @@ class VectorModel:
                 f"ensemble per value")
         return float(distinct[0])
 
-    def _integrate(self, n: int, out_names: list[str], times: np.ndarray,
-                   control: _Control) -> dict[str, np.ndarray]:
+    def _years(self, control: _Control, years: Iterable[float] | None) -> np.ndarray | None:
+        """The output times; None: the steps PySD saves (control values changing in
+        the run, where the grid is only known as PySD's clock runs)."""
+        if not self.changing_controls:
+            return control.years(years)
+        if years is None:
+            return None
+        listed = [years] if np.isscalar(years) else list(years)
+        values = np.unique(np.ravel(np.asarray(listed, dtype=np.float64)))
+        if values.size == 0:
+            raise EngineError("years is empty")
+        return values
+
+    def _integrate(self, n: int, out_names: list[str], times: np.ndarray | None,
+                   control: _Control) -> tuple[dict[str, np.ndarray], np.ndarray]:
         model = self._model
         for lookup in model._lookup_elements + model._external_elements:
             lookup.warned = set()
         for element in model._stateful_elements.values():
             element.shape_info = None  # else the last run's shapes are imposed on the new state
         py_outputs = [self._names.py_of_real[real] for real in out_names]
+        columns = len(times) if times is not None else max(len(control.default_years()), 1)
         with np.errstate(all="ignore"), self._named_failures():
             handler = model.run(
-                return_columns=py_outputs, return_timestamps=list(times),
+                return_columns=py_outputs,
+                return_timestamps=None if times is None else list(times),
                 final_time=model.components._control_vars["final_time"],
-                output_file=_handler_file(n, len(times)))
+                output_file=_handler_file(n, columns))
+        if times is None:  # PySD's own saved steps
+            times = np.asarray(handler.times, dtype=np.float64)
         index = _match_times(handler.times, times, control.time_step)
         return {real: handler.pop_series(self._names.py_of_real[real], index)
-                for real in out_names}
+                for real in out_names}, times
 
     @contextlib.contextmanager
     def _named_failures(self) -> Iterator[None]:
