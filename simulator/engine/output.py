@@ -25,8 +25,10 @@ class _ArrayOutput(OutputHandlerInterface):
     """PySD output handler writing each saved value into its (N, years) result array.
 
     PySD creates it from ``output_file`` (see :func:`_handler_file`), which carries
-    the shape.  Values are written where they belong, so no per-step copies are
-    kept and nothing is flattened.
+    the shape.  Each saved step is written contiguously into a time-major array
+    ``(years, N, *subscripts)`` (a run-major column would be a strided write of every
+    run: a third of the engine's time at N = 10,000); :meth:`pop_series` hands the
+    series out run-major.  No per-step copies are kept and nothing is flattened.
     """
 
     capture_elements_step: list[str]
@@ -44,7 +46,8 @@ class _ArrayOutput(OutputHandlerInterface):
         self.times = []
         self.dims = {key: _subscripts(model, key) for key in
                      self.capture_elements_step + self.capture_elements_run}
-        self.steps = {key: np.empty(self.shape + _sizes(self.dims[key]), dtype=np.float64)
+        n, columns = self.shape
+        self.steps = {key: np.empty((columns, n) + _sizes(self.dims[key]), dtype=np.float64)
                       for key in self.capture_elements_step}
         self.constants = {}
 
@@ -57,13 +60,13 @@ class _ArrayOutput(OutputHandlerInterface):
         self.times.append(float(model.time()))
         components = model.components
         for key, array in self.steps.items():
-            array[:, column] = _run_block(getattr(components, key)(), self.dims[key])
+            array[column] = _run_block(getattr(components, key)(), self.dims[key])
 
     def _grow(self) -> None:
         """Twice the columns: the saved steps are only known as PySD's clock runs."""
         n, columns = self.shape
         self.shape = (n, max(2 * columns, 1))
-        self.steps = {key: np.concatenate([array, np.empty_like(array)], axis=1)
+        self.steps = {key: np.concatenate([array, np.empty_like(array)], axis=0)
                       for key, array in self.steps.items()}
 
     def postprocess(self, **kwargs: Any) -> _ArrayOutput:
@@ -78,9 +81,9 @@ class _ArrayOutput(OutputHandlerInterface):
         """Output ``key`` at the saved times ``index``, shape (n, len(index))."""
         n, columns = self.shape[0], len(self.times)
         if key in self.steps:
-            saved = self.steps.pop(key)[:, :columns]
+            saved = self.steps.pop(key)[:columns]
             whole = len(index) == columns and np.array_equal(index, np.arange(columns))
-            return saved if whole else saved[:, index]
+            return np.ascontiguousarray(np.moveaxis(saved if whole else saved[index], 0, 1))
         out = np.empty((n, len(index)) + _sizes(self.dims.get(key, {})), dtype=np.float64)
         if key in self.constants:
             value = self.constants[key]
