@@ -4,8 +4,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 
@@ -26,10 +26,14 @@ def test_notebook_runs(path, tmp_path):
     # kernels started at the same moment by other test sessions cannot meet.  (The
     # pinned ipykernel is 6.31: ipykernel 7 now and then leaves a cell's reply unsent,
     # ipython/ipykernel#1554, and the test sat idle until its timeout.)
-    manager = AsyncKernelManager(kernel_name="python3", transport="ipc",
-                                 ip=str(tmp_path / "kernel"))
-    NotebookClient(nb, km=manager, timeout=600,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    # (nbclient makes the kernel manager, so it also shuts the kernel down.)
+    ipc = Config({"KernelManager": {"transport": "ipc", "ip": str(tmp_path / "kernel")}})
+    transports = []
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", config=ipc,
+                            resources={"metadata": {"path": str(tmp_path)}},
+                            on_notebook_start=lambda **_: transports.append(client.km.transport))
+    client.execute()
+    assert transports == ["ipc"] and client.km is None  # ran on Unix sockets, shut down
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
