@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,23 +107,27 @@ class _Control:
         return values
 
 
+def reached(dependencies: dict[str, Any], start: str) -> Iterator[str]:
+    """Every name the equation of ``start`` reaches through PySD's ``_dependencies``
+    (``start`` included, each once); ``time``, ``initial`` and ``step`` are yielded,
+    not followed."""
+    stack, seen = [start], set()
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        yield name
+        if name not in ("time", "initial", "step"):
+            stack += list(dependencies.get(name) or {})
+
+
 def changing_controls(dependencies: dict[str, Any]) -> list[str]:
     """The control values (INITIAL/FINAL TIME, TIME STEP, SAVEPER) that change during
     the run: their equations reach ``time`` or a stock (PySD's ``_dependencies``)."""
-    changing = []
-    for control, control_py in zip(CONTROL_NAMES, _CONTROL_PY):
-        stack, seen = [control_py], set()
-        while stack:
-            name = stack.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            deps = dependencies.get(name) or {}
-            if name == "time" or "step" in deps:
-                changing.append(control)
-                break
-            stack += list(deps)
-    return changing
+    return [control for control, control_py in zip(CONTROL_NAMES, _CONTROL_PY)
+            if any(name == "time" or "step" in (dependencies.get(name) or {})
+                   for name in reached(dependencies, control_py))]
 
 
 class _OneClock:

@@ -30,6 +30,7 @@ from .control import (
     _Names,
     _OneClock,
     changing_controls,
+    reached,
 )
 from .draws import _RANDOM_DRAW_NAME, _RANDOM_RVS_NAME, DEFAULT_SEED, RunStreams
 from .errors import (
@@ -159,16 +160,9 @@ class VectorModel:
         py_constants = {py: real for real, py in self._constants.items()}
         inputs: dict[str, list[str]] = {}
         for control, control_py in zip(CONTROL_NAMES, _CONTROL_PY):
-            stack, seen = [control_py], set()
-            while stack:
-                name = stack.pop()
-                if name in seen:
-                    continue
-                seen.add(name)
+            for name in reached(dependencies, control_py):
                 if name in py_constants:
                     inputs.setdefault(py_constants[name], []).append(control)
-                stack += [dep for dep in dependencies.get(name) or {}
-                          if dep not in ("time", "initial", "step")]
         return inputs
 
     def _one_clock(self) -> None:

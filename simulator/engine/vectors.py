@@ -31,7 +31,8 @@ from pysd.py_backend import allocation as _pysd_allocation
 from pysd.py_backend import functions as _pysd_functions
 
 from .control import RUN
-from .errors import DomainError, EngineError
+from .errors import DomainError
+from .functions import _one_value
 
 
 def _run_size(values: tuple[Any, ...]) -> int | None:
@@ -183,16 +184,6 @@ def invert_matrix(mat: Any) -> Any:
     return _runs_last(np.linalg.inv(_runs_first(mat)), mat)
 
 
-def _one_value(value: Any, what: str) -> Any:
-    if not isinstance(value, (np.ndarray, xr.DataArray)):
-        return value
-    distinct = np.unique(np.asarray(value))
-    if distinct.size != 1:
-        raise EngineError(f"VECTOR SELECT: the {what} differs across runs; the engine "
-                          f"needs one value")
-    return distinct.item()
-
-
 _SELECT_REDUCTIONS: dict[int, str] = {0: "sum", 6: "sum", 1: "prod", 7: "prod",
                                       2: "min", 8: "min", 3: "max", 9: "max",
                                       4: "mean", 10: "mean"}
@@ -211,8 +202,8 @@ def vector_select(selection_array: Any, expression_array: Any, dim: list[str],
         return per_run(_pysd_functions.vector_select, "VECTOR SELECT")(
             selection_array, expression_array, dim, missing_vals, numerical_action,
             error_action)
-    action = _one_value(numerical_action, "numerical action")
-    errors = _one_value(error_action, "error action")
+    action = _one_value(numerical_action, "VECTOR SELECT", "numerical action")
+    errors = _one_value(error_action, "VECTOR SELECT", "error action")
     if action not in _SELECT_REDUCTIONS or _over_runs(missing_vals):
         return per_run(_pysd_functions.vector_select, "VECTOR SELECT")(
             selection_array, expression_array, dim, missing_vals, action, errors)
