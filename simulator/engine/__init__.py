@@ -45,7 +45,8 @@ all made here, none in the model:
    the array versions.
 5. Output.  ``Model.run`` flattens into a pandas DataFrame; an output handler
    registered at PySD's ``ModelOutput.out_handlers`` extension point writes each
-   saved value straight into the ``(N, years)`` result array instead.
+   saved value straight into a time-major ``(years, N)`` array instead (one
+   contiguous write per saved year), handed out as ``(N, years)`` at the end.
 6. Euler step.  ``Macro.state`` packs the states with ``np.array(dtype=object)``,
    which numpy turns into a 2-D object array for run-shaped states; the step is
    the same ``state + ddt * dt`` over a list (see :func:`_euler_step`).
@@ -89,7 +90,8 @@ refusals), :mod:`.translate` (PySD's builder, the built file rewritten, cache),
 :mod:`.runs` (values over runs, numpy or named), :mod:`.functions` (PySD's
 functions over run arrays), :mod:`.lookups`, :mod:`.statefuls`
 (stateful objects, Euler step), :mod:`.output`, :mod:`.control` (names, time
-grid), :mod:`.vectors`, :mod:`.draws`, :mod:`.vector_model` (:class:`VectorModel`), :mod:`.reference` (plain
+grid), :mod:`.vectors`, :mod:`.draws`, :mod:`.parameters` (the values an ensemble
+is given), :mod:`.vector_model` (:class:`VectorModel`), :mod:`.reference` (plain
 PySD, one run) and :mod:`.conformance` (the two compared, run by run).
 
 Anything outside :data:`SUPPORTED_FUNCTIONS` (RANDOM functions PySD does not
