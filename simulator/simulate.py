@@ -30,7 +30,18 @@ def _vector_model(mdl_path: str, cache_dir: str | None) -> VectorModel:
 def vector_model(source: Project | Path | str) -> VectorModel:
     """The translated model of a project (or a model file), loaded once per process."""
     if isinstance(source, Project):
-        return _vector_model(str(source.model), str(source.cache_dir))
+        model = _vector_model(str(source.model), str(source.cache_dir))
+        if model.draws_random:
+            # the engine's run i draws from stream [seed, i] of each call: futures run in
+            # blocks would repeat one block's noise in the next, and no command's --seed
+            # reaches the streams yet
+            raise InputError(source.model, None, "uses RANDOM functions, which plansim's "
+                             "project commands do not run yet (their futures run in blocks "
+                             "whose random streams would repeat)",
+                             "replace the RANDOM functions by uncertain constants sampled "
+                             "in the uncertainties file, or run the model with "
+                             "simulator.engine.VectorModel.run(seed=...)")
+        return model
     return _vector_model(str(Path(source).resolve()), None)
 
 

@@ -208,3 +208,17 @@ def test_no_module_of_simulator_names_a_karamay_indicator_or_variable():
     for path in (ROOT / "simulator").rglob("*.py"):
         found = sorted(_string_literals(path) & names)
         assert not found, f"{path.relative_to(ROOT)} names {found}: move it into the project"
+
+
+def test_a_project_model_with_random_functions_is_refused_in_one_line(valley, capsys):
+    """The engine's run i draws from stream [seed, i] of each call, so futures run in
+    blocks would repeat their noise: project commands refuse such a model by name."""
+    mdl = valley / "model" / "valley.mdl"
+    text = mdl.read_text(encoding="utf-8")
+    mdl.write_text(text.replace("expansion rate = 0.03", "expansion rate = RANDOM UNIFORM("
+                                "0.02, 0.04, 1)"), encoding="utf-8")
+    assert "RANDOM UNIFORM" in mdl.read_text(encoding="utf-8")
+    with pytest.raises(InputError, match="uses RANDOM functions"):
+        simulate.vector_model(project.find(valley))
+    code, _out, err = _cli(capsys, "run", "--project", valley)
+    assert code == 2 and "uses RANDOM functions" in err and len(err.strip().splitlines()) == 1

@@ -89,6 +89,9 @@ class VectorModel(_GivenParameters):
         self._runs = _RunCount()
         self._streams = RunStreams()
         self._lock = threading.Lock()
+        source = self.py_path.read_text(encoding="utf-8")
+        self.draws_random = f"{_RANDOM_DRAW_NAME}(" in source or f"{_RANDOM_RVS_NAME}(" in source
+        """The model uses RANDOM functions (each run draws from its own stream)."""
         self._make_array_safe()
         self._one_clock()
         self.changing_controls = changing_controls(self._model._dependencies)
