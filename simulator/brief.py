@@ -20,7 +20,18 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import briefing, calibrate, history, labels, plotting, reach, results, runs, sensitivity
+from . import (
+    briefing,
+    calibrate,
+    history,
+    labels,
+    outputs,
+    plotting,
+    reach,
+    results,
+    runs,
+    sensitivity,
+)
 from . import scenario as scenario_mod
 from .analyze import reachability
 from .errors import InputError
@@ -62,10 +73,9 @@ def _font_face(page_text: str) -> str:
             + ") format('woff');font-display:block;}")
 
 
-def load_source(source: str | Path | None, runs_: int, seed: int, search_runs: int,
-                generations: int, project: Project | None = None
-                ) -> tuple[xr.Dataset, scenario_mod.Scenario]:
-    """A reach result (``DIR/results.nc``) with its scenario, or a fresh reach of a scenario."""
+def _source(source: str | Path | None, project: Project | None
+            ) -> tuple[xr.Dataset | None, scenario_mod.Scenario]:
+    """A reach result with its scenario, or (None, the scenario to run): no runs yet."""
     project = find() if project is None else project
     if source is not None and (Path(source) / "results.nc").is_file():
         ds = briefing.load_results(source)
@@ -81,13 +91,17 @@ def load_source(source: str | Path | None, runs_: int, seed: int, search_runs: i
     if source is not None and Path(source).is_dir():
         raise InputError(source, None, "no results.nc in this directory",
                          "give a `plansim reach --out DIR` directory or a scenario")
-    scen = scenario_mod.load(source, project)
+    return None, scenario_mod.load(source, project)
+
+
+def _reach(scen: scenario_mod.Scenario, runs_: int, seed: int, search_runs: int,
+           generations: int) -> xr.Dataset:
     res = reach.reach(scen, runs=runs_, seed=seed, search_runs=search_runs,
                       generations=generations)
     best = res.best_evaluation.drop_vars("plausible", errors="ignore")
     ds = xr.merge([res.data, best.rename({k: f"best_{k}" for k in best.data_vars})])
     ds.attrs.update({**res.summary_json(), "best_levers": json.dumps(res.best_levers)})
-    return ds, scen
+    return ds
 
 
 def focus_goals(summary: dict, n: int = FOCUS_GOALS) -> list[str]:
@@ -280,13 +294,18 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en") -> str:
 
 def brief(source=None, lang: str = "en", out: Path | str | None = None, runs_: int = 1000,
           seed: int = 0, search_runs: int = 100, generations: int = 3,
-          project: Project | None = None) -> Path:
-    """Write the brief of a reach result directory or a scenario; the HTML file's path."""
+          project: Project | None = None, force: bool = False) -> Path:
+    """Write the brief of a reach result directory or a scenario; the HTML file's path.
+
+    An existing file at ``out`` is replaced only with ``force`` (checked before any run).
+    """
     labels.check_lang(lang)
     style.use(lang)
     if out is not None and Path(out).suffix.lower() != ".html":
         raise InputError(out, "--out", "not an .html file", "give a path ending in .html")
-    ds, scen = load_source(source, runs_, seed, search_runs, generations, project)
-    page = build(ds, scen, lang)
+    ds, scen = _source(source, project)
     out = Path(out) if out else Path("out") / f"brief-{scen.name}-{lang}.html"
-    return results.write_text(page, out)
+    outputs.check_file(out, force=force)
+    if ds is None:
+        ds = _reach(scen, runs_, seed, search_runs, generations)
+    return results.write_text(build(ds, scen, lang), out)

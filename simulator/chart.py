@@ -28,6 +28,7 @@ import xarray as xr
 from . import briefing, labels, plotting, runs
 from . import scenario as scenario_mod
 from .errors import InputError
+from .outputs import check_dir
 from .project import Project, find
 
 KINDS = ("scorecard", "fan", "conflicts", "prim", "tornado", "sobol", "morris", "pawn",
@@ -59,7 +60,9 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
     if kind not in KINDS:
         raise InputError("command line", "KIND", f"'{kind}' is not a chart",
                          f"use one of {', '.join(KINDS)}")
-    out = Path(out)
+    # a device, a file or an unwritable place is refused before any work; the charts
+    # of the same kind and language in ``out`` are redrawn (as a sweep's summary is)
+    out = check_dir(out, (f"{kind}_{lang}.png",), force=True)
     figures: dict[str, object] = {}
     if kind in ("scorecard", "fan", "conflicts", "prim"):
         if _reach_dir(source):

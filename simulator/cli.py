@@ -276,7 +276,7 @@ def _cmd_brief(args) -> int:
     from . import brief
 
     path = brief.brief(args.source, lang=args.lang, out=args.out, runs_=args.runs,
-                       seed=args.seed, project=args.project)
+                       seed=args.seed, project=args.project, force=args.force)
     print(f"wrote {path}")
     return 0
 
@@ -529,6 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=1000,
                    help="futures to sample when SOURCE is a scenario (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed when SOURCE is a scenario")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=_cmd_brief)
 
     p = sub.add_parser("sweep", parents=[project],

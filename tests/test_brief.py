@@ -122,3 +122,17 @@ def test_analyze_and_charts_with_no_plausible_future(no_plausible_dir, tmp_path,
     assert cli.main(["chart", "prim", str(no_plausible_dir), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no plausible future" in err and err.count("\n") == 1
+
+
+def test_brief_does_not_replace_an_existing_file_without_force(result_dir, tmp_path, capsys):
+    page = tmp_path / "brief.html"
+    page.write_text("keep", encoding="utf-8")
+    assert cli.main(["brief", str(result_dir), "--out", str(page)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--force" in err and str(page) in err
+    assert page.read_text(encoding="utf-8") == "keep"
+    # a scenario source is refused before its futures are run
+    assert cli.main(["brief", "plan", "--runs", "50000000", "--out", str(page)]) == 2
+    assert page.read_text(encoding="utf-8") == "keep"
+    assert cli.main(["brief", str(result_dir), "--out", str(page), "--force"]) == 0
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

@@ -93,3 +93,16 @@ def test_plansim_chart_writes_png_and_svg(small_reach_dir, tmp_path, capsys):
     assert err.count("plansim: error:") == 3 and "--indicator" in err
     assert set(chart.KINDS) >= {"tornado", "sobol", "morris", "pawn", "lever-map"}
     assert style.PALETTE["blue"] == "#0072B2"
+
+
+@pytest.mark.parametrize("target", ["/dev/null", "a file"])
+def test_plansim_chart_refuses_an_out_that_is_no_directory(small_reach_dir, tmp_path, capsys,
+                                                           target):
+    if target == "a file":
+        target = tmp_path / "charts"
+        target.write_text("keep", encoding="utf-8")
+    assert cli.main(["chart", "scorecard", str(small_reach_dir), "--out", str(target)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is not a directory" in err
+    if target != "/dev/null":
+        assert target.read_text(encoding="utf-8") == "keep"
