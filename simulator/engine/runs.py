@@ -131,7 +131,8 @@ def _subscript_ndim(region: xr.DataArray) -> int:
 
 
 def _subscripts_only(value: Any) -> Any:
-    """The template of PySD's EXCEPT mask (``xr.ones_like(value, dtype=bool)``) without runs.
+    """``value`` without its ``run`` dimension (run 0's values): the template of PySD's
+    EXCEPT mask (``xr.ones_like(value, dtype=bool)``), or a constant's default.
 
     The mask selects subscript elements, so that ``x.values[mask]`` of a value over
     runs keeps every run of each selected element (see :func:`_assign_mask`).

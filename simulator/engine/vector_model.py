@@ -104,7 +104,7 @@ class VectorModel(_GivenParameters):
         self.control_inputs = self._control_inputs_of()
         # (a subscripted constant assembled element by element has the one-run
         # initialisation's run dimension: dropped, its default is one value per element)
-        self._defaults = {real: _without_runs(getattr(self._model.components, py)())
+        self._defaults = {real: _subscripts_only(getattr(self._model.components, py)())
                           for real, py in self._constants.items()}
         self._subscripted = {real for real, value in self._defaults.items()
                              if isinstance(value, xr.DataArray) and value.dims}
@@ -407,12 +407,6 @@ class VectorModel(_GivenParameters):
         return _dataset_of(variables, {RUN: labels, TIME: times},
                            {"model": self.mdl_path.name, "model_sha256": self.model_sha256,
                             "pysd_version": pysd.__version__})
-
-
-def _without_runs(value: Any) -> Any:
-    if isinstance(value, xr.DataArray) and RUN in value.dims:
-        return value.isel({RUN: 0}, drop=True)
-    return value
 
 
 def _constant_function(value: Any) -> Callable[[], Any]:
