@@ -594,8 +594,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("loops", parents=[project],
-                       help="activity of each documented feedback loop, measured by "
-                       "knockout; exit 1 when a loop is not as documented")
+                       help="activity and polarity of each documented feedback loop, "
+                       "measured by knockout at two clean cuts; exit 1 when a loop is not "
+                       "as documented (polarity included), 2 when a cut is not clean")
     p.add_argument("scenario", nargs="?", default=None,
                    help="scenario whose central run is perturbed (default: the spec's "
                    "scenario, plan for models/loops.toml)")
