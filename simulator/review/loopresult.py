@@ -184,14 +184,15 @@ class Measurement:
 
     def text(self) -> str:
         years = self.spec.years
-        head = (f"{'loop':26s} {'pol':3s} {'cut':30s} {'output':24s} "
+        head = (f"{'loop':26s} {'pol':3s} {'cut':40s} {'output':24s} "
                 + " ".join(f"{y:>7g}" for y in years) + f"  {'measured':11s} status")
         lines = [head, "-" * len(head)]
         for res, cut, output, first in self._rows():
             loop = res.loop
             cells = " ".join(f"{cut.cell(output, y):>7s}" for y in years)
             lines.append(f"{loop.name[:26] if first else '':26s} "
-                         f"{loop.polarity if first else '':3s} {cut.label[:30]:30s} "
+                         f"{loop.polarity if first else '':3s} "
+                         f"{cut.label[:40] if output == loop.outputs[0] else '':40s} "
                          f"{output[:24]:24s} {cells}  "
                          + (f"{MEASURED[res.measured]:11s} {res.status}" if first else ""))
             if (cut, output) == (res.by_cut[-1], res.loop.outputs[-1]):
