@@ -141,7 +141,7 @@ def test_polarity_is_tested(tmp_path, capsys, old, new, status):
     assert [r.status for r in measured.problems] == [status]
     assert cli.main(["loops", "--spec", str(path)]) == 1
     out = capsys.readouterr().out
-    assert status in out and "1 loop(s) need attention" in out
+    assert status in out and "1 loop(s) need attention" in out and "    fix: " in out
 
 
 def test_polarity_reads_every_cut_output_and_year():

@@ -144,6 +144,23 @@ class LoopResult:
             self.status.endswith(", documented mixed"))
 
     @property
+    def fix(self) -> str | None:
+        """What to change in the spec (or the model) when the loop is a problem."""
+        status = self.status
+        if not self.problem:
+            return None
+        if status.startswith(("CONTRADICTS", "MIXED")):
+            return ("read the output where the perturbation enters the loop and cut on "
+                    "the loop's way back, where few other loops pass; or correct the label; "
+                    'or write mixed = "the measured reason"')
+        if status.startswith("DORMANT"):
+            return 'write dormant = "the measured reason", or perturb the loop harder'
+        if status.startswith(("ACTIVE", "AS LABELLED")):
+            return "drop the dormant or mixed key: the loop measures as labelled" \
+                if status.startswith("AS") else "drop the dormant key: the loop is active"
+        return "choose a perturbation that moves the outputs and cuts off its way to them"
+
+    @property
     def reason(self) -> str | None:
         """The spec's reason for a dormant or mixed loop."""
         return self.loop.dormant or self.loop.mixed
@@ -164,7 +181,7 @@ class LoopResult:
         lines += [f"cuts disagree by more than {DISAGREEMENT:.0%}: {output} {year:g}: "
                   f"{ra:.3f} ({a}) vs {rb:.3f} ({b})"
                   for output, year, a, ra, b, rb in self.disagreements]
-        return lines + self.notes
+        return lines + self.notes + ([f"fix: {self.fix}"] if self.problem else [])
 
 
 @dataclass
@@ -255,5 +272,6 @@ class Measurement:
                                      "ratios": ratios(c.ratios)} for c in r.by_cut],
                            "cuts_disagree": [{"output": o, "year": y, "ratios": {a: ra, b: rb}}
                                              for o, y, a, ra, b, rb in r.disagreements],
-                           "notes": r.notes, "status": r.status, "problem": r.problem}
+                           "notes": r.notes, "status": r.status, "problem": r.problem,
+                           "fix": r.fix}
                           for r in self.results]}
