@@ -45,8 +45,9 @@ by more than :data:`DISAGREEMENT` (relative to the smaller ratio).
 
 The measured polarity of a loop is reinforcing when every ratio of every cut,
 output and year that lies outside the tolerance is above 1, balancing when every
-such ratio is below 1, mixed when there are both, dormant when there is none. A
-loop is a *problem* (exit status 1) when its measured polarity contradicts its
+such ratio is below 1, mixed when there are both or a ratio is negative (the
+perturbation reaches the output by ways of opposite sign: that cut shows no
+polarity), dormant when there is none. A loop is a *problem* (exit status 1) when its measured polarity contradicts its
 label or is mixed and the spec does not say ``mixed = "reason"`` (nor says so
 when it measures as labelled), when it is measured dormant but not documented
 dormant or the other way round, when the perturbation moves none of its outputs,
