@@ -16,8 +16,9 @@ import os
 import sys
 from pathlib import Path
 
-from . import memory, outputs, validate
 from .errors import MAX_LINE, DomainError, InputError, PlansimError
+from .inputs import validate
+from .running import memory, outputs
 
 EXIT_INPUT = 2
 CLI = "command line"
@@ -42,7 +43,7 @@ def _announce(args) -> None:
 
 def _uncalibrated_note(scen) -> None:
     """Say so when the calibration file does not exist yet (a new project)."""
-    from . import model
+    from .inputs import model
 
     if not scen.calibration_path.is_file() and model.parameters(scen.project, "calibrated"):
         print(f"note: no calibration yet ({scen.calibration_path} does not exist): the model's "
@@ -50,7 +51,8 @@ def _uncalibrated_note(scen) -> None:
 
 
 def _cmd_run(args) -> int:
-    from . import results, runs, scenario
+    from .inputs import scenario
+    from .running import results, runs
 
     outputs.check_path_text(args.out, "--out")
     scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
@@ -73,7 +75,7 @@ def _cmd_run(args) -> int:
 
 def _with_inputs_file(exc: DomainError, path: Path) -> InputError:
     """Write the run's full inputs to ``path``; the error line then names that file."""
-    from . import results
+    from .running import results
 
     results.write_json({"problem": exc.problem, "inputs": exc.inputs}, path)
     fix = f"{exc.fix}; all inputs: {path}"
@@ -83,8 +85,9 @@ def _with_inputs_file(exc: DomainError, path: Path) -> InputError:
 
 
 def _cmd_calibrate(args) -> int:
-    from . import calibrate, history, model
+    from . import calibrate
     from .calibrate import match
+    from .inputs import history, model
 
     validate.integer(CLI, "--max-nfev", args.max_nfev, 1, MAX_NFEV)
     if args.out is None and not args.dry_run and args.project.found_by == "bundled example":
@@ -185,7 +188,9 @@ def _progress_bars(total_runs: int, generations: int):
 
 
 def _cmd_reach(args) -> int:
-    from . import reach, results, scenario
+    from .decide import reach
+    from .inputs import scenario
+    from .running import results
 
     validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
     validate.integer(CLI, "--search-runs", args.search_runs, 1, reach.MAX_RUNS)
@@ -220,7 +225,8 @@ def _cmd_reach(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
-    from . import briefing, scenario
+    from .inputs import scenario
+    from .present import briefing
 
     goal_set = (scenario.load(args.scenario, args.project).goal_set() if args.scenario
                 else None)
@@ -236,8 +242,10 @@ def _cmd_analyze(args) -> int:
 
 
 def _cmd_sensitivity(args) -> int:
-    from . import labels, scenario, sensitivity
+    from .analyze import sensitivity
+    from .inputs import scenario
     from .plotting import style
+    from .present import labels
 
     lang = labels.check_lang(args.lang)
     style.use(lang)
@@ -263,7 +271,7 @@ def _cmd_sensitivity(args) -> int:
 
 
 def _cmd_chart(args) -> int:
-    from . import chart
+    from .present import chart
 
     for path in chart.draw(args.kind, args.source, lang=args.lang, out=args.out,
                            indicator=args.indicator, goal=args.goal, output=args.output,
@@ -273,7 +281,7 @@ def _cmd_chart(args) -> int:
 
 
 def _cmd_brief(args) -> int:
-    from . import brief
+    from .present import brief
 
     path = brief.brief(args.source, lang=args.lang, out=args.out, runs_=args.runs,
                        seed=args.seed, project=args.project, force=args.force)
@@ -294,7 +302,7 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_params(args) -> int:
-    from . import model
+    from .inputs import model
 
     _announce(args)
     if args.markdown:
@@ -308,7 +316,7 @@ def _cmd_params(args) -> int:
 
 
 def _cmd_goals(args) -> int:
-    from . import scenario
+    from .inputs import scenario
 
     goal_set = scenario.load(args.scenario, args.project).goal_set()
     _announce(args)
@@ -321,8 +329,9 @@ def _cmd_goals(args) -> int:
 
 
 def _cmd_audit(args) -> int:
-    from . import audit, project
+    from . import audit
     from .audit import report
+    from .inputs import project
 
     if args.project is not None and not (Path(args.project) / project.MANIFEST).is_file():
         found, files = None, audit.project_files(args.project)  # a folder without a manifest
@@ -638,14 +647,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "reach":
-            from . import reach
+            from .decide import reach
 
             args.runs = reach.DEFAULT_RUNS if args.runs is None else args.runs
             args.search_runs = reach.SEARCH_RUNS if args.search_runs is None else args.search_runs
             args.generations = (reach.SEARCH_GENERATIONS if args.generations is None
                                 else args.generations)
         if args.command not in ("init", "audit"):  # audit also reads a bare plan folder
-            from . import project
+            from .inputs import project
 
             args.project = project.find(args.project)
         return args.func(args)

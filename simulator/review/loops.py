@@ -52,9 +52,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import tomlfile, validate
 from ..errors import InputError
-from ..project import Project, find
+from ..inputs import tomlfile, validate
+from ..inputs.project import Project, find
 from .parsed import ParsedModel, parse
 
 DEFAULT_YEARS = (2010, 2015)
@@ -392,8 +392,9 @@ def measure_scenario(scenario_name: str | Path | None = None, spec_path: Path | 
     The scenario (default: the spec's ``scenario``; without one, the model's own
     values) is one of the project's, so the spec's model must be the project's.
     """
-    from .. import results, scenario
-    from ..provenance import file_hash
+    from ..inputs import scenario
+    from ..running import results
+    from ..running.provenance import file_hash
 
     project = find() if project is None else project
     spec = load_spec(spec_path, years, project)

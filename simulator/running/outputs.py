@@ -19,8 +19,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from . import validate
-from .errors import InputError, PlansimError
+from ..errors import InputError, PlansimError
+from ..inputs import validate
 
 MB = 1 << 20
 

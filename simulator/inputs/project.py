@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from ..errors import InputError
 from . import tomlfile
-from .errors import InputError
 
 MANIFEST = "plansim.toml"
 TOP_KEYS = {"name", "description", "model", "indicators", "history", "goals", "calibration",
@@ -104,7 +104,7 @@ class Project:
 
     @cached_property
     def indicators(self) -> dict:
-        """The indicator definitions (:class:`simulator.indicators.Indicator` by name),
+        """The indicator definitions (:class:`simulator.inputs.indicators.Indicator` by name),
         checked to define every indicator the manifest names."""
         from . import indicators
 
@@ -122,14 +122,6 @@ class Project:
                                  f"{self.indicators_file.name}",
                                  "name an indicator defined there, or define it")
         return catalogue
-
-    @cached_property
-    def years(self) -> tuple[int, ...]:
-        """The model's saved years (INITIAL TIME to FINAL TIME every SAVEPER)."""
-        from .simulate import vector_model
-
-        saved = vector_model(self).control.default_years()
-        return tuple(int(y) for y in saved if float(y).is_integer())
 
     @property
     def cache_dir(self) -> Path:
@@ -286,7 +278,7 @@ def load(directory: Path | str, found_by: str = "given") -> Project:
 
 def bundled_root() -> Path:
     """The bundled example: in the installed package, or this source checkout's root."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the simulator package
     for candidate in (here / "_karamay", here.parent):
         if (candidate / MANIFEST).is_file():
             return candidate

@@ -41,8 +41,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from . import calibrate, goals, model, tomlfile, validate
-from .errors import InputError
+from .. import calibrate
+from ..errors import InputError
+from . import goals, model, tomlfile, validate
 from .project import Project, find
 
 DISTRIBUTIONS = {

@@ -25,11 +25,13 @@ from pathlib import Path
 
 import xarray as xr
 
-from . import briefing, labels, plotting, runs
-from . import scenario as scenario_mod
-from .errors import InputError
-from .outputs import check_dir
-from .project import Project, find
+from .. import plotting
+from ..errors import InputError
+from ..inputs import scenario as scenario_mod
+from ..inputs.project import Project, find
+from ..running import runs
+from ..running.outputs import check_dir
+from . import briefing, labels
 
 KINDS = ("scorecard", "fan", "conflicts", "prim", "tornado", "sobol", "morris", "pawn",
          "lever-map")
@@ -40,7 +42,7 @@ def _reach_dir(source) -> bool:
 
 
 def _goal_set(ds: xr.Dataset | None, project: Project):
-    from . import goals
+    from ..inputs import goals
 
     if ds is not None and ds.attrs.get("scenario_file"):
         path = project.scenarios / ds.attrs["scenario_file"]

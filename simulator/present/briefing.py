@@ -17,11 +17,11 @@ from pathlib import Path
 
 import xarray as xr
 
-from . import goals as goals_mod
-from . import plotting
-from .analyze import reachability
-from .errors import InputError
-from .project import Project, find
+from .. import plotting
+from ..analyze import reachability
+from ..errors import InputError
+from ..inputs import goals as goals_mod
+from ..inputs.project import Project, find
 
 
 def load_results(out_dir: Path | str) -> xr.Dataset:
@@ -44,8 +44,8 @@ def load_results(out_dir: Path | str) -> xr.Dataset:
 def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
             project: Project | None = None, lang: str = "en") -> dict[str, Path]:
     """Write the briefing's charts (PNG and SVG, labels in ``lang``) and tables."""
+    from ..plotting import style
     from . import labels
-    from .plotting import style
 
     style.use(labels.check_lang(lang))
     project = find() if project is None else project

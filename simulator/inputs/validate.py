@@ -1,7 +1,7 @@
 """The one validation layer for values of every input file and of the command line.
 
 Scenario, goals, calibration, uncertainties, sweep-spec, loops-spec and accounts files
-are read by :func:`simulator.tomlfile.read` (size, depth, encoding), CSV tables (the
+are read by :func:`simulator.inputs.tomlfile.read` (size, depth, encoding), CSV tables (the
 plan's history for the audit) by :func:`csv_table`, and their values checked here (type,
 finiteness, range, known names, size); each failure raises one
 :class:`~simulator.errors.InputError` naming the file, the key and the fix.
@@ -14,7 +14,7 @@ import math
 import re
 from pathlib import Path
 
-from .errors import InputError, shown
+from ..errors import InputError, shown
 from .tomlfile import MAX_BYTES
 
 MAX_LIST = 10_000  # items of any list in an input file

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import xarray as xr
 
+from ..errors import InputError
 from . import tomlfile
-from .errors import InputError
 
 KEYS = {"variable", "unit", "description", "index_to_year", "year_on_year"}
 
