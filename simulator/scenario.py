@@ -237,12 +237,20 @@ def _uncertainty(path, name, table, params) -> Uncertainty:
 
 
 def reference(path: Path, value, key: str, project: Project) -> Path:
-    """A file named in ``path``: next to it first, then in the project's scenarios folder."""
+    """A file named in ``path``: next to it first, then in the project's scenarios folder;
+    confined to the project's folder or the scenario's own (symbolic links resolved)."""
+    from .project import inside
+
     validate.path_text(path, key, value)
     places = [path.parent.resolve(), project.scenarios]
     for place in places:
         target = (place / value).resolve()
         if target.is_file():
+            if not (inside(target, project.root) or inside(target, places[0])):
+                raise InputError(path, key, f"'{value}' is outside the project "
+                                 f"({project.root}) and the scenario's folder",
+                                 "keep the files a scenario names inside the project or "
+                                 "beside the scenario")
             return target
     raise InputError(path, key, f"'{value}' found neither next to the scenario "
                      f"nor in the project ({places[1]})",
