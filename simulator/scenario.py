@@ -286,7 +286,7 @@ def load(name_or_path: str | Path | None = None, project: Project | None = None)
     for key in data:
         if key not in TOP_KEYS:
             raise InputError(path, key, "unknown key", f"use only {', '.join(sorted(TOP_KEYS))}")
-    name = (validate.file_name_safe(path, "name", data["name"]) if "name" in data
+    name = (validate.name(path, "name", data["name"]) if "name" in data
             else path.stem)
     description = validate.string(path, "description", data.get("description", ""))
     if "uncertainties" not in data and project.uncertainties is not None:

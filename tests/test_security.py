@@ -242,3 +242,89 @@ def test_scenario_files_stay_inside_the_project_or_beside_the_scenario(valley, t
                     encoding="utf-8")
     code, _, err = _cli(capsys, "--project", valley, "goals", "drip")
     assert code == 2 and "outside the project" in err and err.count("\n") == 1, err
+
+
+# ------------------------------------------------------- 4 and 5: names, the one writer
+
+
+HOSTILE_ID = "x/../../../../victim/pwn"
+
+
+def test_a_goal_id_that_is_a_path_is_refused_before_any_work(valley, tmp_path, capsys):
+    goals = valley / "plan" / "goals.toml"
+    first = tomllib.loads(goals.read_text(encoding="utf-8"))["goal"][0]["id"]
+    goals.write_text(goals.read_text(encoding="utf-8").replace(f'"{first}"', f'"{HOSTILE_ID}"'),
+                     encoding="utf-8")
+    (tmp_path / "victim").mkdir()
+    for argv in (["sensitivity", "--method", "tornado", "--out", tmp_path / "s"],
+                 ["run", "--out", tmp_path / "r.nc"],
+                 ["goals"]):
+        code, _, err = _cli(capsys, "--project", valley, *argv)
+        assert code == 2 and "cannot be part of a file name" in err, err
+        assert err.count("\n") == 1
+    assert not any((tmp_path / "victim").iterdir())
+
+
+def test_an_output_name_from_a_result_file_never_leaves_the_folder(tmp_path):
+    import numpy as np
+    import xarray as xr
+
+    from simulator import sensitivity
+    from simulator.errors import InputError
+
+    ds = xr.Dataset({"swing": (("output", "input"), np.ones((1, 1)))},
+                    coords={"output": [HOSTILE_ID], "input": ["a"]},
+                    attrs={"method": "tornado", "runs": 2})
+    with pytest.raises(InputError, match="cannot be part of a file name"):
+        sensitivity.charts(ds, tmp_path / "out")
+    assert not (tmp_path / "victim").exists()
+
+
+def test_charts_never_follow_a_planted_link(tmp_path, cache, valley, capsys):
+    import matplotlib.pyplot as plt
+
+    from simulator.errors import InputError
+    from simulator.plotting import style
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep", encoding="utf-8")
+    out = tmp_path / "charts"
+    out.mkdir()
+    os.symlink(victim, out / "t.svg")
+    with pytest.raises(InputError, match="symbolic link"):
+        style.save(plt.figure(), out / "t.png")
+    assert victim.read_text(encoding="utf-8") == "keep"
+    os.symlink(victim, out / "scorecard_en.svg")
+    code, _, err = _cli(capsys, "--project", valley, "chart", "scorecard", "drip",
+                        "--out", out)
+    assert code == 2 and "symbolic link" in err and err.count("\n") == 1, err
+    assert victim.read_text(encoding="utf-8") == "keep"
+    assert not [p for p in out.iterdir() if p.name.endswith(".partial")]
+
+
+def test_the_writer_leaves_no_partial_file_on_a_full_disk_or_a_kill(tmp_path):
+    import errno
+    import time
+
+    from simulator import outputs
+
+    target = tmp_path / "r.json"
+
+    def fill(p: Path) -> None:
+        p.write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(outputs.DiskFullError):
+        outputs.atomic_write(target, fill)
+    assert list(tmp_path.iterdir()) == []
+    left = tmp_path / ".r.json.abcd.partial"  # what a writer killed by SIGKILL leaves
+    left.write_bytes(b"half")
+    old = time.time() - 2 * outputs.STALE_SECONDS
+    os.utime(left, (old, old))
+    outputs.atomic_write(target, lambda p: p.write_bytes(b"{}"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+    from simulator.errors import InputError
+
+    with pytest.raises(InputError, match="--force"):
+        outputs.atomic_write(target, lambda p: p.write_bytes(b"[]"), replace=False)
+    assert target.read_bytes() == b"{}"
