@@ -106,9 +106,9 @@ def _cmd_calibrate(args) -> int:
     outputs.check_path_text(args.out, "--out")
     if not args.dry_run:  # the project's calibration is the file `calibrate` exists to replace
         target = Path(args.out or args.project.calibration)
-        own = target.resolve() == Path(args.project.calibration).resolve()
-        outputs.check_file(target, force=args.force or own)
-        outputs.check_file(target.with_suffix(".nc"), force=args.force or own)  # the ensemble
+        own_toml, own_nc = _own_calibration(target, args.project)
+        outputs.check_file(target, force=args.force or own_toml)
+        outputs.check_file(target.with_suffix(".nc"), force=args.force or own_nc)  # ensemble
     history.figures(args.project)
     _announce(args)
     bar, close = _bar(2 * args.steps, "history matching (engine calls, 2 per emcee step)")
@@ -141,6 +141,26 @@ def _cmd_calibrate(args) -> int:
         return 1
     print(f"every represented figure is within {history.CUTOFF:g} sd of its error model")
     return 0
+
+
+def _own_calibration(target: Path, project) -> tuple[bool, bool]:
+    """Whether ``target`` (and the ensemble ``.nc`` beside it) are the project's own
+    calibration files, which `calibrate` replaces without --force: the manifest's path,
+    inside the project, holding what `calibrate` wrote (or nothing yet)."""
+    from .inputs import project as project_mod
+    from .inputs import tomlfile
+
+    if not (target.resolve() == Path(project.calibration).resolve()
+            and project_mod.inside(target, project.root)):
+        return False, False
+    if not target.exists():
+        return True, not os.path.lexists(target.with_suffix(".nc"))
+    try:
+        meta = tomlfile.read(target, "", "").get("meta", {})
+    except PlansimError:
+        return False, False
+    ours = isinstance(meta, dict) and "model_hash" in meta
+    return ours, ours and meta.get("ensemble_file") == target.with_suffix(".nc").name
 
 
 def _bar(total: int, desc: str):

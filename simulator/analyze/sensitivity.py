@@ -223,7 +223,11 @@ def write(ds: xr.Dataset, out_dir: Path | str, scenario: Scenario | None = None)
 
 
 def _file_stem(method: str, output: str) -> str:
-    return f"{method}_{output.replace(':', '_')}"
+    """``method_output`` (``:`` as ``_``), checked by :func:`validate.name` (an output
+    named by a result file on disk could carry a path)."""
+    from ..inputs import validate
+
+    return validate.name("result", "output", f"{method}_{output.replace(':', '_')}")
 
 
 def charts(ds: xr.Dataset, out_dir: Path | str, goal_set=None, lang: str = "en") -> list[Path]:
@@ -233,10 +237,11 @@ def charts(ds: xr.Dataset, out_dir: Path | str, goal_set=None, lang: str = "en")
     out_dir = Path(out_dir)
     method = ds.attrs["method"]
     written = []
-    for output in ds["output"].values:
-        fig = (plotting.tornado(ds, str(output), goal_set, lang=lang) if method == "tornado"
-               else plotting.indices(ds, str(output), goal_set, lang=lang))
-        png = plotting.save(fig, out_dir / f"{_file_stem(method, str(output))}.png")
+    stems = {str(o): _file_stem(method, str(o)) for o in ds["output"].values}
+    for output, stem in stems.items():
+        fig = (plotting.tornado(ds, output, goal_set, lang=lang) if method == "tornado"
+               else plotting.indices(ds, output, goal_set, lang=lang))
+        png = plotting.save(fig, out_dir / f"{stem}.png")
         written += [png, png.with_suffix(".svg")]
     return written
 

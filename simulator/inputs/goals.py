@@ -101,7 +101,7 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
     for key in _REQUIRED:
         if key not in table:
             raise InputError(path, f"{where}.{key}", "missing", f"add `{key} = ...` to this goal")
-    gid = validate.string(path, f"{where}.id", table["id"], allow_empty=False)
+    gid = validate.name(path, f"{where}.id", table["id"])
     where = f"goal '{gid}'"
     for key in ("unit", "section", "quote", "note", "label_zh", "label_en"):
         if key in table:

@@ -26,7 +26,6 @@ Paths are relative to the manifest. See README.md ("Use plansim for your own pla
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -125,28 +124,43 @@ class Project:
 
     @property
     def cache_dir(self) -> Path:
-        """Where translated models are cached: beside the model, else the user's cache."""
-        beside = self.model.parent / ".cache"
-        if os.access(self.model.parent, os.W_OK) or os.access(beside, os.W_OK):
-            return beside
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        return base / "plansim"
+        """Where translated models are cached: the per-user cache (``PLANSIM_CACHE_DIR``
+        overrides it), never beside the model."""
+        from ..engine.translate import default_cache_dir
+
+        return default_cache_dir()
 
     def describe(self) -> str:
         """One line: which project is used, and how it was found."""
         return f"project '{self.name}' ({self.root}; {self.found_by})"
 
 
+MODEL_SUFFIXES = (".mdl", ".xmile")  # Vensim; XMILE where the engine reads it
+
+
+def inside(target: Path, root: Path) -> bool:
+    """Whether the resolved ``target`` lies in the resolved folder ``root``."""
+    return Path(target).resolve().is_relative_to(Path(root).resolve())
+
+
 def _path(manifest: Path, data: dict, key: str, *, directory: bool = False,
           required: bool = True, label: str | None = None) -> Path | None:
+    """A manifest path: inside the project (symbolic links resolved), else one line."""
     value = data.get(key)
     key = label or key
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
         raise InputError(manifest, key, "missing or not a path",
                          f'write {key} = "relative/path" (relative to {MANIFEST})')
     target = (manifest.parent / value).resolve()
+    if not inside(target, manifest.parent):
+        raise InputError(manifest, key, f"'{value}' is outside the project folder "
+                         f"{manifest.parent}", "keep the project's files inside its folder "
+                         "(a path on the command line may point elsewhere)")
+    if key == "model" and target.suffix.lower() not in MODEL_SUFFIXES:
+        raise InputError(manifest, key, f"'{value}' is not a model file "
+                         f"({' or '.join(MODEL_SUFFIXES)})", "name the project's Vensim model")
     ok = target.is_dir() if directory else target.is_file()
     if not ok and not (key == "calibration" and target.parent.is_dir()):
         what = "folder" if directory else "file"

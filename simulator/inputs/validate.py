@@ -82,9 +82,10 @@ def sequence(path, key, value, fix: str, allow_empty: bool = False) -> list:
     return value
 
 
-def file_name_safe(path, key, value) -> str:
-    """A name used in file names: letters (any script), digits, ``.``, ``_``, ``-``; starting
-    with a letter or digit, without ``..``."""
+def name(path, key, value) -> str:
+    """The one check of a name that becomes (part of) a file name: a goal id, an indicator,
+    a scenario, a chart's stem.  Letters (any script), digits, ``.``, ``_``, ``-``;
+    starting with a letter or digit, without ``..``, at most :data:`MAX_NAME` characters."""
     string(path, key, value, allow_empty=False)
     if len(value) > MAX_NAME or not _SAFE_NAME.fullmatch(value) or ".." in value:
         raise InputError(path, key, f"'{shown(value)}' cannot be part of a file name",

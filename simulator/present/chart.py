@@ -28,6 +28,7 @@ import xarray as xr
 from .. import plotting
 from ..errors import InputError
 from ..inputs import scenario as scenario_mod
+from ..inputs import validate
 from ..inputs.project import Project, find
 from ..running import runs
 from ..running.outputs import check_dir
@@ -64,7 +65,8 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
                          f"use one of {', '.join(KINDS)}")
     # a device, a file or an unwritable place is refused before any work; the charts
     # of the same kind and language in ``out`` are redrawn (as a sweep's summary is)
-    out = check_dir(out, (f"{kind}_{lang}.png",), force=True)
+    out = check_dir(out, tuple(f"{kind}_{lang}.{fmt}" for fmt in plotting.style.FORMATS),
+                    force=True)
     figures: dict[str, object] = {}
     if kind in ("scorecard", "fan", "conflicts", "prim"):
         if _reach_dir(source):
@@ -135,6 +137,7 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
             figures[f"{kind}_{o.replace(':', '_')}"] = draw_one(ds, o, goal_set, lang=lang)
     written = []
     for stem, fig in figures.items():
+        validate.name(source or "command line", "chart", stem)
         png = plotting.save(fig, out / f"{stem}_{lang}.png")
         written += [png, png.with_suffix(".svg")]
     return written

@@ -117,7 +117,7 @@ def load_spec(path: Path | str | None = None, years=None, project: Project | Non
     validate.keys(path, "", data, ("model", "scenario", "years", "loop"),
                   "use only model, scenario, years and [[loop]]")
     if "scenario" in data:
-        validate.file_name_safe(path, "scenario", data["scenario"])
+        validate.name(path, "scenario", data["scenario"])
     if "model" in data:
         mdl = (path.parent / validate.path_text(path, "model", data["model"], "write model = "
                                                 '"FILE.mdl" (relative to the spec)')).resolve()
