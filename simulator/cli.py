@@ -16,8 +16,9 @@ import os
 import sys
 from pathlib import Path
 
-from . import memory, outputs, validate
 from .errors import MAX_LINE, DomainError, InputError, PlansimError
+from .inputs import validate
+from .running import memory, outputs
 
 EXIT_INPUT = 2
 CLI = "command line"
@@ -42,7 +43,7 @@ def _announce(args) -> None:
 
 def _uncalibrated_note(scen) -> None:
     """Say so when the calibration file does not exist yet (a new project)."""
-    from . import model
+    from .inputs import model
 
     if not scen.calibration_path.is_file() and model.parameters(scen.project, "calibrated"):
         print(f"note: no calibration yet ({scen.calibration_path} does not exist): the model's "
@@ -50,7 +51,8 @@ def _uncalibrated_note(scen) -> None:
 
 
 def _cmd_run(args) -> int:
-    from . import results, runs, scenario
+    from .inputs import scenario
+    from .running import results, runs
 
     outputs.check_path_text(args.out, "--out")
     scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
@@ -73,7 +75,7 @@ def _cmd_run(args) -> int:
 
 def _with_inputs_file(exc: DomainError, path: Path) -> InputError:
     """Write the run's full inputs to ``path``; the error line then names that file."""
-    from . import results
+    from .running import results
 
     results.write_json({"problem": exc.problem, "inputs": exc.inputs}, path)
     fix = f"{exc.fix}; all inputs: {path}"
@@ -83,8 +85,9 @@ def _with_inputs_file(exc: DomainError, path: Path) -> InputError:
 
 
 def _cmd_calibrate(args) -> int:
-    from . import calibrate, history, model
+    from . import calibrate
     from .calibrate import match
+    from .inputs import history, model
 
     validate.integer(CLI, "--max-nfev", args.max_nfev, 1, MAX_NFEV)
     if args.out is None and not args.dry_run and args.project.found_by == "bundled example":
@@ -103,9 +106,9 @@ def _cmd_calibrate(args) -> int:
     outputs.check_path_text(args.out, "--out")
     if not args.dry_run:  # the project's calibration is the file `calibrate` exists to replace
         target = Path(args.out or args.project.calibration)
-        own = target.resolve() == Path(args.project.calibration).resolve()
-        outputs.check_file(target, force=args.force or own)
-        outputs.check_file(target.with_suffix(".nc"), force=args.force or own)  # the ensemble
+        own_toml, own_nc = _own_calibration(target, args.project)
+        outputs.check_file(target, force=args.force or own_toml)
+        outputs.check_file(target.with_suffix(".nc"), force=args.force or own_nc)  # ensemble
     history.figures(args.project)
     _announce(args)
     bar, close = _bar(2 * args.steps, "history matching (engine calls, 2 per emcee step)")
@@ -138,6 +141,26 @@ def _cmd_calibrate(args) -> int:
         return 1
     print(f"every represented figure is within {history.CUTOFF:g} sd of its error model")
     return 0
+
+
+def _own_calibration(target: Path, project) -> tuple[bool, bool]:
+    """Whether ``target`` (and the ensemble ``.nc`` beside it) are the project's own
+    calibration files, which `calibrate` replaces without --force: the manifest's path,
+    inside the project, holding what `calibrate` wrote (or nothing yet)."""
+    from .inputs import project as project_mod
+    from .inputs import tomlfile
+
+    if not (target.resolve() == Path(project.calibration).resolve()
+            and project_mod.inside(target, project.root)):
+        return False, False
+    if not target.exists():
+        return True, not os.path.lexists(target.with_suffix(".nc"))
+    try:
+        meta = tomlfile.read(target, "", "").get("meta", {})
+    except PlansimError:
+        return False, False
+    ours = isinstance(meta, dict) and "model_hash" in meta
+    return ours, ours and meta.get("ensemble_file") == target.with_suffix(".nc").name
 
 
 def _bar(total: int, desc: str):
@@ -185,7 +208,9 @@ def _progress_bars(total_runs: int, generations: int):
 
 
 def _cmd_reach(args) -> int:
-    from . import reach, results, scenario
+    from .decide import reach
+    from .inputs import scenario
+    from .running import results
 
     validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
     validate.integer(CLI, "--search-runs", args.search_runs, 1, reach.MAX_RUNS)
@@ -220,7 +245,8 @@ def _cmd_reach(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
-    from . import briefing, scenario
+    from .inputs import scenario
+    from .present import briefing
 
     goal_set = (scenario.load(args.scenario, args.project).goal_set() if args.scenario
                 else None)
@@ -236,8 +262,10 @@ def _cmd_analyze(args) -> int:
 
 
 def _cmd_sensitivity(args) -> int:
-    from . import labels, scenario, sensitivity
+    from .analyze import sensitivity
+    from .inputs import scenario
     from .plotting import style
+    from .present import labels
 
     lang = labels.check_lang(args.lang)
     style.use(lang)
@@ -263,7 +291,7 @@ def _cmd_sensitivity(args) -> int:
 
 
 def _cmd_chart(args) -> int:
-    from . import chart
+    from .present import chart
 
     for path in chart.draw(args.kind, args.source, lang=args.lang, out=args.out,
                            indicator=args.indicator, goal=args.goal, output=args.output,
@@ -273,7 +301,7 @@ def _cmd_chart(args) -> int:
 
 
 def _cmd_brief(args) -> int:
-    from . import brief
+    from .present import brief
 
     path = brief.brief(args.source, lang=args.lang, out=args.out, runs_=args.runs,
                        seed=args.seed, project=args.project, force=args.force)
@@ -294,7 +322,7 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_params(args) -> int:
-    from . import model
+    from .inputs import model
 
     _announce(args)
     if args.markdown:
@@ -308,7 +336,7 @@ def _cmd_params(args) -> int:
 
 
 def _cmd_goals(args) -> int:
-    from . import scenario
+    from .inputs import scenario
 
     goal_set = scenario.load(args.scenario, args.project).goal_set()
     _announce(args)
@@ -321,8 +349,9 @@ def _cmd_goals(args) -> int:
 
 
 def _cmd_audit(args) -> int:
-    from . import audit, project
+    from . import audit
     from .audit import report
+    from .inputs import project
 
     if args.project is not None and not (Path(args.project) / project.MANIFEST).is_file():
         found, files = None, audit.project_files(args.project)  # a folder without a manifest
@@ -639,14 +668,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "reach":
-            from . import reach
+            from .decide import reach
 
             args.runs = reach.DEFAULT_RUNS if args.runs is None else args.runs
             args.search_runs = reach.SEARCH_RUNS if args.search_runs is None else args.search_runs
             args.generations = (reach.SEARCH_GENERATIONS if args.generations is None
                                 else args.generations)
         if args.command not in ("init", "audit"):  # audit also reads a bare plan folder
-            from . import project
+            from .inputs import project
 
             args.project = project.find(args.project)
         return args.func(args)

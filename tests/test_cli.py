@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulator import cli, goals, project
-from simulator.provenance import file_hash
+from simulator import cli
+from simulator.inputs import goals, project
+from simulator.running.provenance import file_hash
 
 KARAMAY = project.find()
 

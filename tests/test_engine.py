@@ -379,7 +379,7 @@ def test_unsupported_construct(tmp_path: Path, body: str, variable: str,
 # --------------------------------------------------------------------------- translation cache
 
 
-def test_translation_cache(tmp_path: Path) -> None:
+def test_translation_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     mdl = tmp_path / "copy.mdl"
     mdl.write_bytes(FUNCTIONS_MDL.read_bytes())
     assert model_hash(mdl) == hashlib.sha256(mdl.read_bytes()).hexdigest()
@@ -389,7 +389,8 @@ def test_translation_cache(tmp_path: Path) -> None:
     assert "float(" not in first.read_text(encoding="utf-8")
     mdl.write_text(mdl.read_text(encoding="utf-8").replace("0.05", "0.06"), encoding="utf-8")
     assert translate(mdl, tmp_path / "cache") != first
-    assert translate(mdl).parent == tmp_path / ".cache"  # default: next to the model
+    monkeypatch.setenv("PLANSIM_CACHE_DIR", str(tmp_path / "user"))
+    assert translate(mdl).parent == tmp_path / "user"  # default: the per-user cache
 
 
 def _translate_in_child(args: tuple[str, str]) -> str:
@@ -403,8 +404,8 @@ def test_concurrent_translation_is_atomic(tmp_path: Path) -> None:
     assert len(set(paths)) == 1
     main = Path(paths[0])
     # the model's file and its macro's, beside it; no temporary directory left behind
-    assert sorted(p.name for p in cache.iterdir()) == [main.name,
-                                                       f"{main.stem}__double_stock.py"]
+    assert sorted(p.name for p in cache.iterdir()) == [
+        main.name, f"{main.name}.sha256.json", f"{main.stem}__double_stock.py"]
     assert VectorModel(FUNCTIONS_MDL, cache).py_path == Path(paths[0])
 
 

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 import xarray as xr
 
-from simulator import cli, project, scenario, simulate
+from simulator import cli
 from simulator.errors import InputError
+from simulator.inputs import project, scenario
+from simulator.inputs.model import vector_model
+from simulator.running import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 VALLEY = Path(__file__).resolve().parent / "projects" / "valley"
@@ -219,6 +222,6 @@ def test_a_project_model_with_random_functions_is_refused_in_one_line(valley, ca
                                 "0.02, 0.04, 1)"), encoding="utf-8")
     assert "RANDOM UNIFORM" in mdl.read_text(encoding="utf-8")
     with pytest.raises(InputError, match="uses RANDOM functions"):
-        simulate.vector_model(project.find(valley))
+        vector_model(project.find(valley))
     code, _out, err = _cli(capsys, "run", "--project", valley)
     assert code == 2 and "uses RANDOM functions" in err and len(err.strip().splitlines()) == 1

@@ -9,7 +9,7 @@ import pytest
 
 from simulator import cli
 from simulator.errors import InputError
-from simulator.project import find
+from simulator.inputs.project import find
 from simulator.review import loops
 
 FIXTURE_SPEC = "tests/fixtures/loops.toml"
@@ -277,7 +277,7 @@ def test_models_readme_loop_table_is_in_step(district_measurement):
     ("years = [2010, 2015]", 'years = [2010, 2015]\nscenario = "../plan"', "scenario"),
 ])
 def test_malformed_spec_is_one_line_exit_2(tmp_path, capsys, old, new, key):
-    """Every value of the spec goes through simulator/validate.py: one line naming the file,
+    """Every value of the spec goes through simulator/inputs/validate.py: one line naming the file,
     the key and the fix, exit 2 (never an OverflowError, TypeError or a NaN year)."""
     path = _spec_variant(tmp_path, old, new)
     assert cli.main(["loops", "--spec", str(path)]) == 2

@@ -71,9 +71,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import tomlfile, validate
 from ..errors import InputError
-from ..project import Project, find
+from ..inputs import tomlfile, validate
+from ..inputs.project import Project, find
 from .loopgraph import DependencyGraph
 from .loopresult import (
     DISAGREEMENT,
@@ -153,7 +153,7 @@ def load_spec(path: Path | str | None = None, years=None, project: Project | Non
     validate.keys(path, "", data, ("model", "scenario", "years", "loop"),
                   "use only model, scenario, years and [[loop]]")
     if "scenario" in data:
-        validate.file_name_safe(path, "scenario", data["scenario"])
+        validate.name(path, "scenario", data["scenario"])
     if "model" in data:
         mdl = (path.parent / validate.path_text(path, "model", data["model"], "write model = "
                                                 '"FILE.mdl" (relative to the spec)')).resolve()
@@ -375,8 +375,9 @@ def measure_scenario(scenario_name: str | Path | None = None, spec_path: Path | 
     The scenario (default: the spec's ``scenario``; without one, the model's own
     values) is one of the project's, so the spec's model must be the project's.
     """
-    from .. import results, scenario
-    from ..provenance import file_hash
+    from ..inputs import scenario
+    from ..running import results
+    from ..running.provenance import file_hash
 
     project = find() if project is None else project
     spec = load_spec(spec_path, years, project)

@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 from scipy.stats import qmc
 
-from ..scenario import Uncertainty
+from ..inputs.scenario import Uncertainty
 
 
 def latin_hypercube(uncertainties: dict[str, Uncertainty], n: int, seed: int) -> xr.Dataset:

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .. import ensemble, simulate
 from ..errors import InputError, PlansimError
+from ..inputs import model
+from ..running import ensemble
 from .spec import Spec, numeric_versions
 
 CONNECT_TIMEOUT = "20s"  # to reach a Dask scheduler
@@ -33,7 +34,7 @@ class WorkerMismatch(PlansimError):
 
 @lru_cache(maxsize=8)
 def _check_worker(mdl_path: str, cache_dir: str, model_hash: str, versions_json: str) -> None:
-    vm = simulate._vector_model(mdl_path, cache_dir)
+    vm = model._vector_model(mdl_path, cache_dir)
     if vm.model_sha256 != model_hash:
         raise WorkerMismatch(f"the process on {socket.gethostname()} (pid {os.getpid()}) runs "
                              f"model {vm.model_sha256[:12]}, the sweep needs {model_hash[:12]}: "

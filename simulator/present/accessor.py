@@ -1,7 +1,7 @@
 """``ds.plan``: the analyses, on the xarray datasets researchers already hold.
 
 Registered when :mod:`simulator` is imported. Works on an ensemble (``results.nc``
-of ``plansim reach``, or :func:`simulator.ensemble.run`) and, for the scorecard, on
+of ``plansim reach``, or :func:`simulator.running.ensemble.run`) and, for the scorecard, on
 a single run (``plansim run``'s netCDF).
 """
 
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .analyze import calibration, discovery, pawn, reachability
+from ..analyze import calibration, discovery, pawn, reachability
 
 
 @xr.register_dataset_accessor("plan")
@@ -78,7 +78,7 @@ class PlanAccessor:
     def fan(self, indicator: str, goal_set=None, project=None, lang: str = "en"):
         """Fan chart of an indicator over plausible futures (``project``: default found;
         labels in ``lang``: zh or en)."""
-        from .plotting import fan
+        from ..plotting import fan
 
         return fan(self._ds, indicator, goal_set, project, lang=lang)
 

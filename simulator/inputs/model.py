@@ -1,4 +1,4 @@
-"""The model's parameters as the .mdl file documents them.
+"""A project's model: translated once per process, and its parameters as the file documents them.
 
 Every constant of a project's model states its role in the first word of its
 comment: ``Calibrated:`` (fitted to the history by ``plansim calibrate``),
@@ -7,8 +7,8 @@ Karamay district from 2006); any other constant is a figure from the plan or a
 fixed fact. Its range is
 the ``[min,max]`` of its units field. This module reads those facts through PySD,
 so the model file stays the one source of them. Functions take a
-:class:`~simulator.project.Project` (or a model file); ``None`` is the project
-:func:`simulator.project.find` finds.
+:class:`~simulator.inputs.project.Project` (or a model file); ``None`` is the project
+:func:`simulator.inputs.project.find` finds.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ..engine import VectorModel
+from ..errors import InputError
 from .project import Project, find
 
 ROLES = ("calibrated", "uncertain", "lever")
@@ -52,8 +54,6 @@ def _source(source: Project | Path | str | None) -> Project | Path:
 
 @lru_cache(maxsize=8)
 def _parameters(mdl_path: str, cache_dir: str | None) -> dict[str, Parameter]:
-    from .simulate import _vector_model
-
     vm = _vector_model(mdl_path, cache_dir)
     doc = vm.doc
     out = {}
@@ -69,6 +69,35 @@ def _parameters(mdl_path: str, cache_dir: str | None) -> dict[str, Parameter]:
         out[name] = Parameter(name, default, lower, upper, str(row["Units"]), _role(comment),
                               comment)
     return out
+
+
+@lru_cache(maxsize=4)
+def _vector_model(mdl_path: str, cache_dir: str | None) -> VectorModel:
+    return VectorModel(mdl_path, cache_dir)
+
+
+def vector_model(source: Project | Path | str) -> VectorModel:
+    """The translated model of a project (or a model file), loaded once per process."""
+    if isinstance(source, Project):
+        model = _vector_model(str(source.model), str(source.cache_dir))
+        if model.draws_random:
+            # the engine's run i draws from stream [seed, i] of each call: futures run in
+            # blocks would repeat one block's noise in the next, and no command's --seed
+            # reaches the streams yet
+            raise InputError(source.model, None, "uses RANDOM functions, which plansim's "
+                             "project commands do not run yet (their futures run in blocks "
+                             "whose random streams would repeat)",
+                             "replace the RANDOM functions by uncertain constants sampled "
+                             "in the uncertainties file, or run the model with "
+                             "simulator.engine.VectorModel.run(seed=...)")
+        return model
+    return _vector_model(str(Path(source).resolve()), None)
+
+
+def saved_years(project: Project) -> tuple[int, ...]:
+    """The model's saved whole years (INITIAL TIME to FINAL TIME every SAVEPER)."""
+    saved = vector_model(project).control.default_years()
+    return tuple(int(y) for y in saved if float(y).is_integer())
 
 
 def markdown_table(source: Project | Path | str | None = None) -> str:

@@ -18,11 +18,13 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import differential_evolution
 
-from . import ensemble, memory, model, results, sample
-from .analyze import calibration as calibration_analysis
-from .analyze import reachability
-from .errors import InputError
-from .scenario import Scenario
+from .. import sample
+from ..analyze import calibration as calibration_analysis
+from ..analyze import reachability
+from ..errors import InputError
+from ..inputs import model
+from ..inputs.scenario import Scenario
+from ..running import ensemble, memory, results
 
 DEFAULT_RUNS = 10_000  # ~9,900 plausible: a 95% Wilson interval under 2 points for any p
 SEARCH_RUNS = 500
@@ -334,7 +336,7 @@ def result_bytes(scenario: Scenario, runs: int) -> int:
 
 
 def memory_bytes(scenario: Scenario, runs: int, search_runs: int = SEARCH_RUNS) -> int:
-    """Upper estimate of what :func:`reach` holds at once (see :mod:`simulator.memory`).
+    """Upper estimate of what :func:`reach` holds at once (see :mod:`simulator.running.memory`).
 
     Two ensembles (scenario levers, best levers) of ``runs``: indicators over the
     years, inputs and goal arrays, about three copies each while blocks are joined and

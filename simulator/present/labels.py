@@ -13,11 +13,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from . import tomlfile
-from .errors import InputError
+from ..errors import InputError
+from ..inputs import tomlfile
 
 LANGUAGES = ("zh", "en")
-LABELS_FILE = Path(__file__).resolve().parent / "data" / "labels.toml"
+LABELS_FILE = Path(__file__).resolve().parents[1] / "data" / "labels.toml"
 
 
 def check_lang(lang: str) -> str:
@@ -39,7 +39,7 @@ def text(key: str, lang: str, **fields) -> str:
 
 
 def _definition(name: str, project):
-    from .project import find
+    from ..inputs.project import find
 
     project = find() if project is None else project
     return project.indicators.get(name)

@@ -20,23 +20,16 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import (
-    briefing,
-    calibrate,
-    history,
-    labels,
-    outputs,
-    plotting,
-    reach,
-    results,
-    runs,
-    sensitivity,
-)
-from . import scenario as scenario_mod
-from .analyze import reachability
-from .errors import InputError
-from .plotting import style
-from .project import Project, find
+from .. import calibrate, plotting
+from ..analyze import reachability, sensitivity
+from ..decide import reach
+from ..errors import InputError
+from ..inputs import history
+from ..inputs import scenario as scenario_mod
+from ..inputs.project import Project, find
+from ..plotting import style
+from ..running import outputs, results, runs
+from . import briefing, labels
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:")
 FOCUS_GOALS = 3
@@ -119,7 +112,7 @@ def audit_findings(scen: scenario_mod.Scenario, lang: str) -> list[str] | None:
     ``audit``): each finding's verdict and sentence in ``lang``, most severe first; None
     while the package has no audit module."""
     try:
-        from . import audit
+        from .. import audit
     except ImportError:
         return None
     report = audit.audit(scen.goals_path)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import xarray as xr
 
-from . import goals as goals_mod
-from . import scenario as scenario_mod
+from ..errors import DomainError
+from ..inputs import goals as goals_mod
+from ..inputs import scenario as scenario_mod
+from ..inputs.project import Project
 from . import simulate
-from .errors import DomainError
-from .project import Project
 
 
 @dataclass
@@ -63,7 +63,7 @@ def run_scenario(name_or_path=None, project: Project | None = None,
                  goals: str | None = None) -> ScenarioRun:
     """Run a scenario's central case and evaluate its goals (or the ``goals`` selection).
 
-    ``name_or_path``: a scenario name, a path, or a loaded :class:`~simulator.scenario.Scenario`
+    ``name_or_path``: a scenario name, a path, or a loaded :class:`~simulator.inputs.scenario.Scenario`
     (whose goal selection stands unless ``goals`` is given). A central run outside the
     model's domain raises :class:`~simulator.errors.DomainError`.
     """

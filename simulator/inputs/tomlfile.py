@@ -3,7 +3,7 @@
 The file is checked before it is parsed: a regular file, at most :data:`MAX_BYTES`
 bytes, UTF-8 without a byte-order mark, arrays and inline tables nested at most
 :data:`MAX_DEPTH` deep. This is the reading half of the one validation layer
-(:mod:`simulator.validate` checks the values).
+(:mod:`simulator.inputs.validate` checks the values).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 32

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 
 import xarray as xr
 
-from . import ensemble, labels, plotting, sample
-from . import scenario as scenario_mod
-from .analyze import reachability
+from .. import plotting, sample
+from ..analyze import reachability
+from ..inputs import scenario as scenario_mod
+from ..running import ensemble
+from . import labels
 
 FUTURES = 1000
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 
-from .errors import InputError
+from ..errors import InputError
 
 ENV = "PLANSIM_MAX_MEMORY"
 BLOCK_BYTES_PER_RUN = 20_000  # one run inside a vectorised block (measured 8-11 KB, x2)

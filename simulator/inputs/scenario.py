@@ -41,8 +41,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from . import calibrate, goals, model, tomlfile, validate
-from .errors import InputError
+from .. import calibrate
+from ..errors import InputError
+from . import goals, model, tomlfile, validate
 from .project import Project, find
 
 DISTRIBUTIONS = {
@@ -237,12 +238,20 @@ def _uncertainty(path, name, table, params) -> Uncertainty:
 
 
 def reference(path: Path, value, key: str, project: Project) -> Path:
-    """A file named in ``path``: next to it first, then in the project's scenarios folder."""
+    """A file named in ``path``: next to it first, then in the project's scenarios folder;
+    confined to the project's folder or the scenario's own (symbolic links resolved)."""
+    from .project import inside
+
     validate.path_text(path, key, value)
     places = [path.parent.resolve(), project.scenarios]
     for place in places:
         target = (place / value).resolve()
         if target.is_file():
+            if not (inside(target, project.root) or inside(target, places[0])):
+                raise InputError(path, key, f"'{value}' is outside the project "
+                                 f"({project.root}) and the scenario's folder",
+                                 "keep the files a scenario names inside the project or "
+                                 "beside the scenario")
             return target
     raise InputError(path, key, f"'{value}' found neither next to the scenario "
                      f"nor in the project ({places[1]})",
@@ -278,7 +287,7 @@ def load(name_or_path: str | Path | None = None, project: Project | None = None)
     for key in data:
         if key not in TOP_KEYS:
             raise InputError(path, key, "unknown key", f"use only {', '.join(sorted(TOP_KEYS))}")
-    name = (validate.file_name_safe(path, "name", data["name"]) if "name" in data
+    name = (validate.name(path, "name", data["name"]) if "name" in data
             else path.stem)
     description = validate.string(path, "description", data.get("description", ""))
     if "uncertainties" not in data and project.uncertainties is not None:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import xarray as xr
 
-from . import tomlfile
-from .errors import InputError
+from ..errors import InputError
+from . import tomlfile, validate
 
 KEYS = {"variable", "unit", "description", "index_to_year", "year_on_year"}
 
@@ -51,6 +51,7 @@ def load(path: Path | str) -> dict[str, Indicator]:
     out = {}
     for name, table in tables.items():
         key = f"indicator.{name}"
+        validate.name(path, key, name)
         if not isinstance(table, dict):
             raise InputError(path, key, "not a table", f"write [indicator.{name}]")
         for k in table:

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import tomlfile, validate
-from .errors import InputError
+from ..errors import InputError
+from . import model, tomlfile, validate
 from .project import Project, find
 
 COMPARATORS = (">=", ">", "<=", "<", "approx")
@@ -39,7 +39,7 @@ class Goal:
     base_year: int | None = None
     tolerance: float = 0.0
     note: str = ""
-    label_zh: str = ""  # short names for charts and briefs (simulator.labels derives them
+    label_zh: str = ""  # short names for charts and briefs (simulator.present.labels derives them
     label_en: str = ""  # from the indicator when goals.toml does not give them)
 
     def describe(self) -> str:
@@ -101,7 +101,7 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
     for key in _REQUIRED:
         if key not in table:
             raise InputError(path, f"{where}.{key}", "missing", f"add `{key} = ...` to this goal")
-    gid = validate.string(path, f"{where}.id", table["id"], allow_empty=False)
+    gid = validate.name(path, f"{where}.id", table["id"])
     where = f"goal '{gid}'"
     for key in ("unit", "section", "quote", "note", "label_zh", "label_en"):
         if key in table:
@@ -159,7 +159,7 @@ def load(path: Path | str | None = None, project: Project | None = None, *,
     """
     if path is None or years_available is FROM_PROJECT or vocabulary is FROM_PROJECT:
         project = find() if project is None else project
-        years_available = project.years if years_available is FROM_PROJECT else years_available
+        years_available = model.saved_years(project) if years_available is FROM_PROJECT else years_available
         vocabulary = project.indicators if vocabulary is FROM_PROJECT else vocabulary
     path = project.goals if path is None else Path(path)
     data = tomlfile.read(path, "file not found", "give the path of an existing goals file")

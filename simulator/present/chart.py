@@ -25,11 +25,14 @@ from pathlib import Path
 
 import xarray as xr
 
-from . import briefing, labels, plotting, runs
-from . import scenario as scenario_mod
-from .errors import InputError
-from .outputs import check_dir
-from .project import Project, find
+from .. import plotting
+from ..errors import InputError
+from ..inputs import scenario as scenario_mod
+from ..inputs import validate
+from ..inputs.project import Project, find
+from ..running import runs
+from ..running.outputs import check_dir
+from . import briefing, labels
 
 KINDS = ("scorecard", "fan", "conflicts", "prim", "tornado", "sobol", "morris", "pawn",
          "lever-map")
@@ -40,7 +43,7 @@ def _reach_dir(source) -> bool:
 
 
 def _goal_set(ds: xr.Dataset | None, project: Project):
-    from . import goals
+    from ..inputs import goals
 
     if ds is not None and ds.attrs.get("scenario_file"):
         path = project.scenarios / ds.attrs["scenario_file"]
@@ -62,7 +65,8 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
                          f"use one of {', '.join(KINDS)}")
     # a device, a file or an unwritable place is refused before any work; the charts
     # of the same kind and language in ``out`` are redrawn (as a sweep's summary is)
-    out = check_dir(out, (f"{kind}_{lang}.png",), force=True)
+    out = check_dir(out, tuple(f"{kind}_{lang}.{fmt}" for fmt in plotting.style.FORMATS),
+                    force=True)
     figures: dict[str, object] = {}
     if kind in ("scorecard", "fan", "conflicts", "prim"):
         if _reach_dir(source):
@@ -133,6 +137,7 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
             figures[f"{kind}_{o.replace(':', '_')}"] = draw_one(ds, o, goal_set, lang=lang)
     written = []
     for stem, fig in figures.items():
+        validate.name(source or "command line", "chart", stem)
         png = plotting.save(fig, out / f"{stem}_{lang}.png")
         written += [png, png.with_suffix(".svg")]
     return written

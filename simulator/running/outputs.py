@@ -19,8 +19,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from . import validate
-from .errors import InputError, PlansimError
+from ..errors import InputError, PlansimError
+from ..inputs import validate
 
 MB = 1 << 20
 
@@ -148,21 +148,50 @@ def umask() -> int:
     return mask
 
 
-def atomic_write(path: Path | str, write: Callable[[Path], None], size_hint: int = 0) -> Path:
-    """Write through a temporary file beside ``path``, then rename it over ``path``.
+PARTIAL = ".partial"  # suffix of a file being written (``.NAME.XXXX.partial``)
+STALE_SECONDS = 600
 
-    The file gets mode ``0666 & ~umask``. A full disk raises :class:`DiskFullError`
-    naming the path and the space needed; the temporary file is removed.
+
+def _sweep_stale(path: Path) -> None:
+    """Remove what a killed writer of ``path`` left (``kill -9``: its temporary file)."""
+    import time
+
+    for old in path.parent.glob(f".{glob_escape(path.name)}.*{PARTIAL}"):
+        with contextlib.suppress(OSError):
+            if time.time() - old.lstat().st_mtime > STALE_SECONDS:
+                old.unlink()
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def atomic_write(path: Path | str, write: Callable[[Path], None], size_hint: int = 0,
+                 replace: bool = True) -> Path:
+    """The one writer of result files: a temporary file beside ``path`` (``.NAME.XXXX.partial``),
+    fsync'ed, then renamed over ``path``.
+
+    Refuses (:class:`~simulator.errors.InputError`) a ``path`` that is a symbolic link, a
+    device, a pipe or a directory, and an existing file unless ``replace`` (the command's
+    ``--force`` or its own earlier result, checked before any work).  The file gets mode
+    ``0666 & ~umask``. A full disk raises :class:`DiskFullError` naming the path and the
+    space needed; the temporary file is removed, and one left by a killed writer is
+    removed by the next write of the same path.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _refuse_special(path, str(path), "file")  # again, at the moment of writing
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    if not replace and os.path.lexists(path):
+        raise InputError(path, None, "already exists", "give another path, or add --force "
+                         "to replace it")
+    _sweep_stale(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL, dir=path.parent)
     os.close(fd)
     try:
         os.chmod(tmp, 0o666 & ~umask())
         try:
             write(Path(tmp))
+            _fsync(Path(tmp))
         except Exception as exc:
             free = shutil.disk_usage(path.parent).free
             full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
@@ -172,8 +201,19 @@ def atomic_write(path: Path | str, write: Callable[[Path], None], size_hint: int
                     f"{max(size_hint, 1) / MB:.1f} MB, {free / MB:.1f} MB free); fix: free "
                     "space or write to another disk; nothing was written") from exc
             raise
+        _refuse_special(path, str(path), "file")  # a link planted while writing
         os.replace(tmp, path)
+        with contextlib.suppress(OSError):
+            _fsync(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import ensemble, results
-from . import sample as sample_mod
-from .analyze import morris, pawn, sobol, tornado
-from .errors import InputError
-from .scenario import Scenario
+from .. import sample as sample_mod
+from ..errors import InputError
+from ..inputs import model
+from ..inputs.scenario import Scenario
+from ..running import ensemble, results
+from . import morris, pawn, sobol, tornado
 
 METHODS = {"sobol": (sample_mod.saltelli, sobol),
            "morris": (sample_mod.morris, morris),
@@ -108,7 +109,7 @@ def parse_outputs(spec: str | None, scenario: Scenario) -> list[str]:
             out += [g for g in goal_set.groups[item] if g in goal_set.ids]
         elif ":" in item:
             ind, _, year = item.partition(":")
-            years = scenario.project.years
+            years = model.saved_years(scenario.project)
             if ind not in scenario.project.indicators or not year.isdigit() \
                     or int(year) not in years:
                 raise InputError("command line", "--outputs", f"'{item}' is not indicator:year",
@@ -222,27 +223,32 @@ def write(ds: xr.Dataset, out_dir: Path | str, scenario: Scenario | None = None)
 
 
 def _file_stem(method: str, output: str) -> str:
-    return f"{method}_{output.replace(':', '_')}"
+    """``method_output`` (``:`` as ``_``), checked by :func:`validate.name` (an output
+    named by a result file on disk could carry a path)."""
+    from ..inputs import validate
+
+    return validate.name("result", "output", f"{method}_{output.replace(':', '_')}")
 
 
 def charts(ds: xr.Dataset, out_dir: Path | str, goal_set=None, lang: str = "en") -> list[Path]:
     """One chart per output (PNG and SVG): tornado or index bars."""
-    from . import plotting
+    from .. import plotting
 
     out_dir = Path(out_dir)
     method = ds.attrs["method"]
     written = []
-    for output in ds["output"].values:
-        fig = (plotting.tornado(ds, str(output), goal_set, lang=lang) if method == "tornado"
-               else plotting.indices(ds, str(output), goal_set, lang=lang))
-        png = plotting.save(fig, out_dir / f"{_file_stem(method, str(output))}.png")
+    stems = {str(o): _file_stem(method, str(o)) for o in ds["output"].values}
+    for output, stem in stems.items():
+        fig = (plotting.tornado(ds, output, goal_set, lang=lang) if method == "tornado"
+               else plotting.indices(ds, output, goal_set, lang=lang))
+        png = plotting.save(fig, out_dir / f"{stem}.png")
         written += [png, png.with_suffix(".svg")]
     return written
 
 
 def report(ds: xr.Dataset, goal_set=None, lang: str = "en", top: int = 3) -> str:
     """The ``top`` inputs of every output, in words."""
-    from . import labels
+    from ..present import labels
 
     method = ds.attrs["method"]
     key = {"sobol": "ST", "morris": "mu_star", "pawn": "median", "tornado": "swing"}[method]

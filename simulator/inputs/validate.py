@@ -1,7 +1,7 @@
 """The one validation layer for values of every input file and of the command line.
 
 Scenario, goals, calibration, uncertainties, sweep-spec, loops-spec and accounts files
-are read by :func:`simulator.tomlfile.read` (size, depth, encoding), CSV tables (the
+are read by :func:`simulator.inputs.tomlfile.read` (size, depth, encoding), CSV tables (the
 plan's history for the audit) by :func:`csv_table`, and their values checked here (type,
 finiteness, range, known names, size); each failure raises one
 :class:`~simulator.errors.InputError` naming the file, the key and the fix.
@@ -14,7 +14,7 @@ import math
 import re
 from pathlib import Path
 
-from .errors import InputError, shown
+from ..errors import InputError, shown
 from .tomlfile import MAX_BYTES
 
 MAX_LIST = 10_000  # items of any list in an input file
@@ -82,9 +82,10 @@ def sequence(path, key, value, fix: str, allow_empty: bool = False) -> list:
     return value
 
 
-def file_name_safe(path, key, value) -> str:
-    """A name used in file names: letters (any script), digits, ``.``, ``_``, ``-``; starting
-    with a letter or digit, without ``..``."""
+def name(path, key, value) -> str:
+    """The one check of a name that becomes (part of) a file name: a goal id, an indicator,
+    a scenario, a chart's stem.  Letters (any script), digits, ``.``, ``_``, ``-``;
+    starting with a letter or digit, without ``..``, at most :data:`MAX_NAME` characters."""
     string(path, key, value, allow_empty=False)
     if len(value) > MAX_NAME or not _SAFE_NAME.fullmatch(value) or ".." in value:
         raise InputError(path, key, f"'{shown(value)}' cannot be part of a file name",

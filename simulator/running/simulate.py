@@ -1,48 +1,25 @@
 """Runs of a project's model: parameter values in, indicators over ``(run, time)`` out.
 
-This module owns the step "runs" of the pipeline. It keeps one translated
-:class:`~simulator.engine.VectorModel` per model file and process and turns model
-output into the project's indicator vocabulary. Callers give every value that
+This module owns the step "runs" of the pipeline: it runs the project's translated
+model (:func:`simulator.inputs.model.vector_model`, one per model file and process)
+and turns model output into the project's indicator vocabulary. Callers give every value that
 differs from the model file's defaults (calibration, scenario, samples: see
-:func:`simulator.ensemble.parameters`).
+:func:`simulator.running.ensemble.parameters`).
 """
 
 from __future__ import annotations
 
 import warnings
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from . import domain, indicators
-from .engine import VectorModel
-from .errors import InputError
-from .project import Project
-
-
-@lru_cache(maxsize=4)
-def _vector_model(mdl_path: str, cache_dir: str | None) -> VectorModel:
-    return VectorModel(mdl_path, cache_dir)
-
-
-def vector_model(source: Project | Path | str) -> VectorModel:
-    """The translated model of a project (or a model file), loaded once per process."""
-    if isinstance(source, Project):
-        model = _vector_model(str(source.model), str(source.cache_dir))
-        if model.draws_random:
-            # the engine's run i draws from stream [seed, i] of each call: futures run in
-            # blocks would repeat one block's noise in the next, and no command's --seed
-            # reaches the streams yet
-            raise InputError(source.model, None, "uses RANDOM functions, which plansim's "
-                             "project commands do not run yet (their futures run in blocks "
-                             "whose random streams would repeat)",
-                             "replace the RANDOM functions by uncertain constants sampled "
-                             "in the uncertainties file, or run the model with "
-                             "simulator.engine.VectorModel.run(seed=...)")
-        return model
-    return _vector_model(str(Path(source).resolve()), None)
+from ..errors import InputError
+from ..inputs import indicators, model
+from ..inputs.model import vector_model
+from ..inputs.project import Project
+from . import domain
 
 
 def _variables(project: Project, names: list[str]) -> list[str]:
@@ -62,7 +39,7 @@ def _variables(project: Project, names: list[str]) -> list[str]:
 
 
 def _years(project: Project, names: list[str], years) -> list[int]:
-    years = project.years if years is None else years
+    years = model.saved_years(project) if years is None else years
     return sorted(set(years) | indicators.base_years(project.indicators, names))
 
 
@@ -72,10 +49,10 @@ def run(params: dict | xr.Dataset, names: list[str] | None = None, *, project: P
 
     ``params`` maps Vensim parameter names to scalars or 1-D arrays over runs; values
     not given keep the model's defaults (callers apply calibration and scenario
-    values first, see :meth:`simulator.scenario.Scenario.central_parameters`). Output
+    values first, see :meth:`simulator.inputs.scenario.Scenario.central_parameters`). Output
     years (default: every saved year of the model) always include the base years of
     index indicators. ``in_domain`` ``(run,)`` flags the runs whose model output stayed
-    finite (see :mod:`simulator.domain`); the indicators of the others hold NaN or inf.
+    finite (see :mod:`simulator.running.domain`); the indicators of the others hold NaN or inf.
     """
     names = list(project.indicators) if names is None else names
     years = _years(project, names, years)
@@ -95,8 +72,6 @@ def diagnose(params: dict[str, float], names: list[str] | None = None, *, projec
     ``reference``: central values to put parameters back to (default: the model
     file's values); ranges come from the model file.
     """
-    from . import model
-
     names = list(project.indicators) if names is None else names
     documented = model.parameters(project)
     ref = {k: p.default for k, p in documented.items()}
@@ -111,7 +86,7 @@ def _scalar_model(mdl_path: str, cache_dir: str):
     """Plain PySD model (float arithmetic): fastest for one run at a time."""
     import pysd
 
-    from .engine import translate_reference
+    from ..engine import translate_reference
 
     return pysd.load(str(translate_reference(mdl_path, cache_dir)))
 

@@ -26,13 +26,12 @@ Paths are relative to the manifest. See README.md ("Use plansim for your own pla
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from ..errors import InputError
 from . import tomlfile
-from .errors import InputError
 
 MANIFEST = "plansim.toml"
 TOP_KEYS = {"name", "description", "model", "indicators", "history", "goals", "calibration",
@@ -104,7 +103,7 @@ class Project:
 
     @cached_property
     def indicators(self) -> dict:
-        """The indicator definitions (:class:`simulator.indicators.Indicator` by name),
+        """The indicator definitions (:class:`simulator.inputs.indicators.Indicator` by name),
         checked to define every indicator the manifest names."""
         from . import indicators
 
@@ -123,38 +122,45 @@ class Project:
                                  "name an indicator defined there, or define it")
         return catalogue
 
-    @cached_property
-    def years(self) -> tuple[int, ...]:
-        """The model's saved years (INITIAL TIME to FINAL TIME every SAVEPER)."""
-        from .simulate import vector_model
-
-        saved = vector_model(self).control.default_years()
-        return tuple(int(y) for y in saved if float(y).is_integer())
-
     @property
     def cache_dir(self) -> Path:
-        """Where translated models are cached: beside the model, else the user's cache."""
-        beside = self.model.parent / ".cache"
-        if os.access(self.model.parent, os.W_OK) or os.access(beside, os.W_OK):
-            return beside
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        return base / "plansim"
+        """Where translated models are cached: the per-user cache (``PLANSIM_CACHE_DIR``
+        overrides it), never beside the model."""
+        from ..engine.translate import default_cache_dir
+
+        return default_cache_dir()
 
     def describe(self) -> str:
         """One line: which project is used, and how it was found."""
         return f"project '{self.name}' ({self.root}; {self.found_by})"
 
 
+MODEL_SUFFIXES = (".mdl", ".xmile")  # Vensim; XMILE where the engine reads it
+
+
+def inside(target: Path, root: Path) -> bool:
+    """Whether the resolved ``target`` lies in the resolved folder ``root``."""
+    return Path(target).resolve().is_relative_to(Path(root).resolve())
+
+
 def _path(manifest: Path, data: dict, key: str, *, directory: bool = False,
           required: bool = True, label: str | None = None) -> Path | None:
+    """A manifest path: inside the project (symbolic links resolved), else one line."""
     value = data.get(key)
     key = label or key
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
         raise InputError(manifest, key, "missing or not a path",
                          f'write {key} = "relative/path" (relative to {MANIFEST})')
     target = (manifest.parent / value).resolve()
+    if not inside(target, manifest.parent):
+        raise InputError(manifest, key, f"'{value}' is outside the project folder "
+                         f"{manifest.parent}", "keep the project's files inside its folder "
+                         "(a path on the command line may point elsewhere)")
+    if key == "model" and target.suffix.lower() not in MODEL_SUFFIXES:
+        raise InputError(manifest, key, f"'{value}' is not a model file "
+                         f"({' or '.join(MODEL_SUFFIXES)})", "name the project's Vensim model")
     ok = target.is_dir() if directory else target.is_file()
     if not ok and not (key == "calibration" and target.parent.is_dir()):
         what = "folder" if directory else "file"
@@ -286,7 +292,7 @@ def load(directory: Path | str, found_by: str = "given") -> Project:
 
 def bundled_root() -> Path:
     """The bundled example: in the installed package, or this source checkout's root."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the simulator package
     for candidate in (here / "_karamay", here.parent):
         if (candidate / MANIFEST).is_file():
             return candidate

@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from . import goals as goals_mod
-from . import history, model, simulate
-from .scenario import Scenario
+from ..inputs import goals as goals_mod
+from ..inputs import history, model
+from ..inputs.scenario import Scenario
+from . import simulate
 
 BLOCK_SIZE = 2000
 

@@ -17,11 +17,13 @@ from pathlib import Path
 
 import xarray as xr
 
-from . import goals as goals_mod
-from . import plotting
-from .analyze import reachability
-from .errors import InputError
-from .project import Project, find
+from .. import plotting
+from ..analyze import reachability
+from ..errors import InputError
+from ..inputs import goals as goals_mod
+from ..inputs import validate
+from ..inputs.project import Project, find
+from ..running import results
 
 
 def load_results(out_dir: Path | str) -> xr.Dataset:
@@ -44,8 +46,8 @@ def load_results(out_dir: Path | str) -> xr.Dataset:
 def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
             project: Project | None = None, lang: str = "en") -> dict[str, Path]:
     """Write the briefing's charts (PNG and SVG, labels in ``lang``) and tables."""
+    from ..plotting import style
     from . import labels
-    from .plotting import style
 
     style.use(labels.check_lang(lang))
     project = find() if project is None else project
@@ -73,7 +75,7 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
         written["sensitivity_chart"] = plotting.save(
             plotting.heatmap(indices, goal_set=goal_set, lang=lang), target / "sensitivity.png")
         table = indices.to_pandas()
-        table.to_csv(target / "sensitivity.csv", float_format="%.4f")
+        results.write_csv(table, target / "sensitivity.csv", float_format="%.4f")
         written["sensitivity_table"] = target / "sensitivity.csv"
 
     boxes = {}
@@ -82,17 +84,17 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
             boxes[goal] = ds.plan.discover([goal])
     if 0 < summary["joint_probability"]["count"] < summary["runs_counted"]:
         boxes["ALL"] = ds.plan.discover()
-    (target / "discovery.json").write_text(json.dumps(boxes, indent=2, sort_keys=True) + "\n",
-                                           encoding="utf-8")
+    results.write_text(json.dumps(boxes, indent=2, sort_keys=True) + "\n",
+                       target / "discovery.json")
     written["discovery"] = target / "discovery.json"
 
     if "calibration_set" in ds.coords or "calibration_set" in ds:
         table = ds.plan.calibration_shares()
-        table.to_csv(target / "calibration_shares.csv", float_format="%.4f")
+        results.write_csv(table, target / "calibration_shares.csv", float_format="%.4f")
         written["calibration_shares"] = target / "calibration_shares.csv"
 
     for name in project.fan_charts:
-        if name in ds:
+        if name in ds and validate.name(project.manifest, "analyze.fan_charts", name):
             written[f"fan_{name}"] = plotting.save(plotting.fan(ds, name, goal_set, project,
                                                                 lang=lang),
                                                    target / f"fan_{name}.png")

@@ -66,7 +66,7 @@ def _represented(project: Project) -> set[str]:
 
 def figures(project: Project) -> list[Figure]:
     """Figures of indicators the model represents, each with its error budget."""
-    from .calibrate import errors
+    from ..calibrate import errors
 
     settings = project.history_settings
     table = load(project)
