@@ -31,6 +31,20 @@ def _sign(ratio: float) -> str:
     return "-" if ratio < 1 - DORMANT_TOLERANCE else "0"
 
 
+FIXES = {  # what to change when a loop is a problem, by the start of its status
+    "outside": "perturb less, or bound the model where the run leaves its domain",
+    "no effect": "perturb a constant that moves the outputs",
+    "the cut blocks": "cut the loop off the perturbation's way to the outputs",
+    "DORMANT": 'write dormant = "the measured reason", or perturb the loop harder',
+    "ACTIVE": "drop the dormant key: the loop is active",
+    "AS LABELLED": "drop the mixed key: the loop measures as labelled",
+    "MIXED": "read the output where the perturbation enters the loop and cut on the "
+             "loop's way back, where few other loops pass; or correct the label; or "
+             'write mixed = "the measured reason"',
+}
+FIXES["CONTRADICTS"] = FIXES["MIXED"]
+
+
 @dataclass
 class CutResult:
     """The knockout ratios of one loop by one cut: ``ratios[output][year]``.
@@ -116,49 +130,44 @@ class LoopResult:
                         if abs(ra - rb) > DISAGREEMENT * min(abs(ra), abs(rb))]
         return out
 
-    @property
-    def status(self) -> str:
+    def _verdict(self) -> tuple[str, bool]:
+        """(status, whether the spec is true to the measurement)."""
         kinds, loop, measured = self._kinds(), self.loop, self.measured
         if "NaN or inf" in kinds:
-            return "outside the model's domain (NaN or inf)"
+            return "outside the model's domain (NaN or inf)", False
         if all(kind == "no effect" for kind in kinds):
-            return "no effect: the perturbation does not move the outputs"
+            return "no effect: the perturbation does not move the outputs", False
         if "cut blocks" in kinds:
-            return "the cut blocks the perturbation: cut the loop off its way to the outputs"
+            return "the cut blocks the perturbation: no ratio", False
         if measured == "dormant":
-            return "dormant" if loop.dormant else "DORMANT but not documented dormant"
+            return ("dormant", True) if loop.dormant else (
+                "DORMANT but not documented dormant", False)
         if loop.dormant:
-            return "ACTIVE but documented dormant"
+            return "ACTIVE but documented dormant", False
         if measured == loop.polarity:
-            return ("AS LABELLED but documented mixed: drop mixed" if loop.mixed
-                    else "as labelled")
+            return ("AS LABELLED but documented mixed: drop mixed", False) if loop.mixed \
+                else ("as labelled", True)
         if loop.mixed:
-            return "mixed" if measured == "mixed" else f"{MEASURED[measured]}, documented mixed"
+            return ("mixed" if measured == "mixed"
+                    else f"{MEASURED[measured]}, documented mixed"), True
         if measured == "mixed":
-            return "MIXED but not documented mixed"
-        return f"CONTRADICTS its label: measures {MEASURED[measured]}"
+            return "MIXED but not documented mixed", False
+        return f"CONTRADICTS its label: measures {MEASURED[measured]}", False
+
+    @property
+    def status(self) -> str:
+        return self._verdict()[0]
 
     @property
     def problem(self) -> bool:
-        return self.status not in ("as labelled", "dormant", "mixed") and not (
-            self.status.endswith(", documented mixed"))
+        return not self._verdict()[1]
 
     @property
     def fix(self) -> str | None:
         """What to change in the spec (or the model) when the loop is a problem."""
-        status = self.status
-        if not self.problem:
-            return None
-        if status.startswith(("CONTRADICTS", "MIXED")):
-            return ("read the output where the perturbation enters the loop and cut on "
-                    "the loop's way back, where few other loops pass; or correct the label; "
-                    'or write mixed = "the measured reason"')
-        if status.startswith("DORMANT"):
-            return 'write dormant = "the measured reason", or perturb the loop harder'
-        if status.startswith(("ACTIVE", "AS LABELLED")):
-            return "drop the dormant or mixed key: the loop measures as labelled" \
-                if status.startswith("AS") else "drop the dormant key: the loop is active"
-        return "choose a perturbation that moves the outputs and cuts off its way to them"
+        status, ok = self._verdict()
+        return None if ok else next(fix for start, fix in FIXES.items()
+                                    if status.startswith(start))
 
     @property
     def reason(self) -> str | None:
