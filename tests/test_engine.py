@@ -448,3 +448,13 @@ def test_subscript_range_read_from_a_file_beside_the_model(tmp_path: Path) -> No
     result = model.run(params, ["s"])
     assert list(result["REGION"].values) == ["north", "south", "east"]
     assert_bit_identical_to_single_runs(mdl, result, params, ["s"], cache)
+
+
+def test_stocks_plain_pysd_cannot_step_together_are_refused_by_name(cache_dir: Path) -> None:
+    """Issue 21: PySD's Macro.state cannot pack a (dim1, dim2) stock beside a (dim1, dim2,
+    dim3) one defined per element of dim3; the engine refuses instead of giving values."""
+    mdl = (Path(__file__).parent / "test-models" / "tests" / "data_from_other_model"
+           / "model_to_generate_data.mdl")
+    with pytest.raises(UnsupportedConstruct) as refusal:
+        VectorModel(mdl, cache_dir)
+    assert "var 2dim" in str(refusal.value) and "Macro.state" in str(refusal.value)

@@ -66,6 +66,7 @@ from .statefuls import (
     _euler_step,
     _RunCount,
     _Uniform,
+    plain_packing_issue,
 )
 from .translate import model_hash, translate
 from .vectors import VECTOR_FUNCTIONS
@@ -99,6 +100,9 @@ class VectorModel(_GivenParameters):
         self._streams.reset(DEFAULT_SEED, 1, self._runs.named)  # the first initialisation
         with self._named_failures():
             self._model.initialize()  # a first, one-run initialisation: control, defaults
+        packing = plain_packing_issue(self._model, self._stateful_owners())
+        if packing is not None:  # plain PySD raises at its first step: nothing to check
+            raise UnsupportedConstruct(self.mdl_path, [packing])
         self.control = _Control.of(self._model)
         self._constants = self._constant_names()
         self.control_inputs = self._control_inputs_of()
