@@ -1,9 +1,10 @@
 """Acceptance table: the vectorised engine over the SDXorg test-model suite.
 
-Runs :func:`simulator.engine.conformance.check_model` on every ``.mdl`` under
-``tests/test-models`` (plain PySD and the engine, defaults and perturbed constants,
-compared run by run) and writes ``benchmarks/engine_suite.md``: a summary, the
-refusals by construct and one row per model.  Several minutes on 2 cores.
+Runs :func:`simulator.engine.conformance.check_model` on every Vensim ``.mdl`` and
+Stella/XMILE ``.xmile``/``.stmx`` under ``tests/test-models`` (plain PySD and the
+engine, defaults and perturbed constants, compared run by run) and writes
+``benchmarks/engine_suite.md``: a summary per format, the refusals by construct and one
+row per model.  Several minutes on 2 cores.
 
     python benchmarks/engine_suite.py [--models SUBSTRING ...] [--timeout 300]
 """
@@ -32,6 +33,7 @@ from simulator.engine.conformance import (
     Verdict,
     check_model,
 )
+from simulator.engine.constructs import MODEL_SUFFIXES, XMILE_SUFFIXES
 
 SUITE = ROOT / "tests" / "test-models"
 TABLE = ROOT / "benchmarks" / "engine_suite.md"
@@ -67,8 +69,6 @@ def _cell(text: str) -> str:
 
 
 def render(rows: list[tuple[str, Verdict, float]]) -> str:
-    status = Counter(v.status for _, v, _ in rows)
-    runnable = len(rows) - status[NOT_RUNNABLE]
     constructs = Counter(c for _, v, _ in rows if v.status == REFUSED for c in v.constructs)
     lines = [
         "# The vectorised engine over the SDXorg test-model suite",
@@ -81,12 +81,13 @@ def render(rows: list[tuple[str, Verdict, float]]) -> str:
         "1 ± 0.1 per run (3 runs), every auxiliary and stock compared with plain PySD run",
         "by run, bit for bit.",
         "",
-        f"- models: {len(rows)}; plain PySD runs {runnable}",
-        f"- **accepted, bit-identical: {status[ACCEPTED]}** of the {runnable} runnable",
-        f"- refused by name: {status[REFUSED]}",
-        f"- different from plain PySD (silent wrong answers): {status[DIFFERS]}",
-        f"- crashed or timed out: {status['crash']}",
+        "Vensim models are read by PySD's Vensim translator, Stella/iThink models (XMILE:",
+        "`.xmile`, `.stmx`) by its XMILE translator; the engine walks the same abstract model.",
         "",
+    ]
+    for label, kind in (("Vensim `.mdl`", (".mdl",)), ("Stella/XMILE", XMILE_SUFFIXES)):
+        lines += _summary(label, [v for name, v, _ in rows if name.lower().endswith(kind)])
+    lines += [
         "## Refusals by construct (a model counts once per construct)",
         "",
         "| construct | models |",
@@ -103,13 +104,28 @@ def render(rows: list[tuple[str, Verdict, float]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _summary(label: str, verdicts: list[Verdict]) -> list[str]:
+    status = Counter(v.status for v in verdicts)
+    runnable = len(verdicts) - status[NOT_RUNNABLE]
+    return [
+        f"### {label}",
+        "",
+        f"- models: {len(verdicts)}; plain PySD runs {runnable}",
+        f"- **accepted, bit-identical: {status[ACCEPTED]}** of the {runnable} runnable",
+        f"- refused by name: {status[REFUSED]}",
+        f"- different from plain PySD (silent wrong answers): {status[DIFFERS]}",
+        f"- crashed or timed out: {status['crash']}",
+        "",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=[],
                         help="only models whose path contains one of these (no table written)")
     parser.add_argument("--timeout", type=int, default=300, help="seconds per model")
     args = parser.parse_args()
-    models = sorted(p for p in SUITE.rglob("*") if p.suffix.lower() == ".mdl"
+    models = sorted(p for p in SUITE.rglob("*") if p.suffix.lower() in MODEL_SUFFIXES
                     and (not args.models or any(s in str(p) for s in args.models)))
     with tempfile.TemporaryDirectory() as cache:
         rows = check_all(models, Path(cache), args.timeout)

@@ -386,11 +386,12 @@ def _cmd_engine_check(args) -> int:
     import tempfile
 
     from .engine import conformance
+    from .engine.constructs import MODEL_SUFFIXES
 
     mdl = Path(args.model)
-    if not mdl.is_file() or mdl.suffix.lower() != ".mdl":
-        raise InputError(mdl, None, "no such Vensim model file",
-                         "give the path of a .mdl file")
+    if not mdl.is_file() or mdl.suffix.lower() not in MODEL_SUFFIXES:
+        raise InputError(mdl, None, "no such model file (Vensim or Stella/XMILE)",
+                         f"give the path of a {', '.join(MODEL_SUFFIXES)} file")
     if args.runs < 1:
         raise InputError("command line", "--runs", "must be positive", "give a positive integer")
     if not 0 <= args.random_seed < 2 ** 32:
@@ -614,9 +615,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", nargs="?", default=None)
     p.set_defaults(func=_cmd_goals)
 
-    p = sub.add_parser("engine-check", help="does the vectorised engine run a Vensim model "
-                       "exactly as plain PySD does? (or which construct it refuses)")
-    p.add_argument("model", help="a Vensim .mdl file")
+    p = sub.add_parser("engine-check", help="does the vectorised engine run a Vensim or "
+                       "Stella (XMILE) model exactly as plain PySD does? (or which construct "
+                       "it refuses)")
+    p.add_argument("model", help="a Vensim .mdl or Stella/iThink .stmx/.xmile file")
     p.add_argument("--runs", type=int, default=3, help="runs with perturbed constants")
     p.add_argument("--seed", type=int, default=0, help="seed of the perturbations")
     p.add_argument("--random-seed", type=int, default=0,

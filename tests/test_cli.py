@@ -133,3 +133,11 @@ def test_engine_check_when_plain_pysd_cannot_run_the_model(capsys):
     out = capsys.readouterr().out
     assert "model_to_generate_data.mdl: PySD cannot run this model" in out
     assert "not checked" in out and "equal" not in out
+
+
+def test_engine_check_of_a_stella_model(capsys):
+    """Issue 21: XMILE (.stmx) through PySD's XMILE translator, compared bit for bit."""
+    stmx = (__import__("pathlib").Path(__file__).parent / "projects" / "valley_stella"
+            / "model" / "valley.stmx")
+    assert cli.main(["engine-check", str(stmx), "--runs", "2"]) == 0
+    assert "valley.stmx: equal" in capsys.readouterr().out

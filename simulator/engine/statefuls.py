@@ -128,6 +128,7 @@ class _RunCount:
 # order callables that must be one scalar, and the engine's subclasses.
 _BROADCAST_ATTRS: dict[type, tuple[str, ...]] = {
     _st.Integ: ("init_func",),
+    _st.NonNegativeInteg: ("init_func",),  # XMILE's non-negative stock: np.maximum(state, 0)
     _st.Smooth: ("init_func", "input_func"),
     _st.Delay: ("init_func", "input_func", "delay_time_func"),
     _st.DelayN: ("init_func", "input_func", "delay_time_func"),
