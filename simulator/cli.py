@@ -248,7 +248,7 @@ def _cmd_sensitivity(args) -> int:
     outputs = sensitivity.parse_outputs(args.outputs, scen)
     problem = sensitivity.from_scenario(scen, uncertainties=args.inputs != "levers",
                                         levers=args.inputs != "uncertainties")
-    function = sensitivity.scenario_function(scen, outputs)
+    function = sensitivity.scenario_function(scen, outputs, seed=args.seed)
     if args.method == "tornado":
         ds = sensitivity.tornado_swings(problem, function)
     else:

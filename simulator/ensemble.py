@@ -34,10 +34,18 @@ def parameters(scenario: Scenario, samples: xr.Dataset,
 def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalSet,
               levers: dict | None = None, names: list[str] | None = None,
               years=None) -> xr.Dataset:
-    """Indicators ``(run, time)``, inputs ``(run,)``, goal margins and plausibility."""
+    """Indicators ``(run, time)``, inputs ``(run,)``, goal margins and plausibility.
+
+    RANDOM functions: run ``r`` (the ``run`` label of ``samples``, its index in the whole
+    ensemble) draws from the stream ``[seed, r]``, ``seed`` the samples' ``seed``
+    attribute (the command's ``--seed``; 0 if absent), so its noise is the same in a
+    block of any size and in any worker.
+    """
     project = scenario.project
     params = parameters(scenario, samples, levers)
-    data = simulate.run(params, names, project=project, years=years)
+    data = simulate.run(params, names, project=project, years=years,
+                        seed=int(samples.attrs.get("seed", 0)),
+                        run_keys=np.asarray(samples["run"].values, dtype=np.int64))
     data = data.assign_coords(run=samples["run"].values)
     if "calibration_set" in samples.coords:
         data = data.assign_coords(calibration_set=samples["calibration_set"])

@@ -1,4 +1,9 @@
-"""Vectorised ensemble engine: N runs of a Vensim model in one PySD integration.
+"""Vectorised ensemble engine: N runs of a Vensim (or Stella/XMILE) model in one PySD integration.
+
+Vensim ``.mdl`` files are parsed by PySD's Vensim translator, Stella/iThink ``.xmile``/
+``.stmx`` files by its XMILE translator (:func:`.constructs._parse_model`, a branch on
+the suffix); both give PySD's abstract model, which everything below walks.  A model
+plain PySD cannot step (stocks its ``Macro.state`` cannot pack) is refused by name.
 
 The runs travel through PySD as 1-D numpy arrays of shape ``(N,)``: every varied
 model constant is set to such an array and PySD's own expressions, stateful objects,
@@ -82,7 +87,10 @@ all made here, none in the model:
    draws from its own ``np.random.RandomState([seed, i])``, PySD's call made once per
    run with that run's arguments: the bits plain PySD gives after
    ``np.random.seed([seed, i])`` (computing the same outputs), reproducible and
-   independent of N.  Cost: a Python call per run at every draw.  A draw inside an
+   independent of N.  An ensemble run in blocks gives each run's index in the whole
+   ensemble (``run(..., run_keys=)``; plan projects: the ``run`` label and the
+   command's ``--seed``), so a run's noise does not depend on the block size or the
+   number of workers.  Cost: a Python call per run at every draw.  A draw inside an
    IF THEN ELSE branch that only some runs take is refused by name.
 
 Modules, in the order of the stages: :mod:`.constructs` (what a model uses,

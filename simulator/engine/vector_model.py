@@ -244,7 +244,7 @@ class VectorModel(_GivenParameters):
 
     def run(self, params: xr.Dataset | Mapping[str, Any], outputs: Sequence[str],
             years: Iterable[float] | None = None, *, check_finite: bool = True,
-            seed: int = DEFAULT_SEED) -> xr.Dataset:
+            seed: int = DEFAULT_SEED, run_keys: Sequence[int] | None = None) -> xr.Dataset:
         """Integrate every run from INITIAL TIME; outputs over ``(run, time)``.
 
         ``params`` maps parameter names (Vensim or Python names) to scalars or 1-D
@@ -258,8 +258,10 @@ class VectorModel(_GivenParameters):
         False) and :class:`UnknownNameError` for unknown names.
 
         RANDOM functions draw from one stream per run: run ``i`` draws what plain PySD
-        draws after ``np.random.seed([seed, i])`` (see :mod:`.draws`); the result's
-        ``random_seed`` attribute records ``seed``.
+        draws after ``np.random.seed([seed, i])`` (see :mod:`.draws`), or after
+        ``np.random.seed([seed, run_keys[i]])`` when ``run_keys`` (each run's index in a
+        larger ensemble run in blocks) are given; the result's ``random_seed`` attribute
+        records ``seed``.
         """
         given, labels = self._given(params)
         out_names = list(dict.fromkeys(self._names.real(name, "output") for name in outputs))
@@ -267,7 +269,8 @@ class VectorModel(_GivenParameters):
         with self._lock:
             control = self._set_parameters(given, len(labels))
             times = self._years(control, years)
-            self._streams.reset(seed, len(labels), self._runs.named)
+            self._streams.reset(seed, len(labels), self._runs.named,
+                                None if run_keys is None else np.asarray(run_keys))
             arrays, times = self._integrate(len(labels), out_names, times, control)
         if check_finite:
             _raise_if_non_finite(arrays, times, labels, given)
