@@ -1,0 +1,196 @@
+"""Benchmark: plansim's engine against its compiled peer, SDEverywhere's C, on one model.
+
+Three engines, the same model and the same sampled inputs, in one process: (a) the
+plain PySD loop (one ``model.run(params=...)`` per run, timed on a subset and scaled),
+(b) :meth:`simulator.engine.VectorModel.run` and (c) SDEverywhere (Vensim -> C, MIT;
+runtime and recipe in ``../shared/peers/sdeverywhere``, see its PROVENANCE.md) built
+with ``gcc -O2`` and run by its harness, N runs in one process, every output at every
+saved step in one buffer.  For each N it prints runs/s, the ratios and peak memory; for
+the smallest N the agreement of (b) and (c) (max and median relative difference over
+every output value; compiled C's ``exp``/``pow`` differ from numpy's in the last bit, so
+the two cannot be bit-identical).  The last line is ``sde ratio: X``, plansim's runs/s
+divided by SDEverywhere C ``-O2``'s at N = 10,000.  Skipped, in one line, when node, npm
+or gcc is missing.  The machine is shared: compare ratios from one run, not seconds.
+
+    python benchmarks/bench_peer.py [--model models/karamay.mdl]
+        [--sizes 1000 10000 100000] [--loop-subset 100] [--peer DIR] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_engine import head, loop_runs, peak_rss_mib, sample, timed
+
+from simulator.engine import VectorModel
+
+RATIO_SIZE = 10_000
+SDE_PACKAGE = "@sdeverywhere/compile"
+HELPERS_FIX = ("XLSX.set_fs(fs)", "if (XLSX.set_fs) XLSX.set_fs(fs)")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "karamay.mdl")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--loop-subset", type=int, default=100,
+                        help="runs timed one at a time with plain PySD")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the parameter sample")
+    parser.add_argument("--peer", type=Path,
+                        default=ROOT.parent / "shared" / "peers" / "sdeverywhere",
+                        help="SDEverywhere's C runtime, harness and recipe")
+    parser.add_argument("--work", type=Path, default=ROOT / "models" / ".cache" / "sde",
+                        help="scratch folder: the translator's npm install, generated C, "
+                             "binaries (git-ignored)")
+    parser.add_argument("--cache-dir", type=Path, default=ROOT / "models" / ".cache")
+    return parser.parse_args(argv)
+
+
+def missing_tools(peer: Path) -> str | None:
+    for tool in ("node", "npm", "gcc"):
+        if shutil.which(tool) is None:
+            return f"{tool} not found"
+    if not (peer / "sde_harness.c").is_file():
+        return f"no SDEverywhere recipe at {peer}"
+    return None
+
+
+def _run(command: list[str], cwd: Path | None = None) -> str:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:3])} failed: {done.stderr.strip()[-600:]}")
+    return done.stdout
+
+
+def translator(peer: Path, work: Path) -> Path:
+    """The npm install of SDEverywhere's translator (the recipe's package.json, its one-line
+    fix of helpers.js) and gen.mjs beside it; returns the folder."""
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("package.json", "gen.mjs"):
+        shutil.copyfile(peer / name, work / name)
+    package = work / "node_modules" / SDE_PACKAGE
+    if not package.is_dir():
+        _run(["npm", "install", "--no-audit", "--no-fund"], cwd=work)
+    helpers = package / "src" / "_shared" / "helpers.js"
+    text = helpers.read_text(encoding="utf-8")
+    if HELPERS_FIX[1] not in text:
+        helpers.write_text(text.replace(HELPERS_FIX[0], HELPERS_FIX[1], 1), encoding="utf-8")
+    return work
+
+
+def build(peer: Path, work: Path, model: Path, inputs: list[str], outputs: list[str]) -> Path:
+    """SDEverywhere's C of ``model`` (patched as the recipe says) and its -O2 harness."""
+    patched = work / f"{model.stem}_sde.mdl"
+    _run([sys.executable, str(peer / "sde_patch_model.py"), str(model), str(patched)])
+    spec = work / "spec.json"
+    spec.write_text(json.dumps({"inputVarNames": inputs, "outputVarNames": outputs}),
+                    encoding="utf-8")
+    generated = work / "build"
+    shutil.rmtree(generated, ignore_errors=True)
+    _run(["node", str(work / "gen.mjs"), str(patched), str(spec), str(generated)], cwd=work)
+    binary = work / "harness_O2"
+    _run(["gcc", "-O2", "-I", str(peer / "c"), "-I", str(generated),
+          str(peer / "sde_harness.c"), str(generated / f"{patched.stem}.c"),
+          *(str(peer / "c" / f) for f in ("model.c", "vensim.c", "macros.c")),
+          "-lm", "-o", str(binary)])
+    return binary
+
+
+def run_sde(binary: Path, work: Path, params: Mapping[str, np.ndarray], n: int,
+            n_outputs: int, n_saved: int, keep: bool) -> tuple[float, np.ndarray | None]:
+    """SDEverywhere's runs/s for the first ``n`` runs (and their outputs if ``keep``)."""
+    matrix = np.ascontiguousarray(np.stack([v[:n] for v in params.values()], axis=1),
+                                  dtype="<f8")
+    inputs = work / "params.bin"
+    matrix.tofile(inputs)
+    out = work / "outputs.bin"
+    stdout = _run([str(binary), str(inputs), str(n), str(matrix.shape[1]), str(n_outputs),
+                   str(n_saved), "1", *([str(out)] if keep else [])])
+    rate = float(re.search(r"runs_per_s=(\d+)", stdout).group(1))
+    values = None
+    if keep:
+        values = np.fromfile(out, dtype="<f8").reshape(n, n_outputs, n_saved)
+        out.unlink()
+    inputs.unlink()
+    return rate, values
+
+
+def agreement(vector, sde: np.ndarray, outputs: list[str]) -> tuple[float, float]:
+    """Max and median relative difference over every output value, relative to the largest
+    magnitude of its series (a value that cancels to 0 in one engine and 3e-15 in the
+    other is a difference of 3e-15 of its series, not 100%)."""
+    ours = np.stack([vector[name].values for name in outputs], axis=1)  # (run, out, time)
+    scale = np.max(np.maximum(np.abs(ours), np.abs(sde)), axis=2, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(scale > 0, np.abs(ours - sde) / scale, 0.0)
+    rel = rel[np.isfinite(rel)]
+    return float(rel.max()), float(np.median(rel))
+
+
+def children_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    why = missing_tools(args.peer)
+    if why is not None:
+        print(f"bench_peer: skipped ({why}; SDEverywhere's C needs node, npm and gcc)")
+        return 0
+    warnings.simplefilter("ignore")
+    model = args.model.resolve()
+    vm = VectorModel(model, args.cache_dir)
+    params = sample(vm, max(args.sizes), args.seed)
+    outputs = vm.variables
+    years = vm.default_years
+    print(f"model: {model.name} ({len(params)} constants sampled, {len(outputs)} outputs, "
+          f"{len(years)} saved years); load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores")
+    binary = build(args.peer, translator(args.peer, args.work), model, list(params), outputs)
+
+    subset = head(params, args.loop_subset)
+    loop_seconds, _ = loop_runs(model, args.cache_dir, subset, outputs, years)
+    loop_rate = args.loop_subset / loop_seconds
+    print(f"(a) plain PySD loop: {args.loop_subset} runs in {loop_seconds:.2f} s = "
+          f"{loop_rate:.1f} runs/s")
+    print(f"{'N':>8} {'PySD loop/s':>12} {'plansim/s':>10} {'SDE C -O2/s':>12} "
+          f"{'plansim/SDE':>12} {'plansim/loop':>13} {'peak RSS MiB':>13} {'SDE RSS MiB':>12}")
+    ratios = {}
+    for n in sorted(args.sizes):
+        runs = head(params, n)
+        seconds, result = timed(lambda runs=runs: vm.run(runs, outputs, check_finite=False))
+        rate = n / seconds
+        keep = n == min(args.sizes)
+        sde_rate, sde_values = run_sde(binary, args.work, params, n, len(outputs), len(years),
+                                       keep)
+        ratios[n] = rate / sde_rate
+        print(f"{n:>8} {loop_rate:>12.1f} {rate:>10.0f} {sde_rate:>12.0f} {ratios[n]:>12.2f} "
+              f"{rate / loop_rate:>13.0f} {peak_rss_mib():>13.0f} {children_rss_mib():>12.0f}")
+        if keep:
+            worst, median = agreement(result, sde_values, outputs)
+            print(f"agreement at N={n}: max relative difference {worst:.3g}, "
+                  f"median {median:.3g}")
+        del result
+    size = RATIO_SIZE if RATIO_SIZE in ratios else max(ratios)
+    print(f"sde ratio: {ratios[size]:.2f}" + ("" if size == RATIO_SIZE else f" (N={size})"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
