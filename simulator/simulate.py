@@ -9,6 +9,7 @@ differs from the model file's defaults (calibration, scenario, samples: see
 
 from __future__ import annotations
 
+import threading
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -21,10 +22,23 @@ from .engine import VectorModel
 from .errors import InputError
 from .project import Project
 
+_SLOT = threading.local()
 
-@lru_cache(maxsize=4)
-def _vector_model(mdl_path: str, cache_dir: str | None) -> VectorModel:
+
+@lru_cache(maxsize=16)
+def _slot_model(mdl_path: str, cache_dir: str | None, slot: int) -> VectorModel:
     return VectorModel(mdl_path, cache_dir)
+
+
+def _vector_model(mdl_path: str, cache_dir: str | None) -> VectorModel:
+    """The model of this thread's slot (0: the caller; ensemble worker threads have
+    their own, see :func:`use_slot`): a VectorModel runs one ensemble at a time."""
+    return _slot_model(mdl_path, cache_dir, getattr(_SLOT, "value", 0))
+
+
+def use_slot(slot: int) -> None:
+    """Give the calling thread its own loaded models (slot ``slot``)."""
+    _SLOT.value = slot
 
 
 def vector_model(source: Project | Path | str) -> VectorModel:

@@ -80,3 +80,25 @@ def test_sweep_of_a_noisy_model_is_the_same_with_one_or_two_workers(noisy_valley
         np.testing.assert_array_equal(one[name].values, two[name].values, err_msg=name)
     # the same future under another lever setting meets other noise (run r: stream [seed, r])
     assert one["groundwater"].values.std() > 0
+
+
+def test_ensemble_threads_give_the_bits_of_one_thread(noisy_valley: Path) -> None:
+    """Blocks on 1 or 2 threads (each with its own model): the same bits, noise included."""
+    scen = _scenario(noisy_valley)
+    futures = sample.futures(scen, 30, seed=5)
+    one = _indicators(ensemble.run(scen, futures, block_size=7, workers=1))
+    two = _indicators(ensemble.run(scen, futures, block_size=7, workers=2))
+    for name, values in one.items():
+        np.testing.assert_array_equal(two[name], values, err_msg=name)
+
+
+def test_block_size_comes_from_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator import memory
+
+    monkeypatch.setenv(memory.ENV, "400M")  # an eighth: 50 MiB, 2,621 runs of 20 KB
+    assert memory.block_size(1_000_000) == 400 * 2**20 // (8 * memory.BLOCK_BYTES_PER_RUN)
+    assert memory.block_size(700) == 700
+    monkeypatch.setenv(memory.ENV, "100G")
+    assert memory.block_size(1_000_000) == memory.MAX_BLOCK
+    monkeypatch.setenv(memory.THREADS_ENV, "3")
+    assert memory.threads() == 3
