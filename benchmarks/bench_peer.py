@@ -2,14 +2,16 @@
 
 Three engines, the same model and the same sampled inputs, in one process: (a) the
 plain PySD loop (one ``model.run(params=...)`` per run, timed on a subset and scaled),
-(b) :meth:`simulator.engine.VectorModel.run` and (c) SDEverywhere (Vensim -> C, MIT;
+(b) :meth:`simulator.engine.VectorModel.run`, in one thread and in ``--threads`` threads
+over run slices (each thread its own VectorModel, as :func:`simulator.ensemble.run` runs
+blocks; default :func:`simulator.memory.threads`), and (c) SDEverywhere (Vensim -> C, MIT;
 runtime and recipe in ``../shared/peers/sdeverywhere``, see its PROVENANCE.md) built
 with ``gcc -O2`` and run by its harness, N runs in one process, every output at every
 saved step in one buffer.  For each N it prints runs/s, the ratios and peak memory; for
 the smallest N the agreement of (b) and (c) (max and median relative difference over
 every output value; compiled C's ``exp``/``pow`` differ from numpy's in the last bit, so
 the two cannot be bit-identical).  The last line is ``sde ratio: X``, plansim's runs/s
-divided by SDEverywhere C ``-O2``'s at N = 10,000.  Skipped, in one line, when node, npm
+(on ``--threads`` threads) divided by SDEverywhere C ``-O2``'s at N = 10,000.  Skipped, in one line, when node, npm
 or gcc is missing.  The machine is shared: compare ratios from one run, not seconds.
 
     python benchmarks/bench_peer.py [--model models/karamay.mdl]
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +41,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_engine import head, loop_runs, peak_rss_mib, sample, timed
 
+from simulator import memory
 from simulator.engine import VectorModel
 
 RATIO_SIZE = 10_000
@@ -52,6 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--loop-subset", type=int, default=100,
                         help="runs timed one at a time with plain PySD")
     parser.add_argument("--seed", type=int, default=0, help="seed of the parameter sample")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads over run slices (default: the usable cores)")
     parser.add_argument("--repeat", type=int, default=2,
                         help="time each engine and size this many times, keep the fastest")
     parser.add_argument("--peer", type=Path,
@@ -146,6 +152,21 @@ def agreement(vector, sde: np.ndarray, outputs: list[str]) -> tuple[float, float
     return float(rel.max()), float(np.median(rel))
 
 
+def sliced_run(models: list[VectorModel], pool: ThreadPoolExecutor,
+               params: Mapping[str, np.ndarray], n: int, outputs: list[str]) -> list:
+    """The first ``n`` runs in ``len(models)`` slices, one thread and model per slice."""
+    edges = np.linspace(0, n, len(models) + 1).astype(int)
+    jobs = [pool.submit(model.run, {k: v[a:b] for k, v in params.items()}, outputs,
+                        check_finite=False)
+            for model, a, b in zip(models, edges[:-1], edges[1:])]
+    return [job.result() for job in jobs]
+
+
+def fastest(func, repeat: int) -> float:
+    """The fastest of ``repeat`` calls (each result dropped before the next call)."""
+    return min(timed(func)[0] for _ in range(max(repeat, 1)))
+
+
 def children_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
@@ -159,43 +180,47 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore")
     model = args.model.resolve()
     vm = VectorModel(model, args.cache_dir)
+    threads = memory.threads() if args.threads is None else max(1, args.threads)
+    models = [vm] + [VectorModel(model, args.cache_dir) for _ in range(threads - 1)]
+    pool = ThreadPoolExecutor(threads)
     params = sample(vm, max(args.sizes), args.seed)
     outputs = vm.variables
     years = vm.default_years
     print(f"model: {model.name} ({len(params)} constants sampled, {len(outputs)} outputs, "
-          f"{len(years)} saved years); load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores")
+          f"{len(years)} saved years); {threads} threads; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared: compare ratios)")
     binary = build(args.peer, translator(args.peer, args.work), model, list(params), outputs)
 
-    vm.run(head(params, 10), outputs, check_finite=False)  # warm-up: first-call set-up
+    for each in models:  # warm-up: first-call set-up
+        each.run(head(params, 10), outputs, check_finite=False)
     subset = head(params, args.loop_subset)
     loop_seconds, _ = loop_runs(model, args.cache_dir, subset, outputs, years)
     loop_rate = args.loop_subset / loop_seconds
     print(f"(a) plain PySD loop: {args.loop_subset} runs in {loop_seconds:.2f} s = "
           f"{loop_rate:.1f} runs/s")
-    print(f"{'N':>8} {'PySD loop/s':>12} {'plansim/s':>10} {'SDE C -O2/s':>12} "
-          f"{'plansim/SDE':>12} {'plansim/loop':>13} {'peak RSS MiB':>13} {'SDE RSS MiB':>12}")
+    print(f"{'N':>8} {'PySD loop/s':>12} {'plansim 1 thread/s':>19} "
+          f"{f'plansim {threads} threads/s':>20} {'SDE C -O2/s':>12} {'plansim/SDE':>12} "
+          f"{'plansim/loop':>13} {'peak RSS MiB':>13} {'SDE RSS MiB':>12}")
     ratios = {}
     for n in sorted(args.sizes):
         runs = head(params, n)
-        result = None
-        seconds = np.inf
-        for _ in range(max(args.repeat, 1)):
-            del result  # (the previous result's memory back before the next call)
-            took, result = timed(lambda runs=runs: vm.run(runs, outputs, check_finite=False))
-            seconds = min(seconds, took)
-        rate = n / seconds
+        one = n / fastest(lambda runs=runs: vm.run(runs, outputs, check_finite=False),
+                          args.repeat)
+        rate = n / fastest(lambda n=n: sliced_run(models, pool, params, n, outputs),
+                           args.repeat) if threads > 1 else one
         keep = n == min(args.sizes)
         sde_rate, sde_values = run_sde(binary, args.work, params, n, len(outputs), len(years),
                                        keep, max(args.repeat, 1))
         ratios[n] = rate / sde_rate
-        print(f"{n:>8} {loop_rate:>12.1f} {rate:>10.0f} {sde_rate:>12.0f} {ratios[n]:>12.2f} "
+        print(f"{n:>8} {loop_rate:>12.1f} {one:>19.0f} {rate:>20.0f} {sde_rate:>12.0f} "
+              f"{ratios[n]:>12.2f} "
               f"{rate / loop_rate:>13.0f} {peak_rss_mib():>13.0f} {children_rss_mib():>12.0f}")
         if keep:
-            worst, median = agreement(result, sde_values, outputs)
+            worst, median = agreement(vm.run(runs, outputs, check_finite=False), sde_values,
+                                      outputs)
             print(f"agreement at N={n}: max relative difference {worst:.3g}, "
                   f"median {median:.3g}")
-        del result
+    pool.shutdown()
     size = RATIO_SIZE if RATIO_SIZE in ratios else max(ratios)
     print(f"sde ratio: {ratios[size]:.2f}" + ("" if size == RATIO_SIZE else f" (N={size})"))
     return 0
