@@ -458,3 +458,24 @@ def test_stocks_plain_pysd_cannot_step_together_are_refused_by_name(cache_dir: P
     with pytest.raises(UnsupportedConstruct) as refusal:
         VectorModel(mdl, cache_dir)
     assert "var 2dim" in str(refusal.value) and "Macro.state" in str(refusal.value)
+
+
+@pytest.mark.parametrize("mdl", [KARAMAY_MDL, FUNCTIONS_MDL, FIXTURES / "subscripts.mdl"])
+def test_per_call_set_up_once_gives_pysds_answers(mdl: Path, cache_dir: Path) -> None:
+    """engine/overhead.py: the memoised call counts and name lookups equal PySD's scans."""
+    from pysd.py_backend import utils
+    from pysd.py_backend.model import Model
+
+    from simulator.engine import overhead
+
+    vm = VectorModel(mdl, cache_dir)
+    lookup = utils.get_key_and_value_by_insensitive_key_or_value
+    vm.run({}, vm.variables[:2])
+    model = vm._model
+    model._assign_cache_type()
+    for element in model._namespace.values():
+        assert model._count_calls(element) == Model._count_calls(model, element), element
+    assert lookup is overhead._lookup
+    names = [*model._namespace, *model._namespace.values(), "TIME", "no such name"]
+    for name in names + [n.upper() for n in names] + [n.title() for n in names]:
+        assert lookup(name, model._namespace) == overhead._PYSD_LOOKUP(name, model._namespace)

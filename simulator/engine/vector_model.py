@@ -43,6 +43,7 @@ from .errors import (
 from .functions import _ARRAY_FUNCTIONS, _power
 from .lookups import _RUN_LOOKUP_CLASSES
 from .output import _handler_file
+from .overhead import set_up_once
 from .parameters import _GivenParameters
 from .runs import (
     _ASSIGN_LOC_NAME,
@@ -186,6 +187,7 @@ class VectorModel(_GivenParameters):
         self._runs.named = bool(getattr(module, "_subscript_dict", None))
         self._make_model_array_safe(self._model, self._stateful_owners())
         self._model._euler_step = lambda dt: _euler_step(self._model, dt)
+        set_up_once(self._model)  # PySD's per-call counts and name scans, once
 
     def _make_model_array_safe(self, model: Any, owners: Mapping[str, str]) -> None:
         """Array versions into a loaded model's (or macro's) module, lookups, statefuls."""
