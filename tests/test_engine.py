@@ -479,3 +479,17 @@ def test_per_call_set_up_once_gives_pysds_answers(mdl: Path, cache_dir: Path) ->
     names = [*model._namespace, *model._namespace.values(), "TIME", "no such name"]
     for name in names + [n.upper() for n in names] + [n.title() for n in names]:
         assert lookup(name, model._namespace) == overhead._PYSD_LOOKUP(name, model._namespace)
+
+
+def test_bench_peer_is_skipped_in_one_line_without_node(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    import importlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    monkeypatch.setenv("PATH", "")
+    bench_peer = importlib.import_module("bench_peer")
+    assert bench_peer.main([]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out == "bench_peer: skipped (node not found; SDEverywhere's C needs node, npm and gcc)"
+    assert "bench_peer" in sys.modules
