@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         ratios[n] = (one / sde_rate, rate / sde_rate)
         print(f"{n:>8} {loop_rate:>12.1f} {one:>19.0f} {rate:>20.0f} {sde_rate:>12.0f} "
               f"{ratios[n][0]:>12.2f} "
-              f"{rate / loop_rate:>13.0f} {peak_rss_mib():>13.0f} {children_rss_mib():>12.0f}")
+              f"{one / loop_rate:>13.0f} {peak_rss_mib():>13.0f} {children_rss_mib():>12.0f}")
         if keep:
             worst, median = agreement(vm.run(runs, outputs, check_finite=False), sde_values,
                                       outputs)
