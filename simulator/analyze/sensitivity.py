@@ -122,14 +122,16 @@ def parse_outputs(spec: str | None, scenario: Scenario) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def scenario_function(scenario: Scenario, outputs: list[str]):
-    """``values -> (run, output)`` for a scenario: one vectorised ensemble per call."""
+def scenario_function(scenario: Scenario, outputs: list[str], seed: int = 0):
+    """``values -> (run, output)`` for a scenario: one vectorised ensemble per call (a
+    model's RANDOM functions draw run ``i``'s noise from the stream ``[seed, i]``)."""
     wanted = sorted({o.split(":")[0] for o in outputs if ":" in o})
 
     def function(values: dict[str, np.ndarray]) -> xr.DataArray:
         n = len(next(iter(values.values())))
         samples = xr.Dataset({k: ("run", v) for k, v in values.items()
-                              if k in scenario.uncertainties}, coords={"run": np.arange(n)})
+                              if k in scenario.uncertainties}, coords={"run": np.arange(n)},
+                             attrs={"seed": int(seed)})
         levers = {k: v for k, v in values.items() if k in scenario.levers}
         data = ensemble.run(scenario, samples, levers=levers, names=wanted)
         columns = []

@@ -344,7 +344,7 @@ def memory_bytes(scenario: Scenario, runs: int, search_runs: int = SEARCH_RUNS) 
     """
     per_run = _per_run_bytes(scenario)
     search = SEARCH_POPULATION * max(len(scenario.levers), 1) * search_runs
-    block = min(runs, ensemble.BLOCK_SIZE) + search
+    block = memory.block_size(runs) + search
     return 6 * runs * per_run + block * memory.BLOCK_BYTES_PER_RUN
 
 

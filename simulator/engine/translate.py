@@ -18,7 +18,7 @@ from pysd.builders.python.python_model_builder import ModelBuilder
 from pysd.translators.structures import abstract_model as _am
 
 from . import trust
-from .constructs import _abstract_issues, _parse_vensim, _raise_if_unsupported, _source_issues
+from .constructs import _abstract_issues, _parse_model, _raise_if_unsupported, _source_issues
 from .draws import _RANDOM_DRAW_NAME, _RANDOM_RVS_NAME
 from .errors import EngineError
 from .runs import (
@@ -134,7 +134,7 @@ def _translate(mdl_path: Path, cache_dir: str | os.PathLike | None, vector: bool
     if (target.exists() or _record(target).exists()) and _verified(target, mdl_path):
         return target
     cache.mkdir(mode=0o700, parents=True, exist_ok=True)
-    abstract = _parse_vensim(mdl_path)
+    abstract = _parse_model(mdl_path)  # Vensim or XMILE, by suffix
     trust.neutralise(abstract)
     if vector:
         _raise_if_unsupported(mdl_path, _abstract_issues(abstract))

@@ -14,12 +14,12 @@ so the model file stays the one source of them. Functions take a
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from ..engine import VectorModel
-from ..errors import InputError
 from .project import Project, find
 
 ROLES = ("calibrated", "uncertain", "lever")
@@ -71,26 +71,30 @@ def _parameters(mdl_path: str, cache_dir: str | None) -> dict[str, Parameter]:
     return out
 
 
-@lru_cache(maxsize=4)
-def _vector_model(mdl_path: str, cache_dir: str | None) -> VectorModel:
+_SLOT = threading.local()
+
+
+@lru_cache(maxsize=16)
+def _slot_model(mdl_path: str, cache_dir: str | None, slot: int) -> VectorModel:
     return VectorModel(mdl_path, cache_dir)
 
 
+def _vector_model(mdl_path: str, cache_dir: str | None) -> VectorModel:
+    """The model of this thread's slot (0: the caller; ensemble worker threads have
+    their own, see :func:`use_slot`): a VectorModel runs one ensemble at a time."""
+    return _slot_model(mdl_path, cache_dir, getattr(_SLOT, "value", 0))
+
+
+def use_slot(slot: int) -> None:
+    """Give the calling thread its own loaded models (slot ``slot``)."""
+    _SLOT.value = slot
+
+
 def vector_model(source: Project | Path | str) -> VectorModel:
-    """The translated model of a project (or a model file), loaded once per process."""
+    """The translated model of a project (or a model file), loaded once per process and
+    thread slot."""
     if isinstance(source, Project):
-        model = _vector_model(str(source.model), str(source.cache_dir))
-        if model.draws_random:
-            # the engine's run i draws from stream [seed, i] of each call: futures run in
-            # blocks would repeat one block's noise in the next, and no command's --seed
-            # reaches the streams yet
-            raise InputError(source.model, None, "uses RANDOM functions, which plansim's "
-                             "project commands do not run yet (their futures run in blocks "
-                             "whose random streams would repeat)",
-                             "replace the RANDOM functions by uncertain constants sampled "
-                             "in the uncertainties file, or run the model with "
-                             "simulator.engine.VectorModel.run(seed=...)")
-        return model
+        return _vector_model(str(source.model), str(source.cache_dir))
     return _vector_model(str(Path(source).resolve()), None)
 
 

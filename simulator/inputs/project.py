@@ -135,7 +135,7 @@ class Project:
         return f"project '{self.name}' ({self.root}; {self.found_by})"
 
 
-MODEL_SUFFIXES = (".mdl", ".xmile")  # Vensim; XMILE where the engine reads it
+MODEL_SUFFIXES = (".mdl", ".xmile", ".stmx")  # Vensim; Stella/iThink XMILE
 
 
 def inside(target: Path, root: Path) -> bool:

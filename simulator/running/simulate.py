@@ -44,7 +44,7 @@ def _years(project: Project, names: list[str], years) -> list[int]:
 
 
 def run(params: dict | xr.Dataset, names: list[str] | None = None, *, project: Project,
-        years=None) -> xr.Dataset:
+        years=None, seed: int = 0, run_keys=None) -> xr.Dataset:
     """Indicators (all, or ``names``) for the runs ``params`` describe.
 
     ``params`` maps Vensim parameter names to scalars or 1-D arrays over runs; values
@@ -53,11 +53,16 @@ def run(params: dict | xr.Dataset, names: list[str] | None = None, *, project: P
     years (default: every saved year of the model) always include the base years of
     index indicators. ``in_domain`` ``(run,)`` flags the runs whose model output stayed
     finite (see :mod:`simulator.running.domain`); the indicators of the others hold NaN or inf.
+
+    A model with RANDOM functions draws run ``i``'s noise from the stream ``[seed,
+    run_keys[i]]`` (default ``[seed, i]``; see :mod:`simulator.engine.draws`): callers
+    running an ensemble in blocks give each run's index in the whole ensemble, so its
+    noise depends on (seed, run) only, whatever the block size or number of workers.
     """
     names = list(project.indicators) if names is None else names
     years = _years(project, names, years)
     raw = vector_model(project).run(_as_runs(params), _variables(project, names), years=years,
-                                    check_finite=False)
+                                    check_finite=False, seed=seed, run_keys=run_keys)
     out = indicators.from_model_output(raw, project.indicators, names)
     inputs = {k: raw[k] for k in raw.data_vars if raw[k].dims == ("run",)}
     flag = xr.DataArray(domain.in_domain(raw), dims="run", coords={"run": raw["run"]},
@@ -92,12 +97,13 @@ def _scalar_model(mdl_path: str, cache_dir: str):
 
 
 def run_one(params: dict[str, float], names: list[str] | None = None, *, project: Project,
-            years=None) -> xr.Dataset:
+            years=None, seed: int = 0) -> xr.Dataset:
     """Indicators of one run with plain PySD, as a ``run``-length-1 dataset.
 
     Equal to :func:`run` for one run (the engine's equality tests guarantee it) but
     without the per-step cost of arrays: what calibration uses. Every parameter and
-    the time control are set on every call, so nothing leaks between runs.
+    the time control are set on every call, so nothing leaks between runs.  RANDOM
+    functions draw what :func:`run`'s first run draws (``np.random.seed([seed, 0])``).
     """
     names = list(project.indicators) if names is None else names
     years = _years(project, names, years)
@@ -107,6 +113,8 @@ def run_one(params: dict[str, float], names: list[str] | None = None, *, project
     control = vm.control
     with warnings.catch_warnings():  # PySD 3.14.3 uses a pandas keyword pandas 3 deprecates
         warnings.filterwarnings("ignore", "The inplace keyword in DataFrame.set_index")
+        if vm.draws_random:
+            np.random.seed([seed, 0])  # plain PySD draws from numpy's global stream
         frame = model.run(params={**vm.parameters, **{k: float(v) for k, v in params.items()}},
                           return_columns=variables, return_timestamps=years,
                           initial_condition="original", final_time=control.final_time,

@@ -57,7 +57,7 @@ def compute_block(task: dict) -> dict:
                   task["versions"])
     runs = np.arange(task["start"], task["stop"])
     samples = xr.Dataset({k: ("run", v) for k, v in task["samples"].items()},
-                         coords={"run": runs})
+                         coords={"run": runs}, attrs={"seed": task["seed"]})
     data = ensemble.run_block(task["scenario"], samples, task["goal_set"],
                               levers=task["levers"], names=task["names"])
     if [str(g) for g in data["goal"].values] != task["goals"]:
@@ -101,7 +101,7 @@ class Tasks:
                                     else self.calibration_set[future]),
                 "levers": {k: spec.settings[setting, j] for j, k in enumerate(spec.levers)},
                 "indicators": list(spec.indicators), "years": list(spec.years),
-                "goals": self.goal_set.ids, "model_hash": self.model_hash,
+                "goals": self.goal_set.ids, "model_hash": self.model_hash, "seed": spec.seed,
                 "versions": self.versions}
 
 
