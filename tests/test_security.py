@@ -328,3 +328,69 @@ def test_the_writer_leaves_no_partial_file_on_a_full_disk_or_a_kill(tmp_path):
     with pytest.raises(InputError, match="--force"):
         outputs.atomic_write(target, lambda p: p.write_bytes(b"[]"), replace=False)
     assert target.read_bytes() == b"{}"
+
+
+# ------------------------------------------------------------ 7: sweep stores checked whole
+
+
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory):
+    from test_sweep import SPEC
+
+    from simulator import sweep
+
+    path = tmp_path_factory.mktemp("spec") / "small.toml"
+    path.write_text(SPEC, encoding="utf-8")
+    return path, sweep.execute(path, path.parent / "out", progress=False).out_dir
+
+
+def _flip_goal_coordinate(store: Path) -> None:
+    chunk = next((store / "goal" / "c").rglob("*"))
+    while chunk.is_dir():
+        chunk = next(chunk.iterdir())
+    data = bytearray(chunk.read_bytes())
+    data[-3] ^= 1
+    chunk.write_bytes(bytes(data))
+
+
+def _edit_metadata(store: Path, edit) -> None:
+    import json
+
+    path = store / "zarr.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    edit(meta)
+    path.write_text(json.dumps(meta), encoding="utf-8")
+
+
+def _swap_futures_and_settings(meta: dict) -> None:
+    a = meta["attributes"]
+    a["futures"], a["settings"] = a["settings"], a["futures"]
+
+
+def _rename_met_dimensions(meta: dict) -> None:
+    meta["consolidated_metadata"]["metadata"]["met"]["dimension_names"] = ["x", "goal"]
+
+
+@pytest.mark.parametrize("tamper", [
+    _flip_goal_coordinate,
+    lambda store: _edit_metadata(store, _swap_futures_and_settings),
+    lambda store: _edit_metadata(store, _rename_met_dimensions),
+    lambda store: (store / "met" / "zarr.json").write_text(
+        (store / "met" / "zarr.json").read_text(encoding="utf-8").replace('"run"', '"x"'),
+        encoding="utf-8"),
+], ids=["goal bit", "futures/settings", "consolidated dimension names", "array metadata"])
+def test_a_store_with_altered_metadata_or_coordinates_is_refused(small_sweep, tmp_path,
+                                                                 capsys, tamper):
+    from simulator import sweep
+    from simulator.errors import InputError
+
+    spec, ref = small_sweep
+    out = tmp_path / "out"
+    shutil.copytree(ref, out)
+    tamper(out / "sweep.zarr")
+    with pytest.raises(InputError, match="sweep.zarr"):
+        sweep.summarize(out)
+    (out / "summary.json").unlink()
+    code, _, err = _cli(capsys, "sweep", spec, "--out", out)
+    assert code == 2 and "sweep.zarr" in err and err.count("\n") == 1, err
+    assert not (out / "summary.json").exists()
