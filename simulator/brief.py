@@ -122,7 +122,7 @@ def audit_findings(scen: scenario_mod.Scenario, lang: str) -> list[str] | None:
         from . import audit
     except ImportError:
         return None
-    report = audit.audit(scen.goals_path)
+    report = audit.audit(scen.goals_path, scen.project.history)  # this project's history
     return [f"[{_verdict(f.verdict, lang)}] {getattr(f, lang)}" for f in report.findings]
 
 
@@ -154,7 +154,7 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
 
 def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en") -> str:
     """The brief's HTML."""
-    t = lambda key, **kw: labels.text(key, lang, **kw)
+    t = lambda key, **kw: labels.text(key, lang, **{**labels.project_texts(scen.project), **kw})
     goal_set = scen.goal_set()
     gl = lambda gid: labels.goal_by_id(gid, goal_set, lang)
     summary = ds.plan.summary()

@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import differential_evolution
 
-from . import ensemble, memory, model, results, sample
+from . import ensemble, labels, memory, model, results, sample
 from .analyze import calibration as calibration_analysis
 from .analyze import reachability
 from .errors import InputError
@@ -108,10 +108,12 @@ class Reach:
         goal_set = self.scenario.goal_set()
         outside = (f"; {self.outside_domain} outside the model's domain, not counted"
                    if self.outside_domain else "")
-        lines = [(f"Scenario '{self.scenario.name}': {n} plausible futures of {sampled} "
-                 f"sampled (seed {self.seed}{outside}).")]
+        history = "{first}–{last}".format(**labels.project_texts(self.scenario.project))
+        lines = [(f"Scenario '{self.scenario.name}' of {self.scenario.project.name}: {n} "
+                  f"plausible futures (consistent with {history}) of {sampled} "
+                  f"sampled (seed {self.seed}{outside}).")]
         if n == 0:
-            lines.append("No sampled future reproduces 2000-2005 inside the model's domain: "
+            lines.append(f"No sampled future reproduces {history} inside the model's domain: "
                          "no probability can be given. Check the scenario's uncertainties "
                          "and calibration (`plansim run` shows the central case).")
             return "\n".join(lines)

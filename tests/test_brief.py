@@ -78,7 +78,7 @@ def test_the_audit_hook_puts_findings_in_the_brief(monkeypatch):
     finding = types.SimpleNamespace(verdict="impossible", en="A and B cannot both hold.",
                                     zh="甲与乙不能同时实现。")
     fake = types.ModuleType("simulator.audit")
-    fake.audit = lambda goals_file: types.SimpleNamespace(findings=(finding,))
+    fake.audit = lambda goals_file, history_file=None: types.SimpleNamespace(findings=(finding,))
     monkeypatch.setitem(sys.modules, "simulator.audit", fake)
     monkeypatch.setattr(simulator, "audit", fake, raising=False)
     plan = scenario.load("plan")

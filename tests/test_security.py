@@ -394,3 +394,22 @@ def test_a_store_with_altered_metadata_or_coordinates_is_refused(small_sweep, tm
     code, _, err = _cli(capsys, "sweep", spec, "--out", out)
     assert code == 2 and "sweep.zarr" in err and err.count("\n") == 1, err
     assert not (out / "summary.json").exists()
+
+
+# ----------------------------------------------------------- 8: texts from the project
+
+
+def test_verdict_and_brief_name_the_projects_history_years_and_plan(valley, tmp_path, capsys):
+    out = tmp_path / "reach"
+    code, text, err = _cli(capsys, "--project", valley, "reach", "--runs", "30",
+                           "--search-runs", "5", "--generations", "1", "--out", out)
+    assert code == 0, err
+    assert "consistent with 2012–2017" in text and "2000" not in text
+    for lang, phrase in (("en", "2012–2017"), ("zh", "2012–2017年")):
+        page = tmp_path / f"brief-{lang}.html"
+        code, _, err = _cli(capsys, "--project", valley, "brief", out, "--lang", lang,
+                            "--out", page)
+        assert code == 0, err
+        html = page.read_text(encoding="utf-8")
+        assert phrase in html and "2000–2005" not in html
+        assert "Valley irrigation plan" in html
