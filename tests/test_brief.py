@@ -107,7 +107,9 @@ def test_brief_with_no_plausible_future_says_so(no_plausible_dir, tmp_path, lang
     page = tmp_path / f"none-{lang}.html"
     assert cli.main(["brief", str(no_plausible_dir), "--lang", lang, "--out", str(page)]) == 0
     text = html.unescape(page.read_text(encoding="utf-8"))
-    assert labels.text("brief_no_plausible", lang, n=300) in text
+    from simulator.project import find
+
+    assert labels.text("brief_no_plausible", lang, n=300, **labels.project_texts(find())) in text
     assert labels.text("not_available", lang) in text
     assert "nan%" not in text and "None" not in text
 
