@@ -304,8 +304,14 @@ def brief(source=None, lang: str = "en", out: Path | str | None = None, runs_: i
     if out is not None and Path(out).suffix.lower() != ".html":
         raise InputError(out, "--out", "not an .html file", "give a path ending in .html")
     ds, scen = _source(source, project)
-    out = Path(out) if out else Path("out") / f"brief-{scen.name}-{lang}.html"
+    out = Path(out) if out is not None else Path("out") / f"brief-{scen.name}-{lang}.html"
     outputs.check_file(out, force=force)
     if ds is None:
-        ds = _reach(scen, runs_, seed, search_runs, generations)
-    return results.write_text(build(ds, scen, lang), out)
+        from . import memory
+
+        memory.check(reach.memory_bytes(scen, runs_, search_runs), f"brief over {runs_} "
+                     "futures")
+    with outputs.locked(out.parent if str(out.parent) else Path("."), "plansim brief"):
+        if ds is None:
+            ds = _reach(scen, runs_, seed, search_runs, generations)
+        return results.write_text(build(ds, scen, lang), out)

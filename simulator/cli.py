@@ -24,6 +24,7 @@ CLI = "command line"
 MAX_SEED = 2**32 - 1  # scipy's differential evolution takes seeds below 2**32
 MAX_NFEV = 100_000
 MAX_GENERATIONS = 10_000
+MAX_CHECK_RUNS = 1_000  # engine-check: each perturbed run is also one plain PySD run
 
 
 def goal_suffix(selection: str | None) -> str:
@@ -256,27 +257,43 @@ def _cmd_analyze(args) -> int:
 
 
 def _cmd_sensitivity(args) -> int:
-    from . import labels, scenario, sensitivity
+    from . import labels, memory, reach, scenario, sensitivity
     from .plotting import style
 
     lang = labels.check_lang(args.lang)
-    style.use(lang)
-    scen = scenario.load(args.scenario, args.project)
     if args.method not in (*sensitivity.METHODS, "tornado"):
         raise InputError("command line", "--method", f"'{args.method}' is not a method",
                          "use sobol, morris, pawn or tornado")
-    outputs = sensitivity.parse_outputs(args.outputs, scen)
+    validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
+    n = None
+    if args.method != "tornado":
+        n = sensitivity.check_size(args.method, sensitivity.DEFAULT_N[args.method]
+                                   if args.runs is None else args.runs)
+    elif args.runs is not None:
+        raise InputError(CLI, "--runs", "tornado runs each input's two ends, no sample",
+                         "leave --runs out with --method tornado")
+    outputs.check_path_text(args.out, "--out")
+    style.use(lang)
+    scen = scenario.load(args.scenario, args.project)
+    names = sensitivity.parse_outputs(args.outputs, scen)
     problem = sensitivity.from_scenario(scen, uncertainties=args.inputs != "levers",
                                         levers=args.inputs != "uncertainties")
-    function = sensitivity.scenario_function(scen, outputs)
-    if args.method == "tornado":
-        ds = sensitivity.tornado_swings(problem, function)
-    else:
-        n = sensitivity.DEFAULT_N[args.method] if args.runs is None else args.runs
-        ds = sensitivity.indices(problem, function, args.method, n, seed=args.seed)
-    out = Path(args.out) if args.out else Path("out") / f"sensitivity-{scen.name}"
-    written = sensitivity.write(ds, out, scen)
-    written += sensitivity.charts(ds, out, scen.goal_set(), lang)
+    total = sensitivity.design_runs(args.method, problem, n)
+    memory.check(reach.memory_bytes(scen, total, 0), f"{args.method} over {total} runs",
+                 args.max_memory)
+    out = (Path(args.out) if args.out is not None
+           else Path("out") / f"sensitivity-{scen.name}")
+    outputs.check_dir(out, sensitivity.files(args.method, names), force=args.force,
+                      needed_bytes=reach.result_bytes(scen, 1) * len(names))
+    with outputs.locked(out, "plansim sensitivity"):
+        _announce(args)
+        function = sensitivity.scenario_function(scen, names)
+        if args.method == "tornado":
+            ds = sensitivity.tornado_swings(problem, function)
+        else:
+            ds = sensitivity.indices(problem, function, args.method, n, seed=args.seed)
+        written = sensitivity.write(ds, out, scen)
+        written += sensitivity.charts(ds, out, scen.goal_set(), lang)
     print(sensitivity.report(ds, scen.goal_set(), lang))
     print(f"wrote {len(written)} files into {out} ({ds.attrs['runs']} runs)")
     return 0
@@ -293,8 +310,11 @@ def _cmd_chart(args) -> int:
 
 
 def _cmd_brief(args) -> int:
-    from . import brief
+    from . import brief, reach
 
+    validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
+    validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
+    outputs.check_path_text(args.out, "--out")
     path = brief.brief(args.source, lang=args.lang, out=args.out, runs_=args.runs,
                        seed=args.seed, project=args.project, force=args.force)
     print(f"wrote {path}")
@@ -411,8 +431,8 @@ def _cmd_engine_check(args) -> int:
     if not mdl.is_file() or mdl.suffix.lower() != ".mdl":
         raise InputError(mdl, None, "no such Vensim model file",
                          "give the path of a .mdl file")
-    if args.runs < 1:
-        raise InputError("command line", "--runs", "must be positive", "give a positive integer")
+    validate.integer(CLI, "--runs", args.runs, 1, MAX_CHECK_RUNS)
+    validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
     if not 0 <= args.random_seed < 2 ** 32:
         raise InputError("command line", "--random-seed", "must be in [0, 2**32)",
                          "give a non-negative integer below 4294967296")
@@ -524,6 +544,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", default="en", help="language of the charts: zh | en")
     p.add_argument("--out", help="directory for <method>.nc, <method>.csv and the charts "
                    "(default: out/sensitivity-<scenario>)")
+    p.add_argument("--force", action="store_true",
+                   help="replace the results of another run in --out")
+    p.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse a design estimated to need more memory (default: half the "
+                   "machine's memory, or PLANSIM_MAX_MEMORY), e.g. 8G")
     p.set_defaults(func=_cmd_sensitivity)
 
     p = sub.add_parser("chart", parents=[project], help="one chart (PNG 300 dpi and SVG) from a result on disk")

@@ -413,3 +413,95 @@ def test_verdict_and_brief_name_the_projects_history_years_and_plan(valley, tmp_
         html = page.read_text(encoding="utf-8")
         assert phrase in html and "2000–2005" not in html
         assert "Valley irrigation plan" in html
+
+
+# --------------------------------- 9 and 10: sensitivity, brief, engine-check checks first
+
+
+@pytest.fixture
+def no_compute(monkeypatch):
+    """Fail the test if a command starts computing."""
+    from simulator import brief, ensemble, reach, sensitivity
+    from simulator.engine import conformance
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the command started computing")
+
+    for owner, name in ((sensitivity, "scenario_function"), (sensitivity, "indices"),
+                        (sensitivity, "tornado_swings"), (ensemble, "run"),
+                        (reach, "reach"), (brief, "_reach"), (conformance, "check_model")):
+        monkeypatch.setattr(owner, name, refuse)
+
+
+def _one_line(code: int, err: str, *words: str) -> None:
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert all(w in err for w in words), err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--out", "/dev/full"], ["/dev/full"]),
+    (["--out", ""], ["empty path"]),
+    (["--method", "pawn", "--runs", "2"], ["--runs", "100"]),
+    (["--method", "sobol", "--runs", "8"], ["--runs", "16"]),
+    (["--method", "sobol", "--runs", "100"], ["power of 2", "64"]),
+    (["--method", "morris", "--runs", "1"], ["--runs", "4"]),
+    (["--runs", str(2**60)], ["--runs"]),
+    (["--seed", "-1"], ["--seed"]),
+    (["--seed", str(2**40)], ["--seed"]),
+    (["--method", "tornado", "--runs", "5"], ["--runs"]),
+    (["--method", "pawn", "--runs", "9000000"], ["--max-memory"]),
+])
+def test_sensitivity_refuses_bad_options_and_outputs_before_work(no_compute, capsys, argv,
+                                                                 words):
+    code, _, err = _cli(capsys, "sensitivity", *argv)
+    _one_line(code, err, *words)
+
+
+def test_sensitivity_keeps_existing_results_and_unwritable_folders(no_compute, tmp_path,
+                                                                  capsys):
+    out = tmp_path / "s"
+    out.mkdir()
+    (out / "sobol.nc").write_bytes(b"another run")
+    code, _, err = _cli(capsys, "sensitivity", "--out", out)
+    _one_line(code, err, "--force")
+    assert (out / "sobol.nc").read_bytes() == b"another run"
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    code, _, err = _cli(capsys, "sensitivity", "--out", tmp_path / "file")
+    _one_line(code, err, "not a directory")
+    locked_out = tmp_path / "ro"
+    locked_out.mkdir()
+    locked_out.chmod(0o500)
+    try:
+        if not os.access(locked_out, os.W_OK):  # root writes anywhere
+            code, _, err = _cli(capsys, "sensitivity", "--out", locked_out / "x")
+            _one_line(code, err, "not writable")
+    finally:
+        locked_out.chmod(0o700)
+
+
+def test_sensitivity_holds_a_lock_while_it_writes(tmp_path, capsys):
+    import fcntl
+
+    out = tmp_path / "s"
+    out.mkdir()
+    fd = os.open(out, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        code, _, err = _cli(capsys, "sensitivity", "--method", "tornado", "--out", out)
+        _one_line(code, err, "another plansim sensitivity")
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["brief", "--runs", str(2**50)], ["--runs"]),
+    (["brief", "--runs", "0"], ["--runs"]),
+    (["brief", "--seed", "-1"], ["--seed"]),
+    (["brief", "--out", ""], ["empty path"]),
+    (["brief", "--runs", "40000000"], ["--max-memory"]),
+    (["engine-check", str(ROOT / "models" / "karamay.mdl"), "--runs", str(2**40)], ["--runs"]),
+    (["engine-check", str(ROOT / "models" / "karamay.mdl"), "--seed", "-1"], ["--seed"]),
+])
+def test_brief_and_engine_check_bound_their_options(no_compute, capsys, argv, words):
+    code, _, err = _cli(capsys, *argv)
+    _one_line(code, err, *words)
