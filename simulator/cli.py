@@ -327,7 +327,8 @@ def _cmd_sweep(args) -> int:
     outputs.check_path_text(args.out, "--out")
     out = Path(args.out) if args.out is not None else Path("out") / f"sweep-{Path(args.spec).stem}"
     outcome = sweep.execute(args.spec, out, workers=args.workers, scheduler=args.scheduler,
-                            project=args.project, max_memory=args.max_memory)
+                            project=args.project, max_memory=args.max_memory,
+                            security=args.security)
     _announce(args)  # after: a cluster that cannot be reached is still a one-line error
     print(outcome.report())
     return 0
@@ -586,7 +587,11 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--workers", type=int, default=None,
                        help="run blocks in K local processes (default: in this process)")
     where.add_argument("--scheduler", default=None,
-                       help="run blocks on the Dask cluster at tcp://HOST:PORT")
+                       help="run blocks on the Dask cluster at tls://HOST:PORT (with "
+                       "--security) or tcp://HOST:PORT (a trusted network only)")
+    p.add_argument("--security", default=None, metavar="FILE",
+                   help="TOML file naming the TLS certificates of a tls:// cluster: "
+                   "ca_file, cert, key (PEM, relative to FILE)")
     p.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="refuse a sweep estimated to need more memory (default: half the "
                    "machine's memory, or PLANSIM_MAX_MEMORY), e.g. 8G")

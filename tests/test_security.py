@@ -505,3 +505,59 @@ def test_sensitivity_holds_a_lock_while_it_writes(tmp_path, capsys):
 def test_brief_and_engine_check_bound_their_options(no_compute, capsys, argv, words):
     code, _, err = _cli(capsys, *argv)
     _one_line(code, err, *words)
+
+
+# --------------------------------------------------------------- 11: Dask over TLS only
+
+
+def _certificates(folder: Path) -> Path:
+    """A self-signed certificate (its own CA) and the security file naming it."""
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
+                    "-subj", "/CN=localhost", "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True)
+    path = folder / "security.toml"
+    path.write_text('ca_file = "cert.pem"\ncert = "cert.pem"\nkey = "key.pem"\n',
+                    encoding="utf-8")
+    return path
+
+
+def test_a_sweep_runs_on_a_tls_cluster_and_warns_over_plain_tcp(small_sweep, tmp_path,
+                                                                 capsys):
+    from distributed import LocalCluster
+    from distributed.security import Security
+    from test_sweep import assert_same_sweep
+
+    spec, ref = small_sweep
+    secure_file = _certificates(tmp_path)
+    code, _, err = _cli(capsys, "sweep", spec, "--out", tmp_path / "a", "--scheduler",
+                        "tls://127.0.0.1:9")
+    _one_line(code, err, "--security")
+    code, _, err = _cli(capsys, "sweep", spec, "--out", tmp_path / "a", "--scheduler",
+                        "tcp://127.0.0.1:9", "--security", secure_file)
+    _one_line(code, err, "tls://")
+    pem = {k: str(tmp_path / f) for k, f in (("ca", "cert.pem"), ("cert", "cert.pem"),
+                                            ("key", "key.pem"))}
+    security = Security(tls_ca_file=pem["ca"], tls_scheduler_cert=pem["cert"],
+                        tls_scheduler_key=pem["key"], tls_worker_cert=pem["cert"],
+                        tls_worker_key=pem["key"], tls_client_cert=pem["cert"],
+                        tls_client_key=pem["key"], require_encryption=True)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tls://",
+                      host="127.0.0.1", security=security, dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tls://")
+        code, out, err = _cli(capsys, "sweep", spec, "--out", tmp_path / "tls", "--scheduler",
+                              cluster.scheduler_address, "--security", secure_file)
+        assert code == 0 and "dask tls://" in out and "warning" not in err, err
+    assert_same_sweep(ref, tmp_path / "tls")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://",
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        code, out, err = _cli(capsys, "sweep", spec, "--out", tmp_path / "tcp", "--scheduler",
+                              cluster.scheduler_address)
+        assert code == 0, err
+        warning = [line for line in err.splitlines() if "warning" in line]
+        assert len(warning) == 1 and "trust" in warning[0]
