@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from . import memory, outputs, validate
-from .errors import MAX_LINE, DomainError, InputError, PlansimError
+from .errors import MAX_LINE, DomainError, InputError, PlansimError, one_line, shorten
 
 EXIT_INPUT = 2
 CLI = "command line"
@@ -473,9 +473,14 @@ def build_parser() -> argparse.ArgumentParser:
     where = ("plan project folder (with plansim.toml); default: the current directory or a "
              "parent, else the bundled Karamay example")
     parser.add_argument("--project", metavar="DIR", default=None, help=where)
+    outside = ("let the model read GET DIRECT/XLS data files outside its own folder (only "
+               "for a model you trust: see README, 'Models are programs')")
+    parser.add_argument("--allow-outside-data", action="store_true", help=outside)
     sub = parser.add_subparsers(dest="command", required=True)
     project = argparse.ArgumentParser(add_help=False)  # also after the command
     project.add_argument("--project", metavar="DIR", default=argparse.SUPPRESS, help=where)
+    project.add_argument("--allow-outside-data", action="store_true",
+                         default=argparse.SUPPRESS, help=outside)
 
     p = sub.add_parser("init", help="write a new plan project (a small working example to "
                        "replace) into DIR")
@@ -666,6 +671,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("engine-check", help="does the vectorised engine run a Vensim model "
                        "exactly as plain PySD does? (or which construct it refuses)")
     p.add_argument("model", help="a Vensim .mdl file")
+    p.add_argument("--allow-outside-data", action="store_true", default=argparse.SUPPRESS,
+                   help=outside)
     p.add_argument("--runs", type=int, default=3, help="runs with perturbed constants")
     p.add_argument("--seed", type=int, default=0, help="seed of the perturbations")
     p.add_argument("--random-seed", type=int, default=0,
@@ -687,6 +694,10 @@ def _quiet_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.allow_outside_data:  # read by the translator (engine/trust.py)
+            from .engine.trust import ALLOW_OUTSIDE_DATA
+
+            os.environ[ALLOW_OUTSIDE_DATA] = "1"
         if args.command == "reach":
             from . import reach
 
@@ -705,6 +716,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 1
+    except Exception as exc:
+        from .engine.trust import UntrustedModel
+
+        if not isinstance(exc, UntrustedModel):
+            raise
+        print(f"plansim: error: {shorten(one_line(exc), MAX_LINE)}", file=sys.stderr)
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":

@@ -561,3 +561,24 @@ def test_a_sweep_runs_on_a_tls_cluster_and_warns_over_plain_tcp(small_sweep, tmp
         assert code == 0, err
         warning = [line for line in err.splitlines() if "warning" in line]
         assert len(warning) == 1 and "trust" in warning[0]
+
+
+def test_a_model_reads_data_only_from_its_folder_unless_allowed(tmp_path, cache, capsys,
+                                                               monkeypatch):
+    fixtures = ROOT / "tests" / "fixtures"
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    text = (fixtures / "functions.mdl").read_text(encoding="utf-8")
+    for name in ("functions_demand.csv", "functions_lookup.csv"):
+        shutil.copyfile(fixtures / name, model_dir / name)
+    shutil.copyfile(fixtures / "functions_constants.csv", tmp_path / "secret.csv")
+    mdl = model_dir / "m.mdl"
+    mdl.write_text(text.replace("functions_constants.csv", "../secret.csv"), encoding="utf-8")
+    code, _, err = _cli(capsys, "engine-check", mdl)
+    _one_line(code, err, "outside the model's folder", "--allow-outside-data")
+    monkeypatch.delenv("PLANSIM_ALLOW_OUTSIDE_DATA", raising=False)
+    code, out, err = _cli(capsys, "--allow-outside-data", "engine-check", mdl)
+    assert code == 0 and "equal" in out, err
+    monkeypatch.delenv("PLANSIM_ALLOW_OUTSIDE_DATA")
+    with pytest.raises(Exception, match="outside the model's folder"):
+        translate(mdl)  # the allowed translation is cached apart, never used without it
