@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import results
 from ..errors import InputError
+from ..outputs import fsync as _fsync
 from .spec import FORMAT, Spec, calibrated_inputs, sha
 
 STORE = "sweep.zarr"
@@ -146,14 +147,6 @@ def verify_whole(out: Path) -> None:
         if not isinstance(name, str) or ".." in name or _digest(root / name) != digest:
             raise InputError(root, str(name), "does not match the digest recorded when the "
                              "store was made (metadata or coordinates changed)", fix)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _fsync_tree(root: Path) -> None:
