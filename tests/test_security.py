@@ -582,3 +582,21 @@ def test_a_model_reads_data_only_from_its_folder_unless_allowed(tmp_path, cache,
     monkeypatch.delenv("PLANSIM_ALLOW_OUTSIDE_DATA")
     with pytest.raises(Exception, match="outside the model's folder"):
         translate(mdl)  # the allowed translation is cached apart, never used without it
+
+
+def test_chart_of_a_crafted_sensitivity_result_is_one_line(tmp_path, capsys):
+    import numpy as np
+    import xarray as xr
+
+    source = tmp_path / "sens"
+    source.mkdir()
+    for output, words in ((HOSTILE_ID, "cannot be part of a file name"),
+                          ("joint", "not a result of")):
+        ds = xr.Dataset({"swing": (("output", "input"), np.ones((1, 1))),
+                         "base": ("output", [1.0])},
+                        coords={"output": [output], "input": ["a"]},
+                        attrs={"method": "tornado", "runs": 3})
+        ds.to_netcdf(source / "tornado.nc")
+        code, _, err = _cli(capsys, "chart", "tornado", source, "--out", tmp_path / "c")
+        _one_line(code, err, words)
+    assert not (tmp_path / "victim").exists()
