@@ -717,9 +717,11 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_stdout()
         return 1
     except Exception as exc:
-        from .engine.trust import UntrustedModel
+        from .engine.errors import DomainError as ModelDomain
+        from .engine.errors import EngineError
 
-        if not isinstance(exc, UntrustedModel):
+        # the engine's refusals of a model (untrusted, unsupported, unreadable) are input
+        if not isinstance(exc, EngineError) or isinstance(exc, ModelDomain):
             raise
         print(f"plansim: error: {shorten(one_line(exc), MAX_LINE)}", file=sys.stderr)
         return EXIT_INPUT

@@ -600,3 +600,21 @@ def test_chart_of_a_crafted_sensitivity_result_is_one_line(tmp_path, capsys):
         code, _, err = _cli(capsys, "chart", "tornado", source, "--out", tmp_path / "c")
         _one_line(code, err, words)
     assert not (tmp_path / "victim").exists()
+
+
+@pytest.mark.parametrize("text, words", [
+    ("garbage = = (\n", "PySD cannot read this model"),
+    (None, "RANDOM POISSON"),
+])
+def test_a_crafted_project_model_is_one_line_not_a_traceback(valley, capsys, text, words):
+    mdl = valley / "model" / "valley.mdl"
+    if text is None:
+        source = mdl.read_text(encoding="utf-8")
+        head = source.index("\n", source.index("{UTF-8}")) + 1
+        text = (source[:head] + "odd thing=\n\tRANDOM POISSON(0, 10, 1, 0, 1, 1)\n\t~\tDmnl\n"
+                "\t~\t\n\t|\n\n" + source[head:])
+    mdl.write_text(text, encoding="utf-8")
+    code, _, err = _cli(capsys, "--project", valley, "params")
+    lines = [line for line in err.splitlines() if line.startswith("plansim: error")]
+    assert code == 2 and len(lines) == 1 and words in lines[0], err
+    assert "Traceback" not in err

@@ -137,7 +137,12 @@ def _translate(mdl_path: Path, cache_dir: str | os.PathLike | None, vector: bool
     if (target.exists() or _record(target).exists()) and _verified(target, mdl_path):
         return target
     cache.mkdir(mode=0o700, parents=True, exist_ok=True)
-    abstract = _parse_vensim(mdl_path)
+    try:
+        abstract = _parse_vensim(mdl_path)
+    except Exception as exc:  # PySD's parser on a file it cannot read
+        raise EngineError(f"{mdl_path}: PySD cannot read this model ({type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:120]}); fix: correct the model (it "
+                          "must open in Vensim)") from exc
     trust.neutralise(abstract)
     trust.confine_data(abstract, mdl_path)
     if vector:
