@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import MAX_LINE, DomainError, InputError, PlansimError
+from .errors import MAX_LINE, DomainError, InputError, PlansimError, one_line, shorten
 from .inputs import validate
 from .running import memory, outputs
 
@@ -25,6 +25,7 @@ CLI = "command line"
 MAX_SEED = 2**32 - 1  # scipy's differential evolution takes seeds below 2**32
 MAX_NFEV = 100_000
 MAX_GENERATIONS = 10_000
+MAX_CHECK_RUNS = 1_000  # engine-check: each perturbed run is also one plain PySD run
 
 
 def goal_suffix(selection: str | None) -> str:
@@ -263,28 +264,45 @@ def _cmd_analyze(args) -> int:
 
 def _cmd_sensitivity(args) -> int:
     from .analyze import sensitivity
+    from .decide import reach
     from .inputs import scenario
     from .plotting import style
     from .present import labels
 
     lang = labels.check_lang(args.lang)
-    style.use(lang)
-    scen = scenario.load(args.scenario, args.project)
     if args.method not in (*sensitivity.METHODS, "tornado"):
         raise InputError("command line", "--method", f"'{args.method}' is not a method",
                          "use sobol, morris, pawn or tornado")
-    outputs = sensitivity.parse_outputs(args.outputs, scen)
+    validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
+    n = None
+    if args.method != "tornado":
+        n = sensitivity.check_size(args.method, sensitivity.DEFAULT_N[args.method]
+                                   if args.runs is None else args.runs)
+    elif args.runs is not None:
+        raise InputError(CLI, "--runs", "tornado runs each input's two ends, no sample",
+                         "leave --runs out with --method tornado")
+    outputs.check_path_text(args.out, "--out")
+    style.use(lang)
+    scen = scenario.load(args.scenario, args.project)
+    names = sensitivity.parse_outputs(args.outputs, scen)
     problem = sensitivity.from_scenario(scen, uncertainties=args.inputs != "levers",
                                         levers=args.inputs != "uncertainties")
-    function = sensitivity.scenario_function(scen, outputs, seed=args.seed)
-    if args.method == "tornado":
-        ds = sensitivity.tornado_swings(problem, function)
-    else:
-        n = sensitivity.DEFAULT_N[args.method] if args.runs is None else args.runs
-        ds = sensitivity.indices(problem, function, args.method, n, seed=args.seed)
-    out = Path(args.out) if args.out else Path("out") / f"sensitivity-{scen.name}"
-    written = sensitivity.write(ds, out, scen)
-    written += sensitivity.charts(ds, out, scen.goal_set(), lang)
+    total = sensitivity.design_runs(args.method, problem, n)
+    memory.check(reach.memory_bytes(scen, total, 0), f"{args.method} over {total} runs",
+                 args.max_memory)
+    out = (Path(args.out) if args.out is not None
+           else Path("out") / f"sensitivity-{scen.name}")
+    outputs.check_dir(out, sensitivity.files(args.method, names), force=args.force,
+                      needed_bytes=reach.result_bytes(scen, 1) * len(names))
+    with outputs.locked(out, "plansim sensitivity"):
+        _announce(args)
+        function = sensitivity.scenario_function(scen, names, seed=args.seed)
+        if args.method == "tornado":
+            ds = sensitivity.tornado_swings(problem, function)
+        else:
+            ds = sensitivity.indices(problem, function, args.method, n, seed=args.seed)
+        written = sensitivity.write(ds, out, scen)
+        written += sensitivity.charts(ds, out, scen.goal_set(), lang)
     print(sensitivity.report(ds, scen.goal_set(), lang))
     print(f"wrote {len(written)} files into {out} ({ds.attrs['runs']} runs)")
     return 0
@@ -301,8 +319,12 @@ def _cmd_chart(args) -> int:
 
 
 def _cmd_brief(args) -> int:
+    from .decide import reach
     from .present import brief
 
+    validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
+    validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
+    outputs.check_path_text(args.out, "--out")
     path = brief.brief(args.source, lang=args.lang, out=args.out, runs_=args.runs,
                        seed=args.seed, project=args.project, force=args.force)
     print(f"wrote {path}")
@@ -315,7 +337,8 @@ def _cmd_sweep(args) -> int:
     outputs.check_path_text(args.out, "--out")
     out = Path(args.out) if args.out is not None else Path("out") / f"sweep-{Path(args.spec).stem}"
     outcome = sweep.execute(args.spec, out, workers=args.workers, scheduler=args.scheduler,
-                            project=args.project, max_memory=args.max_memory)
+                            project=args.project, max_memory=args.max_memory,
+                            security=args.security)
     _announce(args)  # after: a cluster that cannot be reached is still a one-line error
     print(outcome.report())
     return 0
@@ -421,8 +444,8 @@ def _cmd_engine_check(args) -> int:
     if not mdl.is_file() or mdl.suffix.lower() not in MODEL_SUFFIXES:
         raise InputError(mdl, None, "no such model file (Vensim or Stella/XMILE)",
                          f"give the path of a {', '.join(MODEL_SUFFIXES)} file")
-    if args.runs < 1:
-        raise InputError("command line", "--runs", "must be positive", "give a positive integer")
+    validate.integer(CLI, "--runs", args.runs, 1, MAX_CHECK_RUNS)
+    validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
     if not 0 <= args.random_seed < 2 ** 32:
         raise InputError("command line", "--random-seed", "must be in [0, 2**32)",
                          "give a non-negative integer below 4294967296")
@@ -463,9 +486,14 @@ def build_parser() -> argparse.ArgumentParser:
     where = ("plan project folder (with plansim.toml); default: the current directory or a "
              "parent, else the bundled Karamay example")
     parser.add_argument("--project", metavar="DIR", default=None, help=where)
+    outside = ("let the model read GET DIRECT/XLS data files outside its own folder (only "
+               "for a model you trust: see README, 'Models are programs')")
+    parser.add_argument("--allow-outside-data", action="store_true", help=outside)
     sub = parser.add_subparsers(dest="command", required=True)
     project = argparse.ArgumentParser(add_help=False)  # also after the command
     project.add_argument("--project", metavar="DIR", default=argparse.SUPPRESS, help=where)
+    project.add_argument("--allow-outside-data", action="store_true",
+                         default=argparse.SUPPRESS, help=outside)
 
     p = sub.add_parser("init", help="write a new plan project (a small working example to "
                        "replace) into DIR")
@@ -535,6 +563,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", default="en", help="language of the charts: zh | en")
     p.add_argument("--out", help="directory for <method>.nc, <method>.csv and the charts "
                    "(default: out/sensitivity-<scenario>)")
+    p.add_argument("--force", action="store_true",
+                   help="replace the results of another run in --out")
+    p.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse a design estimated to need more memory (default: half the "
+                   "machine's memory, or PLANSIM_MAX_MEMORY), e.g. 8G")
     p.set_defaults(func=_cmd_sensitivity)
 
     p = sub.add_parser("chart", parents=[project], help="one chart (PNG 300 dpi and SVG) from a result on disk")
@@ -572,7 +605,11 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--workers", type=int, default=None,
                        help="run blocks in K local processes (default: in this process)")
     where.add_argument("--scheduler", default=None,
-                       help="run blocks on the Dask cluster at tcp://HOST:PORT")
+                       help="run blocks on the Dask cluster at tls://HOST:PORT (with "
+                       "--security) or tcp://HOST:PORT (a trusted network only)")
+    p.add_argument("--security", default=None, metavar="FILE",
+                   help="TOML file naming the TLS certificates of a tls:// cluster: "
+                   "ca_file, cert, key (PEM, relative to FILE)")
     p.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="refuse a sweep estimated to need more memory (default: half the "
                    "machine's memory, or PLANSIM_MAX_MEMORY), e.g. 8G")
@@ -649,6 +686,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "Stella (XMILE) model exactly as plain PySD does? (or which construct "
                        "it refuses)")
     p.add_argument("model", help="a Vensim .mdl or Stella/iThink .stmx/.xmile file")
+    p.add_argument("--allow-outside-data", action="store_true", default=argparse.SUPPRESS,
+                   help=outside)
     p.add_argument("--runs", type=int, default=3, help="runs with perturbed constants")
     p.add_argument("--seed", type=int, default=0, help="seed of the perturbations")
     p.add_argument("--random-seed", type=int, default=0,
@@ -670,6 +709,10 @@ def _quiet_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.allow_outside_data:  # read by the translator (engine/trust.py)
+            from .engine.trust import ALLOW_OUTSIDE_DATA
+
+            os.environ[ALLOW_OUTSIDE_DATA] = "1"
         if args.command == "reach":
             from .decide import reach
 
@@ -688,6 +731,15 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 1
+    except Exception as exc:
+        from .engine.errors import DomainError as ModelDomain
+        from .engine.errors import EngineError
+
+        # the engine's refusals of a model (untrusted, unsupported, unreadable) are input
+        if not isinstance(exc, EngineError) or isinstance(exc, ModelDomain):
+            raise
+        print(f"plansim: error: {shorten(one_line(exc), MAX_LINE)}", file=sys.stderr)
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":

@@ -329,3 +329,296 @@ def test_the_writer_leaves_no_partial_file_on_a_full_disk_or_a_kill(tmp_path):
     with pytest.raises(InputError, match="--force"):
         outputs.atomic_write(target, lambda p: p.write_bytes(b"[]"), replace=False)
     assert target.read_bytes() == b"{}"
+
+
+# ------------------------------------------------------------ 7: sweep stores checked whole
+
+
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory):
+    from test_sweep import SPEC
+
+    from simulator import sweep
+
+    path = tmp_path_factory.mktemp("spec") / "small.toml"
+    path.write_text(SPEC, encoding="utf-8")
+    return path, sweep.execute(path, path.parent / "out", progress=False).out_dir
+
+
+def _flip_goal_coordinate(store: Path) -> None:
+    chunk = next((store / "goal" / "c").rglob("*"))
+    while chunk.is_dir():
+        chunk = next(chunk.iterdir())
+    data = bytearray(chunk.read_bytes())
+    data[-3] ^= 1
+    chunk.write_bytes(bytes(data))
+
+
+def _edit_metadata(store: Path, edit) -> None:
+    import json
+
+    path = store / "zarr.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    edit(meta)
+    path.write_text(json.dumps(meta), encoding="utf-8")
+
+
+def _swap_futures_and_settings(meta: dict) -> None:
+    a = meta["attributes"]
+    a["futures"], a["settings"] = a["settings"], a["futures"]
+
+
+def _rename_met_dimensions(meta: dict) -> None:
+    meta["consolidated_metadata"]["metadata"]["met"]["dimension_names"] = ["x", "goal"]
+
+
+@pytest.mark.parametrize("tamper", [
+    _flip_goal_coordinate,
+    lambda store: _edit_metadata(store, _swap_futures_and_settings),
+    lambda store: _edit_metadata(store, _rename_met_dimensions),
+    lambda store: (store / "met" / "zarr.json").write_text(
+        (store / "met" / "zarr.json").read_text(encoding="utf-8").replace('"run"', '"x"'),
+        encoding="utf-8"),
+], ids=["goal bit", "futures/settings", "consolidated dimension names", "array metadata"])
+def test_a_store_with_altered_metadata_or_coordinates_is_refused(small_sweep, tmp_path,
+                                                                 capsys, tamper):
+    from simulator import sweep
+    from simulator.errors import InputError
+
+    spec, ref = small_sweep
+    out = tmp_path / "out"
+    shutil.copytree(ref, out)
+    tamper(out / "sweep.zarr")
+    with pytest.raises(InputError, match="sweep.zarr"):
+        sweep.summarize(out)
+    (out / "summary.json").unlink()
+    code, _, err = _cli(capsys, "sweep", spec, "--out", out)
+    assert code == 2 and "sweep.zarr" in err and err.count("\n") == 1, err
+    assert not (out / "summary.json").exists()
+
+
+# ----------------------------------------------------------- 8: texts from the project
+
+
+def test_verdict_and_brief_name_the_projects_history_years_and_plan(valley, tmp_path, capsys):
+    out = tmp_path / "reach"
+    code, text, err = _cli(capsys, "--project", valley, "reach", "--runs", "30",
+                           "--search-runs", "5", "--generations", "1", "--out", out)
+    assert code == 0, err
+    assert "consistent with 2012–2017" in text and "2000" not in text
+    for lang, phrase in (("en", "2012–2017"), ("zh", "2012–2017年")):
+        page = tmp_path / f"brief-{lang}.html"
+        code, _, err = _cli(capsys, "--project", valley, "brief", out, "--lang", lang,
+                            "--out", page)
+        assert code == 0, err
+        html = page.read_text(encoding="utf-8")
+        assert phrase in html and "2000–2005" not in html
+        assert "Valley irrigation plan" in html
+
+
+# --------------------------------- 9 and 10: sensitivity, brief, engine-check checks first
+
+
+@pytest.fixture
+def no_compute(monkeypatch):
+    """Fail the test if a command starts computing."""
+    from simulator.analyze import sensitivity
+    from simulator.decide import reach
+    from simulator.engine import conformance
+    from simulator.present import brief
+    from simulator.running import ensemble
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the command started computing")
+
+    for owner, name in ((sensitivity, "scenario_function"), (sensitivity, "indices"),
+                        (sensitivity, "tornado_swings"), (ensemble, "run"),
+                        (reach, "reach"), (brief, "_reach"), (conformance, "check_model")):
+        monkeypatch.setattr(owner, name, refuse)
+
+
+def _one_line(code: int, err: str, *words: str) -> None:
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert all(w in err for w in words), err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--out", "/dev/full"], ["/dev/full"]),
+    (["--out", ""], ["empty path"]),
+    (["--method", "pawn", "--runs", "2"], ["--runs", "100"]),
+    (["--method", "sobol", "--runs", "8"], ["--runs", "16"]),
+    (["--method", "sobol", "--runs", "100"], ["power of 2", "64"]),
+    (["--method", "morris", "--runs", "1"], ["--runs", "4"]),
+    (["--runs", str(2**60)], ["--runs"]),
+    (["--seed", "-1"], ["--seed"]),
+    (["--seed", str(2**40)], ["--seed"]),
+    (["--method", "tornado", "--runs", "5"], ["--runs"]),
+    (["--method", "pawn", "--runs", "9000000"], ["--max-memory"]),
+])
+def test_sensitivity_refuses_bad_options_and_outputs_before_work(no_compute, capsys, argv,
+                                                                 words):
+    code, _, err = _cli(capsys, "sensitivity", *argv)
+    _one_line(code, err, *words)
+
+
+def test_sensitivity_keeps_existing_results_and_unwritable_folders(no_compute, tmp_path,
+                                                                  capsys):
+    out = tmp_path / "s"
+    out.mkdir()
+    (out / "sobol.nc").write_bytes(b"another run")
+    code, _, err = _cli(capsys, "sensitivity", "--out", out)
+    _one_line(code, err, "--force")
+    assert (out / "sobol.nc").read_bytes() == b"another run"
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    code, _, err = _cli(capsys, "sensitivity", "--out", tmp_path / "file")
+    _one_line(code, err, "not a directory")
+    locked_out = tmp_path / "ro"
+    locked_out.mkdir()
+    locked_out.chmod(0o500)
+    try:
+        if not os.access(locked_out, os.W_OK):  # root writes anywhere
+            code, _, err = _cli(capsys, "sensitivity", "--out", locked_out / "x")
+            _one_line(code, err, "not writable")
+    finally:
+        locked_out.chmod(0o700)
+
+
+def test_sensitivity_holds_a_lock_while_it_writes(tmp_path, capsys):
+    import fcntl
+
+    out = tmp_path / "s"
+    out.mkdir()
+    fd = os.open(out, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        code, _, err = _cli(capsys, "sensitivity", "--method", "tornado", "--out", out)
+        _one_line(code, err, "another plansim sensitivity")
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["brief", "--runs", str(2**50)], ["--runs"]),
+    (["brief", "--runs", "0"], ["--runs"]),
+    (["brief", "--seed", "-1"], ["--seed"]),
+    (["brief", "--out", ""], ["empty path"]),
+    (["brief", "--runs", "40000000"], ["--max-memory"]),
+    (["engine-check", str(ROOT / "models" / "karamay.mdl"), "--runs", str(2**40)], ["--runs"]),
+    (["engine-check", str(ROOT / "models" / "karamay.mdl"), "--seed", "-1"], ["--seed"]),
+])
+def test_brief_and_engine_check_bound_their_options(no_compute, capsys, argv, words):
+    code, _, err = _cli(capsys, *argv)
+    _one_line(code, err, *words)
+
+
+# --------------------------------------------------------------- 11: Dask over TLS only
+
+
+def _certificates(folder: Path) -> Path:
+    """A self-signed certificate (its own CA) and the security file naming it."""
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
+                    "-subj", "/CN=localhost", "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True)
+    path = folder / "security.toml"
+    path.write_text('ca_file = "cert.pem"\ncert = "cert.pem"\nkey = "key.pem"\n',
+                    encoding="utf-8")
+    return path
+
+
+def test_a_sweep_runs_on_a_tls_cluster_and_warns_over_plain_tcp(small_sweep, tmp_path,
+                                                                 capsys):
+    from distributed import LocalCluster
+    from distributed.security import Security
+    from test_sweep import assert_same_sweep
+
+    spec, ref = small_sweep
+    secure_file = _certificates(tmp_path)
+    code, _, err = _cli(capsys, "sweep", spec, "--out", tmp_path / "a", "--scheduler",
+                        "tls://127.0.0.1:9")
+    _one_line(code, err, "--security")
+    code, _, err = _cli(capsys, "sweep", spec, "--out", tmp_path / "a", "--scheduler",
+                        "tcp://127.0.0.1:9", "--security", secure_file)
+    _one_line(code, err, "tls://")
+    pem = {k: str(tmp_path / f) for k, f in (("ca", "cert.pem"), ("cert", "cert.pem"),
+                                            ("key", "key.pem"))}
+    security = Security(tls_ca_file=pem["ca"], tls_scheduler_cert=pem["cert"],
+                        tls_scheduler_key=pem["key"], tls_worker_cert=pem["cert"],
+                        tls_worker_key=pem["key"], tls_client_cert=pem["cert"],
+                        tls_client_key=pem["key"], require_encryption=True)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tls://",
+                      host="127.0.0.1", security=security, dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tls://")
+        code, out, err = _cli(capsys, "sweep", spec, "--out", tmp_path / "tls", "--scheduler",
+                              cluster.scheduler_address, "--security", secure_file)
+        assert code == 0 and "dask tls://" in out and "warning" not in err, err
+    assert_same_sweep(ref, tmp_path / "tls")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://",
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        code, out, err = _cli(capsys, "sweep", spec, "--out", tmp_path / "tcp", "--scheduler",
+                              cluster.scheduler_address)
+        assert code == 0, err
+        warning = [line for line in err.splitlines() if "warning" in line]
+        assert len(warning) == 1 and "trust" in warning[0]
+
+
+def test_a_model_reads_data_only_from_its_folder_unless_allowed(tmp_path, cache, capsys,
+                                                               monkeypatch):
+    fixtures = ROOT / "tests" / "fixtures"
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    text = (fixtures / "functions.mdl").read_text(encoding="utf-8")
+    for name in ("functions_demand.csv", "functions_lookup.csv"):
+        shutil.copyfile(fixtures / name, model_dir / name)
+    shutil.copyfile(fixtures / "functions_constants.csv", tmp_path / "secret.csv")
+    mdl = model_dir / "m.mdl"
+    mdl.write_text(text.replace("functions_constants.csv", "../secret.csv"), encoding="utf-8")
+    code, _, err = _cli(capsys, "engine-check", mdl)
+    _one_line(code, err, "outside the model's folder", "--allow-outside-data")
+    monkeypatch.delenv("PLANSIM_ALLOW_OUTSIDE_DATA", raising=False)
+    code, out, err = _cli(capsys, "--allow-outside-data", "engine-check", mdl)
+    assert code == 0 and "equal" in out, err
+    monkeypatch.delenv("PLANSIM_ALLOW_OUTSIDE_DATA")
+    with pytest.raises(Exception, match="outside the model's folder"):
+        translate(mdl)  # the allowed translation is cached apart, never used without it
+
+
+def test_chart_of_a_crafted_sensitivity_result_is_one_line(tmp_path, capsys):
+    import numpy as np
+    import xarray as xr
+
+    source = tmp_path / "sens"
+    source.mkdir()
+    for output, words in ((HOSTILE_ID, "cannot be part of a file name"),
+                          ("joint", "not a result of")):
+        ds = xr.Dataset({"swing": (("output", "input"), np.ones((1, 1))),
+                         "base": ("output", [1.0])},
+                        coords={"output": [output], "input": ["a"]},
+                        attrs={"method": "tornado", "runs": 3})
+        ds.to_netcdf(source / "tornado.nc")
+        code, _, err = _cli(capsys, "chart", "tornado", source, "--out", tmp_path / "c")
+        _one_line(code, err, words)
+    assert not (tmp_path / "victim").exists()
+
+
+@pytest.mark.parametrize("text, words", [
+    ("garbage = = (\n", "PySD cannot read this model"),
+    (None, "RANDOM POISSON"),
+])
+def test_a_crafted_project_model_is_one_line_not_a_traceback(valley, capsys, text, words):
+    mdl = valley / "model" / "valley.mdl"
+    if text is None:
+        source = mdl.read_text(encoding="utf-8")
+        head = source.index("\n", source.index("{UTF-8}")) + 1
+        text = (source[:head] + "odd thing=\n\tRANDOM POISSON(0, 10, 1, 0, 1, 1)\n\t~\tDmnl\n"
+                "\t~\t\n\t|\n\n" + source[head:])
+    mdl.write_text(text, encoding="utf-8")
+    code, _, err = _cli(capsys, "--project", valley, "params")
+    lines = [line for line in err.splitlines() if line.startswith("plansim: error")]
+    assert code == 2 and len(lines) == 1 and words in lines[0], err
+    assert "Traceback" not in err

@@ -32,6 +32,37 @@ METHODS = {"sobol": (sample_mod.saltelli, sobol),
            "morris": (sample_mod.morris, morris),
            "pawn": (sample_mod.latin, pawn)}
 DEFAULT_N = {"sobol": 256, "morris": 20, "pawn": 2000}
+MIN_N = {"sobol": 16, "morris": 4, "pawn": 100}
+"""The smallest design that estimates anything: Sobol 16 base samples (a bootstrap of
+fewer has intervals as wide as the index's range), Morris 4 trajectories (fewer
+elementary effects per input than that are anecdotes), PAWN 100 runs (10 per slice of
+its 10 slices; with 2 runs every input scores 0.5)."""
+MAX_N = {"sobol": 2**16, "morris": 100_000, "pawn": 10_000_000}
+
+
+def check_size(method: str, n) -> int:
+    """``--runs`` of ``method`` within [MIN_N, MAX_N] (Sobol: a power of 2), before work."""
+    from ..inputs import validate
+
+    n = validate.integer("command line", "--runs", n, MIN_N[method], MAX_N[method])
+    if method == "sobol" and n & (n - 1):
+        below = 1 << (n.bit_length() - 1)
+        raise InputError("command line", "--runs", f"{n} is not a power of 2 (Sobol's base "
+                         "sample)", f"give --runs {below} or {2 * below}")
+    return n
+
+
+def design_runs(method: str, problem: Problem, n: int | None) -> int:
+    """How many model runs ``method`` asks for (tornado: base and each input's two ends)."""
+    if method == "tornado":
+        return 1 + 2 * len(problem.inputs)
+    return METHODS[method][0].runs(problem.salib(), n)
+
+
+def files(method: str, outputs: list[str]) -> tuple[str, ...]:
+    """The files :func:`write` and :func:`charts` write for ``outputs`` (names checked)."""
+    charts = [f"{_file_stem(method, o)}.{fmt}" for o in outputs for fmt in ("png", "svg")]
+    return (f"{method}.nc", f"{method}.csv", *charts)
 TORNADO_QUANTILES = (0.05, 0.95)  # an uncertainty's low and high setting
 
 

@@ -24,6 +24,7 @@ from ..analyze import reachability
 from ..errors import InputError
 from ..inputs import model
 from ..inputs.scenario import Scenario
+from ..present import labels
 from ..running import ensemble, memory, results
 
 DEFAULT_RUNS = 10_000  # ~9,900 plausible: a 95% Wilson interval under 2 points for any p
@@ -110,10 +111,12 @@ class Reach:
         goal_set = self.scenario.goal_set()
         outside = (f"; {self.outside_domain} outside the model's domain, not counted"
                    if self.outside_domain else "")
-        lines = [(f"Scenario '{self.scenario.name}': {n} plausible futures of {sampled} "
-                 f"sampled (seed {self.seed}{outside}).")]
+        history = "{first}–{last}".format(**labels.project_texts(self.scenario.project))
+        lines = [(f"Scenario '{self.scenario.name}' of {self.scenario.project.name}: {n} "
+                  f"plausible futures (consistent with {history}) of {sampled} "
+                  f"sampled (seed {self.seed}{outside}).")]
         if n == 0:
-            lines.append("No sampled future reproduces 2000-2005 inside the model's domain: "
+            lines.append(f"No sampled future reproduces {history} inside the model's domain: "
                          "no probability can be given. Check the scenario's uncertainties "
                          "and calibration (`plansim run` shows the central case).")
             return "\n".join(lines)

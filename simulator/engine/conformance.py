@@ -23,6 +23,7 @@ from .draws import DEFAULT_SEED
 from .errors import DomainError, EngineError, UnsupportedConstruct
 from .reference import run_single
 from .translate import translate_reference
+from .trust import UntrustedModel
 from .vector_model import VectorModel
 
 ACCEPTED = "equal"
@@ -76,6 +77,8 @@ def check_model(mdl_path: str | os.PathLike, *, n_runs: int = 3, seed: int = 0,
         warnings.simplefilter("ignore")
         try:
             pysd.load(str(translate_reference(mdl, cache_dir))).run()
+        except UntrustedModel:
+            raise  # not PySD's failure: plansim refuses to run it
         except Exception as error:  # noqa: BLE001 - any failure of PySD itself
             return Verdict(name, NOT_RUNNABLE, detail=_one_line(error))
         try:

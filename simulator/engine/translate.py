@@ -130,12 +130,21 @@ def _translate(mdl_path: Path, cache_dir: str | os.PathLike | None, vector: bool
     if not mdl_path.is_file():
         raise EngineError(f"model file not found: {mdl_path}")
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    target = _cache_file(mdl_path, cache, "vector" if vector else "reference")
+    variant = "vector" if vector else "reference"
+    if os.environ.get(trust.ALLOW_OUTSIDE_DATA, "") not in ("", "0"):
+        variant += "_outside"  # built without the data check: never used by a run with it
+    target = _cache_file(mdl_path, cache, variant)
     if (target.exists() or _record(target).exists()) and _verified(target, mdl_path):
         return target
     cache.mkdir(mode=0o700, parents=True, exist_ok=True)
-    abstract = _parse_model(mdl_path)  # Vensim or XMILE, by suffix
+    try:
+        abstract = _parse_model(mdl_path)  # Vensim or XMILE, by suffix
+    except Exception as exc:  # PySD's parser on a file it cannot read
+        raise EngineError(f"{mdl_path}: PySD cannot read this model ({type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:120]}); fix: correct the model (it "
+                          "must open in Vensim or Stella)") from exc
     trust.neutralise(abstract)
+    trust.confine_data(abstract, mdl_path)
     if vector:
         _raise_if_unsupported(mdl_path, _abstract_issues(abstract))
     _build_atomically(abstract, target, vector, mdl_path)

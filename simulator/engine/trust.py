@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
+import os
 import re
 from pathlib import Path
 
@@ -93,6 +95,49 @@ def neutralise(abstract: _am.AbstractModel) -> int:
                 element.documentation = safe
                 changed += 1
     return changed
+
+
+ALLOW_OUTSIDE_DATA = "PLANSIM_ALLOW_OUTSIDE_DATA"
+"""Set (to 1) by ``--allow-outside-data``: a model may read data files anywhere."""
+
+
+def data_files(abstract: _am.AbstractModel) -> list[tuple[str, str]]:
+    """(variable, file) of every file the model reads: GET DIRECT/XLS data, constants,
+    lookups and subscript ranges (a file named indirectly, ``?name``, is PySD's to find)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(node, element: str) -> None:
+        if isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item, element)
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            if isinstance(getattr(node, "file", None), str):
+                found.append((element, node.file))
+            for f in dataclasses.fields(node):
+                walk(getattr(node, f.name), element)
+
+    for section in abstract.sections:
+        for subscript_range in section.subscripts:
+            source = subscript_range.subscripts
+            if isinstance(source, dict) and isinstance(source.get("file"), str):
+                found.append((subscript_range.name, source["file"]))
+        for element in section.elements:
+            for component in element.components:
+                walk(component.ast, element.name)
+    return [(e, f) for e, f in found if not f.startswith("?")]
+
+
+def confine_data(abstract: _am.AbstractModel, mdl_path: Path) -> None:
+    """Every data file of ``abstract`` in the model's folder (symbolic links resolved),
+    unless ``PLANSIM_ALLOW_OUTSIDE_DATA`` is set (``--allow-outside-data``)."""
+    if os.environ.get(ALLOW_OUTSIDE_DATA, "") not in ("", "0"):
+        return
+    folder = mdl_path.parent.resolve()
+    for element, file in data_files(abstract):
+        if not (folder / file).resolve().is_relative_to(folder):
+            raise UntrustedModel(f"{mdl_path}: '{element}' reads '{file}', outside the "
+                                 "model's folder; fix: put the data beside the model, or "
+                                 "pass --allow-outside-data if you trust this model")
 
 
 def _refuse(model: Path | str, node: ast.AST | None, what: str) -> UntrustedModel:

@@ -21,7 +21,9 @@ history, goals, calibration and scenarios from one :class:`Project`; nothing in
     errors = "models/data/history_errors.csv"    #   optional: each figure's error model
     [analyze]                                    # what `plansim analyze` charts
 
-Paths are relative to the manifest. See README.md ("Use plansim for your own plan").
+Paths are relative to the manifest and must stay inside the project folder (symbolic
+links resolved); ``model`` is a ``.mdl`` (or ``.xmile``) file. See README.md ("Use
+plansim for your own plan", "What plansim refuses").
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ def audit_findings(scen: scenario_mod.Scenario, lang: str) -> list[str] | None:
         from .. import audit
     except ImportError:
         return None
-    report = audit.audit(scen.goals_path)
+    report = audit.audit(scen.goals_path, scen.project.history)  # this project's history
     return [f"[{_verdict(f.verdict, lang)}] {getattr(f, lang)}" for f in report.findings]
 
 
@@ -147,7 +147,7 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
 
 def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en") -> str:
     """The brief's HTML."""
-    t = lambda key, **kw: labels.text(key, lang, **kw)
+    t = lambda key, **kw: labels.text(key, lang, **{**labels.project_texts(scen.project), **kw})
     goal_set = scen.goal_set()
     gl = lambda gid: labels.goal_by_id(gid, goal_set, lang)
     summary = ds.plan.summary()
@@ -297,8 +297,14 @@ def brief(source=None, lang: str = "en", out: Path | str | None = None, runs_: i
     if out is not None and Path(out).suffix.lower() != ".html":
         raise InputError(out, "--out", "not an .html file", "give a path ending in .html")
     ds, scen = _source(source, project)
-    out = Path(out) if out else Path("out") / f"brief-{scen.name}-{lang}.html"
+    out = Path(out) if out is not None else Path("out") / f"brief-{scen.name}-{lang}.html"
     outputs.check_file(out, force=force)
     if ds is None:
-        ds = _reach(scen, runs_, seed, search_runs, generations)
-    return results.write_text(build(ds, scen, lang), out)
+        from ..running import memory
+
+        memory.check(reach.memory_bytes(scen, runs_, search_runs), f"brief over {runs_} "
+                     "futures")
+    with outputs.locked(out.parent if str(out.parent) else Path("."), "plansim brief"):
+        if ds is None:
+            ds = _reach(scen, runs_, seed, search_runs, generations)
+        return results.write_text(build(ds, scen, lang), out)

@@ -134,7 +134,14 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
                 raise InputError(path, "--output", f"'{o}' was not analysed",
                                  f"use one of {', '.join(map(str, ds['output'].values))}")
             draw_one = plotting.tornado if kind == "tornado" else plotting.indices
-            figures[f"{kind}_{o.replace(':', '_')}"] = draw_one(ds, o, goal_set, lang=lang)
+            stem = validate.name(path, "output", f"{kind}_{o.replace(':', '_')}")
+            try:
+                figures[stem] = draw_one(ds, o, goal_set, lang=lang)
+            except (KeyError, ValueError, IndexError) as exc:
+                raise InputError(path, None, f"not a result of `plansim sensitivity "
+                                 f"--method {kind}` ({type(exc).__name__}: "
+                                 f"{str(exc)[:60]})", "give a directory that command "
+                                 "wrote") from exc
     written = []
     for stem, fig in figures.items():
         validate.name(source or "command line", "chart", stem)

@@ -33,6 +33,13 @@ def _table(path: str = str(LABELS_FILE)) -> dict:
     return tomlfile.read(path, "labels file not found", "reinstall plansim")
 
 
+def project_texts(project) -> dict[str, object]:
+    """What texts take from the project, never from the bundled example: the plan's name
+    (``{plan}``) and the first and last year of its history (``{first}``, ``{last}``)."""
+    years = project.history_settings.years
+    return {"plan": project.name, "first": years[0], "last": years[-1]}
+
+
 def text(key: str, lang: str, **fields) -> str:
     """A phrase of the charts and the brief, with ``{fields}`` filled in."""
     return _table()["text"][key][check_lang(lang)].format(**fields)

@@ -191,7 +191,7 @@ def atomic_write(path: Path | str, write: Callable[[Path], None], size_hint: int
         os.chmod(tmp, 0o666 & ~umask())
         try:
             write(Path(tmp))
-            _fsync(Path(tmp))
+            fsync(Path(tmp))
         except Exception as exc:
             free = shutil.disk_usage(path.parent).free
             full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
@@ -204,14 +204,15 @@ def atomic_write(path: Path | str, write: Callable[[Path], None], size_hint: int
         _refuse_special(path, str(path), "file")  # a link planted while writing
         os.replace(tmp, path)
         with contextlib.suppress(OSError):
-            _fsync(path.parent)
+            fsync(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush ``path`` (a file or a folder) to the disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

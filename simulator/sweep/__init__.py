@@ -190,7 +190,8 @@ def _results(tasks, pending: list[int], client, scheduler, workers):
 
 def execute(spec_path: str | Path, out_dir: str | Path, workers: int | None = None,
             scheduler: str | None = None, progress=None, project: Project | None = None,
-            max_memory: str | None = None, notice=_notice) -> SweepOutcome:
+            max_memory: str | None = None, notice=_notice,
+            security: str | Path | None = None) -> SweepOutcome:
     """Run (or resume) a sweep; see :func:`run_sweep`."""
     outputs.check_path_text(str(out_dir), "--out")
     spec = load_spec(spec_path, project)
@@ -202,6 +203,9 @@ def execute(spec_path: str | Path, out_dir: str | Path, workers: int | None = No
     if scheduler is not None and (not isinstance(scheduler, str) or "://" not in scheduler):
         raise InputError("command line", "--scheduler", f"{scheduler!r} is not an address",
                          "give tcp://HOST:PORT")
+    if security is not None and scheduler is None:
+        raise InputError("command line", "--security", "given without --scheduler",
+                         "give --scheduler tls://HOST:PORT with it")
     memory.check(spec.memory_bytes(workers or 0), f"this sweep ({spec.runs} runs)", max_memory)
     out = Path(out_dir)
     outputs.check_dir(out, (SUMMARY,), force=True)  # a device, a file or unwritable: refused
@@ -212,7 +216,7 @@ def execute(spec_path: str | Path, out_dir: str | Path, workers: int | None = No
     if store_path.exists():
         store.check(store_path, spec, parts)  # before anything is written
 
-    client = execution.connect(scheduler) if scheduler is not None else None
+    client = execution.connect(scheduler, security) if scheduler is not None else None
     try:
         with outputs.locked(out, "sweep"):
             store.clean_partials(out)
