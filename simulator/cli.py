@@ -185,13 +185,14 @@ def _progress_bars(total_runs: int, generations: int):
 
 
 def _cmd_reach(args) -> int:
-    from . import reach, results, scenario
+    from . import labels, reach, results, scenario
 
     validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
     validate.integer(CLI, "--search-runs", args.search_runs, 1, reach.MAX_RUNS)
     validate.integer(CLI, "--generations", args.generations, 1, MAX_GENERATIONS)
     validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
     outputs.check_path_text(args.out, "--out")
+    labels.check_lang(args.lang)
     scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
     reach.check_scenario(scen)
     memory.check(reach.memory_bytes(scen, args.runs, args.search_runs),
@@ -214,7 +215,9 @@ def _cmd_reach(args) -> int:
         finally:
             close()
         nc, js = result.write(out)
-    print(result.verdict())
+    print(result.leader_verdict(args.lang))
+    if args.lang == "en":  # the analyst's details (goal ids, model units) in English only
+        print("\nDetails for analysts:\n" + result.verdict())
     print(f"wrote {nc} and {js}")
     return 0
 
@@ -277,7 +280,7 @@ def _cmd_brief(args) -> int:
 
     path = brief.brief(args.source, lang=args.lang, out=args.out, runs_=args.runs,
                        seed=args.seed, project=args.project, force=args.force)
-    print(f"wrote {path}")
+    print(f"wrote {path} (the result it reads: {brief.read_from(args.source, args.project)})")
     return 0
 
 
@@ -478,6 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="refuse a run estimated to need more memory (default: half the "
                    "machine's memory, or PLANSIM_MAX_MEMORY), e.g. 8G")
+    p.add_argument("--lang", default="en", help="language of the verdict: zh | en (en adds "
+                   "the analyst's details)")
     p.set_defaults(func=_cmd_reach)
 
     p = sub.add_parser("analyze", parents=[project],
@@ -526,8 +531,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "directory, or a scenario name or .toml to run first (default: plan)")
     p.add_argument("--lang", default="en", help="language of the page: zh | en")
     p.add_argument("--out", help="HTML file to write (default: out/brief-<scenario>-<lang>.html)")
-    p.add_argument("--runs", type=int, default=1000,
-                   help="futures to sample when SOURCE is a scenario (default 1000)")
+    p.add_argument("--runs", type=int, default=None,
+                   help="futures to sample when SOURCE is a scenario without a result in "
+                   "out/reach-<scenario> (default: reach's)")
     p.add_argument("--seed", type=int, default=0, help="seed when SOURCE is a scenario")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=_cmd_brief)

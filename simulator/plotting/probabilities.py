@@ -41,8 +41,13 @@ def probabilities(summary: dict, title: str | None = None, compare: dict | None 
                     va="center", color="dimgrey")
 
     ids, p, ci = series(summary)
-    names = [labels.goal_by_id(g, goal_set, lang) if goal_set else g for g in ids]
+    names = [labels.goal_target_by_id(g, goal_set, lang) if goal_set else g for g in ids]
+    n = summary.get("runs_counted", summary.get("plausible_runs"))
+    joint = p[-1]
     names.append(labels.text("all_goals", lang))
+    if title is None and n and not np.isnan(joint):
+        title = labels.text("probabilities_finding", lang, k=len(ids), n=labels.count(n),
+                            c=labels.count(round(joint * n)), p=labels.percent(joint, lang))
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(names) + 1.2))
     y = np.arange(len(names))[::-1]
     height = 0.38 if compare else 0.7
@@ -57,9 +62,19 @@ def probabilities(summary: dict, title: str | None = None, compare: dict | None 
                 label=series_labels[1])
         mark_missing(p2, -height / 2)
         ax.legend(loc="lower right", fontsize=8)
+    for yi, v in zip(y, p):  # each bar's value; the joint row's count of futures
+        if np.isnan(v):
+            continue
+        shown = labels.percent(v, lang)
+        if yi == y[-1] and n:
+            shown = labels.text("count_of", lang, c=labels.count(round(v * n)),
+                                n=labels.count(n), p=shown)
+        ax.text(min(100 * v, 100) + 1.5, yi + (height / 2 if compare else 0), shown,
+                fontsize=7, va="center", fontweight="bold" if yi == y[-1] else "normal")
     ax.set_yticks(y, names, fontsize=8)
     ax.get_yticklabels()[-1].set_color(style.PALETTE["vermillion"])
-    ax.set_xlim(0, 100)
+    ax.set_xlim(0, 118)
+    ax.set_xticks(range(0, 101, 20))
     ax.set_xlabel(labels.text("probability_met", lang))
     ax.axhline(y[-1] + 0.5, color="grey", lw=0.6)
     ax.set_title(title or labels.text("probabilities_title", lang), fontsize=10)
