@@ -25,6 +25,7 @@ from . import (
     calibrate,
     history,
     labels,
+    model,
     outputs,
     plotting,
     reach,
@@ -33,7 +34,6 @@ from . import (
     sensitivity,
 )
 from . import scenario as scenario_mod
-from . import model
 from .analyze import reachability
 from .analyze import verdict as verdict_mod
 from .errors import InputError
@@ -113,6 +113,15 @@ def _source(source: str | Path | None, project: Project | None, out_root: Path =
     if (directory / "results.nc").is_file() and (directory / "summary.json").is_file():
         return directory, None
     return directory, scen
+
+
+def verdict_text(directory: str | Path, lang: str = "en", project: Project | None = None
+                 ) -> str:
+    """The leader's verdict of a reach result directory: what ``plansim reach --lang``
+    printed and the brief says."""
+    ds, summary_json, scen = _load_dir(Path(directory), find() if project is None else project)
+    met = ds["met"].values.astype(bool)[ds["plausible"].values.astype(bool)]
+    return verdict_mod.leader(scen, summary_json, labels.check_lang(lang), met).text()
 
 
 def read_from(source: str | Path | None, project: Project | None = None) -> Path:
@@ -267,7 +276,8 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
     box = ds.plan.discover(focus[:1], inputs=discovery_inputs(ds, scen)) if focus and n \
         else {}
     if box.get("restrictions"):
-        extra.append(plotting.prim_limits(box, goal_set, lang=lang))
+        extra.append(plotting.prim_limits(box, goal_set, lang=lang, units={
+            k: p.units for k, p in model.parameters(scen.project).items()}))
     extra_images = [_png(f) for f in extra if f is not None]
 
     held = [[f"{i + 1}. {labels.goal_target_by_id(s['goal'], goal_set, lang)}",
@@ -286,7 +296,7 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
             if name not in scen.levers:
                 continue
             lv = scen.levers[name]
-            value = lambda v: labels.parameter_value(name, v, units.get(name, ""), lang)
+            value = lambda v, k=name: labels.parameter_value(k, v, units.get(k, ""), lang)
             change = float(row["at_high"].values[i] - row["at_low"].values[i])
             lever_rows.append([labels.parameter(name, lang), value(lv.value),
                                f"{value(lv.bounds[0])} – {value(lv.bounds[1])}",

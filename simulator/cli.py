@@ -229,7 +229,12 @@ def _cmd_analyze(args) -> int:
                 else None)
     ds = briefing.load_results(args.dir)
     _announce(args)
-    written = briefing.analyze(args.dir, goal_set, args.project, lang=args.lang)
+    written = briefing.analyze(args.dir, goal_set, args.project, lang=args.lang,
+                               progress=sys.stderr.isatty())
+    if (Path(args.dir) / "summary.json").is_file():  # the verdict of reach and the brief
+        from . import brief
+
+        print(brief.verdict_text(args.dir, args.lang, args.project) + "\n")
     for name, path in written.items():
         print(f"{name:28s} {path}")
     if not ds["plausible"].values.astype(bool).any():

@@ -73,7 +73,7 @@ class Verdict:
 
 
 def _count_of(p: dict, n: int) -> int:
-    return 0 if p.get("value") is None else int(round(p["value"] * n))
+    return 0 if p.get("value") is None else round(p["value"] * n)
 
 
 def _share(k: int, n: int, lang: str) -> str:
@@ -130,7 +130,7 @@ def _held_back(goal_set, summary: dict, n: int, stable_to: int, lang: str
         p_alone = s["probability_alone"]
         rows.append({"goal": s["goal"], "label": labels.goal_target_by_id(s["goal"], goal_set,
                                                                          lang),
-                     "met": int(round(p_alone * n)), "probability": p_alone,
+                     "met": round(p_alone * n), "probability": p_alone,
                      "rest": s["joint_without"]})
     if not rows:
         return "", rows
@@ -202,9 +202,10 @@ def _path_from_reach(scen, summary: dict, n: int, lang: str) -> list[str]:
     for i in dict.fromkeys(x for x in (first, half) if x is not None):
         dropped = [labels.goal_by_id(s["goal"], goal_set, lang) for s in steps[:i + 1]]
         jw = steps[i]["joint_without"]
-        named = _join(dropped, lang) if len(dropped) <= 4 else t(
+        named = t("v_goals_k", goals=_join(dropped, lang), k=len(dropped)) \
+            if len(dropped) <= 4 else t(
             "v_and_more", goals=_join(dropped[:3], lang), k=len(dropped), m=len(dropped) - 3)
-        lines.append(t("v_drop_steps", k=i + 1, goals=named,
+        lines.append(t("v_drop_steps", goals=named,
                        share=_share(jw["count"], n, lang)))
     best = summary.get("best_levers", {})
     bj = best.get("joint_probability")
