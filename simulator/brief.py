@@ -178,18 +178,19 @@ def _pct(p: float | None, lang: str = "en") -> str:
     return labels.text("not_available", lang) if p is None else f"{100 * p:.1f}%"
 
 
-def _table(head: list[str], rows: list[list[str]]) -> str:
+def _table(head: list[str], rows: list[list[str]], code: tuple[int, ...] = ()) -> str:
+    """An HTML table; columns in ``code`` are what a reader copies (hashes, versions)."""
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
+    cell = lambda i, c: (f"<td><code>{html.escape(str(c))}</code></td>" if i in code
+                         else f"<td>{html.escape(str(c))}</td>")
+    body = "".join("<tr>" + "".join(cell(i, c) for i, c in enumerate(r)) + "</tr>"
                    for r in rows)
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def localise_audit(line: str, goal_set, lang: str) -> str:
     """An audit sentence with goal ids, indicator ids and goal units in the reader's words
-    (labels.toml ``[audit_unit]``); Chinese only (the English sentences keep them)."""
-    if lang != "zh":
-        return line
+    (labels.toml ``[audit_unit]``)."""
     words = {g.id: labels.goal(g, lang) for g in goal_set.goals}
     words.update({g.indicator: labels.indicator(g.indicator, lang) for g in goal_set.goals})
     for name in labels.indicator_names():
@@ -198,6 +199,12 @@ def localise_audit(line: str, goal_set, lang: str) -> str:
     for key in sorted(words, key=len, reverse=True):
         line = line.replace(key, words[key])
     return line
+
+
+def _command_as_code(line: str, scenario_name: str) -> str:
+    """The command a sentence tells the reader to run, set as code."""
+    command = html.escape(f"plansim frontier {scenario_name}")
+    return line.replace(command, f"<code>{command}</code>")
 
 
 def _img(src: str, cls: str = "") -> str:
@@ -318,8 +325,8 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
     prov_keys = ("model_hash", "scenario", "scenario_hash", "calibration_hash", "seed",
                  "uncertainties_hash", "goals_hash", "version_plansim", "version_pysd",
                  "version_salib")
-    prov = [[k, str(ds.attrs[k])] for k in prov_keys if k in ds.attrs]
-    prov.append(["runs", str(ds.sizes["run"])])
+    prov = [[t(f"prov_{k}"), str(ds.attrs[k])] for k in prov_keys if k in ds.attrs]
+    prov.append([t("prov_runs"), str(ds.sizes["run"])])
 
     esc = html.escape
     title = t("brief_title", scenario=labels.scenario_name(scen.name, lang))
@@ -339,7 +346,7 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
         _table([t("col_dropped"), t("col_alone"), t("col_rest_together")], held[:5]),
         "<section id='path-to-yes'>",
         f"<h2>{esc(t('brief_path'))}</h2>",
-        *[f"<p>{esc(line)}</p>" for line in said.path],
+        *[f"<p>{_command_as_code(esc(line), scen.name)}</p>" for line in said.path],
         *path_rows,
         "</section>",
     ]
@@ -380,7 +387,7 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
                                    for f in audit) + "</ul>"
                   if audit is not None else f"<p>{esc(t('brief_audit_missing'))}</p>"),
                  f"<h3>{esc(t('brief_provenance'))}</h3>",
-                 "<div class='provenance'>" + _table(["", ""], prov) + "</div>",
+                 "<div class='provenance'>" + _table(["", ""], prov, code=(1,)) + "</div>",
                  "</section>"]
     body = "\n".join(main + appendix)
     css = (_font_face(body) + "@page{size:A4;margin:14mm 14mm 14mm 14mm}"
