@@ -79,10 +79,8 @@ def _load_dir(directory: Path, project: Project
               ) -> tuple[xr.Dataset, dict, scenario_mod.Scenario]:
     """A reach result directory: its ensemble, its summary.json and its scenario."""
     ds = briefing.load_results(directory)
-    if not (directory / "summary.json").is_file():
-        raise InputError(directory / "summary.json", None, "missing next to results.nc",
-                         "give the directory of a `plansim reach` run")
-    summary = results.json_object(directory / "summary.json")
+    summary = (results.json_object(directory / "summary.json")  # else: from results.nc
+               if (directory / "summary.json").is_file() else None)
     name = ds.attrs.get("scenario_file", "")
     path = project.scenarios / name
     if not name or not path.is_file():
@@ -245,6 +243,8 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
     summary = ds.plan.summary()
     if summary_json is None:  # a result without summary.json: the same fields from ds
         summary_json = {"runs": int(ds.sizes["run"]), "plausible_runs": summary["runs_counted"],
+                        "outside_domain_runs": int((~ds["in_domain"].values.astype(bool))
+                                                   .sum()) if "in_domain" in ds else 0,
                         "joint_probability": {"value": summary["joint_probability"]
                                               ["probability"], "interval": summary
                                               ["joint_probability"]["interval"]},

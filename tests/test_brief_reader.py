@@ -50,7 +50,7 @@ def visible(page: str) -> str:
 def svg_text(path) -> str:
     """The text of a matplotlib SVG (glyphs are paths; each text keeps a comment)."""
     return html.unescape(" ".join(re.findall(r"<!-- (.*?) -->", path.read_text(encoding="utf-8"),
-                                             re.S)))
+                                             re.DOTALL)))
 
 
 def problems_zh(text: str, plan) -> list[str]:
