@@ -215,3 +215,8 @@ def indicator_names() -> list[str]:
 def audit_units(lang: str) -> dict[str, str]:
     """Units of the audit's sentences in the reader's words (labels.toml ``[audit_unit]``)."""
     return {k: v[check_lang(lang)] for k, v in _table().get("audit_unit", {}).items()}
+
+
+def group(name: str, lang: str) -> str:
+    """A goal group's reader's name (labels.toml ``[group]``), else its name."""
+    return _table().get("group", {}).get(name, {}).get(check_lang(lang), name)
