@@ -55,6 +55,11 @@ def indicator(name: str, lang: str, project=None) -> str:
     return found.description if found and found.description else name
 
 
+def scale(name: str, lang: str) -> float:
+    """The factor an indicator's values are shown with in ``lang`` (persons -> 万人)."""
+    return float(_table()["indicator"].get(name, {}).get(f"scale_{check_lang(lang)}", 1.0))
+
+
 def unit(name: str, lang: str, project=None) -> str:
     """An indicator's unit in the reader's language (the project's unit when labels.toml
     lacks it)."""
@@ -136,7 +141,14 @@ def count(n: int) -> str:
 
 def percent(p: float | None, lang: str, digits: int = 1) -> str:
     """A probability in percent; ``n/a`` (in ``lang``) when nothing was counted."""
-    return text("not_available", lang) if p is None else f"{100 * p:.{digits}f}%"
+    if p is None:
+        return text("not_available", lang)
+    floor = 10.0 ** -digits
+    if 0 < 100 * p < floor:  # one future in 10,000 is not 0.0%
+        return f"<{floor:.{digits}f}%"
+    if 100 - floor < 100 * p < 100:
+        return f">{100 - floor:.{digits}f}%"
+    return f"{100 * p:.{digits}f}%"
 
 
 def scenario_name(name: str, lang: str) -> str:
