@@ -247,3 +247,38 @@ def test_no_chart_for_a_constant_output(tmp_path):
     ds = _sobol([0.0, 0.0], [0.0, 0.0], [0.0, 0.0])
     assert sensitivity.charts(ds, tmp_path, lang="en") == []
     assert labels.text("constant_output", "en") in sensitivity.report(ds, lang="en")
+
+
+FRONTIER = {  # the shape of CONTRACT-frontier.md
+    "target": 0.5, "futures": 100, "seed": 0,
+    "maximal_sets": [{"goals": ["gdp_nominal_2010"], "size": 1, "levers": "scenario",
+                      "probability": 0.9, "ci": [0.85, 0.95], "lever_values": {}}],
+    "relaxed": [{"goal": "urban_income_2010", "label_en": "x", "label_zh": "x",
+                 "comparator": ">=", "threshold": 13900.0, "original": 15000.0,
+                 "unit": "元/人", "probability": 0.5, "ci": [0.47, 0.53], "reachable": True,
+                 "lever_values": {}}],
+    "ranking_stability": {"blocking_goals": ["urban_income_2010"], "stable_to": 1,
+                          "bootstrap": 200},
+    "nearest": {"kind": "threshold", "goals": ["urban_income_2010"], "probability": 0.5,
+                "ci": [0.47, 0.53]}}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_path_to_yes_renders_the_frontier(small_reach_dir, tmp_path, lang):
+    import json
+
+    result = tmp_path / "r"
+    shutil.copytree(small_reach_dir, result)
+    summary = json.loads((result / "summary.json").read_text(encoding="utf-8"))
+    summary["frontier"] = FRONTIER
+    plan = scenario.load("plan")
+    said = verdict.leader(plan, summary, lang)
+    threshold = "≥13900元" if lang == "zh" else "≥ 13,900 yuan"
+    assert threshold in said.path[0] and "50.0%" in said.path[0]
+    assert said.relaxed and threshold in said.relaxed[0]["relaxed"]
+    ds, _, scen = brief._load_dir(result, plan.project)
+    page = brief.build(ds, scen, lang, summary)
+    section = page[page.index("id='path-to-yes'"):page.index("</section>",
+                                                           page.index("id='path-to-yes'"))]
+    assert html.escape(threshold) in section and "50.0%" in section
+    assert "plansim frontier" not in section  # the frontier is there: no need to run it
