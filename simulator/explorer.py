@@ -31,6 +31,7 @@ class Explorer:
     samples: xr.Dataset = field(init=False)
     last_summary: dict | None = field(init=False, default=None)
     plan_summary: dict | None = field(init=False, default=None)
+    _units: dict = field(init=False, default_factory=dict)
     sliders: dict = field(init=False, default_factory=dict)
 
     def __post_init__(self):
@@ -103,8 +104,10 @@ class Explorer:
         """A slider's value for a reader: ``1.5%/年``, ``40%``."""
         from . import model
 
-        unit = model.parameters(self.scenario.project)[name].units
-        return labels.parameter_value(name, value, unit, lang)
+        if not self._units:
+            self._units.update({k: p.units for k, p in
+                                model.parameters(self.scenario.project).items()})
+        return labels.parameter_value(name, value, self._units.get(name, ""), lang)
 
     def figures(self, values: dict[str, float], lang: str = "en"):
         """The scorecard and the fan chart under lever ``values``."""
