@@ -287,7 +287,8 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
             k: p.units for k, p in model.parameters(scen.project).items()}))
     extra_images = [_png(f) for f in extra if f is not None]
 
-    held = [[f"{i + 1}. {labels.goal_target_by_id(s['goal'], goal_set, lang)}",
+    rank = lambda i: f"{i + 1}." if i < said.stable_to else "·"  # only a stable rank
+    held = [[f"{rank(i)} {labels.goal_target_by_id(s['goal'], goal_set, lang)}",
              t("count_of", c=labels.count(round(s["probability_alone"] * n)),
                n=labels.count(n), p=pct(s["probability_alone"])),
              t("count_of", c=labels.count(s["joint_without"]["count"]), n=labels.count(n),
@@ -344,6 +345,7 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
         _img(scorecard_chart, "scorecard"),
         f"<h2>{esc(t('brief_binding'))}</h2>",
         _table([t("col_dropped"), t("col_alone"), t("col_rest_together")], held[:5]),
+        f"<p class='small'>{esc(t('v_table_stability', k=said.stable_to, b=verdict_mod.BOOTSTRAP))}</p>",
         "<section id='path-to-yes'>",
         f"<h2>{esc(t('brief_path'))}</h2>",
         *[f"<p>{_command_as_code(esc(line), scen.name)}</p>" for line in said.path],

@@ -62,15 +62,20 @@ def probabilities(summary: dict, title: str | None = None, compare: dict | None 
                 label=series_labels[1])
         mark_missing(p2, -height / 2)
         ax.legend(loc="lower right", fontsize=8)
-    for yi, v in zip(y, p):  # each bar's value; the joint row's count of futures
-        if np.isnan(v):
-            continue
-        shown = labels.percent(v, lang)
-        if yi == y[-1] and n:
-            shown = labels.text("count_of", lang, c=labels.count(round(v * n)),
-                                n=labels.count(n), p=shown)
-        ax.text(min(100 * v, 100) + 1.5, yi + (height / 2 if compare else 0), shown,
-                fontsize=7, va="center", fontweight="bold" if yi == y[-1] else "normal")
+    def values(p, ci, offset):  # each bar's value past its interval; the joint row's count
+        for yi, v, hi in zip(y, p, ci[:, 1]):
+            if np.isnan(v):
+                continue
+            shown = labels.percent(v, lang)
+            if yi == y[-1] and n:
+                shown = labels.text("count_of", lang, c=labels.count(round(v * n)),
+                                    n=labels.count(n), p=shown)
+            ax.text(min(100 * hi, 100) + 1.0, yi + offset, shown, fontsize=6.5, va="center",
+                    fontweight="bold" if yi == y[-1] else "normal")
+
+    values(p, ci, height / 2 if compare else 0)
+    if compare:
+        values(p2, ci2, -height / 2)
     ax.set_yticks(y, names, fontsize=8)
     ax.get_yticklabels()[-1].set_color(style.PALETTE["vermillion"])
     ax.set_xlim(0, 118)
