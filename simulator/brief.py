@@ -87,9 +87,26 @@ def _load_dir(directory: Path, project: Project
         raise InputError(directory / "results.nc", "scenario_file",
                          f"scenario '{name}' is not in scenarios/",
                          "run `plansim brief SCENARIO` instead")
-    scen = scenario_mod.load(path, project).with_goals(
-        None if ds.attrs.get("goals_selected", "all") == "all" else ds.attrs["goals_selected"])
+    selected = None if ds.attrs.get("goals_selected", "all") == "all" else ds.attrs[
+        "goals_selected"]
+    scen = scenario_mod.load(path, project).with_goals(selected)
+    if summary is not None and "frontier" not in summary:
+        summary = _with_frontier(summary, directory, scen.name, selected)
     return ds, summary, scen
+
+
+def _with_frontier(summary: dict, directory: Path, name: str, selected: str | None) -> dict:
+    """``summary`` with the frontier ``plansim frontier`` wrote beside the reach result
+    (``out/frontier-<scenario>[-<goals>]/frontier.json``, same seed), when there is one."""
+    from .cli import goal_suffix
+
+    path = directory.parent / f"frontier-{name}{goal_suffix(selected)}" / "frontier.json"
+    if not path.is_file():
+        return summary
+    frontier = results.json_object(path)
+    if frontier.get("seed") != summary.get("seed"):
+        return summary
+    return {**summary, "frontier": frontier}
 
 
 def _source(source: str | Path | None, project: Project | None, out_root: Path = Path("out")

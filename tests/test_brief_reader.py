@@ -282,3 +282,18 @@ def test_path_to_yes_renders_the_frontier(small_reach_dir, tmp_path, lang):
                                                            page.index("id='path-to-yes'"))]
     assert html.escape(threshold) in section and "50.0%" in section
     assert "plansim frontier" not in section  # the frontier is there: no need to run it
+
+
+def test_the_brief_finds_the_frontier_beside_the_result(small_reach_dir, tmp_path):
+    import json
+
+    result = tmp_path / "out" / "reach-plan"
+    shutil.copytree(small_reach_dir, result)
+    plan = scenario.load("plan")
+    assert "frontier" not in brief._load_dir(result, plan.project)[1]
+    seed = json.loads((result / "summary.json").read_text(encoding="utf-8"))["seed"]
+    (tmp_path / "out" / "frontier-plan").mkdir()
+    (tmp_path / "out" / "frontier-plan" / "frontier.json").write_text(
+        json.dumps({**FRONTIER, "seed": seed}), encoding="utf-8")
+    assert brief._load_dir(result, plan.project)[1]["frontier"]["nearest"]["kind"] == \
+        "threshold"
