@@ -189,8 +189,9 @@ def _figure_label(key: str, lang: str) -> str:
 
 
 def _pct(p: float | None, lang: str = "en") -> str:
-    """A probability in percent; ``n/a`` (in ``lang``) when no plausible future was counted."""
-    return labels.text("not_available", lang) if p is None else f"{100 * p:.1f}%"
+    """A probability in percent (``<0.1%`` for one future in thousands, not ``0.0%``);
+    ``n/a`` (in ``lang``) when no plausible future was counted."""
+    return labels.percent(p, lang)
 
 
 def _table(head: list[str], rows: list[list[str]], code: tuple[int, ...] = ()) -> str:
