@@ -55,6 +55,7 @@ def main(argv=None) -> int:
         ex.compute(values)
         t1 = time.perf_counter()
         figs = ex.figures(values)
+        ex.changes(ex.last_summary)  # the numbers against the plan the explorer shows
         for f in figs:
             f.canvas.draw()  # what Jupyter's inline backend does when it shows the figure
         t2 = time.perf_counter()

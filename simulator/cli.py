@@ -211,6 +211,7 @@ def _progress_bars(total_runs: int, generations: int):
 def _cmd_reach(args) -> int:
     from .decide import reach
     from .inputs import scenario
+    from .present import labels
     from .running import results
 
     validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
@@ -218,6 +219,7 @@ def _cmd_reach(args) -> int:
     validate.integer(CLI, "--generations", args.generations, 1, MAX_GENERATIONS)
     validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
     outputs.check_path_text(args.out, "--out")
+    labels.check_lang(args.lang)
     scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
     reach.check_scenario(scen)
     memory.check(reach.memory_bytes(scen, args.runs, args.search_runs),
@@ -240,7 +242,9 @@ def _cmd_reach(args) -> int:
         finally:
             close()
         nc, js = result.write(out)
-    print(result.verdict())
+    print(result.leader_verdict(args.lang))
+    if args.lang == "en":  # the analyst's details (goal ids, model units) in English only
+        print("\nDetails for analysts:\n" + result.verdict())
     print(f"wrote {nc} and {js}")
     return 0
 
@@ -253,7 +257,12 @@ def _cmd_analyze(args) -> int:
                 else None)
     ds = briefing.load_results(args.dir)
     _announce(args)
-    written = briefing.analyze(args.dir, goal_set, args.project, lang=args.lang)
+    written = briefing.analyze(args.dir, goal_set, args.project, lang=args.lang,
+                               progress=sys.stderr.isatty())
+    if (Path(args.dir) / "summary.json").is_file():  # the verdict of reach and the brief
+        from .present import brief
+
+        print(brief.verdict_text(args.dir, args.lang, args.project) + "\n")
     for name, path in written.items():
         print(f"{name:28s} {path}")
     if not ds["plausible"].values.astype(bool).any():
@@ -322,12 +331,13 @@ def _cmd_brief(args) -> int:
     from .decide import reach
     from .present import brief
 
-    validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
+    if args.runs is not None:  # default: reach's own
+        validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
     validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
     outputs.check_path_text(args.out, "--out")
     path = brief.brief(args.source, lang=args.lang, out=args.out, runs_=args.runs,
                        seed=args.seed, project=args.project, force=args.force)
-    print(f"wrote {path}")
+    print(f"wrote {path} (the result it reads: {brief.read_from(args.source, args.project)})")
     return 0
 
 
@@ -537,6 +547,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="refuse a run estimated to need more memory (default: half the "
                    "machine's memory, or PLANSIM_MAX_MEMORY), e.g. 8G")
+    p.add_argument("--lang", default="en", help="language of the verdict: zh | en (en adds "
+                   "the analyst's details)")
     p.set_defaults(func=_cmd_reach)
 
     p = sub.add_parser("analyze", parents=[project],
@@ -590,8 +602,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "directory, or a scenario name or .toml to run first (default: plan)")
     p.add_argument("--lang", default="en", help="language of the page: zh | en")
     p.add_argument("--out", help="HTML file to write (default: out/brief-<scenario>-<lang>.html)")
-    p.add_argument("--runs", type=int, default=1000,
-                   help="futures to sample when SOURCE is a scenario (default 1000)")
+    p.add_argument("--runs", type=int, default=None,
+                   help="futures to sample when SOURCE is a scenario without a result in "
+                   "out/reach-<scenario> (default: reach's)")
     p.add_argument("--seed", type=int, default=0, help="seed when SOURCE is a scenario")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=_cmd_brief)

@@ -71,12 +71,13 @@ def test_real_ensemble_drivers_make_sense(result_dir):
 def test_analyze_writes_the_briefing(result_dir, capsys):
     assert cli.main(["analyze", str(result_dir)]) == 0
     analysis = result_dir / "analysis"
-    for name in ["probabilities.png", "sensitivity.png", "sensitivity.csv", "discovery.json",
-                 "fan_population.png", "fan_green_ratio.png"]:
+    for name in ["probabilities_en.png", "sensitivity_en.png", "sensitivity.csv",
+                 "discovery.json", "prim_en.png", "fan_population_en.png",
+                 "fan_green_ratio_en.png"]:
         assert (analysis / name).stat().st_size > 0, name
     boxes = json.loads((analysis / "discovery.json").read_text())
     assert boxes and all("coverage" in b for b in boxes.values())
-    assert "probabilities.png" in capsys.readouterr().out
+    assert "probabilities_en.png" in capsys.readouterr().out
 
 
 def test_analyze_without_results_is_an_input_error(tmp_path):

@@ -54,3 +54,25 @@ def test_explore_builds_sliders_that_rerun_the_futures():
     ex.sliders[name].value = ex.sliders[name].max
     assert ex.last_summary is not first
     assert callable(simulator.explore)
+
+
+def test_explorer_numbers_against_the_plan_and_reset(explorer):
+    plan, _ = explorer.compute({})
+    rows = explorer.changes(plan, "zh")
+    assert rows[0][2] == "+0.0个百分点" and len(rows) == 1 + len(explorer.goal_set.groups) \
+        + len(explorer.goal_set.goals)
+    name, (lo, value, hi) = next((k, b) for k, b in explorer.levers().items() if b[2] > b[0])
+    moved, _ = explorer.compute({name: hi if value - lo < hi - value else lo})
+    assert any(r[2] != "+0.0个百分点" for r in explorer.changes(moved, "zh")) or \
+        moved["goals"] == plan["goals"]
+    assert explorer.readout("science spending share", 0.02, "zh") == "2%"
+
+
+def test_explore_resets_to_the_plan():
+    ex = simulator.explore("plan", futures=50)
+    name = next(k for k, (lo, _, hi) in ex.levers().items() if hi > lo)
+    ex.sliders[name].value = ex.sliders[name].max
+    ex.reset()
+    assert all(s.value == pytest.approx(ex.levers()[k][1]) for k, s in ex.sliders.items())
+    assert ex.last_summary == ex.plan_summary or ex.last_summary["goals"] == \
+        ex.plan_summary["goals"]

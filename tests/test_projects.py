@@ -60,8 +60,8 @@ def test_valley_goes_through_calibrate_run_reach_sweep_and_analyze(valley, tmp_p
 
     code, out, err = _cli(capsys, "analyze", "--project", valley, tmp_path / "r")
     assert code == 0, err
-    assert (tmp_path / "r" / "analysis" / "fan_groundwater.png").is_file()
-    assert (tmp_path / "r" / "analysis" / "fan_output_index.png").is_file()
+    assert (tmp_path / "r" / "analysis" / "fan_groundwater_en.png").is_file()
+    assert (tmp_path / "r" / "analysis" / "fan_output_index_en.png").is_file()
 
     code, out, err = _cli(capsys, "sweep", "--project", valley, valley / "plan" / "sweep.toml",
                           "--out", tmp_path / "s")

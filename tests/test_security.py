@@ -433,7 +433,7 @@ def no_compute(monkeypatch):
 
     for owner, name in ((sensitivity, "scenario_function"), (sensitivity, "indices"),
                         (sensitivity, "tornado_swings"), (ensemble, "run"),
-                        (reach, "reach"), (brief, "_reach"), (conformance, "check_model")):
+                        (reach, "reach"), (brief, "_run_reach"), (conformance, "check_model")):
         monkeypatch.setattr(owner, name, refuse)
 
 

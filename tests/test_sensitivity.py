@@ -8,6 +8,7 @@ from simulator import cli
 from simulator.analyze import sensitivity
 from simulator.errors import InputError
 from simulator.inputs import model, scenario
+from simulator.present import labels
 
 A, B = 7.0, 0.1
 # Ishigami & Homma (1990), a = 7, b = 0.1: the analytical indices SALib's docs publish
@@ -108,13 +109,19 @@ def test_cli_sensitivity_writes_netcdf_csv_and_charts(tmp_path, capsys):
     levers = [k for k, p in model.parameters(role="lever").items() if p.upper > p.lower]
     assert levers
     rc = cli.main(["sensitivity", "plan", "--method", "morris", "--runs", "4", "--out",
-                   str(tmp_path), "--outputs", "joint", "--lang", "zh"])
+                   str(tmp_path), "--outputs", "joint,green_ratio_2010", "--lang", "zh"])
     assert rc == 0
     ds = xr.open_dataset(tmp_path / "morris.nc")
     assert "model_hash" in ds.attrs and ds.attrs["method"] == "morris"
     assert (tmp_path / "morris.csv").read_text().startswith("output,input")
-    assert (tmp_path / "morris_joint.png").stat().st_size > 0
-    assert (tmp_path / "morris_joint.svg").stat().st_size > 0
+    assert (tmp_path / "morris_green_ratio_2010.png").stat().st_size > 0
+    assert (tmp_path / "morris_green_ratio_2010.svg").stat().st_size > 0
+    # joint success never happens in these runs: a constant output gets no chart, the
+    # report says so
+    constant = not ds["mu_star"].sel(output="joint").values.any()
+    assert (tmp_path / "morris_joint.png").exists() != constant
+    if constant:
+        assert labels.text("constant_output", "zh") in capsys.readouterr().out
     assert cli.main(["sensitivity", "plan", "--method", "sobol", "--runs", "24",
                      "--out", str(tmp_path / "bad")]) == 2
     assert "power of 2" in capsys.readouterr().err

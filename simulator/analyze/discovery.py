@@ -34,9 +34,13 @@ def target(data: xr.Dataset, goals: list[str] | None = None) -> np.ndarray:
     return met.all("goal").values
 
 
+MAX_DIMS = 4  # a box a reader can state in one sentence
+
+
 def prim_box(data: xr.Dataset, goals: list[str] | None = None,
              threshold: float | None = None,
-             peel_alpha: float = 0.05, min_coverage: float = 0.5) -> dict:
+             peel_alpha: float = 0.05, min_coverage: float = 0.5,
+             inputs: list[str] | None = None, max_dims: int | None = MAX_DIMS) -> dict:
     """The PRIM box (on sampled inputs, plausible runs only) where ``goals`` hold.
 
     Returns the restricted inputs with their limits, and the box's coverage (share of
@@ -44,9 +48,11 @@ def prim_box(data: xr.Dataset, goals: list[str] | None = None,
     next to the success rate over all plausible runs. A box is found only if the
     goals hold in some runs and fail in others. Of the peeling trajectory, the box
     with the highest density that still covers ``min_coverage`` of the successes is
-    reported.
+    reported, among boxes restricting at most ``max_dims`` inputs (None: any number).
+    ``inputs`` limits what PRIM may restrict (default: every sampled input).
     """
-    inputs = sampled_inputs(data)
+    inputs = sampled_inputs(data) if inputs is None else [
+        k for k in inputs if k in sampled_inputs(data)]
     keep = np.asarray(data["plausible"].values, dtype=bool)
     x = pd.DataFrame({k: data[k].values[keep] for k in inputs})
     y = target(data, goals)[keep]
@@ -70,6 +76,8 @@ def prim_box(data: xr.Dataset, goals: list[str] | None = None,
             break
     trajectory = box.peeling_trajectory
     eligible = trajectory[trajectory["coverage"] >= min_coverage]
+    if max_dims is not None:
+        eligible = eligible[eligible["res_dim"] <= max_dims]
     choice = int(eligible["density"].idxmax()) if len(eligible) else 0
     box.select(choice)
     stats = trajectory.iloc[choice]

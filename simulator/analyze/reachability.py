@@ -85,7 +85,8 @@ def summarize(evaluation: xr.Dataset, plausible: xr.DataArray | None = None) -> 
             "mean_goals_met": float(met.sum(axis=1).mean()) if n else None}
 
 
-def held_back_by(met: np.ndarray, goals: list[str], stop_at: float = 0.95) -> list[dict]:
+def held_back_by(met: np.ndarray, goals: list[str], stop_at: float = 0.95,
+                 max_steps: int | None = None) -> list[dict]:
     """Goals in the order that, dropped one at a time, most raise the joint probability.
 
     Greedy: at each step drop the goal whose removal gives the highest joint
@@ -98,7 +99,8 @@ def held_back_by(met: np.ndarray, goals: list[str], stop_at: float = 0.95) -> li
     if met.shape[0] == 0:
         return steps
     alone = met.mean(axis=0)
-    while left and met[:, left].all(axis=1).mean() < stop_at:
+    while left and met[:, left].all(axis=1).mean() < stop_at and (
+            max_steps is None or len(steps) < max_steps):
         best = max(left, key=lambda i: (
             met[:, [j for j in left if j != i]].all(axis=1).mean() if len(left) > 1 else 1.0,
             -alone[i]))

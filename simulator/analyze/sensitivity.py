@@ -270,8 +270,11 @@ def charts(ds: xr.Dataset, out_dir: Path | str, goal_set=None, lang: str = "en")
     out_dir = Path(out_dir)
     method = ds.attrs["method"]
     written = []
+    key = {"sobol": "ST", "morris": "mu_star", "pawn": "median", "tornado": "swing"}[method]
     stems = {str(o): _file_stem(method, str(o)) for o in ds["output"].values}
     for output, stem in stems.items():
+        if not np.any(ds[key].sel(output=output).values):  # constant: the report says so
+            continue
         fig = (plotting.tornado(ds, output, goal_set, lang=lang) if method == "tornado"
                else plotting.indices(ds, output, goal_set, lang=lang))
         png = plotting.save(fig, out_dir / f"{stem}.png")

@@ -103,6 +103,14 @@ class Reach:
             return 0
         return int((~self.data["in_domain"].values.astype(bool)).sum())
 
+    def leader_verdict(self, lang: str = "en") -> str:
+        """The leader's verdict (:mod:`simulator.analyze.verdict`): the same sentences as
+        the brief and ``plansim analyze`` of this result print."""
+        from ..analyze import verdict as verdict_mod
+
+        met = self.data["met"].values.astype(bool)[self.data["plausible"].values.astype(bool)]
+        return verdict_mod.leader(self.scenario, self.summary_json(), lang, met).text()
+
     def verdict(self) -> str:
         """A statement a policy researcher can quote."""
         s, b = self.summary, self.best_summary

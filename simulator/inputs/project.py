@@ -36,7 +36,7 @@ from ..errors import InputError
 from . import tomlfile
 
 MANIFEST = "plansim.toml"
-TOP_KEYS = {"name", "description", "model", "indicators", "history", "goals", "calibration",
+TOP_KEYS = {"name", "name_zh", "description", "model", "indicators", "history", "goals", "calibration",
             "uncertainties", "scenarios", "default_scenario", "analyze", "loops"}
 HISTORY_KEYS = {"file", "years", "errors", "initial_values", "derived", "not_represented",
                 "soft_target"}
@@ -84,6 +84,7 @@ class Project:
 
     root: Path
     name: str
+    name_zh: str  # the plan's name in Chinese texts (default: name)
     description: str
     model: Path
     indicators_file: Path
@@ -263,6 +264,10 @@ def load(directory: Path | str, found_by: str = "given") -> Project:
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InputError(manifest, "name", "missing", 'write name = "the plan\'s name"')
+    name_zh = data.get("name_zh", name)
+    if not isinstance(name_zh, str) or not name_zh.strip():
+        raise InputError(manifest, "name_zh", "not a name",
+                         'write name_zh = "规划名称" (the plan\'s name in Chinese) or leave it out')
     scenarios = _path(manifest, data, "scenarios", directory=True)
     default = data.get("default_scenario", "plan")
     if not isinstance(default, str):
@@ -278,7 +283,7 @@ def load(directory: Path | str, found_by: str = "given") -> Project:
         raise InputError(manifest, "analyze.fan_charts", "not a list of indicator names",
                          'write fan_charts = ["indicator", ...]')
     return Project(
-        root=root, name=name.strip(), description=str(data.get("description", "")),
+        root=root, name=name.strip(), name_zh=name_zh.strip(), description=str(data.get("description", "")),
         model=_path(manifest, data, "model"), indicators_file=_path(manifest, data, "indicators"),
         history=_path(manifest, data["history"], "file", label="history.file"),
         history_errors=_path(manifest, data["history"], "errors", required=False,

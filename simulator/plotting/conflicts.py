@@ -67,6 +67,11 @@ def conflicts(data: xr.Dataset, goal_set=None, lang: str = "en", title: str | No
     ax.set_xticks(range(len(goals)), names, rotation=60, ha="right", fontsize=7)
     ax.set_yticks(range(len(goals)), names, fontsize=7)
     bar = fig.colorbar(im, ax=ax, shrink=0.7)
-    bar.set_label("log2 " + labels.text("conflict_axis", lang), fontsize=7)
-    ax.set_title(title or labels.text("conflict_title", lang), fontsize=10)
+    steps = np.arange(-np.floor(limit), np.floor(limit) + 1)  # drawn in log2, read as ratios
+    bar.set_ticks(steps, labels=[f"1/{2 ** int(-k)}" if k < 0 else f"{2 ** int(k)}"
+                                 for k in steps])
+    bar.set_label(labels.text("conflict_axis", lang), fontsize=7)
+    pairs = sum(1 for c in summary["conflicts"] if c["goals"][0] in index
+                and c["goals"][1] in index)
+    ax.set_title(title or labels.text("conflict_finding", lang, k=pairs), fontsize=10)
     return fig

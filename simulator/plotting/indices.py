@@ -40,17 +40,34 @@ def indices(ds: xr.Dataset, output: str, goal_set=None, top: int = 15, lang: str
                 xerr=err, color=colours[k], error_kw={"elinewidth": 0.8},
                 label=labels.text(text_key, lang))
     ax.set_yticks(y, names, fontsize=8)
-    for tick, kind in zip(ax.get_yticklabels(), kinds):
-        if kind == "lever":
-            tick.set_color(style.PALETTE["vermillion"])
+    levers = [yi for yi, kind in zip(y, kinds) if kind == "lever"]
+    if levers:  # levers by a marker and a legend entry, not by a colour name
+        ax.scatter(np.zeros(len(levers)), levers, marker="D", s=22, zorder=3,
+                   color=style.PALETTE["black"], clip_on=False,
+                   label=labels.text("lever_marker", lang))
     label = labels.output(output, goal_set, lang)
     axis = _AXIS[method]
     ax.set_xlabel(labels.text(axis, lang) if axis else
                   f"{labels.text('morris_mu_star', lang)} / {labels.text('morris_sigma', lang)}",
                   fontsize=8)
     ax.axvline(0, color="grey", lw=0.6)
-    ax.legend(fontsize=7, loc="lower right", title=labels.text("levers_marked", lang),
-        title_fontsize=7)
-    ax.set_title(title or labels.text(f"{method}_title", lang, label=label), fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    if method == "sobol" and _unreliable(row):
+        ax.text(0.99, 0.99, labels.text("sobol_caveat", lang, n=ds.attrs.get("runs", "")),
+                transform=ax.transAxes, ha="right", va="top", fontsize=7, wrap=True,
+                color=style.PALETTE["vermillion"],
+                bbox={"facecolor": "white", "edgecolor": style.PALETTE["vermillion"]})
+    top_name = names[-1] if names else ""
+    ax.set_title(title or labels.text(f"{method}_finding", lang, label=label, top=top_name),
+                 fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     return fig
+
+
+def _unreliable(row: xr.Dataset) -> bool:
+    """Sobol estimates a reader must not rank: an interval wider than the estimate, a
+    first-order index above the total or below zero (too few runs)."""
+    s1, st = row["S1"].values, row["ST"].values
+    wide = np.any(row["ST_conf"].values > np.abs(st)) or np.any(row["S1_conf"].values
+                                                              > np.abs(s1))
+    return bool(wide or np.any(s1 > st + 1e-9) or np.any(s1 < 0))

@@ -42,7 +42,8 @@ def prim_tradeoff(box: dict, goal_set=None, lang: str = "en", title: str | None 
     return fig
 
 
-def prim_limits(box: dict, goal_set=None, lang: str = "en", title: str | None = None):
+def prim_limits(box: dict, goal_set=None, lang: str = "en", title: str | None = None,
+                units: dict[str, str] | None = None):
     """For each restricted input, the sampled range (grey) and the box (colour), on a
     common 0-1 scale with the limits written in the input's units."""
     style.use(lang)
@@ -60,7 +61,10 @@ def prim_limits(box: dict, goal_set=None, lang: str = "en", title: str | None = 
         ax.barh(yi, 1.0, color="#dddddd", height=0.6)
         ax.barh(yi, b - a, left=a, color=style.PALETTE["blue"], height=0.6,
                 label=labels.text("prim_box", lang) if yi == y[0] else None)
-        ax.annotate(f"{lim['low']:.3g} – {lim['high']:.3g}", (b, yi), xytext=(4, 0),
+        unit = (units or {}).get(name, "")
+        shown = " – ".join(labels.parameter_value(name, v, unit, lang) if unit
+                           else labels.number(v, 3) for v in (lim["low"], lim["high"]))
+        ax.annotate(shown, (b, yi), xytext=(4, 0),
                     textcoords="offset points", va="center", fontsize=7)
     ax.set_yticks(y, [labels.parameter(n, lang) for n in names], fontsize=8)
     ax.set_xlim(0, 1.25)

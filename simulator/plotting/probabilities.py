@@ -41,8 +41,13 @@ def probabilities(summary: dict, title: str | None = None, compare: dict | None 
                     va="center", color="dimgrey")
 
     ids, p, ci = series(summary)
-    names = [labels.goal_by_id(g, goal_set, lang) if goal_set else g for g in ids]
+    names = [labels.goal_target_by_id(g, goal_set, lang) if goal_set else g for g in ids]
+    n = summary.get("runs_counted", summary.get("plausible_runs"))
+    joint = p[-1]
     names.append(labels.text("all_goals", lang))
+    if title is None and n and not np.isnan(joint):
+        title = labels.text("probabilities_finding", lang, k=len(ids), n=labels.count(n),
+                            c=labels.count(round(joint * n)), p=labels.percent(joint, lang))
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(names) + 1.2))
     y = np.arange(len(names))[::-1]
     height = 0.38 if compare else 0.7
@@ -57,9 +62,24 @@ def probabilities(summary: dict, title: str | None = None, compare: dict | None 
                 label=series_labels[1])
         mark_missing(p2, -height / 2)
         ax.legend(loc="lower right", fontsize=8)
+    def values(p, ci, offset):  # each bar's value past its interval; the joint row's count
+        for yi, v, hi in zip(y, p, ci[:, 1]):
+            if np.isnan(v):
+                continue
+            shown = labels.percent(v, lang)
+            if yi == y[-1] and n:
+                shown = labels.text("count_of", lang, c=labels.count(round(v * n)),
+                                    n=labels.count(n), p=shown)
+            ax.text(min(100 * hi, 100) + 1.0, yi + offset, shown, fontsize=6.5, va="center",
+                    fontweight="bold" if yi == y[-1] else "normal")
+
+    values(p, ci, height / 2 if compare else 0)
+    if compare:
+        values(p2, ci2, -height / 2)
     ax.set_yticks(y, names, fontsize=8)
     ax.get_yticklabels()[-1].set_color(style.PALETTE["vermillion"])
-    ax.set_xlim(0, 100)
+    ax.set_xlim(0, 118)
+    ax.set_xticks(range(0, 101, 20))
     ax.set_xlabel(labels.text("probability_met", lang))
     ax.axhline(y[-1] + 0.5, color="grey", lw=0.6)
     ax.set_title(title or labels.text("probabilities_title", lang), fontsize=10)

@@ -27,5 +27,6 @@ def heatmap(indices: xr.DataArray, title: str | None = None, top_inputs: int = 1
                   [labels.goal_by_id(str(v), goal_set, lang) if goal_set else str(v)
                    for v in data["goal"].values], fontsize=8)
     fig.colorbar(im, ax=ax, label=labels.text("pawn_axis", lang))
-    ax.set_title(title or labels.text("heatmap_title", lang), fontsize=10)
+    top = labels.parameter(str(data["input"].values[0]), lang) if data.sizes["input"] else ""
+    ax.set_title(title or labels.text("heatmap_finding", lang, top=top), fontsize=10)
     return fig

@@ -16,11 +16,12 @@ def tornado(ds: xr.Dataset, output: str, goal_set=None, top: int = 15, unit: str
     largest swing on top (``ds`` from :func:`simulator.analyze.sensitivity.tornado_swings`)."""
     style.use(lang)
     row = ds.sel(output=output)
-    base = float(row["base"])
+    scale = labels.scale(output.split(":")[0], lang) if ":" in output else 1.0  # 万人
+    base = float(row["base"]) * scale
     order = np.argsort(-row["swing"].values, kind="stable")[:top][::-1]
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(order) + 1.6))
     y = np.arange(len(order))
-    low, high = row["at_low"].values[order], row["at_high"].values[order]
+    low, high = row["at_low"].values[order] * scale, row["at_high"].values[order] * scale
     ax.barh(y, low - base, left=base, color=style.PALETTE["sky"], height=0.7,
             label=labels.text("low_setting", lang))
     ax.barh(y, high - base, left=base, color=style.PALETTE["vermillion"], height=0.7,
@@ -33,11 +34,12 @@ def tornado(ds: xr.Dataset, output: str, goal_set=None, top: int = 15, unit: str
     for i in order:
         name = labels.parameter(str(row["input"].values[i]), lang)
         lo, hi = float(ds["low_setting"].values[i]), float(ds["high_setting"].values[i])
-        names.append(f"{name}  [{lo:.3g} – {hi:.3g}]")
+        names.append(f"{name}  [{labels.number(lo, 3)} – {labels.number(hi, 3)}]")
     ax.set_yticks(y, names, fontsize=7)
-    for tick, i in zip(ax.get_yticklabels(), order):
-        if str(row["kind"].values[i]) == "lever":
-            tick.set_color(style.PALETTE["vermillion"])
+    levers = [yi for yi, i in zip(y, order) if str(row["kind"].values[i]) == "lever"]
+    if levers:  # levers by a marker and a legend entry, not by a colour name
+        ax.scatter([base] * len(levers), levers, marker="D", s=18, zorder=3,
+                   color=style.PALETTE["black"], label=labels.text("lever_marker", lang))
     label = labels.output(output, goal_set, lang)
     if unit is None:
         if output == "joint" or ":" not in output:
@@ -45,7 +47,9 @@ def tornado(ds: xr.Dataset, output: str, goal_set=None, top: int = 15, unit: str
         else:
             unit = labels.unit(output.split(":")[0], lang)
     ax.set_xlabel(labels.text("tornado_axis", lang, label=label, unit=unit), fontsize=8)
-    ax.set_title(title or labels.text("tornado_title", lang, label=label), fontsize=10)
+    top_name = labels.parameter(str(row["input"].values[order[-1]]), lang) if len(order) else ""
+    ax.set_title(title or labels.text("tornado_finding", lang, label=label, top=top_name),
+                 fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     return fig

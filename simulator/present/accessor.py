@@ -70,10 +70,11 @@ class PlanAccessor:
         ds = self._ds.assign(plausible=self._ds["plausible"].astype(bool))
         return pawn.pawn(ds, goals, seed=seed)
 
-    def discover(self, goals: list[str] | None = None) -> dict:
-        """The PRIM box of futures where ``goals`` (default: all) hold together."""
+    def discover(self, goals: list[str] | None = None, **options) -> dict:
+        """The PRIM box of futures where ``goals`` (default: all) hold together
+        (``options``: :func:`simulator.analyze.discovery.prim_box`'s, e.g. ``inputs``)."""
         ds = self._ds.assign(plausible=self._ds["plausible"].astype(bool))
-        return discovery.prim_box(ds, goals)
+        return discovery.prim_box(ds, goals, **options)
 
     def fan(self, indicator: str, goal_set=None, project=None, lang: str = "en"):
         """Fan chart of an indicator over plausible futures (``project``: default found;

@@ -22,9 +22,10 @@ import xarray as xr
 
 from .. import calibrate, plotting
 from ..analyze import reachability, sensitivity
+from ..analyze import verdict as verdict_mod
 from ..decide import reach
 from ..errors import InputError
-from ..inputs import history
+from ..inputs import history, model
 from ..inputs import scenario as scenario_mod
 from ..inputs.project import Project, find
 from ..plotting import style
@@ -66,35 +67,81 @@ def _font_face(page_text: str) -> str:
             + ") format('woff');font-display:block;}")
 
 
-def _source(source: str | Path | None, project: Project | None
-            ) -> tuple[xr.Dataset | None, scenario_mod.Scenario]:
-    """A reach result with its scenario, or (None, the scenario to run): no runs yet."""
+def _load_dir(directory: Path, project: Project
+              ) -> tuple[xr.Dataset, dict, scenario_mod.Scenario]:
+    """A reach result directory: its ensemble, its summary.json and its scenario."""
+    ds = briefing.load_results(directory)
+    summary = (results.json_object(directory / "summary.json")  # else: from results.nc
+               if (directory / "summary.json").is_file() else None)
+    name = ds.attrs.get("scenario_file", "")
+    path = project.scenarios / name
+    if not name or not path.is_file():
+        raise InputError(directory / "results.nc", "scenario_file",
+                         f"scenario '{name}' is not in scenarios/",
+                         "run `plansim brief SCENARIO` instead")
+    selected = None if ds.attrs.get("goals_selected", "all") == "all" else ds.attrs[
+        "goals_selected"]
+    scen = scenario_mod.load(path, project).with_goals(selected)
+    if summary is not None and "frontier" not in summary:
+        summary = _with_frontier(summary, directory, scen.name, selected)
+    return ds, summary, scen
+
+
+def _with_frontier(summary: dict, directory: Path, name: str, selected: str | None) -> dict:
+    """``summary`` with the frontier ``plansim frontier`` wrote beside the reach result
+    (``out/frontier-<scenario>[-<goals>]/frontier.json``, same seed), when there is one."""
+    from ..cli import goal_suffix
+
+    path = directory.parent / f"frontier-{name}{goal_suffix(selected)}" / "frontier.json"
+    if not path.is_file():
+        return summary
+    frontier = results.json_object(path)
+    if frontier.get("seed") != summary.get("seed"):
+        return summary
+    return {**summary, "frontier": frontier}
+
+
+def _source(source: str | Path | None, project: Project | None, out_root: Path = Path("out")
+            ) -> tuple[Path, scenario_mod.Scenario | None]:
+    """The reach result directory to read, and (when it must be run first) the scenario.
+
+    A directory is read as it is; a scenario reads ``out/reach-<scenario>`` (what
+    ``plansim reach`` writes) when it exists, else is run there first with reach's
+    defaults, so the brief and ``plansim reach`` give one answer.
+    """
     project = find() if project is None else project
     if source is not None and (Path(source) / "results.nc").is_file():
-        ds = briefing.load_results(source)
-        name = ds.attrs.get("scenario_file", "")
-        path = project.scenarios / name
-        if not name or not path.is_file():
-            raise InputError(Path(source) / "results.nc", "scenario_file",
-                             f"scenario '{name}' is not in scenarios/",
-                             "run `plansim brief SCENARIO` instead")
-        scen = scenario_mod.load(path, project).with_goals(
-            None if ds.attrs.get("goals_selected", "all") == "all" else ds.attrs["goals_selected"])
-        return ds, scen
+        return Path(source), None
     if source is not None and Path(source).is_dir():
         raise InputError(source, None, "no results.nc in this directory",
                          "give a `plansim reach --out DIR` directory or a scenario")
-    return None, scenario_mod.load(source, project)
+    scen = scenario_mod.load(source, project)
+    directory = out_root / f"reach-{scen.name}"
+    if (directory / "results.nc").is_file() and (directory / "summary.json").is_file():
+        return directory, None
+    return directory, scen
 
 
-def _reach(scen: scenario_mod.Scenario, runs_: int, seed: int, search_runs: int,
-           generations: int) -> xr.Dataset:
-    res = reach.reach(scen, runs=runs_, seed=seed, search_runs=search_runs,
-                      generations=generations)
-    best = res.best_evaluation.drop_vars("plausible", errors="ignore")
-    ds = xr.merge([res.data, best.rename({k: f"best_{k}" for k in best.data_vars})])
-    ds.attrs.update({**res.summary_json(), "best_levers": json.dumps(res.best_levers)})
-    return ds
+def verdict_text(directory: str | Path, lang: str = "en", project: Project | None = None
+                 ) -> str:
+    """The leader's verdict of a reach result directory: what ``plansim reach --lang``
+    printed and the brief says."""
+    ds, summary_json, scen = _load_dir(Path(directory), find() if project is None else project)
+    met = ds["met"].values.astype(bool)[ds["plausible"].values.astype(bool)]
+    return verdict_mod.leader(scen, summary_json, labels.check_lang(lang), met).text()
+
+
+def read_from(source: str | Path | None, project: Project | None = None) -> Path:
+    """The reach result directory the brief of ``source`` reads."""
+    return _source(source, find() if project is None else project)[0]
+
+
+def _run_reach(scen: scenario_mod.Scenario, directory: Path, runs_: int, seed: int) -> None:
+    """``plansim reach`` of ``scen`` with its defaults into ``directory``."""
+    reach.check_scenario(scen)
+    outputs.check_dir(directory, reach.FILES, needed_bytes=reach.result_bytes(scen, runs_))
+    with outputs.locked(directory, "plansim reach"):
+        reach.reach(scen, runs=runs_, seed=seed).write(directory)
 
 
 def focus_goals(summary: dict, n: int = FOCUS_GOALS) -> list[str]:
@@ -134,23 +181,91 @@ def _figure_label(key: str, lang: str) -> str:
 
 
 def _pct(p: float | None, lang: str = "en") -> str:
-    """A probability in percent; ``n/a`` (in ``lang``) when no plausible future was counted."""
-    return labels.text("not_available", lang) if p is None else f"{100 * p:.1f}%"
+    """A probability in percent (``<0.1%`` for one future in thousands, not ``0.0%``);
+    ``n/a`` (in ``lang``) when no plausible future was counted."""
+    return labels.percent(p, lang)
 
 
-def _table(head: list[str], rows: list[list[str]]) -> str:
+def _table(head: list[str], rows: list[list[str]], code: tuple[int, ...] = ()) -> str:
+    """An HTML table; columns in ``code`` are what a reader copies (hashes, versions)."""
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
+    cell = lambda i, c: (f"<td><code>{html.escape(str(c))}</code></td>" if i in code
+                         else f"<td>{html.escape(str(c))}</td>")
+    body = "".join("<tr>" + "".join(cell(i, c) for i, c in enumerate(r)) + "</tr>"
                    for r in rows)
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en") -> str:
-    """The brief's HTML."""
-    t = lambda key, **kw: labels.text(key, lang, **{**labels.project_texts(scen.project), **kw})
+def localise_audit(line: str, goal_set, lang: str) -> str:
+    """An audit sentence with goal ids, indicator ids and goal units in the reader's words
+    (labels.toml ``[audit_unit]``)."""
+    words = {g.id: labels.goal(g, lang) for g in goal_set.goals}
+    words.update({g.indicator: labels.indicator(g.indicator, lang) for g in goal_set.goals})
+    for name in labels.indicator_names():
+        words.setdefault(name, labels.indicator(name, lang))
+    words.update(labels.audit_units(lang))
+    for key in sorted(words, key=len, reverse=True):
+        line = line.replace(key, words[key])
+    return line
+
+
+def _command_as_code(line: str, scenario_name: str) -> str:
+    """The command a sentence tells the reader to run, set as code."""
+    command = html.escape(f"plansim frontier {scenario_name}")
+    return line.replace(command, f"<code>{command}</code>")
+
+
+def _img(src: str, cls: str = "") -> str:
+    return f"<img class='{cls}' alt='chart' src='{src}'>"
+
+
+def _lever_rows(scen, best_levers: dict, lang: str) -> list[list[str]]:
+    units = {k: p.units for k, p in model.parameters(scen.project).items()}
+    value = lambda k, v: labels.parameter_value(k, v, units.get(k, ""), lang)
+    return [[labels.parameter(k, lang), value(k, lv.value),
+             f"{value(k, lv.bounds[0])} – {value(k, lv.bounds[1])}",
+             value(k, best_levers[k]) if k in best_levers else ""]
+            for k, lv in sorted(scen.levers.items())]
+
+
+def _uncertainty_rows(scen, lang: str) -> list[list[str]]:
+    units = {k: p.units for k, p in model.parameters(scen.project).items()}
+    value = lambda k, v: labels.parameter_value(k, v, units.get(k, ""), lang)
+    rows = []
+    for k, u in sorted(scen.uncertainties.items(), key=lambda kv: labels.parameter(kv[0],
+                                                                                   lang)):
+        if "year" in k and units.get(k) == "Year":  # a year is a year: 2008, not 2.008e+03
+            low, mid, high = (f"{round(v)}" for v in (u.low, u.central, u.high))
+        else:
+            low, mid, high = (value(k, v) for v in (u.low, u.central, u.high))
+        rows.append([labels.parameter(k, lang), labels.distribution(u.distribution, lang),
+                     low, mid, high])
+    return rows
+
+
+def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
+          summary_json: dict | None = None, source: str = "") -> str:
+    """The brief's HTML: two A4 pages (verdict, scorecard, what holds it back, what would
+    make it reachable, the levers that matter), then ``#appendix`` (a new page)."""
+    t = lambda key, **kw: labels.text(key, lang, **{**labels.project_texts(scen.project, lang),
+                                                    **kw})
     goal_set = scen.goal_set()
     gl = lambda gid: labels.goal_by_id(gid, goal_set, lang)
     summary = ds.plan.summary()
+    if summary_json is None:  # a result without summary.json: the same fields from ds
+        summary_json = {"runs": int(ds.sizes["run"]), "plausible_runs": summary["runs_counted"],
+                        "outside_domain_runs": int((~ds["in_domain"].values.astype(bool))
+                                                   .sum()) if "in_domain" in ds else 0,
+                        "joint_probability": {"value": summary["joint_probability"]
+                                              ["probability"], "interval": summary
+                                              ["joint_probability"]["interval"]},
+                        "goals": {g: {"value": v["probability"], "interval": v["interval"]}
+                                  for g, v in summary["goals"].items()},
+                        "held_back_by": summary["held_back_by"]}
+    plausible = ds["plausible"].values.astype(bool)
+    met = ds["met"].values.astype(bool)[plausible]
+    said = verdict_mod.leader(scen, summary_json, lang, met)
+    n = summary["runs_counted"]
     best_summary = None
     if "best_met" in ds:
         best_summary = reachability.summarize(
@@ -158,48 +273,41 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en") -> str:
                         .astype(bool)}), ds["plausible"].astype(bool))
     best_levers = json.loads(ds.attrs["best_levers"]) if "best_levers" in ds.attrs else {}
     pct = lambda p: _pct(p, lang)
-    jp = summary["joint_probability"]
-    lo, hi = jp["interval"]
-    if summary["runs_counted"] == 0:  # nothing to count: say so, give no number
-        verdict = [t("brief_no_plausible", n=ds.sizes["run"])]
-    else:
-        verdict = [t("brief_verdict", n=summary["runs_counted"], k=len(summary["goals"]),
-                     p=pct(jp["probability"]), lo=pct(lo), hi=pct(hi))]
-    if summary["held_back_by"]:
-        step = summary["held_back_by"][0]
-        verdict.append(t("brief_held_back", goal=gl(step["goal"]),
-                         p=pct(step["joint_without"]["probability"])))
-    if best_summary and best_summary["runs_counted"]:
-        verdict.append(t("brief_best", p=pct(best_summary["joint_probability"]["probability"])))
 
     focus = focus_goals(summary)
     problem = sensitivity.from_scenario(scen)
     swings = sensitivity.tornado_swings(problem, sensitivity.scenario_function(scen, focus)) \
         if focus else None
-    charts = [plotting.probabilities(summary, compare=best_summary, goal_set=goal_set,
-                                     lang=lang)]
-    if swings is not None:
-        charts.append(plotting.tornado(swings, focus[0], goal_set, lang=lang))
-        charts.append(plotting.fan(ds, goal_set[focus[0]].indicator, goal_set, scen.project,
-                                   lang=lang)
-                      if goal_set[focus[0]].indicator in ds else None)
-    if focus:  # PAWN on the goals the brief explains (all 21 would take seconds more)
-        charts.append(plotting.heatmap(ds.plan.sensitivity(focus), goal_set=goal_set,
-                                       lang=lang))
-    if summary["runs_counted"]:
-        charts.append(plotting.conflicts(ds, goal_set, lang=lang))
-    box = ds.plan.discover(focus[:1]) if focus else {}
+    scorecard_chart = _png(plotting.probabilities(summary, compare=best_summary,
+                                                  goal_set=goal_set, lang=lang))
+    tornado_chart = (_png(plotting.tornado(swings, focus[0], goal_set, lang=lang))
+                     if swings is not None else None)
+    extra = []
+    if focus and goal_set[focus[0]].indicator in ds:
+        extra.append(plotting.fan(ds, goal_set[focus[0]].indicator, goal_set, scen.project,
+                                  lang=lang))
+    if focus and n:  # PAWN on the goals the brief explains (all 21 would take seconds more)
+        extra.append(plotting.heatmap(ds.plan.sensitivity(focus), goal_set=goal_set,
+                                      lang=lang))
+    if n:
+        extra.append(plotting.conflicts(ds, goal_set, lang=lang))
+    box = ds.plan.discover(focus[:1], inputs=discovery_inputs(ds, scen)) if focus and n \
+        else {}
     if box.get("restrictions"):
-        charts.append(plotting.prim_limits(box, goal_set, lang=lang))
-    images = [_png(f) for f in charts if f is not None]
+        extra.append(plotting.prim_limits(box, goal_set, lang=lang, units={
+            k: p.units for k, p in model.parameters(scen.project).items()}))
+    extra_images = [_png(f) for f in extra if f is not None]
 
-    binding = ("、" if lang == "zh" else "; ").join(
-        f"{gl(b['goal'])} ({pct(b['share'])})" for b in summary["binding_goals"][:3])
-    held = [[f"{i + 1}. {gl(s['goal'])}", pct(s["probability_alone"]),
-             pct(s["joint_without"]["probability"])]
+    rank = lambda i: f"{i + 1}." if i < said.stable_to else "·"  # only a stable rank
+    held = [[f"{rank(i)} {labels.goal_target_by_id(s['goal'], goal_set, lang)}",
+             t("count_of", c=labels.count(round(s["probability_alone"] * n)),
+               n=labels.count(n), p=pct(s["probability_alone"])),
+             t("count_of", c=labels.count(s["joint_without"]["count"]), n=labels.count(n),
+               p=pct(s["joint_without"]["probability"]))]
             for i, s in enumerate(summary["held_back_by"])]
     lever_rows = []
     if swings is not None:
+        units = {k: p.units for k, p in model.parameters(scen.project).items()}
         row = swings.sel(output=focus[0])
         order = np.argsort(-row["swing"].values, kind="stable")
         for i in order:
@@ -207,104 +315,152 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en") -> str:
             if name not in scen.levers:
                 continue
             lv = scen.levers[name]
+            value = lambda v, k=name: labels.parameter_value(k, v, units.get(k, ""), lang)
             change = float(row["at_high"].values[i] - row["at_low"].values[i])
-            lever_rows.append([labels.parameter(name, lang), f"{lv.value:g}",
-                               f"[{lv.bounds[0]:g}, {lv.bounds[1]:g}]",
-                               f"{best_levers[name]:.4g}" if name in best_levers else "",
-                               f"{100 * change:+.1f}%"])
-    scorecard = [[gl(g), pct(v["probability"]),
+            lever_rows.append([labels.parameter(name, lang), value(lv.value),
+                               f"{value(lv.bounds[0])} – {value(lv.bounds[1])}",
+                               value(best_levers[name]) if name in best_levers else "",
+                               t("points", x=f"{100 * change:+.1f}")])
+    scorecard = [[labels.goal_target(g, lang),
+                  t("count_of", c=labels.count(round(v["probability"] * n)), n=labels.count(n),
+                    p=pct(v["probability"])) if v["probability"] is not None else pct(None),
                   f"{pct(v['interval'][0])}–{pct(v['interval'][1])}"
                   if v["probability"] is not None else pct(None)]
-                 for g, v in summary["goals"].items()]
-    quotes = [[gl(g.id), g.describe(), g.section, g.quote] for g in goal_set.goals]
-    levers = [[labels.parameter(k, lang), f"{lv.value:g}", f"[{lv.bounds[0]:g}, {lv.bounds[1]:g}]",
-               f"{best_levers[k]:.4g}" if k in best_levers else ""]
-              for k, lv in sorted(scen.levers.items())]
-    uncs = [[labels.parameter(k, lang), u.distribution, f"{u.low:g}", f"{u.central:g}",
-             f"{u.high:g}"] for k, u in sorted(scen.uncertainties.items())]
+                 for g, v in ((goal_set[k], v) for k, v in summary["goals"].items())]
+    quotes = [[labels.goal_target(g, lang), g.section, g.quote] for g in goal_set.goals]
     central = runs.run_scenario(scen)
-    fit = [[_figure_label(r["figure"], lang), f"{r['history']:g}", f"{r['model']:.4g}",
-            t("yes") if r["within"] else t("no")]
+    fit = [[_figure_label(r["figure"], lang), labels.number(r["history"]),
+            labels.number(r["model"]), t("yes") if r["within"] else t("no")]
            for r in calibrate.residual_table(central.indicators,
-                                                    history.figures(scen.project))]
+                                             history.figures(scen.project))]
     audit = audit_findings(scen, lang)
     prov_keys = ("model_hash", "scenario", "scenario_hash", "calibration_hash", "seed",
                  "uncertainties_hash", "goals_hash", "version_plansim", "version_pysd",
                  "version_salib")
-    prov = [[k, str(ds.attrs[k])] for k in prov_keys if k in ds.attrs]
-    prov.append(["runs", str(ds.sizes["run"])])
+    prov = [[t(f"prov_{k}"), str(ds.attrs[k])] for k in prov_keys if k in ds.attrs]
+    prov.append([t("prov_runs"), str(ds.sizes["run"])])
 
-    sections = [
-        f"<h1>{html.escape(t('brief_title', scenario=scen.name))}</h1>",
-        f"<p class='verdict'>{html.escape(' '.join(verdict))}</p>",
-        f"<h2>{html.escape(t('brief_scorecard'))}</h2>",
-        f"<img alt='scorecard' src='{images[0]}'>",
-        _table([t("col_goal"), t("col_probability"), t("col_interval")], scorecard),
-        f"<h2>{html.escape(t('brief_binding'))}</h2>",
-        *([f"<p>{html.escape(t('brief_binding_goals', goals=binding))}</p>"]
-          if binding else []),
-        f"<p>{html.escape(t('brief_held_back_list'))}</p>",
-        _table([t("col_dropped"), t("col_probability"), t("col_rest_together")], held),
+    esc = html.escape
+    title = t("brief_title", scenario=labels.scenario_name(scen.name, lang))
+    path_rows = ([_table([t("col_goal"), t("col_relaxed"), t("col_probability"),
+                          t("col_interval")],
+                         [[r["original"], r["relaxed"], pct(r["probability"]),
+                           f"{pct(r['ci'][0])}–{pct(r['ci'][1])}"] for r in said.relaxed])]
+                 if said.relaxed else [])
+    main = [
+        f"<h1>{esc(title)}</h1>",
+        "<div class='verdict'>" + f"<p class='answer'>{esc(said.answer)}</p>"
+        + (f"<p>{esc(said.held_back)}</p>" if said.held_back else "")
+        + (f"<p>{esc(said.path[0])}</p>" if said.path else "") + "</div>",
+        f"<h2>{esc(t('brief_scorecard'))}</h2>",
+        _img(scorecard_chart, "scorecard"),
+        f"<h2>{esc(t('brief_binding'))}</h2>",
+        _table([t("col_dropped"), t("col_alone"), t("col_rest_together")], held[:5]),
+        f"<p class='small'>{esc(t('v_table_stability', k=said.stable_to, b=verdict_mod.BOOTSTRAP))}</p>",
+        "<section id='path-to-yes'>",
+        f"<h2>{esc(t('brief_path'))}</h2>",
+        *[f"<p>{_command_as_code(esc(line), scen.name)}</p>" for line in said.path],
+        *path_rows,
+        "</section>",
     ]
     if lever_rows:
-        sections += [f"<p>{html.escape(t('brief_levers_matter', goal=gl(focus[0])))}</p>",
-                     _table([t("col_lever"), t("col_value"), t("col_bounds"), t("col_best"),
-                             t("col_effect")], lever_rows)]
-    sections.append(f"<h2>{html.escape(t('brief_charts'))}</h2>")
-    sections += [f"<img alt='chart' src='{src}'>" for src in images[1:]]
-    sections += [
-        f"<h2>{html.escape(t('brief_assumptions'))}</h2>",
-        f"<h3>{html.escape(t('brief_levers_table'))}</h3>",
-        _table([t("col_lever"), t("col_value"), t("col_bounds"), t("col_best")], levers),
-        f"<h3>{html.escape(t('brief_uncertainties_table'))}</h3>",
-        _table([t("col_uncertainty"), t("col_distribution"), t("col_low"), t("col_central"),
-                t("col_high")], uncs),
-        f"<h3>{html.escape(t('brief_calibration'))}</h3>",
-        _table([t("col_figure"), t("col_history"), t("col_model"), t("col_within")], fit),
-        f"<h2>{html.escape(t('brief_goals_table'))}</h2>",
-        _table([t("col_goal"), t("col_target"), t("col_section"), t("col_quote")], quotes),
-        f"<h2>{html.escape(t('brief_audit'))}</h2>",
-        ("<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in audit) + "</ul>"
-         if audit is not None else f"<p>{html.escape(t('brief_audit_missing'))}</p>"),
-        f"<h2>{html.escape(t('brief_provenance'))}</h2>",
-        _table(["", ""], prov),
+        main += [f"<h2>{esc(t('brief_levers_matter', goal=gl(focus[0])))}</h2>",
+                 _table([t("col_lever"), t("col_value"), t("col_bounds"), t("col_best"),
+                         t("col_effect")], lever_rows[:5])]
+    main.append(f"<p class='small'>{esc(said.futures)}</p>")
+    if source:  # which result this is (the path is what the reader types: <code>)
+        said_source = t("v_source", runs=labels.count(ds.sizes["run"]),
+                        seed=ds.attrs.get("seed", ""), path="")
+        main.append(f"<p class='small'>{esc(said_source)}<code>{esc(source)}</code></p>")
+    appendix = [
+        "<section id='appendix'>",
+        f"<h2>{esc(t('brief_appendix'))}</h2>",
+        f"<h3>{esc(t('brief_scorecard'))}</h3>",
+        _table([t("col_goal"), t("col_probability"), t("col_interval")], scorecard),
+        f"<h3>{esc(t('brief_held_back_list'))}</h3>",
+        _table([t("col_dropped"), t("col_alone"), t("col_rest_together")], held),
     ]
-    body = "\n".join(sections)
-    css = (_font_face(body) + "body{font-family:'Brief CJK','DejaVu Sans',sans-serif;"
-           "max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111;line-height:1.45}"
-           "h1{font-size:1.5rem}h2{font-size:1.2rem;border-bottom:1px solid #999;"
-           "margin-top:2rem}h3{font-size:1rem}.verdict{font-size:1.1rem;background:#f3f3f3;"
-           "padding:.8rem;border-left:4px solid #0072B2}img{max-width:100%;display:block;"
-           "margin:1rem 0}table{border-collapse:collapse;font-size:.8rem;margin:.5rem 0}"
-           "td,th{border:1px solid #bbb;padding:.2rem .4rem;text-align:left;"
-           "vertical-align:top}")
+    if tornado_chart:
+        appendix.append(_img(tornado_chart, "chart"))
+    appendix += [f"<h3>{esc(t('brief_charts'))}</h3>",
+                 *[_img(src, "chart") for src in extra_images],
+                 f"<h3>{esc(t('brief_levers_table'))}</h3>",
+                 _table([t("col_lever"), t("col_value"), t("col_bounds"), t("col_best")],
+                        _lever_rows(scen, best_levers, lang)),
+                 f"<h3>{esc(t('brief_uncertainties_table'))}</h3>",
+                 _table([t("col_uncertainty"), t("col_distribution"), t("col_low"),
+                         t("col_central"), t("col_high")], _uncertainty_rows(scen, lang)),
+                 f"<h3>{esc(t('brief_calibration'))}</h3>",
+                 _table([t("col_figure"), t("col_history"), t("col_model"), t("col_within")],
+                        fit),
+                 f"<h3>{esc(t('brief_goals_table'))}</h3>",
+                 _table([t("col_goal"), t("col_section"), t("col_quote")], quotes),
+                 f"<h3>{esc(t('brief_audit'))}</h3>",
+                 ("<ul>" + "".join(f"<li>{esc(localise_audit(f, goal_set, lang))}</li>"
+                                   for f in audit) + "</ul>"
+                  if audit is not None else f"<p>{esc(t('brief_audit_missing'))}</p>"),
+                 f"<h3>{esc(t('brief_provenance'))}</h3>",
+                 "<div class='provenance'>" + _table(["", ""], prov, code=(1,)) + "</div>",
+                 "</section>"]
+    body = "\n".join(main + appendix)
+    css = (_font_face(body) + "@page{size:A4;margin:14mm 14mm 14mm 14mm}"
+           "body{font-family:'Brief CJK','DejaVu Sans',sans-serif;font-size:10.5pt;"
+           "max-width:60rem;margin:1rem auto;padding:0 1rem;color:#111;line-height:1.4}"
+           "h1{font-size:1.35rem;margin:.2rem 0 .5rem}h2{font-size:1.05rem;"
+           "border-bottom:1px solid #999;margin:.8rem 0 .3rem}h3{font-size:.95rem}"
+           "p{margin:.3rem 0}.verdict{background:#f3f3f3;padding:.5rem .8rem;"
+           "border-left:4px solid #0072B2}.verdict .answer{font-size:1.1rem;font-weight:bold}"
+           "img{max-width:100%;display:block;margin:.4rem auto}img.scorecard{max-height:118mm}"
+           "img.chart{max-height:120mm;page-break-inside:avoid}"
+           "table{border-collapse:collapse;font-size:.78rem;margin:.3rem 0}"
+           "td,th{border:1px solid #bbb;padding:.1rem .35rem;text-align:left;"
+           "vertical-align:top}.small{font-size:.8rem;color:#333}"
+           "#appendix{page-break-before:always;break-before:page}"
+           ".provenance td{font-family:monospace;font-size:.7rem}")
     html_lang = "zh-CN" if lang == "zh" else "en"
     return (f"<!DOCTYPE html>\n<html lang='{html_lang}'><head><meta charset='utf-8'>"
             f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
-            f"<title>{html.escape(t('brief_title', scenario=scen.name))}</title>"
+            f"<title>{esc(title)}</title>"
             f"<style>{css}</style></head><body>\n{body}\n</body></html>\n")
 
 
-def brief(source=None, lang: str = "en", out: Path | str | None = None, runs_: int = 1000,
-          seed: int = 0, search_runs: int = 100, generations: int = 3,
-          project: Project | None = None, force: bool = False) -> Path:
+def discovery_inputs(ds: xr.Dataset, scen: scenario_mod.Scenario) -> list[str]:
+    """What PRIM may restrict: the scenario's uncertainties and levers present in the
+    result (not the calibration constants the district cannot act on)."""
+    names = set(scen.uncertainties) | set(scen.levers)
+    return [v for v in ds.data_vars if v in names]
+
+
+def brief(source=None, lang: str = "en", out: Path | str | None = None,
+          runs_: int | None = None, seed: int = 0, project: Project | None = None,
+          force: bool = False) -> Path:
     """Write the brief of a reach result directory or a scenario; the HTML file's path.
 
-    An existing file at ``out`` is replaced only with ``force`` (checked before any run).
+    A scenario reads ``out/reach-<scenario>`` when it exists, else runs ``plansim reach``
+    into it first (``runs_`` futures, default reach's). An existing file at ``out`` is
+    replaced only with ``force`` (checked before any run).
     """
     labels.check_lang(lang)
     style.use(lang)
     if out is not None and Path(out).suffix.lower() != ".html":
         raise InputError(out, "--out", "not an .html file", "give a path ending in .html")
-    ds, scen = _source(source, project)
-    out = Path(out) if out is not None else Path("out") / f"brief-{scen.name}-{lang}.html"
+    project = find() if project is None else project
+    directory, to_run = _source(source, project)
+    name = to_run.name if to_run is not None else None
+    if name is None:
+        ds, summary_json, scen = _load_dir(directory, project)
+        name = scen.name
+    out = Path(out) if out else Path("out") / f"brief-{name}-{lang}.html"
     outputs.check_file(out, force=force)
-    if ds is None:
+    runs_ = runs_ or reach.DEFAULT_RUNS
+    if to_run is not None:
         from ..running import memory
 
-        memory.check(reach.memory_bytes(scen, runs_, search_runs), f"brief over {runs_} "
-                     "futures")
+        memory.check(reach.memory_bytes(to_run, runs_), f"brief over {runs_} futures")
     with outputs.locked(out.parent if str(out.parent) else Path("."), "plansim brief"):
-        if ds is None:
-            ds = _reach(scen, runs_, seed, search_runs, generations)
-        return results.write_text(build(ds, scen, lang), out)
+        if to_run is not None:
+            _run_reach(to_run, directory, runs_, seed)
+            ds, summary_json, scen = _load_dir(directory, project)
+        source_line = str(directory)
+        text = build(ds, scen, lang, summary_json, source=source_line)
+        return results.write_text(text, out)

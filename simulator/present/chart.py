@@ -95,7 +95,16 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
             if goal is not None and goal not in goal_set.ids:
                 raise InputError("command line", "--goal", f"'{goal}' is not a goal",
                                  "give a goal id (`plansim goals`)")
-            box = ds.plan.discover([goal] if goal else None)
+            from .brief import discovery_inputs
+
+            chosen = [goal] if goal else briefing.prim_target(ds.plan.summary())
+            if chosen == []:  # no goal both holds and fails: nothing to restrict
+                chosen = None
+            scen_file = project.scenarios / ds.attrs.get("scenario_file", "")
+            inputs = (discovery_inputs(ds, scenario_mod.load(scen_file, project))
+                      if scen_file.is_file() and scen_file.suffix == ".toml" else None)
+            box = ds.plan.discover(chosen, inputs=inputs)
+            goal = goal or (chosen[0] if chosen else None)
             if not box["runs"]:
                 raise InputError(Path(source) / "results.nc", "plausible", box["note"],
                                  "reach a scenario whose futures reproduce the history "
@@ -129,10 +138,14 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
         ds = xr.open_dataset(path).load()
         goal_set = _goal_set(ds, project)
         outputs = [output] if output else [str(o) for o in ds["output"].values]
+        key = {"sobol": "ST", "morris": "mu_star", "pawn": "median", "tornado": "swing"}[kind]
         for o in outputs:
             if o not in ds["output"].values:
                 raise InputError(path, "--output", f"'{o}' was not analysed",
                                  f"use one of {', '.join(map(str, ds['output'].values))}")
+            if not ds[key].sel(output=o).values.any():  # constant: no chart, say so
+                print(f"{o}: {labels.text('constant_output', lang)}: no chart")
+                continue
             draw_one = plotting.tornado if kind == "tornado" else plotting.indices
             stem = validate.name(path, "output", f"{kind}_{o.replace(':', '_')}")
             try:

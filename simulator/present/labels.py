@@ -33,11 +33,13 @@ def _table(path: str = str(LABELS_FILE)) -> dict:
     return tomlfile.read(path, "labels file not found", "reinstall plansim")
 
 
-def project_texts(project) -> dict[str, object]:
+def project_texts(project, lang: str = "en") -> dict[str, object]:
     """What texts take from the project, never from the bundled example: the plan's name
-    (``{plan}``) and the first and last year of its history (``{first}``, ``{last}``)."""
+    in ``lang`` (``{plan}``: the manifest's ``name``, or ``name_zh`` in Chinese) and the
+    first and last year of its history (``{first}``, ``{last}``)."""
     years = project.history_settings.years
-    return {"plan": project.name, "first": years[0], "last": years[-1]}
+    name = project.name_zh if check_lang(lang) == "zh" else project.name
+    return {"plan": name, "first": years[0], "last": years[-1]}
 
 
 def text(key: str, lang: str, **fields) -> str:
@@ -60,6 +62,11 @@ def indicator(name: str, lang: str, project=None) -> str:
         return entry[check_lang(lang)]
     found = _definition(name, project)
     return found.description if found and found.description else name
+
+
+def scale(name: str, lang: str) -> float:
+    """The factor an indicator's values are shown with in ``lang`` (persons -> 万人)."""
+    return float(_table()["indicator"].get(name, {}).get(f"scale_{check_lang(lang)}", 1.0))
 
 
 def unit(name: str, lang: str, project=None) -> str:
@@ -117,3 +124,120 @@ def output(name: str, goal_set, lang: str) -> str:
         return f"{year}年{indicator(ind, lang)}" if lang == "zh" else \
             f"{indicator(ind, lang)}, {year}"
     return goal_by_id(name, goal_set, lang)
+
+
+# Numbers for people: no scientific notation, counts with separators, units in words.
+
+def number(x: float, digits: int = 4) -> str:
+    """``x`` to ``digits`` significant digits, positional (``68470``, ``0.0007``, never
+    ``6.847e+04``)."""
+    import numpy as np
+
+    x = float(x)
+    if x == 0 or not np.isfinite(x):
+        return "0" if x == 0 else "–"
+    magnitude = int(np.floor(np.log10(abs(x))))
+    if magnitude >= digits - 1:
+        return f"{round(x):d}"
+    return np.format_float_positional(x, precision=digits, unique=True, fractional=False,
+                                      trim="-")
+
+
+def count(n: int) -> str:
+    """A count of futures or runs: ``2,706``."""
+    return f"{int(n):,}"
+
+
+def percent(p: float | None, lang: str, digits: int = 1) -> str:
+    """A probability in percent; ``n/a`` (in ``lang``) when nothing was counted."""
+    if p is None:
+        return text("not_available", lang)
+    floor = 10.0 ** -digits
+    if 0 < 100 * p < floor:  # one future in 10,000 is not 0.0%
+        return f"<{floor:.{digits}f}%"
+    if 100 - floor < 100 * p < 100:
+        return f">{100 - floor:.{digits}f}%"
+    return f"{100 * p:.{digits}f}%"
+
+
+def scenario_name(name: str, lang: str) -> str:
+    """A scenario's reader's name (labels.toml ``[scenario]``), else its file name."""
+    return _table().get("scenario", {}).get(name, {}).get(check_lang(lang), name)
+
+
+def distribution(name: str, lang: str) -> str:
+    """``uniform`` -> ``均匀分布``."""
+    return _table().get("distribution", {}).get(name, {}).get(check_lang(lang), name)
+
+
+def is_share(name: str) -> bool:
+    """A dimensionless parameter that is a share (shown as %)."""
+    return name in _table().get("share", {}).get("names", [])
+
+
+def parameter_value(name: str, value: float, vensim_unit: str, lang: str) -> str:
+    """A lever's or uncertainty's value with its unit, shares and rates in %:
+    ``2%``, ``1.5%/年``, ``40%``, ``3 年``."""
+    entry = _table().get("vensim_unit", {}).get(vensim_unit)
+    if vensim_unit == "Dmnl" and is_share(name):
+        return f"{number(100 * value)}%"
+    if entry is None:  # a unit labels.toml does not know: the number alone
+        return number(value)
+    shown = number(value * entry.get("scale", 1))
+    word = entry[check_lang(lang)]
+    if not word:
+        return shown
+    return f"{shown}{word}" if word.startswith("%") or lang == "zh" else f"{shown} {word}"
+
+
+_COMPARATORS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+
+
+def goal_threshold(g, lang: str) -> str:
+    """A goal's threshold in the reader's words: ``≥15000元``, ``约24万人（±1.2万人）``."""
+    entry = _table().get("goal_unit", {}).get(g.unit, {})
+    word = entry.get(check_lang(lang), g.unit)
+    if g.measure == "ratio":
+        word = "倍" if lang == "zh" else "times"
+    scale = entry.get(f"scale_{lang}", 1)
+    value, tol = number(g.threshold * scale), number(g.tolerance * scale)
+    if lang == "en":  # 240,000 persons
+        value, tol = (f"{float(v):,.0f}" if abs(float(v)) >= 10_000 else v for v in (value, tol))
+    sep = "" if lang == "zh" or word.startswith(("%", "‰", "(")) else " "
+    if word.startswith("("):
+        sep = " "
+    if g.comparator == "approx":
+        if lang == "zh":
+            return f"约{value}{word}（±{tol}{word}）"
+        return f"about {value}{sep}{word} (± {tol})"
+    comp = _COMPARATORS.get(g.comparator, g.comparator)
+    return f"{comp}{value}{sep}{word}" if lang == "zh" else f"{comp} {value}{sep}{word}"
+
+
+def goal_target(g, lang: str) -> str:
+    """A goal's label with its threshold: ``2010年城镇居民人均可支配收入≥15000元``."""
+    sep = "" if lang == "zh" else " "
+    return f"{goal(g, lang)}{sep}{goal_threshold(g, lang)}"
+
+
+def goal_target_by_id(goal_id: str, goal_set, lang: str) -> str:
+    """:func:`goal_target` of a goal id (the id itself if the set lacks it)."""
+    try:
+        return goal_target(goal_set[goal_id], lang)
+    except KeyError:
+        return goal_id
+
+
+def indicator_names() -> list[str]:
+    """The indicators labels.toml names."""
+    return list(_table()["indicator"])
+
+
+def audit_units(lang: str) -> dict[str, str]:
+    """Units of the audit's sentences in the reader's words (labels.toml ``[audit_unit]``)."""
+    return {k: v[check_lang(lang)] for k, v in _table().get("audit_unit", {}).items()}
+
+
+def group(name: str, lang: str) -> str:
+    """A goal group's reader's name (labels.toml ``[group]``), else its name."""
+    return _table().get("group", {}).get(name, {}).get(check_lang(lang), name)
