@@ -35,9 +35,15 @@ def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalS
               levers: dict | None = None, names: list[str] | None = None,
               years=None) -> xr.Dataset:
     """Indicators ``(run, time)``, inputs ``(run,)``, goal margins and plausibility."""
-    project = scenario.project
     params = parameters(scenario, samples, levers)
-    data = simulate.run(params, names, project=project, years=years)
+    data = simulate.run(params, names, project=scenario.project, years=years)
+    return assess(scenario, samples, goal_set, params, data)
+
+
+def assess(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalSet,
+           params: dict[str, np.ndarray], data: xr.Dataset) -> xr.Dataset:
+    """:func:`run_block`'s result from the runs' indicators ``data`` (``simulate.run``)."""
+    project = scenario.project
     data = data.assign_coords(run=samples["run"].values)
     if "calibration_set" in samples.coords:
         data = data.assign_coords(calibration_set=samples["calibration_set"])

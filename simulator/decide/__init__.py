@@ -1,0 +1,1 @@
+"""Decisions: the goal frontier, trade-offs between goal groups, robust levers."""

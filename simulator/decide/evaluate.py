@@ -1,0 +1,157 @@
+"""Lever settings evaluated over fixed futures: branched from 2005, cached, on both cores.
+
+:class:`Evaluator` holds a scenario's futures and answers, for a matrix of lever settings
+``(K, levers)``, every goal's margin and met flag ``(K, runs, goals)`` and which runs count
+(plausible and inside the model's domain) ``(K, runs)``.  The runs share the path up to
+the model's ``policy start`` (levers and future uncertainties act only after it), so the
+2000-2005 part runs once per future (:mod:`simulator.engine.branch`) and each setting
+continues from the 2005 state; the result equals :func:`simulator.ensemble.run` bit for
+bit (tests/test_decide.py).  Settings already evaluated are answered from a cache (reach,
+the Pareto search and the frontier share one evaluator).  ``workers > 1`` evaluates fixed
+chunks of settings in forked processes: each setting's numbers are the same whatever the
+number of workers (elementwise arithmetic run by run; tests check 1 against 2).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from .. import ensemble, indicators, simulate
+from ..engine import branch
+from ..scenario import Scenario
+
+BRANCH_PARAMETER = "policy start"  # the model constant after which levers act
+CHUNK_RUNS = 20_000  # runs per engine call (settings x futures)
+_WORKER: Evaluator | None = None  # the evaluator a forked worker inherits
+
+
+@dataclass
+class Evaluation:
+    """Settings ``(K, levers)`` and, per setting, run and goal: margins, met, counted."""
+
+    levers: np.ndarray
+    margin: np.ndarray  # (K, runs, goals), NaN outside the domain
+    met: np.ndarray  # (K, runs, goals) bool
+    ok: np.ndarray  # (K, runs) bool: plausible and inside the model's domain
+
+    def probability(self, goals: np.ndarray | None = None) -> np.ndarray:
+        """Share of counted runs meeting every goal of the boolean mask ``goals``, (K,)."""
+        met = self.met if goals is None else self.met[:, :, goals]
+        hold = met.all(axis=2) & self.ok
+        return hold.sum(axis=1) / np.maximum(self.ok.sum(axis=1), 1)
+
+
+def default_workers() -> int:
+    """Both cores of a two-core machine; at most 2 (each worker holds its own model)."""
+    return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else os.cpu_count() or 1))
+
+
+class Evaluator:
+    """A scenario's futures (``samples``) and its levers, evaluated setting by setting."""
+
+    def __init__(self, scenario: Scenario, samples: xr.Dataset, workers: int = 1,
+                 branched: bool = True):
+        self.scenario = scenario
+        self.samples = samples
+        self.goal_set = scenario.goal_set()
+        self.goals = self.goal_set.ids
+        self.names = sorted(scenario.levers)
+        self.bounds = np.array([scenario.levers[k].bounds for k in self.names], dtype=float)
+        self.plan = np.array([scenario.levers[k].value for k in self.names], dtype=float)
+        self.workers = max(1, int(workers))
+        self.n = int(samples.sizes["run"])
+        self.evaluated = 0  # settings run (not answered from the cache)
+        self._cache: dict[tuple[float, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        project = scenario.project
+        names = {g.indicator for g in self.goal_set.goals} | set(
+            ensemble.history_indicators(project))
+        self._indicators = sorted(names)
+        self._variables = indicators.model_variables(project.indicators, self._indicators)
+        self._years = simulate._years(project, self._indicators, None)
+        self._params = ensemble.parameters(scenario, samples)
+        vm = simulate.vector_model(project)
+        self._until = vm.parameters.get(BRANCH_PARAMETER) if branched else None
+        self._prefix = None
+        if self._until is not None:
+            self._prefix = branch.run_until(vm, self._params, self._variables,
+                                            float(self._until), self._years)
+
+    # -- public
+
+    def evaluate(self, settings: np.ndarray) -> Evaluation:
+        """Every setting of ``settings`` ``(K, levers)`` over every future."""
+        settings = np.atleast_2d(np.asarray(settings, dtype=float))
+        keys = [tuple(float(v) for v in row) for row in settings]
+        todo = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        if todo:
+            per = max(1, CHUNK_RUNS // self.n)
+            chunks = [np.array(todo[i:i + per]) for i in range(0, len(todo), per)]
+            for chunk, result in zip(chunks, self._map(chunks)):
+                for j, key in enumerate(map(tuple, chunk.tolist())):
+                    self._cache[key] = (result[0][j], result[1][j], result[2][j])
+            self.evaluated += len(todo)
+        margin = np.stack([self._cache[k][0] for k in keys])
+        met = np.stack([self._cache[k][1] for k in keys])
+        ok = np.stack([self._cache[k][2] for k in keys])
+        return Evaluation(settings, margin, met, ok)
+
+    def archive(self) -> np.ndarray:
+        """Every setting evaluated so far, in the order first asked for."""
+        return np.array(list(self._cache), dtype=float).reshape(-1, len(self.names))
+
+    def as_dict(self, setting: np.ndarray) -> dict[str, float]:
+        return {k: float(v) for k, v in zip(self.names, setting)}
+
+    # -- running
+
+    def _map(self, chunks: list[np.ndarray]) -> list[tuple]:
+        if self.workers == 1 or len(chunks) == 1:
+            return [self._run(c) for c in chunks]
+        global _WORKER
+        _WORKER = self
+        try:
+            with multiprocessing.get_context("fork").Pool(self.workers) as pool:
+                return pool.map(_run_in_worker, chunks, chunksize=1)
+        finally:
+            _WORKER = None
+
+    def _run(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k, n = len(chunk), self.n
+        samples = self.samples.isel(run=np.tile(np.arange(n), k)).assign_coords(
+            run=np.arange(k * n))
+        levers = {name: np.repeat(chunk[:, i], n) for i, name in enumerate(self.names)}
+        params = ensemble.parameters(self.scenario, samples, levers)
+        project = self.scenario.project
+        if self._prefix is None:
+            data = simulate.run(params, self._indicators, project=project, years=self._years)
+        else:
+            data = simulate.from_raw(self._branched(params, k), self._indicators,
+                                     project=project)
+        out = ensemble.assess(self.scenario, samples, self.goal_set, params, data)
+        margin = out["margin"].transpose("run", "goal").values.reshape(k, n, -1)
+        met = out["met"].transpose("run", "goal").values.reshape(k, n, -1)
+        ok = out["plausible"].values.reshape(k, n).astype(bool)
+        return margin, met.astype(bool), ok
+
+    def _branched(self, params: dict[str, np.ndarray], k: int) -> xr.Dataset:
+        vm = simulate.vector_model(self.scenario.project)
+        head, state = self._prefix
+        tail = branch.run_from(vm, state, params, self._variables, self._years, repeat=k)
+        head = head.sel(time=head["time"] < state.time)
+        head = head[list(tail.data_vars)].isel(run=np.tile(np.arange(self.n), k))
+        head = head.assign_coords(run=tail["run"].values)
+        for name in tail.data_vars:  # the given parameters: this run's, not the prefix's
+            if "time" not in tail[name].dims:
+                head[name] = tail[name]
+        return xr.concat([head, tail], dim="time", data_vars="minimal", coords="minimal",
+                         compat="override", join="override").assign_attrs(tail.attrs)
+
+
+def _run_in_worker(chunk: np.ndarray):
+    return _WORKER._run(chunk)
