@@ -27,7 +27,7 @@ from ..scenario import Scenario
 
 BRANCH_PARAMETER = "policy start"  # the model constant after which levers act
 CHUNK_RUNS = 20_000  # runs per engine call (settings x futures)
-_WORKER: Evaluator | None = None  # the evaluator a forked worker inherits
+_WORKER: Settings | None = None  # the evaluator a forked worker inherits
 
 
 @dataclass
@@ -52,35 +52,20 @@ def default_workers() -> int:
                       else os.cpu_count() or 1))
 
 
-class Evaluator:
-    """A scenario's futures (``samples``) and its levers, evaluated setting by setting."""
+class Settings:
+    """Lever settings over fixed futures, each evaluated once (a cache) by ``_run``.
 
-    def __init__(self, scenario: Scenario, samples: xr.Dataset, workers: int = 1,
-                 branched: bool = True):
-        self.scenario = scenario
-        self.samples = samples
-        self.goal_set = scenario.goal_set()
-        self.goals = self.goal_set.ids
-        self.names = sorted(scenario.levers)
-        self.bounds = np.array([scenario.levers[k].bounds for k in self.names], dtype=float)
-        self.plan = np.array([scenario.levers[k].value for k in self.names], dtype=float)
+    ``names``, ``bounds`` ``(levers, 2)`` and ``plan`` (the scenario's setting) describe the
+    levers; ``n`` is the number of futures.  Subclasses give ``_run(chunk) -> (margin, met,
+    ok)`` for a chunk of settings.
+    """
+
+    def __init__(self, names: list[str], bounds: np.ndarray, plan: np.ndarray, n: int,
+                 workers: int = 1):
+        self.names, self.bounds, self.plan, self.n = names, bounds, plan, int(n)
         self.workers = max(1, int(workers))
-        self.n = int(samples.sizes["run"])
         self.evaluated = 0  # settings run (not answered from the cache)
         self._cache: dict[tuple[float, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        project = scenario.project
-        names = {g.indicator for g in self.goal_set.goals} | set(
-            ensemble.history_indicators(project))
-        self._indicators = sorted(names)
-        self._variables = indicators.model_variables(project.indicators, self._indicators)
-        self._years = simulate._years(project, self._indicators, None)
-        self._params = ensemble.parameters(scenario, samples)
-        vm = simulate.vector_model(project)
-        self._until = vm.parameters.get(BRANCH_PARAMETER) if branched else None
-        self._prefix = None
-        if self._until is not None:
-            self._prefix = branch.run_until(vm, self._params, self._variables,
-                                            float(self._until), self._years)
 
     # -- public
 
@@ -120,6 +105,37 @@ class Evaluator:
                 return pool.map(_run_in_worker, chunks, chunksize=1)
         finally:
             _WORKER = None
+
+    def _run(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+class Evaluator(Settings):
+    """A scenario's futures (``samples``) and its levers, evaluated setting by setting."""
+
+    def __init__(self, scenario: Scenario, samples: xr.Dataset, workers: int = 1,
+                 branched: bool = True):
+        self.scenario = scenario
+        self.samples = samples
+        self.goal_set = scenario.goal_set()
+        names = sorted(scenario.levers)
+        super().__init__(names,
+                         np.array([scenario.levers[k].bounds for k in names], dtype=float),
+                         np.array([scenario.levers[k].value for k in names], dtype=float),
+                         samples.sizes["run"], workers)
+        project = scenario.project
+        names = {g.indicator for g in self.goal_set.goals} | set(
+            ensemble.history_indicators(project))
+        self._indicators = sorted(names)
+        self._variables = indicators.model_variables(project.indicators, self._indicators)
+        self._years = simulate._years(project, self._indicators, None)
+        self._params = ensemble.parameters(scenario, samples)
+        vm = simulate.vector_model(project)
+        self._until = vm.parameters.get(BRANCH_PARAMETER) if branched else None
+        self._prefix = None
+        if self._until is not None:
+            self._prefix = branch.run_until(vm, self._params, self._variables,
+                                            float(self._until), self._years)
 
     def _run(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         k, n = len(chunk), self.n

@@ -68,7 +68,7 @@ def run_until(vm: Any, params: Mapping[str, Any], outputs: Sequence[str], until:
     """Integrate the runs from INITIAL TIME to ``until``: outputs at ``years <= until``
     over ``(run, time)`` and the state at ``until``."""
     check_branchable(vm)
-    years = np.asarray(sorted(set(float(y) for y in years)), dtype=np.float64)
+    years = np.asarray(sorted({float(y) for y in years}), dtype=np.float64)
     years = years[years <= until]
     given, labels = vm._given(params)
     out_names = list(dict.fromkeys(vm._names.real(name, "output") for name in outputs))
@@ -97,7 +97,7 @@ def run_from(vm: Any, state: BranchState, params: Mapping[str, Any], outputs: Se
     ``params`` over the ``N * repeat`` runs; outputs at ``years >= state.time``."""
     check_branchable(vm)
     n = state.n * repeat
-    years = np.asarray(sorted(set(float(y) for y in years)), dtype=np.float64)
+    years = np.asarray(sorted({float(y) for y in years}), dtype=np.float64)
     years = years[years >= state.time]
     given, labels = vm._given(params)
     if len(labels) != n:

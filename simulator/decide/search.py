@@ -1,0 +1,216 @@
+"""The frontier object: maximal goal sets, relaxed thresholds, Pareto set, robust setting.
+
+:func:`build` runs the searches on ``search`` (an evaluator over a subset of the futures)
+and reports every figure on ``full`` (the same scenario over all futures), with 95%
+Wilson intervals.  Both evaluators answer ``evaluate(settings) -> Evaluation`` and cache,
+so the Pareto search's settings are reused by the maximal sets and the relaxed thresholds.
+The dict's keys are the contract with the brief (/work/lead/CONTRACT-frontier.md).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import labels
+from ..analyze.reachability import wilson
+from . import frontier as goal_frontier
+from . import pareto, robust
+
+
+def _prob(flags: np.ndarray, ok: np.ndarray) -> dict:
+    n, k = int(ok.sum()), int((flags & ok).sum())
+    return {"probability": k / n if n else 0.0, "ci": list(wilson(k, n)), "count": k}
+
+
+def _label(goal, lang: str, project) -> str:
+    return labels.goal(goal, lang, project)
+
+
+def _maximal(evaluation, j: int, goals: list[str], target: float, kind: str, levers: dict,
+             limit: int) -> list[dict]:
+    out = []
+    for mask, _, _ in goal_frontier.maximal_sets(evaluation.met[j], evaluation.ok[j], target,
+                                                 limit):
+        p = _prob(evaluation.met[j][:, mask].all(axis=1), evaluation.ok[j])
+        out.append({"goals": [g for g, m in zip(goals, mask) if m], "size": int(mask.sum()),
+                    "levers": kind, "probability": p["probability"], "ci": p["ci"],
+                    "lever_values": levers})
+    return out
+
+
+def _best_searched_set(search, target: float) -> int:
+    """Index (in the archive) of the setting with the largest maximal set."""
+    archive = search.evaluate(search.archive())
+    best, key = 0, (-1, -1.0)
+    for j in range(len(archive.levers)):
+        sets = goal_frontier.maximal_sets(archive.met[j], archive.ok[j], target, 1)
+        if sets and (int(sets[0][0].sum()), sets[0][1]) > key:
+            best, key = j, (int(sets[0][0].sum()), sets[0][1])
+    return best
+
+
+def _relaxed(goal_set, full, search, rest: np.ndarray, g: int, target: float,
+             plan_eval, project) -> dict:
+    """The relaxed threshold of goal ``g`` under the scenario's and under searched levers."""
+    goal = goal_set.goals[g]
+    move = goal_frontier.relaxation(plan_eval.met[0], plan_eval.margin[0], plan_eval.ok[0],
+                                    rest, g, target)
+    setting, evaluation = full.plan, plan_eval
+    archive = search.evaluate(search.archive())
+    moves = [goal_frontier.relaxation(archive.met[j], archive.margin[j], archive.ok[j], rest,
+                                      g, target) for j in range(len(archive.levers))]
+    j = int(np.argmin(moves))
+    if moves[j] < move:
+        candidate = full.evaluate(archive.levers[j])
+        found = goal_frontier.relaxation(candidate.met[0], candidate.margin[0],
+                                         candidate.ok[0], rest, g, target)
+        if found < move:
+            move, setting, evaluation = found, archive.levers[j], candidate
+    reachable = math.isfinite(move) and move <= goal_frontier.MAX_RELAXATION
+    entry = {"goal": goal.id, "label_en": _label(goal, "en", project),
+             "label_zh": _label(goal, "zh", project), "reachable": bool(reachable)}
+    if math.isfinite(move):
+        entry.update(goal_frontier.relaxed_threshold(goal, move))
+        holds = evaluation.met[0][:, rest].all(axis=1) & (evaluation.margin[0][:, g] >= -move)
+    else:
+        entry.update({"comparator": goal.comparator, "threshold": None,
+                      "original": float(goal.threshold), "unit": goal.unit, "move": None})
+        holds = evaluation.met[0][:, rest].all(axis=1) & evaluation.met[0][:, g]
+    p = _prob(holds, evaluation.ok[0])
+    entry.update({"probability": p["probability"], "ci": p["ci"],
+                  "lever_values": full.as_dict(setting),
+                  "levers": "scenario" if setting is full.plan else "searched"})
+    return entry
+
+
+def _nearest(goal_set, candidates: list[tuple], rest: np.ndarray, blocking: list[int],
+             target: float, searched_joint: tuple | None, project) -> dict:
+    """The single nearest reachable plan: levers alone; else every blocking goal's
+    threshold moved (one after the other, smallest move first) under the lever setting
+    (``candidates``: (lever values or "scenario", evaluation)) needing the smallest total
+    move; else the blocking goals dropped (scenario levers)."""
+    if searched_joint is not None:
+        levers, p = searched_joint
+        return {"kind": "levers", "goals": goal_set.ids, "probability": p["probability"],
+                "ci": p["ci"], "lever_values": levers}
+    best = None
+    for levers, evaluation in candidates:
+        plan = _thresholds_moved(goal_set, evaluation, rest, blocking, target, project)
+        if plan is not None and (best is None or plan[0] < best[0]):
+            best = (plan[0], plan[1], levers)
+    if best is not None:
+        moved, p = best[1]
+        return {"kind": "threshold", "goals": goal_set.ids, "relaxed": moved,
+                "probability": p["probability"], "ci": p["ci"], "lever_values": best[2]}
+    evaluation = candidates[0][1]
+    p = _prob(evaluation.met[0][:, rest].all(axis=1), evaluation.ok[0])
+    return {"kind": "drop_goals", "goals": [goal_set.ids[g] for g in blocking],
+            "kept": [g for g, m in zip(goal_set.ids, rest) if m],
+            "probability": p["probability"], "ci": p["ci"], "lever_values": candidates[0][0]}
+
+
+def _thresholds_moved(goal_set, evaluation, rest, blocking, target, project):
+    """(total move, (moved goals, probability)) or None if a move exceeds the maximum."""
+    met, margin, ok = evaluation.met[0], evaluation.margin[0], evaluation.ok[0]
+    hold = met[:, rest].all(axis=1)
+    moved, total = [], 0.0
+    for g in sorted(blocking, key=lambda g: goal_frontier.relaxation(met, margin, ok, rest, g,
+                                                                     target)):
+        move = goal_frontier.move_for(hold, margin[:, g], ok, target)
+        if not math.isfinite(move) or move > goal_frontier.MAX_RELAXATION:
+            return None
+        hold = hold & (margin[:, g] >= -move)
+        total += move
+        goal = goal_set.goals[g]
+        moved.append({"goal": goal.id, "label_en": _label(goal, "en", project),
+                      "label_zh": _label(goal, "zh", project),
+                      **goal_frontier.relaxed_threshold(goal, move)})
+    return total, (moved, _prob(hold, ok))
+
+
+def build(search, full, goal_set, groups: dict[str, tuple[str, ...]], target: float,
+          seed: int, inputs: dict[str, np.ndarray], units: dict[str, str], project=None,
+          generations: int = pareto.GENERATIONS, population: int = pareto.POPULATION) -> dict:
+    """The frontier of ``goal_set`` at probability ``target`` (see the module docstring).
+
+    ``inputs``: the futures' uncertain inputs ``name -> (runs of full,)`` (uncertainties
+    only: the failure box's dimensions); ``units``: units of the levers and uncertainties.
+    """
+    goals = goal_set.ids
+    plan_eval = full.evaluate(full.plan)
+    ok = plan_eval.ok[0]
+    plan_levers = full.as_dict(full.plan)
+    out: dict = {"target": float(target), "futures": int(ok.sum()), "seed": int(seed),
+                 "goals": goals}
+    maximal = _maximal(plan_eval, 0, goals, target, "scenario", plan_levers, 5)
+
+    masks = pareto.group_masks(goals, groups)
+    pareto.search(search, masks, seed, generations, population)
+    front = pareto.pareto_set(search, masks)
+    best = _best_searched_set(search, target)
+    setting = search.archive()[best]
+    searched = _maximal(full.evaluate(setting), 0, goals, target, "searched",
+                        full.as_dict(setting), 1)
+    out["maximal_sets"] = maximal + searched
+
+    rest = np.zeros(len(goals), dtype=bool)
+    if maximal:
+        rest = np.isin(goals, maximal[0]["goals"])
+    blocking = [g for g in range(len(goals)) if not rest[g]]
+    out["relaxed"] = [_relaxed(goal_set, full, search, rest, g, target, plan_eval, project)
+                      for g in blocking]
+    ranked, stable = goal_frontier.ranking_stability(plan_eval.met[0], plan_eval.margin[0], ok,
+                                                     rest, blocking, target, seed)
+    out["ranking_stability"] = {"blocking_goals": [goals[g] for g in ranked],
+                                "stable_to": int(stable), "bootstrap": goal_frontier.BOOTSTRAP,
+                                "by": "threshold move needed, largest first"}
+    out["pareto"] = front  # shares on the search futures (``search.futures``)
+    out["robust"] = _robust(full, front, masks, inputs, units)
+    candidates = [("scenario", plan_eval)] + [
+        (r["lever_values"], full.evaluate(np.array([r["lever_values"][k] for k in full.names])))
+        for r in out["relaxed"] if r["levers"] == "searched"]
+    out["nearest"] = _nearest(goal_set, candidates, rest, blocking, target,
+                              _searched_joint(search, full, target), project)
+    out["groups"] = {name: [g for g, m in zip(goals, mask) if m] for name, mask in masks.items()}
+    out["search"] = {"futures": int(search.n), "settings_evaluated": int(search.evaluated),
+                     "generations": int(generations), "population": int(population),
+                     "optimiser": "pymoo NSGA-III"}
+    return out
+
+
+def _searched_joint(search, full, target: float) -> tuple | None:
+    """The searched setting with the highest joint probability, if it reaches ``target``
+    on the search futures and again on all futures."""
+    archive = search.evaluate(search.archive())
+    joint = archive.probability()
+    j = int(np.argmax(joint))
+    if joint[j] < target:
+        return None
+    evaluation = full.evaluate(archive.levers[j])
+    p = _prob(evaluation.met[0].all(axis=1), evaluation.ok[0])
+    return (full.as_dict(archive.levers[j]), p) if p["probability"] >= target else None
+
+
+def _robust(full, front: list[dict], masks: dict[str, np.ndarray],
+            inputs: dict[str, np.ndarray], units: dict[str, str]) -> dict:
+    """The robust setting on all futures and the PRIM box where its worst group fails."""
+    choice = robust.choose(front)
+    setting = np.array([choice["lever_values"][k] for k in full.names])
+    evaluation = full.evaluate(setting)
+    shares = pareto.group_probabilities(evaluation, masks)[0]
+    names = list(masks)
+    worst = int(np.argmin(shares))
+    p = _prob(evaluation.met[0][:, masks[names[worst]]].all(axis=1), evaluation.ok[0])
+    box = robust.failure_box(evaluation, inputs, full.names, masks[names[worst]])
+    limits = [{"name": k, "label_en": labels.parameter(k, "en"),
+               "label_zh": labels.parameter(k, "zh"), "low": v["low"], "high": v["high"],
+               "range": v["range"], "unit": units.get(k, "")}
+              for k, v in box["restrictions"].items()]
+    return {"lever_values": full.as_dict(setting), "worst_group": names[worst],
+            "satisficing_worst": p["probability"], "ci": p["ci"],
+            "group_probability": {g: float(v) for g, v in zip(names, shares)},
+            "joint": float(evaluation.probability()[0]),
+            "failure_box": limits, "box_coverage": box["coverage"],
+            "box_density": box["density"], "box_note": box.get("note", "")}
