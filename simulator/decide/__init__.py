@@ -1,1 +1,77 @@
-"""Decisions: the goal frontier, trade-offs between goal groups, robust levers."""
+"""Decisions: from "no" to what would make the plan reachable.
+
+:func:`frontier` answers, for a scenario's goals at probability ``target`` (default 50%):
+the largest goal sets holding together (scenario's and searched levers), the threshold
+each blocking goal would need (:mod:`.frontier`), a Pareto set of lever settings over the
+goal groups' probabilities with satisficing and regret (:mod:`.pareto`, pymoo NSGA-III),
+the robust setting and the PRIM box of futures where it fails (:mod:`.robust`), and the
+single nearest reachable plan (:mod:`.search`).  Lever settings are evaluated by
+:class:`.evaluate.Evaluator`: 2000-2005 once per future, every setting branched from the
+2005 state, cached, on both cores.  The returned dict is ``frontier.json`` and the
+``frontier`` key of ``summary.json`` (the brief's section "path-to-yes" reads it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import model, results, sample
+from ..scenario import Scenario
+from . import pareto
+from .evaluate import Evaluator, default_workers
+from .search import build
+
+DEFAULT_RUNS = 10_000
+SEARCH_RUNS = 400  # plausible futures the searches run on (all figures: on every future)
+DEFAULT_TARGET = 0.5
+DECISION_GROUPS = ("economy", "income", "population", "energy", "green")
+FILE = "frontier.json"
+
+__all__ = ["DECISION_GROUPS", "DEFAULT_TARGET", "Evaluator", "FILE", "decision_groups",
+           "frontier", "recorded_inputs"]
+
+
+def decision_groups(goal_set) -> dict[str, tuple[str, ...]]:
+    """The goals file's decision groups (economy, income, ...), each goal in one; goals in
+    none of them are a group of their own."""
+    groups = {g: goal_set.groups[g] for g in DECISION_GROUPS if g in goal_set.groups}
+    covered = {gid for members in groups.values() for gid in members}
+    groups.update({gid: (gid,) for gid in goal_set.ids if gid not in covered})
+    return groups
+
+
+def recorded_inputs(scenario: Scenario, runs: int, seed: int, target: float,
+                    search_runs: int, generations: int, calibration: str) -> dict:
+    """What a frontier records of its inputs: equal records, equal results."""
+    return {**results.provenance(scenario, seed), "runs": int(runs), "target": float(target),
+            "search_runs": int(search_runs), "generations": int(generations),
+            "calibration_requested": calibration}
+
+
+def frontier(scenario: Scenario, target: float = DEFAULT_TARGET, runs: int = DEFAULT_RUNS,
+             seed: int = 0, search_runs: int = SEARCH_RUNS,
+             generations: int = pareto.GENERATIONS, population: int = pareto.POPULATION,
+             workers: int | None = None, calibration: str = "ensemble",
+             evaluator: Evaluator | None = None) -> dict:
+    """The frontier of ``scenario``'s goals (see the package docstring); reproducible with
+    ``seed`` whatever ``workers``.  ``evaluator``: the scenario's futures already set up
+    (``plansim reach`` passes its own, so the plan's evaluation is reused)."""
+    workers = default_workers() if workers is None else workers
+    if evaluator is None:
+        samples = sample.futures(scenario, runs, seed, calibration)
+        evaluator = Evaluator(scenario, samples, workers=workers)
+    samples = evaluator.samples
+    plan = evaluator.evaluate(evaluator.plan)
+    counted = np.flatnonzero(plan.ok[0])[:search_runs]
+    if counted.size == 0:
+        counted = np.arange(min(search_runs, evaluator.n))
+    search = Evaluator(scenario, samples.isel(run=counted), workers=workers)
+    goal_set = scenario.goal_set()
+    inputs = {k: np.asarray(samples[k].values, dtype=float) for k in scenario.uncertainties
+              if k in samples}
+    units = {k: p.units for k, p in model.parameters(scenario.project).items()}
+    out = build(search, evaluator, goal_set, decision_groups(goal_set), target, seed, inputs,
+                units, scenario.project, generations, population)
+    out["inputs"] = recorded_inputs(scenario, evaluator.n, seed, target, search_runs,
+                                    generations, calibration)
+    return out
