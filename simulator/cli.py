@@ -24,6 +24,8 @@ CLI = "command line"
 MAX_SEED = 2**32 - 1  # scipy's differential evolution takes seeds below 2**32
 MAX_NFEV = 100_000
 MAX_GENERATIONS = 10_000
+FRONTIER_FILES = ("frontier.json", "pareto.csv", "tradeoffs_en.png", "tradeoffs_en.svg",
+                  "tradeoffs_zh.png", "tradeoffs_zh.svg")
 
 
 def goal_suffix(selection: str | None) -> str:
@@ -216,6 +218,53 @@ def _cmd_reach(args) -> int:
         nc, js = result.write(out)
     print(result.verdict())
     print(f"wrote {nc} and {js}")
+    return 0
+
+
+def _cmd_frontier(args) -> int:
+    import json
+
+    from . import decide, model, reach, results, scenario
+    from .decide import report
+
+    validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
+    validate.integer(CLI, "--search-runs", args.search_runs, 1, reach.MAX_RUNS)
+    validate.integer(CLI, "--generations", args.generations, 1, MAX_GENERATIONS)
+    validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
+    if args.workers is not None:
+        validate.integer(CLI, "--workers", args.workers, 1, 64)
+    if not 0.0 < args.target < 1.0:
+        raise InputError(CLI, "--target", f"{args.target:g} is not a probability between 0 "
+                         "and 1", "give e.g. --target 0.5")
+    outputs.check_path_text(args.out, "--out")
+    scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
+    reach.check_scenario(scen)
+    memory.check(reach.memory_bytes(scen, args.runs, args.search_runs),
+                 f"frontier over {args.runs} futures", args.max_memory)
+    out = (Path(args.out) if args.out is not None
+           else Path("out") / f"frontier-{scen.name}{goal_suffix(args.goals)}")
+    outputs.check_dir(out, FRONTIER_FILES, force=args.force)
+    with outputs.locked(out, "plansim frontier"):
+        _uncalibrated_note(scen)
+        if not args.json:
+            _announce(args)
+        f = decide.frontier(scen, target=args.target, runs=args.runs, seed=args.seed,
+                            search_runs=args.search_runs, generations=args.generations,
+                            workers=args.workers, calibration=args.calibration)
+        units = {k: p.units for k, p in model.parameters(scen.project).items()}
+        js = results.write_json(f, out / decide.FILE)
+        csv = results.write_csv(report.pareto_table(f, units), out / "pareto.csv")
+        written = [js, csv]
+        if not args.no_chart:
+            from .plotting import tradeoffs
+
+            for lang in ("en", "zh"):
+                written.append(tradeoffs.save_tradeoffs(f, out / f"tradeoffs_{lang}", lang))
+    if args.json:
+        print(json.dumps(f, ensure_ascii=False, indent=1, allow_nan=False))
+    else:
+        print(report.text(f, units))
+        print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 
@@ -452,6 +501,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="replace an existing result file of another run")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("frontier", parents=[project],
+                       help="what would make the goals reachable: goal frontier, trade-offs "
+                       "between goal groups, robust levers")
+    p.add_argument("scenario", nargs="?", default=None,
+                   help="scenario name in the project's scenarios or path to a .toml "
+                   "(default: the project's default scenario)")
+    p.add_argument("--target", type=float, default=0.5,
+                   help="probability the goals must reach together (default 0.5)")
+    p.add_argument("--json", action="store_true", help="print frontier.json instead of text")
+    p.add_argument("--runs", type=int, default=10_000, help="futures to sample")
+    p.add_argument("--search-runs", type=int, default=400,
+                   help="plausible futures the searches run on (figures: all futures)")
+    p.add_argument("--generations", type=int, default=40,
+                   help="most generations of the Pareto search (it stops earlier when the "
+                   "goal groups' probabilities stop improving)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sample and the search")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes for the search (default: the machine's cores, at most "
+                   "2); results do not depend on it")
+    p.add_argument("--goals", default=None,
+                   help="only these goals: a group of the goals file or comma-separated ids")
+    p.add_argument("--calibration", choices=["ensemble", "point"], default="ensemble",
+                   help="as for reach")
+    p.add_argument("--out", help="directory for frontier.json, pareto.csv and the trade-off "
+                   "charts (default: out/frontier-<scenario>)")
+    p.add_argument("--no-chart", action="store_true", help="skip the trade-off charts")
+    p.add_argument("--force", action="store_true",
+                   help="replace the results of another run in --out")
+    p.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse a run estimated to need more memory, e.g. 8G")
+    p.set_defaults(func=_cmd_frontier)
 
     p = sub.add_parser("reach", parents=[project],
                        help="joint reachability of the goals over sampled futures")

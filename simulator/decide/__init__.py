@@ -27,8 +27,15 @@ DEFAULT_TARGET = 0.5
 DECISION_GROUPS = ("economy", "income", "population", "energy", "green")
 FILE = "frontier.json"
 
-__all__ = ["DECISION_GROUPS", "DEFAULT_TARGET", "Evaluator", "FILE", "decision_groups",
-           "frontier", "recorded_inputs"]
+__all__ = [
+    "DECISION_GROUPS",
+    "DEFAULT_TARGET",
+    "FILE",
+    "Evaluator",
+    "decision_groups",
+    "frontier",
+    "recorded_inputs",
+]
 
 
 def decision_groups(goal_set) -> dict[str, tuple[str, ...]]:

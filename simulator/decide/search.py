@@ -87,47 +87,47 @@ def _relaxed(goal_set, full, search, rest: np.ndarray, g: int, target: float,
 
 def _nearest(goal_set, candidates: list[tuple], rest: np.ndarray, blocking: list[int],
              target: float, searched_joint: tuple | None, project) -> dict:
-    """The single nearest reachable plan: levers alone; else every blocking goal's
-    threshold moved (one after the other, smallest move first) under the lever setting
-    (``candidates``: (lever values or "scenario", evaluation)) needing the smallest total
-    move; else the blocking goals dropped (scenario levers)."""
+    """The single nearest reachable plan: every goal with other levers; else every goal
+    with blocking thresholds moved (one after the other, smallest move first, each at most
+    ``MAX_RELAXATION``) under the lever setting (``candidates``: (lever values or
+    "scenario", evaluation)) dropping the fewest goals, then moving them least; a goal no
+    allowed move brings in is dropped (kind "drop_goals", with the moves of the others)."""
     if searched_joint is not None:
         levers, p = searched_joint
         return {"kind": "levers", "goals": goal_set.ids, "probability": p["probability"],
                 "ci": p["ci"], "lever_values": levers}
     best = None
     for levers, evaluation in candidates:
-        plan = _thresholds_moved(goal_set, evaluation, rest, blocking, target, project)
-        if plan is not None and (best is None or plan[0] < best[0]):
-            best = (plan[0], plan[1], levers)
-    if best is not None:
-        moved, p = best[1]
-        return {"kind": "threshold", "goals": goal_set.ids, "relaxed": moved,
-                "probability": p["probability"], "ci": p["ci"], "lever_values": best[2]}
-    evaluation = candidates[0][1]
-    p = _prob(evaluation.met[0][:, rest].all(axis=1), evaluation.ok[0])
-    return {"kind": "drop_goals", "goals": [goal_set.ids[g] for g in blocking],
-            "kept": [g for g, m in zip(goal_set.ids, rest) if m],
-            "probability": p["probability"], "ci": p["ci"], "lever_values": candidates[0][0]}
+        dropped, total, moved, p = _thresholds_moved(goal_set, evaluation, rest, blocking,
+                                                     target, project)
+        if best is None or (len(dropped), total) < (len(best[0]), best[1]):
+            best = (dropped, total, moved, p, levers)
+    dropped, _, moved, p, levers = best
+    return {"kind": "drop_goals" if dropped else "threshold",
+            "goals": dropped if dropped else goal_set.ids,
+            "kept": [g for g in goal_set.ids if g not in dropped], "relaxed": moved,
+            "probability": p["probability"], "ci": p["ci"], "lever_values": levers}
 
 
 def _thresholds_moved(goal_set, evaluation, rest, blocking, target, project):
-    """(total move, (moved goals, probability)) or None if a move exceeds the maximum."""
+    """(dropped goal ids, total move, moved goals, probability) under one evaluation."""
     met, margin, ok = evaluation.met[0], evaluation.margin[0], evaluation.ok[0]
     hold = met[:, rest].all(axis=1)
-    moved, total = [], 0.0
+    moved, dropped, total = [], [], 0.0
     for g in sorted(blocking, key=lambda g: goal_frontier.relaxation(met, margin, ok, rest, g,
                                                                      target)):
         move = goal_frontier.move_for(hold, margin[:, g], ok, target)
+        goal = goal_set.goals[g]
         if not math.isfinite(move) or move > goal_frontier.MAX_RELAXATION:
-            return None
+            dropped.append(goal.id)
+            continue
         hold = hold & (margin[:, g] >= -move)
         total += move
-        goal = goal_set.goals[g]
-        moved.append({"goal": goal.id, "label_en": _label(goal, "en", project),
-                      "label_zh": _label(goal, "zh", project),
-                      **goal_frontier.relaxed_threshold(goal, move)})
-    return total, (moved, _prob(hold, ok))
+        if move > 0:
+            moved.append({"goal": goal.id, "label_en": _label(goal, "en", project),
+                          "label_zh": _label(goal, "zh", project),
+                          **goal_frontier.relaxed_threshold(goal, move)})
+    return dropped, total, moved, _prob(hold, ok)
 
 
 def build(search, full, goal_set, groups: dict[str, tuple[str, ...]], target: float,
