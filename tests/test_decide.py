@@ -18,8 +18,7 @@ import numpy as np
 import pytest
 
 from simulator import ensemble, goals, sample, scenario
-from simulator.decide import frontier as goal_frontier
-from simulator.decide import pareto, search
+from simulator.decide import goal_frontier, pareto, search
 from simulator.decide.evaluate import Evaluator, Settings
 
 N = 2000

@@ -2,7 +2,7 @@
 
 :func:`frontier` answers, for a scenario's goals at probability ``target`` (default 50%):
 the largest goal sets holding together (scenario's and searched levers), the threshold
-each blocking goal would need (:mod:`.frontier`), a Pareto set of lever settings over the
+each blocking goal would need (:mod:`.goal_frontier`), a Pareto set of lever settings over the
 goal groups' probabilities with satisficing and regret (:mod:`.pareto`, pymoo NSGA-III),
 the robust setting and the PRIM box of futures where it fails (:mod:`.robust`), and the
 single nearest reachable plan (:mod:`.search`).  Lever settings are evaluated by

@@ -15,8 +15,7 @@ import numpy as np
 
 from .. import labels
 from ..analyze.reachability import wilson
-from . import frontier as goal_frontier
-from . import pareto, robust
+from . import goal_frontier, pareto, robust
 
 
 def _prob(flags: np.ndarray, ok: np.ndarray) -> dict:
