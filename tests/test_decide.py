@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from simulator import ensemble, goals, sample, scenario
-from simulator.decide import goal_frontier, pareto, search
+from simulator.decide import evaluate, goal_frontier, pareto, search
 from simulator.decide.evaluate import Evaluator, Settings
 
 N = 2000
@@ -32,12 +32,12 @@ class Synthetic(Settings):
         rng = np.random.default_rng(7)
         self.u = rng.permutation((np.arange(N) + 0.5) / N)
 
-    def _run(self, chunk):
+    def _run(self, chunk, runs):
         x, p = chunk[:, :1], 0.5 * chunk[:, 1:].sum(axis=1, keepdims=True)
-        a = x + self.u[None, :] - p
-        b = 1.0 - x + self.u[None, :] - p
+        a = x + self.u[None, runs] - p
+        b = 1.0 - x + self.u[None, runs] - p
         margin = np.stack([(a - 1.2) / 1.2, (b - 1.2) / 1.2], axis=2)
-        return margin, margin >= 0, np.ones((len(chunk), N), dtype=bool)
+        return margin, margin >= 0, np.ones((len(chunk), len(runs)), dtype=bool)
 
 
 def _goal(gid: str, label: str) -> goals.Goal:
@@ -126,16 +126,18 @@ def test_workers_give_the_same_numbers() -> None:
     assert np.array_equal(a.margin, b.margin) and np.array_equal(a.ok, b.ok)
 
 
-def test_branched_runs_equal_full_runs_bit_for_bit() -> None:
+def test_branched_runs_equal_full_runs_bit_for_bit(monkeypatch) -> None:
     """Karamay: the 2005 state held and continued under other levers equals full runs, with
-    one and with two workers."""
+    one and with two workers, in one block of futures and in three."""
     scen = scenario.load("plan")
     futures = sample.futures(scen, 60, 0)
     one, two = Evaluator(scen, futures, workers=1), Evaluator(scen, futures, workers=2)
     rng = np.random.default_rng(0)
     settings = one.bounds[:, 0] + rng.random((4, len(one.names))) * np.ptp(one.bounds, axis=1)
     settings[0] = one.plan
-    a, b = one.evaluate(settings), two.evaluate(settings[::-1])
+    a = one.evaluate(settings)
+    monkeypatch.setattr(evaluate, "FUTURES_BLOCK", 25)
+    b = two.evaluate(settings[::-1])
     assert np.array_equal(a.margin, b.margin[::-1], equal_nan=True)
     for j in (0, 2):
         full = ensemble.run(scen, futures, levers=one.as_dict(settings[j]), names=[])

@@ -27,6 +27,7 @@ from ..scenario import Scenario
 
 BRANCH_PARAMETER = "policy start"  # the model constant after which levers act
 CHUNK_RUNS = 20_000  # runs per engine call (settings x futures)
+FUTURES_BLOCK = 5_000  # futures per engine call, at most (blocks: work for both cores)
 _WORKER: Settings | None = None  # the evaluator a forked worker inherits
 
 
@@ -75,11 +76,17 @@ class Settings:
         keys = [tuple(float(v) for v in row) for row in settings]
         todo = list(dict.fromkeys(k for k in keys if k not in self._cache))
         if todo:
-            per = max(1, CHUNK_RUNS // self.n)
+            blocks = np.array_split(np.arange(self.n), max(1, -(-self.n // FUTURES_BLOCK)))
+            per = max(1, CHUNK_RUNS // len(blocks[0]))
             chunks = [np.array(todo[i:i + per]) for i in range(0, len(todo), per)]
-            for chunk, result in zip(chunks, self._map(chunks)):
+            items = [(c, b) for c in chunks for b in blocks]
+            parts = iter(self._map(items))
+            for chunk in chunks:
+                done = [next(parts) for _ in blocks]
+                margin, met, ok = (np.concatenate([d[i] for d in done], axis=1)
+                                   for i in range(3))
                 for j, key in enumerate(map(tuple, chunk.tolist())):
-                    self._cache[key] = (result[0][j], result[1][j], result[2][j])
+                    self._cache[key] = (margin[j], met[j], ok[j])
             self.evaluated += len(todo)
         margin = np.stack([self._cache[k][0] for k in keys])
         met = np.stack([self._cache[k][1] for k in keys])
@@ -95,18 +102,20 @@ class Settings:
 
     # -- running
 
-    def _map(self, chunks: list[np.ndarray]) -> list[tuple]:
-        if self.workers == 1 or len(chunks) == 1:
-            return [self._run(c) for c in chunks]
+    def _map(self, items: list[tuple]) -> list[tuple]:
+        if self.workers == 1 or len(items) == 1:
+            return [self._run(*item) for item in items]
         global _WORKER
         _WORKER = self
         try:
             with multiprocessing.get_context("fork").Pool(self.workers) as pool:
-                return pool.map(_run_in_worker, chunks, chunksize=1)
+                return pool.starmap(_run_in_worker, items, chunksize=1)
         finally:
             _WORKER = None
 
-    def _run(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _run(self, chunk: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                 np.ndarray]:
+        """(margin, met, ok) of the settings ``chunk`` over the futures ``runs``."""
         raise NotImplementedError
 
 
@@ -137,17 +146,17 @@ class Evaluator(Settings):
             self._prefix = branch.run_until(vm, self._params, self._variables,
                                             float(self._until), self._years)
 
-    def _run(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        k, n = len(chunk), self.n
-        samples = self.samples.isel(run=np.tile(np.arange(n), k)).assign_coords(
-            run=np.arange(k * n))
+    def _run(self, chunk: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                 np.ndarray]:
+        k, n = len(chunk), len(runs)
+        samples = self.samples.isel(run=np.tile(runs, k)).assign_coords(run=np.arange(k * n))
         levers = {name: np.repeat(chunk[:, i], n) for i, name in enumerate(self.names)}
         params = ensemble.parameters(self.scenario, samples, levers)
         project = self.scenario.project
         if self._prefix is None:
             data = simulate.run(params, self._indicators, project=project, years=self._years)
         else:
-            data = simulate.from_raw(self._branched(params, k), self._indicators,
+            data = simulate.from_raw(self._branched(params, k, runs), self._indicators,
                                      project=project)
         out = ensemble.assess(self.scenario, samples, self.goal_set, params, data)
         margin = out["margin"].transpose("run", "goal").values.reshape(k, n, -1)
@@ -155,12 +164,13 @@ class Evaluator(Settings):
         ok = out["plausible"].values.reshape(k, n).astype(bool)
         return margin, met.astype(bool), ok
 
-    def _branched(self, params: dict[str, np.ndarray], k: int) -> xr.Dataset:
+    def _branched(self, params: dict[str, np.ndarray], k: int, runs: np.ndarray) -> xr.Dataset:
         vm = simulate.vector_model(self.scenario.project)
         head, state = self._prefix
-        tail = branch.run_from(vm, state, params, self._variables, self._years, repeat=k)
+        tail = branch.run_from(vm, state, params, self._variables, self._years, repeat=k,
+                               runs=runs)
         head = head.sel(time=head["time"] < state.time)
-        head = head[list(tail.data_vars)].isel(run=np.tile(np.arange(self.n), k))
+        head = head[list(tail.data_vars)].isel(run=np.tile(runs, k))
         head = head.assign_coords(run=tail["run"].values)
         for name in tail.data_vars:  # the given parameters: this run's, not the prefix's
             if "time" not in tail[name].dims:
@@ -169,5 +179,5 @@ class Evaluator(Settings):
                          compat="override", join="override").assign_attrs(tail.attrs)
 
 
-def _run_in_worker(chunk: np.ndarray):
-    return _WORKER._run(chunk)
+def _run_in_worker(chunk: np.ndarray, runs: np.ndarray):
+    return _WORKER._run(chunk, runs)

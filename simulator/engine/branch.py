@@ -92,17 +92,20 @@ def run_until(vm: Any, params: Mapping[str, Any], outputs: Sequence[str], until:
 
 
 def run_from(vm: Any, state: BranchState, params: Mapping[str, Any], outputs: Sequence[str],
-             years: Iterable[float], repeat: int = 1) -> xr.Dataset:
+             years: Iterable[float], repeat: int = 1,
+             runs: np.ndarray | None = None) -> xr.Dataset:
     """Continue ``state`` repeated ``repeat`` times (run ``j * N + i`` from run ``i``) with
-    ``params`` over the ``N * repeat`` runs; outputs at ``years >= state.time``."""
+    ``params`` over the ``N * repeat`` runs; outputs at ``years >= state.time``.
+    ``runs``: continue only these runs of the state (N = their number)."""
     check_branchable(vm)
-    n = state.n * repeat
+    runs = np.arange(state.n) if runs is None else np.asarray(runs)
+    n = len(runs) * repeat
     years = np.asarray(sorted({float(y) for y in years}), dtype=np.float64)
     years = years[years >= state.time]
     given, labels = vm._given(params)
     if len(labels) != n:
         raise EngineError(f"branching runs: {len(labels)} parameter runs for a state of "
-                          f"{state.n} runs repeated {repeat} times ({n})")
+                          f"{len(runs)} runs repeated {repeat} times ({n})")
     out_names = list(dict.fromkeys(vm._names.real(name, "output") for name in outputs))
     vm._check_outputs(out_names)
     model = vm._model
@@ -110,16 +113,17 @@ def run_from(vm: Any, state: BranchState, params: Mapping[str, Any], outputs: Se
         control = vm._set_parameters(given, n)
         times = control.years(years)
         model.time._set_time(copy.deepcopy(state.clock))
-        model._set_stateful(_repeated(state.statefuls, state.n, repeat))
+        model._set_stateful(_repeated(state.statefuls, state.n, runs, repeat))
         arrays = _integrate(vm, n, out_names, times, control.final_time, "current")
     return vm._dataset(arrays, given, labels, times)
 
 
-def _repeated(statefuls: dict, n: int, repeat: int) -> dict:
-    """Every stateful attribute over runs (last axis of length n) repeated ``repeat`` times."""
+def _repeated(statefuls: dict, n: int, runs: np.ndarray, repeat: int) -> dict:
+    """Every stateful attribute over runs (last axis of length n): the ``runs`` taken and
+    repeated ``repeat`` times."""
     def tile(value: Any) -> Any:
         if isinstance(value, np.ndarray) and value.ndim and value.shape[-1] == n:
-            return np.tile(value, (1,) * (value.ndim - 1) + (repeat,))
+            return np.tile(value[..., runs], (1,) * (value.ndim - 1) + (repeat,))
         if isinstance(value, xr.DataArray):
             raise EngineError("branching runs: a stateful object holds a DataArray")
         return copy.deepcopy(value)
