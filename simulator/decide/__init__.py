@@ -31,10 +31,12 @@ __all__ = [
     "DECISION_GROUPS",
     "DEFAULT_TARGET",
     "FILE",
+    "SEARCH_RUNS",
     "Evaluator",
     "decision_groups",
     "frontier",
     "recorded_inputs",
+    "search_futures",
 ]
 
 
@@ -55,30 +57,40 @@ def recorded_inputs(scenario: Scenario, runs: int, seed: int, target: float,
             "calibration_requested": calibration}
 
 
-def frontier(scenario: Scenario, target: float = DEFAULT_TARGET, runs: int = DEFAULT_RUNS,
-             seed: int = 0, search_runs: int = SEARCH_RUNS,
-             generations: int = pareto.GENERATIONS, population: int = pareto.POPULATION,
-             workers: int | None = None, calibration: str = "ensemble",
-             evaluator: Evaluator | None = None) -> dict:
-    """The frontier of ``scenario``'s goals (see the package docstring); reproducible with
-    ``seed`` whatever ``workers``.  ``evaluator``: the scenario's futures already set up
-    (``plansim reach`` passes its own, so the plan's evaluation is reused)."""
-    workers = default_workers() if workers is None else workers
-    if evaluator is None:
-        samples = sample.futures(scenario, runs, seed, calibration)
-        evaluator = Evaluator(scenario, samples, workers=workers)
-    samples = evaluator.samples
+def search_futures(evaluator: Evaluator, search_runs: int = SEARCH_RUNS) -> Evaluator:
+    """An evaluator over the first ``search_runs`` plausible futures of ``evaluator``'s
+    (under the scenario's levers; the first futures if none is plausible)."""
     plan = evaluator.evaluate(evaluator.plan)
     counted = np.flatnonzero(plan.ok[0])[:search_runs]
     if counted.size == 0:
         counted = np.arange(min(search_runs, evaluator.n))
-    search = Evaluator(scenario, samples.isel(run=counted), workers=workers)
+    return Evaluator(evaluator.scenario, evaluator.samples.isel(run=counted),
+                     workers=evaluator.workers)
+
+
+def frontier(scenario: Scenario, target: float = DEFAULT_TARGET, runs: int = DEFAULT_RUNS,
+             seed: int = 0, search_runs: int = SEARCH_RUNS,
+             generations: int = pareto.GENERATIONS, population: int = pareto.POPULATION,
+             workers: int | None = None, calibration: str = "ensemble",
+             evaluator: Evaluator | None = None, search: Evaluator | None = None,
+             quick: bool = False) -> dict:
+    """The frontier of ``scenario``'s goals (see the package docstring); reproducible with
+    ``seed`` whatever ``workers``.  ``evaluator`` / ``search``: the scenario's futures and
+    the search's already set up (``plansim reach`` passes its own, so its evaluations are
+    reused); ``quick``: every figure on the search futures only (reach's quick answer)."""
+    workers = default_workers() if workers is None else workers
+    if evaluator is None:
+        samples = sample.futures(scenario, runs, seed, calibration)
+        evaluator = Evaluator(scenario, samples, workers=workers)
+    search = search_futures(evaluator, search_runs) if search is None else search
+    full = search if quick else evaluator
     goal_set = scenario.goal_set()
-    inputs = {k: np.asarray(samples[k].values, dtype=float) for k in scenario.uncertainties
-              if k in samples}
+    inputs = {k: np.asarray(full.samples[k].values, dtype=float) for k in scenario.uncertainties
+              if k in full.samples}
     units = {k: p.units for k, p in model.parameters(scenario.project).items()}
-    out = build(search, evaluator, goal_set, decision_groups(goal_set), target, seed, inputs,
+    out = build(search, full, goal_set, decision_groups(goal_set), target, seed, inputs,
                 units, scenario.project, generations, population)
     out["inputs"] = recorded_inputs(scenario, evaluator.n, seed, target, search_runs,
                                     generations, calibration)
+    out["quick"] = bool(quick)
     return out

@@ -146,6 +146,26 @@ class Evaluator(Settings):
             self._prefix = branch.run_until(vm, self._params, self._variables,
                                             float(self._until), self._years)
 
+    def remember(self, setting: np.ndarray, data: xr.Dataset) -> None:
+        """Seed the cache with ``setting``'s ensemble (:func:`simulator.ensemble.run` over
+        these futures, e.g. reach's plan run): it is not run again."""
+        key = tuple(float(v) for v in np.asarray(setting, dtype=float))
+        self._cache[key] = (data["margin"].transpose("run", "goal").values,
+                            data["met"].transpose("run", "goal").values.astype(bool),
+                            data["plausible"].values.astype(bool))
+
+    def dataset(self, setting: np.ndarray) -> xr.Dataset:
+        """``setting`` over every future as :func:`simulator.ensemble.run` gives its goal
+        part: margin and met ``(run, goal)``, joint and plausible ``(run,)``."""
+        e = self.evaluate(setting)
+        coords = {"run": self.samples["run"].values, "goal": self.goal_set.ids}
+        if "calibration_set" in self.samples.coords:
+            coords["calibration_set"] = ("run", self.samples["calibration_set"].values)
+        return xr.Dataset({"margin": (("run", "goal"), e.margin[0]),
+                           "met": (("run", "goal"), e.met[0]),
+                           "joint": ("run", e.met[0].all(axis=1)),
+                           "plausible": ("run", e.ok[0])}, coords=coords)
+
     def _run(self, chunk: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray,
                                                                  np.ndarray]:
         k, n = len(chunk), len(runs)

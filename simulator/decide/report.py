@@ -10,6 +10,8 @@ import pandas as pd
 
 from .. import labels
 
+MOVES_SHOWN = 3  # threshold moves named in the two lines (the largest)
+
 
 def number(value: float | None) -> str:
     """A figure without scientific notation: 240,000 / 13,900 / 7.25 / 0.0312."""
@@ -58,13 +60,18 @@ def nearest_lines(f: dict, units: dict[str, str] | None = None) -> list[str]:
         second = f"  {pct(n['probability'], n['ci'])} with {_levers(n['lever_values'], units)}."
     else:
         lever = ("the scenario's levers" if n["lever_values"] == "scenario"
-                 else "the levers of `plansim frontier`")
-        moved = "; ".join(f"{r['label_en']} {_threshold(r)}" for r in n["relaxed"])
+                 else "searched levers (frontier.nearest.lever_values)")
+        shown = sorted(n["relaxed"], key=lambda r: -r["move"])[:MOVES_SHOWN]
+        moved = "; ".join(f"{r['label_en']} {_threshold(r)}" for r in shown)
+        if len(n["relaxed"]) > MOVES_SHOWN:
+            moved += f"; {len(n['relaxed']) - MOVES_SHOWN} smaller moves (frontier.nearest)"
         if n["kind"] == "threshold":
             first = f"Nearest reachable plan (>= {target}): every goal, with {moved}."
         else:
-            first = (f"Nearest reachable plan (>= {target}): without {len(n['goals'])} goals ("
-                     + ", ".join(n["goals"]) + ")" + (f", with {moved}." if moved else "."))
+            dropped = len(n["goals"])
+            first = (f"Nearest reachable plan (>= {target}): without {dropped} "
+                     f"goal{'s' if dropped > 1 else ''} (" + ", ".join(n["goals"]) + ")"
+                     + (f", with {moved}." if moved else "."))
         second = (f"  {len(n['kept'])} goals hold together in "
                   f"{pct(n['probability'], n['ci'])} of plausible futures, under {lever}.")
     return [first, second]
