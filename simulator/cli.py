@@ -215,10 +215,20 @@ def _cmd_reach(args) -> int:
                                  progress=progress, calibration=args.calibration)
         finally:
             close()
+        result.frontier = _deeper_frontier(scen, args, result.frontier)
         nc, js = result.write(out)
     print(result.verdict())
     print(f"wrote {nc} and {js}")
     return 0
+
+
+def _deeper_frontier(scen, args, quick: dict | None) -> dict | None:
+    """`plansim frontier`'s result of the same inputs (its default --out), else ``quick``."""
+    from . import decide
+
+    found = decide.existing(Path("out") / f"frontier-{scen.name}{goal_suffix(args.goals)}",
+                            scen, args.runs, args.seed, args.calibration)
+    return found if found is not None else quick
 
 
 def _cmd_frontier(args) -> int:
@@ -512,9 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="probability the goals must reach together (default 0.5)")
     p.add_argument("--json", action="store_true", help="print frontier.json instead of text")
     p.add_argument("--runs", type=int, default=10_000, help="futures to sample")
-    p.add_argument("--search-runs", type=int, default=400,
+    p.add_argument("--search-runs", type=int, default=300,
                    help="plausible futures the searches run on (figures: all futures)")
-    p.add_argument("--generations", type=int, default=40,
+    p.add_argument("--generations", type=int, default=20,
                    help="most generations of the Pareto search (it stops earlier when the "
                    "goal groups' probabilities stop improving)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample and the search")

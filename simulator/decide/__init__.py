@@ -22,7 +22,7 @@ from .evaluate import Evaluator, default_workers
 from .search import build
 
 DEFAULT_RUNS = 10_000
-SEARCH_RUNS = 400  # plausible futures the searches run on (all figures: on every future)
+SEARCH_RUNS = 300  # plausible futures the searches run on (all figures: on every future)
 DEFAULT_TARGET = 0.5
 DECISION_GROUPS = ("economy", "income", "population", "energy", "green")
 FILE = "frontier.json"
@@ -34,6 +34,7 @@ __all__ = [
     "SEARCH_RUNS",
     "Evaluator",
     "decision_groups",
+    "existing",
     "frontier",
     "recorded_inputs",
     "search_futures",
@@ -55,6 +56,24 @@ def recorded_inputs(scenario: Scenario, runs: int, seed: int, target: float,
     return {**results.provenance(scenario, seed), "runs": int(runs), "target": float(target),
             "search_runs": int(search_runs), "generations": int(generations),
             "calibration_requested": calibration}
+
+
+def existing(directory, scenario: Scenario, runs: int, seed: int,
+             calibration: str) -> dict | None:
+    """``directory``/frontier.json if it is a frontier (at the default target) of these
+    inputs (``plansim reach`` copies it into summary.json), else None."""
+    from pathlib import Path
+
+    path = Path(directory) / FILE
+    if not path.is_file() or path.is_symlink():
+        return None
+    found = results.json_object(path)  # {} if unreadable or not an object
+    expected = {**results.provenance(scenario, seed), "runs": int(runs),
+                "target": DEFAULT_TARGET, "calibration_requested": calibration}
+    inputs = found.get("inputs")
+    if not isinstance(inputs, dict) or not results.same_inputs(inputs, expected):
+        return None
+    return found
 
 
 def search_futures(evaluator: Evaluator, search_runs: int = SEARCH_RUNS) -> Evaluator:
@@ -89,7 +108,7 @@ def frontier(scenario: Scenario, target: float = DEFAULT_TARGET, runs: int = DEF
               if k in full.samples}
     units = {k: p.units for k, p in model.parameters(scenario.project).items()}
     out = build(search, full, goal_set, decision_groups(goal_set), target, seed, inputs,
-                units, scenario.project, generations, population)
+                units, scenario.project, generations, population, failure_box=not quick)
     out["inputs"] = recorded_inputs(scenario, evaluator.n, seed, target, search_runs,
                                     generations, calibration)
     out["quick"] = bool(quick)

@@ -131,11 +131,13 @@ def _thresholds_moved(goal_set, evaluation, rest, blocking, target, project):
 
 def build(search, full, goal_set, groups: dict[str, tuple[str, ...]], target: float,
           seed: int, inputs: dict[str, np.ndarray], units: dict[str, str], project=None,
-          generations: int = pareto.GENERATIONS, population: int = pareto.POPULATION) -> dict:
+          generations: int = pareto.GENERATIONS, population: int = pareto.POPULATION,
+          failure_box: bool = True) -> dict:
     """The frontier of ``goal_set`` at probability ``target`` (see the module docstring).
 
     ``inputs``: the futures' uncertain inputs ``name -> (runs of full,)`` (uncertainties
-    only: the failure box's dimensions); ``units``: units of the levers and uncertainties.
+    only: the failure box's dimensions); ``units``: units of the levers and uncertainties;
+    ``failure_box``: False leaves the robust setting's PRIM box out (reach's quick answer).
     """
     goals = goal_set.ids
     plan_eval = full.evaluate(full.plan)
@@ -166,7 +168,7 @@ def build(search, full, goal_set, groups: dict[str, tuple[str, ...]], target: fl
                                 "stable_to": int(stable), "bootstrap": goal_frontier.BOOTSTRAP,
                                 "by": "threshold move needed, largest first"}
     out["pareto"] = front  # shares on the search futures (``search.futures``)
-    out["robust"] = _robust(full, front, masks, inputs, units)
+    out["robust"] = _robust(full, front, masks, inputs if failure_box else None, units)
     candidates = [("scenario", plan_eval)] + [
         (r["lever_values"], full.evaluate(np.array([r["lever_values"][k] for k in full.names])))
         for r in out["relaxed"] if r["levers"] == "searched"]
@@ -193,7 +195,7 @@ def _searched_joint(search, full, target: float) -> tuple | None:
 
 
 def _robust(full, front: list[dict], masks: dict[str, np.ndarray],
-            inputs: dict[str, np.ndarray], units: dict[str, str]) -> dict:
+            inputs: dict[str, np.ndarray] | None, units: dict[str, str]) -> dict:
     """The robust setting on all futures and the PRIM box where its worst group fails."""
     choice = robust.choose(front)
     setting = np.array([choice["lever_values"][k] for k in full.names])
@@ -202,7 +204,10 @@ def _robust(full, front: list[dict], masks: dict[str, np.ndarray],
     names = list(masks)
     worst = int(np.argmin(shares))
     p = _prob(evaluation.met[0][:, masks[names[worst]]].all(axis=1), evaluation.ok[0])
-    box = robust.failure_box(evaluation, inputs, full.names, masks[names[worst]])
+    box = (robust.failure_box(evaluation, inputs, full.names, masks[names[worst]])
+           if inputs is not None else
+           {"restrictions": {}, "coverage": None, "density": None,
+            "note": "not searched in the quick answer: `plansim frontier` gives the box"})
     limits = [{"name": k, "label_en": labels.parameter(k, "en"),
                "label_zh": labels.parameter(k, "zh"), "low": v["low"], "high": v["high"],
                "range": v["range"], "unit": units.get(k, "")}
