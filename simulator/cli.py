@@ -186,8 +186,9 @@ def _progress_bars(total_runs: int, generations: int):
     return (lambda kind, k: bars[kind].update(k)), close
 
 
-def _cmd_reach(args) -> int:
-    from . import reach, results, scenario
+def _futures_command(args, command: str):
+    """reach's and frontier's common options checked, the scenario loaded: (scenario, out)."""
+    from . import reach, scenario
 
     validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
     validate.integer(CLI, "--search-runs", args.search_runs, 1, reach.MAX_RUNS)
@@ -197,9 +198,16 @@ def _cmd_reach(args) -> int:
     scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
     reach.check_scenario(scen)
     memory.check(reach.memory_bytes(scen, args.runs, args.search_runs),
-                 f"reach over {args.runs} futures", args.max_memory)
+                 f"{command} over {args.runs} futures", args.max_memory)
     out = (Path(args.out) if args.out is not None
-           else Path("out") / f"reach-{scen.name}{goal_suffix(args.goals)}")
+           else Path("out") / f"{command}-{scen.name}{goal_suffix(args.goals)}")
+    return scen, out
+
+
+def _cmd_reach(args) -> int:
+    from . import reach, results
+
+    scen, out = _futures_command(args, "reach")
     expected = reach.recorded_inputs(scen, args.runs, args.seed, args.search_runs,
                                      args.generations, args.calibration)
     outputs.check_dir(out, reach.FILES, force=args.force, same_run=lambda d: (
@@ -234,25 +242,15 @@ def _deeper_frontier(scen, args, quick: dict | None) -> dict | None:
 def _cmd_frontier(args) -> int:
     import json
 
-    from . import decide, model, reach, results, scenario
+    from . import decide, model, results
     from .decide import report
 
-    validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
-    validate.integer(CLI, "--search-runs", args.search_runs, 1, reach.MAX_RUNS)
-    validate.integer(CLI, "--generations", args.generations, 1, MAX_GENERATIONS)
-    validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
     if args.workers is not None:
         validate.integer(CLI, "--workers", args.workers, 1, 64)
     if not 0.0 < args.target < 1.0:
         raise InputError(CLI, "--target", f"{args.target:g} is not a probability between 0 "
                          "and 1", "give e.g. --target 0.5")
-    outputs.check_path_text(args.out, "--out")
-    scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
-    reach.check_scenario(scen)
-    memory.check(reach.memory_bytes(scen, args.runs, args.search_runs),
-                 f"frontier over {args.runs} futures", args.max_memory)
-    out = (Path(args.out) if args.out is not None
-           else Path("out") / f"frontier-{scen.name}{goal_suffix(args.goals)}")
+    scen, out = _futures_command(args, "frontier")
     outputs.check_dir(out, FRONTIER_FILES, force=args.force)
     with outputs.locked(out, "plansim frontier"):
         _uncalibrated_note(scen)

@@ -145,3 +145,41 @@ def test_branched_runs_equal_full_runs_bit_for_bit(monkeypatch) -> None:
                               equal_nan=True)
         assert np.array_equal(full["met"].transpose("run", "goal").values, a.met[j])
         assert np.array_equal(full["plausible"].values, a.ok[j])
+
+
+def test_same_seed_same_frontier_whatever_the_workers() -> None:
+    one, two = Synthetic(workers=1), Synthetic(workers=2)
+    a, b = (search.build(ev, ev, GOALS, GOALS.groups, 0.5, seed=5, inputs={"u": ev.u},
+                         units={}, generations=6) for ev in (one, two))
+    assert a == b
+
+
+def test_cli_frontier_json_follows_the_contract(tmp_path, capsys) -> None:
+    """`plansim frontier --json` on a small sample: strict JSON with the contract's keys."""
+    import json
+
+    from simulator import cli
+
+    out = tmp_path / "f"
+    code = cli.main(["frontier", "plan", "--runs", "300", "--search-runs", "60",
+                     "--generations", "2", "--out", str(out), "--json", "--no-chart"])
+    assert code == 0
+    f = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(c))
+    assert f == json.loads((out / "frontier.json").read_text(encoding="utf-8"))
+    assert {"target", "futures", "seed", "maximal_sets", "relaxed", "ranking_stability",
+            "pareto", "robust", "nearest"} <= set(f)
+    assert f["target"] == 0.5 and f["nearest"]["kind"] in ("threshold", "drop_goals", "levers")
+    for r in f["relaxed"]:
+        assert {"goal", "label_en", "label_zh", "comparator", "threshold", "original", "unit",
+                "probability", "ci", "reachable", "lever_values"} <= set(r)
+    assert {"lever_values", "worst_group", "satisficing_worst", "failure_box", "box_coverage",
+            "box_density"} <= set(f["robust"])
+    assert (out / "pareto.csv").is_file()
+
+
+def test_cli_frontier_refuses_a_target_outside_0_1(capsys) -> None:
+    from simulator import cli
+
+    assert cli.main(["frontier", "--target", "1.5"]) == 2
+    err = capsys.readouterr().err
+    assert "--target" in err and len(err.strip().splitlines()) == 1
