@@ -175,6 +175,8 @@ def build(search, full, goal_set, groups: dict[str, tuple[str, ...]], target: fl
     out["nearest"] = _nearest(goal_set, candidates, rest, blocking, target,
                               _searched_joint(search, full, target), project)
     out["groups"] = {name: [g for g, m in zip(goals, mask) if m] for name, mask in masks.items()}
+    out["goal_labels"] = {g.id: {"en": _label(g, "en", project), "zh": _label(g, "zh", project)}
+                          for g in goal_set.goals}
     out["search"] = {"futures": int(search.n), "settings_evaluated": int(search.evaluated),
                      "generations": int(generations), "population": int(population),
                      "optimiser": "pymoo NSGA-III"}
