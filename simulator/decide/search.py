@@ -39,9 +39,8 @@ def _maximal(evaluation, j: int, goals: list[str], target: float, kind: str, lev
     return out
 
 
-def _best_searched_set(search, target: float) -> int:
-    """Index (in the archive) of the setting with the largest maximal set."""
-    archive = search.evaluate(search.archive())
+def _best_searched_set(archive, target: float) -> int:
+    """Index (in the archive's evaluation) of the setting with the largest maximal set."""
     best, key = 0, (-1, -1.0)
     for j in range(len(archive.levers)):
         sets = goal_frontier.maximal_sets(archive.met[j], archive.ok[j], target, 1)
@@ -50,14 +49,13 @@ def _best_searched_set(search, target: float) -> int:
     return best
 
 
-def _relaxed(goal_set, full, search, rest: np.ndarray, g: int, target: float,
+def _relaxed(goal_set, full, archive, rest: np.ndarray, g: int, target: float,
              plan_eval, project) -> dict:
     """The relaxed threshold of goal ``g`` under the scenario's and under searched levers."""
     goal = goal_set.goals[g]
     move = goal_frontier.relaxation(plan_eval.met[0], plan_eval.margin[0], plan_eval.ok[0],
                                     rest, g, target)
     setting, evaluation = full.plan, plan_eval
-    archive = search.evaluate(search.archive())
     moves = [goal_frontier.relaxation(archive.met[j], archive.margin[j], archive.ok[j], rest,
                                       g, target) for j in range(len(archive.levers))]
     j = int(np.argmin(moves))
@@ -150,8 +148,8 @@ def build(search, full, goal_set, groups: dict[str, tuple[str, ...]], target: fl
     masks = pareto.group_masks(goals, groups)
     pareto.search(search, masks, seed, generations, population)
     front = pareto.pareto_set(search, masks)
-    best = _best_searched_set(search, target)
-    setting = search.archive()[best]
+    archive = search.evaluate(search.archive())  # every searched setting, evaluated once
+    setting = archive.levers[_best_searched_set(archive, target)]
     searched = _maximal(full.evaluate(setting), 0, goals, target, "searched",
                         full.as_dict(setting), 1)
     out["maximal_sets"] = maximal + searched
@@ -160,7 +158,7 @@ def build(search, full, goal_set, groups: dict[str, tuple[str, ...]], target: fl
     if maximal:
         rest = np.isin(goals, maximal[0]["goals"])
     blocking = [g for g in range(len(goals)) if not rest[g]]
-    out["relaxed"] = [_relaxed(goal_set, full, search, rest, g, target, plan_eval, project)
+    out["relaxed"] = [_relaxed(goal_set, full, archive, rest, g, target, plan_eval, project)
                       for g in blocking]
     ranked, stable = goal_frontier.ranking_stability(plan_eval.met[0], plan_eval.margin[0], ok,
                                                      rest, blocking, target, seed)
@@ -173,7 +171,7 @@ def build(search, full, goal_set, groups: dict[str, tuple[str, ...]], target: fl
         (r["lever_values"], full.evaluate(np.array([r["lever_values"][k] for k in full.names])))
         for r in out["relaxed"] if r["levers"] == "searched"]
     out["nearest"] = _nearest(goal_set, candidates, rest, blocking, target,
-                              _searched_joint(search, full, target), project)
+                              _searched_joint(archive, full, target), project)
     out["groups"] = {name: [g for g, m in zip(goals, mask) if m] for name, mask in masks.items()}
     out["goal_labels"] = {g.id: {"en": _label(g, "en", project), "zh": _label(g, "zh", project)}
                           for g in goal_set.goals}
@@ -183,10 +181,9 @@ def build(search, full, goal_set, groups: dict[str, tuple[str, ...]], target: fl
     return out
 
 
-def _searched_joint(search, full, target: float) -> tuple | None:
+def _searched_joint(archive, full, target: float) -> tuple | None:
     """The searched setting with the highest joint probability, if it reaches ``target``
     on the search futures and again on all futures."""
-    archive = search.evaluate(search.archive())
     joint = archive.probability()
     j = int(np.argmax(joint))
     if joint[j] < target:

@@ -48,7 +48,11 @@ def tradeoffs(frontier: dict, lang: str = "en", title: str | None = None):
     ax.set_ylim(0, 100)
     ax.set_ylabel(labels.text("tradeoffs_axis", lang))
     ax.legend(loc="upper right", fontsize=8)
-    ax.set_title(title or labels.text("tradeoffs_title", lang, n=len(settings)), fontsize=10)
+    if title is None and robust:
+        title = labels.text("tradeoffs_title", lang, n=len(settings),
+                            group=group_label(robust["worst_group"], lang),
+                            p=f"{100 * robust['satisficing_worst']:.0f}")
+    ax.set_title(title or "", fontsize=10)
     return fig
 
 
