@@ -335,10 +335,13 @@ def memory_bytes(scenario: Scenario, runs: int, search_runs: int = SEARCH_RUNS) 
 
     Two ensembles (scenario levers, best levers) of ``runs``: indicators over the
     years, inputs and goal arrays, about three copies each while blocks are joined and
-    results written; plus the lever search's candidates and one block in work.
+    results written; plus the lever search's engine calls in work (at most
+    ``decide.evaluate.CHUNK_RUNS`` runs in each of two processes).
     """
+    from .decide.evaluate import CHUNK_RUNS
+
     per_run = _per_run_bytes(scenario)
-    search = SEARCH_POPULATION * max(len(scenario.levers), 1) * search_runs
+    search = 2 * CHUNK_RUNS
     block = min(runs, ensemble.BLOCK_SIZE) + search
     return 6 * runs * per_run + block * memory.BLOCK_BYTES_PER_RUN
 
