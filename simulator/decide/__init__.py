@@ -13,6 +13,8 @@ single nearest reachable plan (:mod:`.search`).  Lever settings are evaluated by
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .. import model, results, sample
@@ -24,11 +26,10 @@ from .search import build
 DEFAULT_RUNS = 10_000
 SEARCH_RUNS = 300  # plausible futures the searches run on (all figures: on every future)
 DEFAULT_TARGET = 0.5
-DECISION_GROUPS = ("economy", "income", "population", "energy", "green")
+MAX_GROUPS_SEARCHED = 16  # groups of the goals file tried for a split (2^16 subsets)
 FILE = "frontier.json"
 
 __all__ = [
-    "DECISION_GROUPS",
     "DEFAULT_TARGET",
     "FILE",
     "SEARCH_RUNS",
@@ -42,12 +43,25 @@ __all__ = [
 
 
 def decision_groups(goal_set) -> dict[str, tuple[str, ...]]:
-    """The goals file's decision groups (economy, income, ...), each goal in one; goals in
-    none of them are a group of their own."""
-    groups = {g: goal_set.groups[g] for g in DECISION_GROUPS if g in goal_set.groups}
-    covered = {gid for members in groups.values() for gid in members}
-    groups.update({gid: (gid,) for gid in goal_set.ids if gid not in covered})
-    return groups
+    """The goals file's groups that split the selected goals into the most parts (each goal
+    in exactly one; Karamay: economy, income, population, energy, green); without such a
+    split, every goal is a group of its own."""
+    ids = set(goal_set.ids)
+    groups = [(name, tuple(g for g in members if g in ids))
+              for name, members in goal_set.groups.items()]
+    groups = [(name, members) for name, members in groups if members][:MAX_GROUPS_SEARCHED]
+    best: list = []
+    for size in range(len(groups), 0, -1):
+        for chosen in itertools.combinations(groups, size):
+            covered = [g for _, members in chosen for g in members]
+            if len(covered) == len(set(covered)) and set(covered) == ids:
+                best = list(chosen)
+                break
+        if best:
+            break
+    if not best:
+        best = [(gid, (gid,)) for gid in goal_set.ids]
+    return dict(best)
 
 
 def recorded_inputs(scenario: Scenario, runs: int, seed: int, target: float,

@@ -2,12 +2,15 @@
 
 :class:`Evaluator` holds a scenario's futures and answers, for a matrix of lever settings
 ``(K, levers)``, every goal's margin and met flag ``(K, runs, goals)`` and which runs count
-(plausible and inside the model's domain) ``(K, runs)``.  The runs share the path up to
-the model's ``policy start`` (levers and future uncertainties act only after it), so the
-2000-2005 part runs once per future (:mod:`simulator.engine.branch`) and each setting
-continues from the 2005 state; the result equals :func:`simulator.ensemble.run` bit for
-bit (tests/test_decide.py).  Settings already evaluated are answered from a cache (reach,
-the Pareto search and the frontier share one evaluator).  ``workers > 1`` evaluates fixed
+(plausible and inside the model's domain) ``(K, runs)``.  The levers act only in the plan
+period, after the project's history (Karamay: after 2005, the model's ``policy start``),
+so the runs share their path up to the history's last year: it runs once per future
+(:mod:`simulator.engine.branch`) and each setting continues from that state; the result
+equals :func:`simulator.ensemble.run` bit for bit (tests/test_decide.py).  Each evaluator
+checks this on its first futures (the levers at their far bounds, continued from the held
+state, against full runs) and runs every setting from INITIAL TIME where it does not
+hold.  Settings already evaluated are answered from a cache (reach, the Pareto search
+and the frontier share one evaluator).  ``workers > 1`` evaluates fixed
 chunks of settings in forked processes: each setting's numbers are the same whatever the
 number of workers (elementwise arithmetic run by run; tests check 1 against 2).
 """
@@ -22,10 +25,9 @@ import numpy as np
 import xarray as xr
 
 from .. import ensemble, indicators, simulate
-from ..engine import branch
+from ..engine import EngineError, branch
 from ..scenario import Scenario
 
-BRANCH_PARAMETER = "policy start"  # the model constant after which levers act
 CHUNK_RUNS = 20_000  # runs per engine call (settings x futures)
 FUTURES_BLOCK = 5_000  # futures per engine call, at most (blocks: work for both cores)
 _WORKER: Settings | None = None  # the evaluator a forked worker inherits
@@ -45,6 +47,14 @@ class Evaluation:
         met = self.met if goals is None else self.met[:, :, goals]
         hold = met.all(axis=2) & self.ok
         return hold.sum(axis=1) / np.maximum(self.ok.sum(axis=1), 1)
+
+
+def _branchable(vm) -> bool:
+    try:
+        branch.check_branchable(vm)
+    except EngineError:
+        return False
+    return True
 
 
 def default_workers() -> int:
@@ -140,11 +150,13 @@ class Evaluator(Settings):
         self._years = simulate._years(project, self._indicators, None)
         self._params = ensemble.parameters(scenario, samples)
         vm = simulate.vector_model(project)
-        self._until = vm.parameters.get(BRANCH_PARAMETER) if branched else None
         self._prefix = None
-        if self._until is not None:
-            self._prefix = branch.run_until(vm, self._params, self._variables,
-                                            float(self._until), self._years)
+        if branched and self.names and _branchable(vm):
+            until = float(project.history_settings.years[-1])
+            self._prefix = branch.run_until(vm, self._params, self._variables, until,
+                                            self._years)
+            if not self._levers_act_after(until):
+                self._prefix = None
 
     def remember(self, setting: np.ndarray, data: xr.Dataset) -> None:
         """Seed the cache with ``setting``'s ensemble (:func:`simulator.ensemble.run` over
@@ -165,6 +177,22 @@ class Evaluator(Settings):
                            "met": (("run", "goal"), e.met[0]),
                            "joint": ("run", e.met[0].all(axis=1)),
                            "plausible": ("run", e.ok[0])}, coords=coords)
+
+    def _levers_act_after(self, until: float) -> bool:
+        """Whether the levers act only after ``until`` (the end of the history): the first
+        futures continued from the held state under the levers at their far bounds equal
+        full runs, bit for bit (else every setting runs from INITIAL TIME)."""
+        far = np.where(self.plan - self.bounds[:, 0] > self.bounds[:, 1] - self.plan,
+                       self.bounds[:, 0], self.bounds[:, 1])
+        runs = np.arange(min(4, self.n))
+        levers = dict(zip(self.names, far))
+        samples = self.samples.isel(run=runs)
+        params = ensemble.parameters(self.scenario, samples, levers)
+        vm = simulate.vector_model(self.scenario.project)
+        full = vm.run(params, self._variables, years=self._years, check_finite=False)
+        branched = self._branched(params, 1, runs)
+        return all(np.array_equal(full[v].values, branched[v].values, equal_nan=True)
+                   for v in self._variables)
 
     def _run(self, chunk: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray,
                                                                  np.ndarray]:

@@ -176,7 +176,7 @@ def build(search, full, goal_set, groups: dict[str, tuple[str, ...]], target: fl
     out["goal_labels"] = {g.id: {"en": _label(g, "en", project), "zh": _label(g, "zh", project)}
                           for g in goal_set.goals}
     out["search"] = {"futures": int(search.n), "settings_evaluated": int(search.evaluated),
-                     "generations": int(generations), "population": int(population),
+                     "generations": int(generations), "population_size": int(population),
                      "optimiser": "pymoo NSGA-III"}
     return out
 
