@@ -522,7 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=10_000, help="futures to sample")
     p.add_argument("--search-runs", type=int, default=300,
                    help="plausible futures the searches run on (figures: all futures)")
-    p.add_argument("--generations", type=int, default=20,
+    p.add_argument("--generations", type=int, default=16,
                    help="most generations of the Pareto search (it stops earlier when the "
                    "goal groups' probabilities stop improving)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample and the search")

@@ -22,7 +22,7 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from pymoo.util.ref_dirs import get_reference_directions
 from scipy.stats import qmc
 
-GENERATIONS = 20
+GENERATIONS = 16
 POPULATION = 36
 MAX_SETTINGS = 30
 

@@ -17,6 +17,8 @@ from .. import labels
 from ..analyze.reachability import wilson
 from . import goal_frontier, pareto, robust
 
+BOX_CUT = 0.1  # a failure-box limit is stated if it cuts 10% of the input's range or more
+
 
 def _prob(flags: np.ndarray, ok: np.ndarray) -> dict:
     n, k = int(ok.sum()), int((flags & ok).sum())
@@ -210,10 +212,17 @@ def _robust(full, front: list[dict], masks: dict[str, np.ndarray],
     limits = [{"name": k, "label_en": labels.parameter(k, "en"),
                "label_zh": labels.parameter(k, "zh"), "low": v["low"], "high": v["high"],
                "range": v["range"], "unit": units.get(k, "")}
-              for k, v in box["restrictions"].items()]
+              for k, v in box["restrictions"].items() if _narrows(v)]
     return {"lever_values": full.as_dict(setting), "worst_group": names[worst],
             "satisficing_worst": p["probability"], "ci": p["ci"],
             "group_probability": {g: float(v) for g, v in zip(names, shares)},
             "joint": float(evaluation.probability()[0]),
             "failure_box": limits, "box_coverage": box["coverage"],
-            "box_density": box["density"], "box_note": box.get("note", "")}
+            "box_density": box["density"], "box_note": box.get("note", ""),
+            "box_limits_not_stated": len(box["restrictions"]) - len(limits)}
+
+
+def _narrows(limit: dict) -> bool:
+    """A box limit worth stating: it cuts at least ``BOX_CUT`` of the input's range."""
+    lo, hi = limit["range"]
+    return hi > lo and (limit["high"] - limit["low"]) <= (1 - BOX_CUT) * (hi - lo)
