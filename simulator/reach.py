@@ -258,10 +258,10 @@ def calibration_summary(scenario: Scenario, samples: xr.Dataset, data: xr.Datase
 
 def _goals_met(scenario: Scenario, samples: xr.Dataset) -> xr.Dataset:
     """The goal part of ``ensemble.run(scenario, samples)`` (margin, met, joint, plausible),
-    bit for bit, 2000-2005 run once and the rest on both cores (:mod:`simulator.decide`)."""
+    bit for bit, on both cores (:mod:`simulator.decide`; one setting: nothing to branch)."""
     from .decide import Evaluator, default_workers
 
-    evaluator = Evaluator(scenario, samples, workers=default_workers())
+    evaluator = Evaluator(scenario, samples, workers=default_workers(), branched=False)
     return evaluator.dataset(evaluator.plan)
 
 
@@ -373,7 +373,9 @@ def reach(scenario: Scenario, runs: int = DEFAULT_RUNS, seed: int = 0,
     summary = reachability.summarize(data[["met", "joint"]], data["plausible"])
     from .decide import Evaluator, default_workers, search_futures
 
-    evaluator = Evaluator(scenario, samples, workers=default_workers())
+    # all futures: the plan (run above, remembered) and the best setting only, so nothing
+    # to branch; the search's futures branch from the 2005 state
+    evaluator = Evaluator(scenario, samples, workers=default_workers(), branched=False)
     evaluator.remember(evaluator.plan, data)  # the plan's runs above: not run again
     step = (lambda k: progress("search", k)) if progress else None
     best, quick = search_levers(evaluator, search_futures(evaluator, search_runs), seed,
