@@ -256,6 +256,9 @@ def _cmd_frontier(args) -> int:
         _uncalibrated_note(scen)
         if not args.json:
             _announce(args)
+        print(f"plansim: frontier of {scen.name} over {args.runs} futures: searching on "
+              f"{args.search_runs} plausible futures, at most {args.generations} generations",
+              file=sys.stderr, flush=True)
         f = decide.frontier(scen, target=args.target, runs=args.runs, seed=args.seed,
                             search_runs=args.search_runs, generations=args.generations,
                             workers=args.workers, calibration=args.calibration)
