@@ -30,7 +30,7 @@ from ..scenario import Scenario
 
 CHUNK_RUNS = 20_000  # runs per engine call (settings x futures)
 FUTURES_BLOCK = 5_000  # futures per engine call, at most (blocks: work for both cores)
-_WORKER: Settings | None = None  # the evaluator a forked worker inherits
+_TASK = None  # the function forked workers run (inherited at the fork)
 
 
 @dataclass
@@ -113,15 +113,7 @@ class Settings:
     # -- running
 
     def _map(self, items: list[tuple]) -> list[tuple]:
-        if self.workers == 1 or len(items) == 1:
-            return [self._run(*item) for item in items]
-        global _WORKER
-        _WORKER = self
-        try:
-            with multiprocessing.get_context("fork").Pool(self.workers) as pool:
-                return pool.starmap(_run_in_worker, items, chunksize=1)
-        finally:
-            _WORKER = None
+        return forked_map(self._run, items, self.workers)
 
     def _run(self, chunk: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray,
                                                                  np.ndarray]:
@@ -227,5 +219,19 @@ class Evaluator(Settings):
                          compat="override", join="override").assign_attrs(tail.attrs)
 
 
-def _run_in_worker(chunk: np.ndarray, runs: np.ndarray):
-    return _WORKER._run(chunk, runs)
+def forked_map(function, items: list[tuple], workers: int) -> list:
+    """``[function(*item) for item in items]``, in ``workers`` forked processes (each
+    inherits the parent's loaded model and held state; results in the items' order)."""
+    if workers <= 1 or len(items) <= 1:
+        return [function(*item) for item in items]
+    global _TASK
+    _TASK = function
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(items))) as pool:
+            return pool.starmap(_run_task, items, chunksize=1)
+    finally:
+        _TASK = None
+
+
+def _run_task(*args):
+    return _TASK(*args)
