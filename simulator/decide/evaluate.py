@@ -209,14 +209,18 @@ class Evaluator(Settings):
         head, state = self._prefix
         tail = branch.run_from(vm, state, params, self._variables, self._years, repeat=k,
                                runs=runs)
-        head = head.sel(time=head["time"] < state.time)
-        head = head[list(tail.data_vars)].isel(run=np.tile(runs, k))
-        head = head.assign_coords(run=tail["run"].values)
-        for name in tail.data_vars:  # the given parameters: this run's, not the prefix's
-            if "time" not in tail[name].dims:
-                head[name] = tail[name]
-        return xr.concat([head, tail], dim="time", data_vars="minimal", coords="minimal",
-                         compat="override", join="override").assign_attrs(tail.attrs)
+        before = head["time"].values < state.time
+        rows = np.tile(runs, k)
+        variables = {}
+        for name, value in tail.data_vars.items():
+            if "time" in value.dims:  # (run, time): the held years, then the continued ones
+                earlier = head[name].values[rows][:, before]
+                variables[name] = (value.dims, np.concatenate([earlier, value.values], axis=1))
+            else:  # the given parameters: this run's, not the prefix's
+                variables[name] = (value.dims, value.values)
+        times = np.concatenate([head["time"].values[before], tail["time"].values])
+        return xr.Dataset(variables, coords={"run": tail["run"].values, "time": times},
+                          attrs=tail.attrs)
 
 
 def forked_map(function, items: list[tuple], workers: int) -> list:
