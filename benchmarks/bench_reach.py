@@ -96,26 +96,24 @@ def main(argv=None) -> int:
     phases.wrap(goal_frontier, "ranking_stability", "ranking bootstrap")
     phases.wrap(search, "_robust", "robust setting and PRIM box")
 
-    start = time.perf_counter()
-    reach.reach(scen, runs=args.runs, seed=args.seed)
-    reach_wall = time.perf_counter() - start
-    phases.times, reach_phases = {}, phases.times
-    units.append(evaluation())
-    reach_unit = (units[0] + units[1]) / 2
-    phases.times = reach_phases
-    phases.report("plansim reach", reach_wall, reach_unit)
+    def ratio(title: str, command) -> float:
+        """The command's wall time over the unit timed before and after it."""
+        start = time.perf_counter()
+        command()
+        wall = time.perf_counter() - start
+        phases.times, spent = {}, phases.times  # the unit's own run is no phase
+        units.append(evaluation())
+        unit = (units[-2] + units[-1]) / 2
+        phases.times = spent
+        phases.report(title, wall, unit)
+        return wall / unit
 
-    start = time.perf_counter()
-    decide.frontier(scen, runs=args.runs, seed=args.seed)
-    frontier_wall = time.perf_counter() - start
-    phases.times, frontier_phases = {}, phases.times
-    units.append(evaluation())
-    frontier_unit = (units[1] + units[2]) / 2
-    phases.times = frontier_phases
-    phases.report("plansim frontier", frontier_wall, frontier_unit)
-
-    print(f"reach ratio: {reach_wall / reach_unit:.2f}")
-    print(f"frontier ratio: {frontier_wall / frontier_unit:.2f}")
+    reach_ratio = ratio("plansim reach", lambda: reach.reach(scen, runs=args.runs,
+                                                             seed=args.seed))
+    frontier_ratio = ratio("plansim frontier", lambda: decide.frontier(scen, runs=args.runs,
+                                                                       seed=args.seed))
+    print(f"reach ratio: {reach_ratio:.2f}")
+    print(f"frontier ratio: {frontier_ratio:.2f}")
     return 0
 
 
