@@ -25,8 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simulator import decide, ensemble, reach, sample, scenario
-from simulator.decide import evaluate, goal_frontier, pareto, search
+from simulator import decide, sample
+from simulator.decide import evaluate, goal_frontier, pareto, reach, search
+from simulator.inputs import scenario
+from simulator.running import ensemble
 
 
 class Phases:

@@ -16,8 +16,9 @@ import os
 import sys
 from pathlib import Path
 
-from . import memory, outputs, validate
 from .errors import MAX_LINE, DomainError, InputError, PlansimError
+from .inputs import validate
+from .running import memory, outputs
 
 EXIT_INPUT = 2
 CLI = "command line"
@@ -44,7 +45,7 @@ def _announce(args) -> None:
 
 def _uncalibrated_note(scen) -> None:
     """Say so when the calibration file does not exist yet (a new project)."""
-    from . import model
+    from .inputs import model
 
     if not scen.calibration_path.is_file() and model.parameters(scen.project, "calibrated"):
         print(f"note: no calibration yet ({scen.calibration_path} does not exist): the model's "
@@ -52,7 +53,8 @@ def _uncalibrated_note(scen) -> None:
 
 
 def _cmd_run(args) -> int:
-    from . import results, runs, scenario
+    from .inputs import scenario
+    from .running import results, runs
 
     outputs.check_path_text(args.out, "--out")
     scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
@@ -75,7 +77,7 @@ def _cmd_run(args) -> int:
 
 def _with_inputs_file(exc: DomainError, path: Path) -> InputError:
     """Write the run's full inputs to ``path``; the error line then names that file."""
-    from . import results
+    from .running import results
 
     results.write_json({"problem": exc.problem, "inputs": exc.inputs}, path)
     fix = f"{exc.fix}; all inputs: {path}"
@@ -85,8 +87,9 @@ def _with_inputs_file(exc: DomainError, path: Path) -> InputError:
 
 
 def _cmd_calibrate(args) -> int:
-    from . import calibrate, history, model
+    from . import calibrate
     from .calibrate import match
+    from .inputs import history, model
 
     validate.integer(CLI, "--max-nfev", args.max_nfev, 1, MAX_NFEV)
     if args.out is None and not args.dry_run and args.project.found_by == "bundled example":
@@ -105,9 +108,9 @@ def _cmd_calibrate(args) -> int:
     outputs.check_path_text(args.out, "--out")
     if not args.dry_run:  # the project's calibration is the file `calibrate` exists to replace
         target = Path(args.out or args.project.calibration)
-        own = target.resolve() == Path(args.project.calibration).resolve()
-        outputs.check_file(target, force=args.force or own)
-        outputs.check_file(target.with_suffix(".nc"), force=args.force or own)  # the ensemble
+        own_toml, own_nc = _own_calibration(target, args.project)
+        outputs.check_file(target, force=args.force or own_toml)
+        outputs.check_file(target.with_suffix(".nc"), force=args.force or own_nc)  # ensemble
     history.figures(args.project)
     _announce(args)
     bar, close = _bar(2 * args.steps, "history matching (engine calls, 2 per emcee step)")
@@ -140,6 +143,26 @@ def _cmd_calibrate(args) -> int:
         return 1
     print(f"every represented figure is within {history.CUTOFF:g} sd of its error model")
     return 0
+
+
+def _own_calibration(target: Path, project) -> tuple[bool, bool]:
+    """Whether ``target`` (and the ensemble ``.nc`` beside it) are the project's own
+    calibration files, which `calibrate` replaces without --force: the manifest's path,
+    inside the project, holding what `calibrate` wrote (or nothing yet)."""
+    from .inputs import project as project_mod
+    from .inputs import tomlfile
+
+    if not (target.resolve() == Path(project.calibration).resolve()
+            and project_mod.inside(target, project.root)):
+        return False, False
+    if not target.exists():
+        return True, not os.path.lexists(target.with_suffix(".nc"))
+    try:
+        meta = tomlfile.read(target, "", "").get("meta", {})
+    except PlansimError:
+        return False, False
+    ours = isinstance(meta, dict) and "model_hash" in meta
+    return ours, ours and meta.get("ensemble_file") == target.with_suffix(".nc").name
 
 
 def _bar(total: int, desc: str):
@@ -188,7 +211,8 @@ def _progress_bars(total_runs: int, generations: int):
 
 def _futures_command(args, command: str):
     """reach's and frontier's common options checked, the scenario loaded: (scenario, out)."""
-    from . import reach, scenario
+    from .decide import reach
+    from .inputs import scenario
 
     validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
     validate.integer(CLI, "--search-runs", args.search_runs, 1, reach.MAX_RUNS)
@@ -205,7 +229,8 @@ def _futures_command(args, command: str):
 
 
 def _cmd_reach(args) -> int:
-    from . import reach, results
+    from .decide import reach
+    from .running import results
 
     scen, out = _futures_command(args, "reach")
     expected = reach.recorded_inputs(scen, args.runs, args.seed, args.search_runs,
@@ -242,8 +267,10 @@ def _deeper_frontier(scen, args, quick: dict | None) -> dict | None:
 def _cmd_frontier(args) -> int:
     import json
 
-    from . import decide, model, results
+    from . import decide
     from .decide import report
+    from .inputs import model
+    from .running import results
 
     if args.workers is not None:
         validate.integer(CLI, "--workers", args.workers, 1, 64)
@@ -280,7 +307,8 @@ def _cmd_frontier(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
-    from . import briefing, scenario
+    from .inputs import scenario
+    from .present import briefing
 
     goal_set = (scenario.load(args.scenario, args.project).goal_set() if args.scenario
                 else None)
@@ -296,8 +324,10 @@ def _cmd_analyze(args) -> int:
 
 
 def _cmd_sensitivity(args) -> int:
-    from . import labels, scenario, sensitivity
+    from .analyze import sensitivity
+    from .inputs import scenario
     from .plotting import style
+    from .present import labels
 
     lang = labels.check_lang(args.lang)
     style.use(lang)
@@ -308,7 +338,7 @@ def _cmd_sensitivity(args) -> int:
     outputs = sensitivity.parse_outputs(args.outputs, scen)
     problem = sensitivity.from_scenario(scen, uncertainties=args.inputs != "levers",
                                         levers=args.inputs != "uncertainties")
-    function = sensitivity.scenario_function(scen, outputs)
+    function = sensitivity.scenario_function(scen, outputs, seed=args.seed)
     if args.method == "tornado":
         ds = sensitivity.tornado_swings(problem, function)
     else:
@@ -323,7 +353,7 @@ def _cmd_sensitivity(args) -> int:
 
 
 def _cmd_chart(args) -> int:
-    from . import chart
+    from .present import chart
 
     for path in chart.draw(args.kind, args.source, lang=args.lang, out=args.out,
                            indicator=args.indicator, goal=args.goal, output=args.output,
@@ -333,7 +363,7 @@ def _cmd_chart(args) -> int:
 
 
 def _cmd_brief(args) -> int:
-    from . import brief
+    from .present import brief
 
     path = brief.brief(args.source, lang=args.lang, out=args.out, runs_=args.runs,
                        seed=args.seed, project=args.project, force=args.force)
@@ -354,7 +384,7 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_params(args) -> int:
-    from . import model
+    from .inputs import model
 
     _announce(args)
     if args.markdown:
@@ -368,7 +398,7 @@ def _cmd_params(args) -> int:
 
 
 def _cmd_goals(args) -> int:
-    from . import scenario
+    from .inputs import scenario
 
     goal_set = scenario.load(args.scenario, args.project).goal_set()
     _announce(args)
@@ -381,8 +411,9 @@ def _cmd_goals(args) -> int:
 
 
 def _cmd_audit(args) -> int:
-    from . import audit, project
+    from . import audit
     from .audit import report
+    from .inputs import project
 
     if args.project is not None and not (Path(args.project) / project.MANIFEST).is_file():
         found, files = None, audit.project_files(args.project)  # a folder without a manifest
@@ -446,11 +477,12 @@ def _cmd_engine_check(args) -> int:
     import tempfile
 
     from .engine import conformance
+    from .engine.constructs import MODEL_SUFFIXES
 
     mdl = Path(args.model)
-    if not mdl.is_file() or mdl.suffix.lower() != ".mdl":
-        raise InputError(mdl, None, "no such Vensim model file",
-                         "give the path of a .mdl file")
+    if not mdl.is_file() or mdl.suffix.lower() not in MODEL_SUFFIXES:
+        raise InputError(mdl, None, "no such model file (Vensim or Stella/XMILE)",
+                         f"give the path of a {', '.join(MODEL_SUFFIXES)} file")
     if args.runs < 1:
         raise InputError("command line", "--runs", "must be positive", "give a positive integer")
     if not 0 <= args.random_seed < 2 ** 32:
@@ -459,10 +491,11 @@ def _cmd_engine_check(args) -> int:
     with tempfile.TemporaryDirectory(prefix="plansim-engine-check-") as cache:
         verdict = conformance.check_model(mdl, n_runs=args.runs, seed=args.seed,
                                           cache_dir=cache, random_seed=args.random_seed)
-    if verdict.status == conformance.NOT_RUNNABLE:
-        raise InputError(mdl, None, f"plain PySD cannot run this model ({verdict.detail})",
-                         "make the model run with pysd.read_vensim(...).run() first")
     print(f"{mdl}: {verdict.status}")
+    if verdict.status == conformance.NOT_RUNNABLE:  # nothing to check the engine against
+        print(f"plain PySD raises {verdict.detail}; the engine's values are not checked "
+              "(make the model run with plain PySD first)")
+        return 1
     if verdict.status == conformance.ACCEPTED:
         print(f"the vectorised engine gives plain PySD's bits in {verdict.runs_compared} runs "
               f"(defaults, then {len(verdict.perturbed)} constants perturbed per run)")
@@ -686,8 +719,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("loops", parents=[project],
-                       help="activity of each documented feedback loop, measured by "
-                       "knockout; exit 1 when a loop is not as documented")
+                       help="activity and polarity of each documented feedback loop, "
+                       "measured by knockout at two clean cuts; exit 1 when a loop is not "
+                       "as documented (polarity included), 2 when a cut is not clean")
     p.add_argument("scenario", nargs="?", default=None,
                    help="scenario whose central run is perturbed (default: the spec's "
                    "scenario, plan for models/loops.toml)")
@@ -705,9 +739,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", nargs="?", default=None)
     p.set_defaults(func=_cmd_goals)
 
-    p = sub.add_parser("engine-check", help="does the vectorised engine run a Vensim model "
-                       "exactly as plain PySD does? (or which construct it refuses)")
-    p.add_argument("model", help="a Vensim .mdl file")
+    p = sub.add_parser("engine-check", help="does the vectorised engine run a Vensim or "
+                       "Stella (XMILE) model exactly as plain PySD does? (or which construct "
+                       "it refuses)")
+    p.add_argument("model", help="a Vensim .mdl or Stella/iThink .stmx/.xmile file")
     p.add_argument("--runs", type=int, default=3, help="runs with perturbed constants")
     p.add_argument("--seed", type=int, default=0, help="seed of the perturbations")
     p.add_argument("--random-seed", type=int, default=0,
@@ -730,14 +765,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "reach":
-            from . import reach
+            from .decide import reach
 
             args.runs = reach.DEFAULT_RUNS if args.runs is None else args.runs
             args.search_runs = reach.SEARCH_RUNS if args.search_runs is None else args.search_runs
             args.generations = (reach.SEARCH_GENERATIONS if args.generations is None
                                 else args.generations)
         if args.command not in ("init", "audit"):  # audit also reads a bare plan folder
-            from . import project
+            from .inputs import project
 
             args.project = project.find(args.project)
         return args.func(args)

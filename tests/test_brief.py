@@ -8,7 +8,9 @@ import subprocess
 import matplotlib.image
 import pytest
 
-from simulator import brief, cli, labels, scenario
+from simulator import cli
+from simulator.inputs import scenario
+from simulator.present import brief, labels
 
 
 @pytest.fixture

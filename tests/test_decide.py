@@ -17,9 +17,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator import ensemble, goals, sample, scenario
+from simulator import sample
 from simulator.decide import evaluate, goal_frontier, pareto, search
 from simulator.decide.evaluate import Evaluator, Settings
+from simulator.inputs import goals, scenario
+from simulator.running import ensemble
 
 N = 2000
 
@@ -132,6 +134,7 @@ def test_branched_runs_equal_full_runs_bit_for_bit(monkeypatch) -> None:
     scen = scenario.load("plan")
     futures = sample.futures(scen, 60, 0)
     one, two = Evaluator(scen, futures, workers=1), Evaluator(scen, futures, workers=2)
+    assert one._prefix is not None and two._prefix is not None  # branched, not full runs
     rng = np.random.default_rng(0)
     settings = one.bounds[:, 0] + rng.random((4, len(one.names))) * np.ptp(one.bounds, axis=1)
     settings[0] = one.plan

@@ -21,8 +21,11 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator import calibrate, cli, goals, memory, model, reach, runs, scenario, sweep, tomlfile
-from simulator.project import find
+from simulator import calibrate, cli, sweep
+from simulator.decide import reach
+from simulator.inputs import goals, model, scenario, tomlfile
+from simulator.inputs.project import find
+from simulator.running import memory, runs
 
 CALIBRATION_FILE, GOALS_FILE, SCENARIOS_DIR = find().calibration, find().goals, find().scenarios
 

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulator import cli, model, scenario, sensitivity
+from simulator import cli
+from simulator.analyze import sensitivity
 from simulator.errors import InputError
+from simulator.inputs import model, scenario
 
 A, B = 7.0, 0.1
 # Ishigami & Homma (1990), a = 7, b = 0.1: the analytical indices SALib's docs publish

@@ -1,4 +1,5 @@
-"""Decisions: from "no" to what would make the plan reachable.
+"""Deciding: are the goals reachable together, under which levers (:mod:`.reach`), and
+from "no" to what would make the plan reachable.
 
 :func:`frontier` answers, for a scenario's goals at probability ``target`` (default 50%):
 the largest goal sets holding together (scenario's and searched levers), the threshold
@@ -17,8 +18,10 @@ import itertools
 
 import numpy as np
 
-from .. import model, results, sample
-from ..scenario import Scenario
+from .. import sample
+from ..inputs import model
+from ..inputs.scenario import Scenario
+from ..running import results
 from . import pareto
 from .evaluate import Evaluator, default_workers
 from .search import build

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from .. import ensemble, indicators, simulate
 from ..engine import EngineError, branch
-from ..scenario import Scenario
+from ..inputs import indicators
+from ..inputs.scenario import Scenario
+from ..running import ensemble, simulate
 
 CHUNK_RUNS = 20_000  # runs per engine call (settings x futures)
 FUTURES_BLOCK = 5_000  # futures per engine call, at most (blocks: work for both cores)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import labels
+from ..present import labels
 
 MOVES_SHOWN = 3  # threshold moves named in the two lines (the largest)
 

@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
-from .. import labels
 from ..analyze.reachability import wilson
+from ..present import labels
 from . import goal_frontier, pareto, robust
 
 BOX_CUT = 0.1  # a failure-box limit is stated if it cuts 10% of the input's range or more

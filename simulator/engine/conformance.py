@@ -34,8 +34,10 @@ DIFFERS = "differs"
 OUTSIDE = "outside domain"
 """Equal except where the engine gives NaN/inf (``NonFiniteError`` when checked) and
 plain PySD a number (e.g. the real part of a complex power stored in a subscript)."""
-NOT_RUNNABLE = "pysd fails"
-"""Plain PySD itself cannot run the model at its defaults (nothing to compare)."""
+NOT_RUNNABLE = "PySD cannot run this model"
+"""Plain PySD itself raises at the model's defaults: nothing to compare, the engine's
+values are not checked (and the engine refuses the constructs it knows PySD cannot
+evaluate, e.g. stocks ``Macro.state`` cannot pack)."""
 
 
 @dataclass

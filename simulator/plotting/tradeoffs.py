@@ -11,7 +11,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from .. import labels
+from ..present import labels
 from . import style
 
 

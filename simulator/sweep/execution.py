@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .. import ensemble, simulate
 from ..errors import InputError, PlansimError
+from ..inputs import model
+from ..running import ensemble
 from .spec import Spec, numeric_versions
 
 CONNECT_TIMEOUT = "20s"  # to reach a Dask scheduler
@@ -33,7 +34,7 @@ class WorkerMismatch(PlansimError):
 
 @lru_cache(maxsize=8)
 def _check_worker(mdl_path: str, cache_dir: str, model_hash: str, versions_json: str) -> None:
-    vm = simulate._vector_model(mdl_path, cache_dir)
+    vm = model._vector_model(mdl_path, cache_dir)
     if vm.model_sha256 != model_hash:
         raise WorkerMismatch(f"the process on {socket.gethostname()} (pid {os.getpid()}) runs "
                              f"model {vm.model_sha256[:12]}, the sweep needs {model_hash[:12]}: "
@@ -56,7 +57,7 @@ def compute_block(task: dict) -> dict:
                   task["versions"])
     runs = np.arange(task["start"], task["stop"])
     samples = xr.Dataset({k: ("run", v) for k, v in task["samples"].items()},
-                         coords={"run": runs})
+                         coords={"run": runs}, attrs={"seed": task["seed"]})
     data = ensemble.run_block(task["scenario"], samples, task["goal_set"],
                               levers=task["levers"], names=task["names"])
     if [str(g) for g in data["goal"].values] != task["goals"]:
@@ -100,7 +101,7 @@ class Tasks:
                                     else self.calibration_set[future]),
                 "levers": {k: spec.settings[setting, j] for j, k in enumerate(spec.levers)},
                 "indicators": list(spec.indicators), "years": list(spec.years),
-                "goals": self.goal_set.ids, "model_hash": self.model_hash,
+                "goals": self.goal_set.ids, "model_hash": self.model_hash, "seed": spec.seed,
                 "versions": self.versions}
 
 

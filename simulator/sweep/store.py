@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import results
 from ..errors import InputError
+from ..running import results
 from .spec import FORMAT, Spec, calibrated_inputs, sha
 
 STORE = "sweep.zarr"
