@@ -142,6 +142,9 @@ def test_branched_runs_equal_full_runs_bit_for_bit(monkeypatch) -> None:
     monkeypatch.setattr(evaluate, "FUTURES_BLOCK", 25)
     b = two.evaluate(settings[::-1])
     assert np.array_equal(a.margin, b.margin[::-1], equal_nan=True)
+    unbranched = Evaluator(scen, futures, workers=1, branched=False)
+    assert np.array_equal(unbranched.evaluate(settings[2]).margin[0], a.margin[2],
+                          equal_nan=True)
     for j in (0, 2):
         full = ensemble.run(scen, futures, levers=one.as_dict(settings[j]), names=[])
         assert np.array_equal(full["margin"].transpose("run", "goal").values, a.margin[j],

@@ -195,7 +195,11 @@ class Evaluator(Settings):
         params = ensemble.parameters(self.scenario, samples, levers)
         project = self.scenario.project
         if self._prefix is None:
-            data = simulate.run(params, self._indicators, project=project, years=self._years)
+            # RANDOM functions: each future keeps its own stream (its run label), as in
+            # ensemble.run, whatever setting or chunk it is run in
+            keys = np.asarray(self.samples["run"].values, dtype=np.int64)[np.tile(runs, k)]
+            data = simulate.run(params, self._indicators, project=project, years=self._years,
+                                seed=int(self.samples.attrs.get("seed", 0)), run_keys=keys)
         else:
             data = simulate.from_raw(self._branched(params, k, runs), self._indicators,
                                      project=project)
