@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -231,7 +232,9 @@ class Evaluator(Settings):
 def forked_map(function, items: list[tuple], workers: int) -> list:
     """``[function(*item) for item in items]``, in ``workers`` forked processes (each
     inherits the parent's loaded model and held state; results in the items' order)."""
-    if workers <= 1 or len(items) <= 1:
+    # forking a process with other live threads (a Jupyter kernel's, a pool's) can leave a
+    # child waiting on a lock one of them held: run in this process then (same numbers)
+    if workers <= 1 or len(items) <= 1 or threading.active_count() > 1:
         return [function(*item) for item in items]
     global _TASK
     _TASK = function
