@@ -26,6 +26,8 @@ MAX_SEED = 2**32 - 1  # scipy's differential evolution takes seeds below 2**32
 MAX_NFEV = 100_000
 MAX_GENERATIONS = 10_000
 MAX_CHECK_RUNS = 1_000  # engine-check: each perturbed run is also one plain PySD run
+FRONTIER_FILES = ("frontier.json", "pareto.csv", "tradeoffs_en.png", "tradeoffs_en.svg",
+                  "tradeoffs_zh.png", "tradeoffs_zh.svg")
 
 
 def goal_suffix(selection: str | None) -> str:
@@ -208,11 +210,11 @@ def _progress_bars(total_runs: int, generations: int):
     return (lambda kind, k: bars[kind].update(k)), close
 
 
-def _cmd_reach(args) -> int:
+def _futures_command(args, command: str):
+    """reach's and frontier's common options checked, the scenario loaded: (scenario, out)."""
     from .decide import reach
     from .inputs import scenario
     from .present import labels
-    from .running import results
 
     validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
     validate.integer(CLI, "--search-runs", args.search_runs, 1, reach.MAX_RUNS)
@@ -223,9 +225,17 @@ def _cmd_reach(args) -> int:
     scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
     reach.check_scenario(scen)
     memory.check(reach.memory_bytes(scen, args.runs, args.search_runs),
-                 f"reach over {args.runs} futures", args.max_memory)
+                 f"{command} over {args.runs} futures", args.max_memory)
     out = (Path(args.out) if args.out is not None
-           else Path("out") / f"reach-{scen.name}{goal_suffix(args.goals)}")
+           else Path("out") / f"{command}-{scen.name}{goal_suffix(args.goals)}")
+    return scen, out
+
+
+def _cmd_reach(args) -> int:
+    from .decide import reach
+    from .running import results
+
+    scen, out = _futures_command(args, "reach")
     expected = reach.recorded_inputs(scen, args.runs, args.seed, args.search_runs,
                                      args.generations, args.calibration)
     outputs.check_dir(out, reach.FILES, force=args.force, same_run=lambda d: (
@@ -241,11 +251,63 @@ def _cmd_reach(args) -> int:
                                  progress=progress, calibration=args.calibration)
         finally:
             close()
+        result.frontier = _deeper_frontier(scen, args, result.frontier)
         nc, js = result.write(out)
     print(result.leader_verdict(args.lang))
     if args.lang == "en":  # the analyst's details (goal ids, model units) in English only
         print("\nDetails for analysts:\n" + result.verdict())
     print(f"wrote {nc} and {js}")
+    return 0
+
+
+def _deeper_frontier(scen, args, quick: dict | None) -> dict | None:
+    """`plansim frontier`'s result of the same inputs (its default --out), else ``quick``."""
+    from . import decide
+
+    found = decide.existing(Path("out") / f"frontier-{scen.name}{goal_suffix(args.goals)}",
+                            scen, args.runs, args.seed, args.calibration)
+    return found if found is not None else quick
+
+
+def _cmd_frontier(args) -> int:
+    import json
+
+    from . import decide
+    from .decide import report
+    from .inputs import model
+    from .running import results
+
+    if args.workers is not None:
+        validate.integer(CLI, "--workers", args.workers, 1, 64)
+    if not 0.0 < args.target < 1.0:
+        raise InputError(CLI, "--target", f"{args.target:g} is not a probability between 0 "
+                         "and 1", "give e.g. --target 0.5")
+    scen, out = _futures_command(args, "frontier")
+    outputs.check_dir(out, FRONTIER_FILES, force=args.force)
+    with outputs.locked(out, "plansim frontier"):
+        _uncalibrated_note(scen)
+        if not args.json:
+            _announce(args)
+        print(f"plansim: frontier of {scen.name} over {args.runs} futures: searching on "
+              f"{args.search_runs} plausible futures, at most {args.generations} generations",
+              file=sys.stderr, flush=True)
+        f = decide.frontier(scen, target=args.target, runs=args.runs, seed=args.seed,
+                            search_runs=args.search_runs, generations=args.generations,
+                            workers=args.workers, calibration=args.calibration)
+        units = {k: p.units for k, p in model.parameters(scen.project).items()}
+        js = results.write_json(f, out / decide.FILE)
+        csv = results.write_csv(report.pareto_table(f, units), out / "pareto.csv")
+        written = [js, csv]
+        if not args.no_chart:
+            from .plotting import tradeoffs
+
+            for lang in ("en", "zh"):
+                written.append(tradeoffs.save_tradeoffs(f, out / f"tradeoffs_{lang}", lang))
+    if args.json:
+        print(json.dumps(f, ensure_ascii=False, indent=1, allow_nan=False))
+    else:
+        print(report.text(f, units))
+        print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 
@@ -521,6 +583,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="replace an existing result file of another run")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("frontier", parents=[project],
+                       help="what would make the goals reachable: goal frontier, trade-offs "
+                       "between goal groups, robust levers")
+    p.add_argument("scenario", nargs="?", default=None,
+                   help="scenario name in the project's scenarios or path to a .toml "
+                   "(default: the project's default scenario)")
+    p.add_argument("--target", type=float, default=0.5,
+                   help="probability the goals must reach together (default 0.5)")
+    p.add_argument("--json", action="store_true", help="print frontier.json instead of text")
+    p.add_argument("--runs", type=int, default=10_000, help="futures to sample")
+    p.add_argument("--search-runs", type=int, default=300,
+                   help="plausible futures the searches run on (figures: all futures)")
+    p.add_argument("--generations", type=int, default=16,
+                   help="most generations of the Pareto search (it stops earlier when the "
+                   "goal groups' probabilities stop improving)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sample and the search")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes for the search (default: the machine's cores, at most "
+                   "2); results do not depend on it")
+    p.add_argument("--goals", default=None,
+                   help="only these goals: a group of the goals file or comma-separated ids")
+    p.add_argument("--calibration", choices=["ensemble", "point"], default="ensemble",
+                   help="as for reach")
+    p.add_argument("--out", help="directory for frontier.json, pareto.csv and the trade-off "
+                   "charts (default: out/frontier-<scenario>)")
+    p.add_argument("--no-chart", action="store_true", help="skip the trade-off charts")
+    p.add_argument("--force", action="store_true",
+                   help="replace the results of another run in --out")
+    p.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse a run estimated to need more memory, e.g. 8G")
+    p.set_defaults(func=_cmd_frontier)
 
     p = sub.add_parser("reach", parents=[project],
                        help="joint reachability of the goals over sampled futures")

@@ -10,9 +10,9 @@ from traitlets.config import Config
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 
 
-def test_the_three_notebooks_are_stored_without_outputs():
+def test_the_four_notebooks_are_stored_without_outputs():
     assert [p.stem for p in NOTEBOOKS] == ["01-quickstart", "02-joint-reachability",
-                                           "03-sensitivity-for-briefings"]
+                                           "03-sensitivity-for-briefings", "04-frontier"]
     for path in NOTEBOOKS:
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "code":

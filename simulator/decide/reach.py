@@ -3,10 +3,11 @@
 ``reach`` samples the scenario's uncertainties (Latin hypercube, seeded) jointly with
 calibration sets of the history-matched ensemble, runs the ensemble under the scenario's
 levers, screens runs against the project's history,
-evaluates every goal, then searches the levers within their bounds
-(``scipy.optimize.differential_evolution``, seeded, vectorised: one ensemble per
-generation) for the setting with the highest joint probability on a common subset
-of futures, and re-evaluates the best setting on the full sample.
+evaluates every goal, then runs a quick frontier (:mod:`simulator.decide`: a short
+NSGA-III search over the goal groups on the first plausible futures, every setting
+branched from the 2005 state) and reports its nearest reachable plan and the searched
+setting with the highest joint probability, re-evaluated on the full sample; the deep
+search is ``plansim frontier``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-from scipy.optimize import differential_evolution
 
 from .. import sample
 from ..analyze import calibration as calibration_analysis
@@ -28,9 +28,9 @@ from ..present import labels
 from ..running import ensemble, memory, results
 
 DEFAULT_RUNS = 10_000  # ~9,900 plausible: a 95% Wilson interval under 2 points for any p
-SEARCH_RUNS = 500
-SEARCH_GENERATIONS = 30
-SEARCH_POPULATION = 5  # per lever (scipy's popsize)
+SEARCH_RUNS = 200  # plausible futures of reach's quick search (plansim frontier: deeper)
+SEARCH_GENERATIONS = 3
+SEARCH_POPULATION = 12  # settings per generation of the quick search (NSGA-III)
 MAX_RUNS = 50_000_000
 FILES = ("results.nc", "summary.json")
 
@@ -65,6 +65,7 @@ class Reach:
     calibration: dict  # mode, variance shares, robustness under priors, fixed uncertainties
     search_runs: int = SEARCH_RUNS
     generations: int = SEARCH_GENERATIONS
+    frontier: dict | None = None  # decide.frontier: reach's quick one, or plansim frontier's
 
     def summary_json(self) -> dict:
         """What ``summary.json`` holds."""
@@ -94,6 +95,7 @@ class Reach:
                           for g, v in self.best_summary["goals"].items()},
                 "mean_goals_met": self.best_summary["mean_goals_met"],
             },
+            **({"frontier": self.frontier} if self.frontier is not None else {}),
         }
 
     @property
@@ -156,12 +158,27 @@ class Reach:
         if b["binding_goals"]:
             lines.append("Still binding under the best levers: " + ", ".join(
                 x["goal"] for x in b["binding_goals"][:3]) + ".")
+        lines.extend(self._frontier_lines())
         lines.extend(_calibration_lines(self.calibration))
         width = jp["interval"][1] - jp["interval"][0]
         if width > 0.02:
             lines.append(f"Note: the 95% interval is {100 * width:.1f} points wide; "
                          "use more --runs for a tighter answer.")
         return "\n".join(lines)
+
+    def _frontier_lines(self) -> list[str]:
+        """The nearest reachable plan in two lines, and where the deeper answer is."""
+        if self.frontier is None:
+            return []
+        from . import report
+
+        units = {k: p.units for k, p in model.parameters(self.scenario.project).items()}
+        lines = report.nearest_lines(self.frontier, units)
+        if self.frontier.get("quick"):
+            lines.append(f"  (quick search on {self.frontier['futures']} futures; the goal "
+                         f"frontier, trade-offs and robust levers: `plansim frontier "
+                         f"{self.scenario.name}`)")
+        return lines
 
     def write(self, out_dir: Path | str) -> tuple[Path, Path]:
         """Write ``results.nc`` and ``summary.json`` into ``out_dir``."""
@@ -245,11 +262,20 @@ def calibration_summary(scenario: Scenario, samples: xr.Dataset, data: xr.Datase
     by_prior = {"documented": summary}
     for prior in ("uniform", "mirrored"):
         alt = sample.futures(scenario, samples.sizes["run"], seed, prior=prior)
-        alt_data = ensemble.run(scenario, alt, names=names)
+        alt_data = _goals_met(scenario, alt)
         by_prior[prior] = reachability.summarize(alt_data[["met", "joint"]],
                                                  alt_data["plausible"])
     out["robustness"] = calibration_analysis.robustness(by_prior)
     return out
+
+
+def _goals_met(scenario: Scenario, samples: xr.Dataset) -> xr.Dataset:
+    """The goal part of ``ensemble.run(scenario, samples)`` (margin, met, joint, plausible),
+    bit for bit, on both cores (:mod:`simulator.decide`; one setting: nothing to branch)."""
+    from . import Evaluator, default_workers
+
+    evaluator = Evaluator(scenario, samples, workers=default_workers(), branched=False)
+    return evaluator.dataset(evaluator.plan)
 
 
 def _pct(p: dict) -> str:
@@ -278,58 +304,29 @@ def _held_back(steps: list[dict]) -> list[str]:
     return lines
 
 
-def _score(data: xr.Dataset, n_candidates: int, per: int) -> np.ndarray:
-    """Joint probability per candidate (plausible runs only), plus a small tie-breaker.
+def search_levers(evaluator, search, seed: int, generations: int = SEARCH_GENERATIONS,
+                  progress=None) -> tuple[dict[str, float], dict]:
+    """A quick frontier (:func:`simulator.decide.frontier` on the search futures) and, of
+    every setting its Pareto search evaluated, the one with the highest joint probability
+    on the search futures (tie-breaker: the mean share of goals met, weighted
+    to never outweigh one more future with every goal met)."""
+    from .. import decide
 
-    The tie-breaker is the mean share of goals met, weighted (half of one future's
-    worth) so that it never outweighs one more future with every goal met: where
-    no candidate reaches any joint success, the search still moves toward settings
-    that meet more goals.
-    """
-    joint = data["joint"].values.reshape(n_candidates, per)
-    ok = data["plausible"].values.reshape(n_candidates, per)
-    share = data["met"].mean("goal").values.reshape(n_candidates, per)
-    counted = np.maximum(ok.sum(axis=1), 1)
-    p = (joint & ok).sum(axis=1) / counted
-    mean_share = np.where(ok, share, 0.0).sum(axis=1) / counted
-    return p + 0.5 * mean_share / counted
-
-
-def search_levers(scenario: Scenario, samples: xr.Dataset, seed: int,
-                  generations: int = SEARCH_GENERATIONS, progress=None) -> dict[str, float]:
-    """Lever values (within their bounds) maximising the joint probability on ``samples``."""
-    names = sorted(scenario.levers)
-    if not names:
-        return {}
-    bounds = [scenario.levers[k].bounds for k in names]
-    free = [i for i, (lo, hi) in enumerate(bounds) if hi > lo]
-    per = samples.sizes["run"]
-
-    def objective(xs: np.ndarray) -> np.ndarray:
-        xs = np.atleast_2d(xs.T).T  # (dims, candidates)
-        k = xs.shape[1]
-        full = np.array([[lv.value for lv in (scenario.levers[n] for n in names)]] * k).T
-        full[free] = xs
-        tiled = samples.isel(run=np.tile(np.arange(per), k))
-        tiled = tiled.assign_coords(run=np.arange(k * per))
-        levers = {n: np.repeat(full[i], per) for i, n in enumerate(names)}
-        # names=[]: only what the goals and the history screen need (ensemble.run adds them)
-        data = ensemble.run(scenario, tiled, levers=levers, names=[], block_size=k * per)
-        if progress is not None:
-            progress(1)
-        return -_score(data, k, per)
-
-    if not free:
-        return {n: scenario.levers[n].value for n in names}
-    x0 = np.array([scenario.levers[names[i]].value for i in free])
-    result = differential_evolution(
-        objective, [bounds[i] for i in free], seed=seed, maxiter=generations,
-        popsize=SEARCH_POPULATION, polish=False, vectorized=True, updating="deferred",
-        init="latinhypercube", x0=x0, tol=0.0, atol=0.0)
-    best = {n: scenario.levers[n].value for n in names}
-    for j, i in enumerate(free):
-        best[names[i]] = float(result.x[j])
-    return best
+    if not evaluator.names:
+        return {}, decide.frontier(evaluator.scenario, seed=seed, evaluator=evaluator,
+                                   search=search, generations=0, quick=True)
+    quick = decide.frontier(evaluator.scenario, seed=seed, evaluator=evaluator, search=search,
+                            search_runs=search.n, generations=generations,
+                            population=SEARCH_POPULATION, quick=True)
+    if progress is not None:
+        progress(generations + 1)
+    settings = search.archive()
+    e = search.evaluate(settings)
+    counted = np.maximum(e.ok.sum(axis=1), 1)
+    joint = (e.met.all(axis=2) & e.ok).sum(axis=1) / counted
+    share = np.where(e.ok, e.met.mean(axis=2), 0.0).sum(axis=1) / counted
+    best = settings[int(np.argmax(joint + 0.5 * share / counted))]
+    return evaluator.as_dict(best), quick
 
 
 def _per_run_bytes(scenario: Scenario) -> int:
@@ -351,10 +348,13 @@ def memory_bytes(scenario: Scenario, runs: int, search_runs: int = SEARCH_RUNS) 
 
     Two ensembles (scenario levers, best levers) of ``runs``: indicators over the
     years, inputs and goal arrays, about three copies each while blocks are joined and
-    results written; plus the lever search's candidates and one block in work.
+    results written; plus the lever search's engine calls in work (at most
+    ``decide.evaluate.CHUNK_RUNS`` runs in each of two processes).
     """
+    from .evaluate import CHUNK_RUNS
+
     per_run = _per_run_bytes(scenario)
-    search = SEARCH_POPULATION * max(len(scenario.levers), 1) * search_runs
+    search = 2 * CHUNK_RUNS
     block = memory.block_size(runs) + search
     return 6 * runs * per_run + block * memory.BLOCK_BYTES_PER_RUN
 
@@ -384,14 +384,19 @@ def reach(scenario: Scenario, runs: int = DEFAULT_RUNS, seed: int = 0,
     tick = (lambda k: progress("runs", k)) if progress else None
     data = ensemble.run(scenario, samples, names=names, progress=tick)
     summary = reachability.summarize(data[["met", "joint"]], data["plausible"])
-    plausible_runs = np.flatnonzero(data["plausible"].values)[:search_runs]
-    subset = samples.isel(run=plausible_runs) if plausible_runs.size else samples.isel(
-        run=slice(0, search_runs))
+    from . import Evaluator, default_workers, search_futures
+
+    # all futures: the plan (run above, remembered) and the best setting only, so nothing
+    # to branch; the search's futures branch from the 2005 state
+    evaluator = Evaluator(scenario, samples, workers=default_workers(), branched=False)
+    evaluator.remember(evaluator.plan, data)  # the plan's runs above: not run again
     step = (lambda k: progress("search", k)) if progress else None
-    best = search_levers(scenario, subset, seed, generations, progress=step)
-    best_data = ensemble.run(scenario, samples, levers=best, names=names, progress=tick)
-    best_summary = reachability.summarize(best_data[["met", "joint"]], best_data["plausible"])
-    best_eval = best_data[["margin", "met", "joint", "plausible"]]
+    best, quick = search_levers(evaluator, search_futures(evaluator, search_runs), seed,
+                                generations, progress=step)
+    best_eval = evaluator.dataset(np.array([best[k] for k in evaluator.names]))
+    if tick:
+        tick(samples.sizes["run"])
+    best_summary = reachability.summarize(best_eval[["met", "joint"]], best_eval["plausible"])
     cal = calibration_summary(scenario, samples, data, summary, names, seed)
     return Reach(scenario, seed, data, summary, best, best_summary, best_eval, cal, search_runs,
-                 generations)
+                 generations, quick)

@@ -34,6 +34,7 @@ from . import briefing, labels
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:")
 FOCUS_GOALS = 3
+RELAXED_ON_PAGE = 4  # relaxed thresholds on the brief's first pages (all: appendix)
 EMBED_DPI = 130
 
 
@@ -82,7 +83,9 @@ def _load_dir(directory: Path, project: Project
     selected = None if ds.attrs.get("goals_selected", "all") == "all" else ds.attrs[
         "goals_selected"]
     scen = scenario_mod.load(path, project).with_goals(selected)
-    if summary is not None and "frontier" not in summary:
+    if summary is not None and summary.get("frontier", {}).get("quick", True):
+        # a deeper `plansim frontier` of the same futures beside the result wins over
+        # reach's own quick one
         summary = _with_frontier(summary, directory, scen.name, selected)
     return ds, summary, scen
 
@@ -342,11 +345,12 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
 
     esc = html.escape
     title = t("brief_title", scenario=labels.scenario_name(scen.name, lang))
-    path_rows = ([_table([t("col_goal"), t("col_relaxed"), t("col_probability"),
-                          t("col_interval")],
-                         [[r["original"], r["relaxed"], pct(r["probability"]),
-                           f"{pct(r['ci'][0])}–{pct(r['ci'][1])}"] for r in said.relaxed])]
-                 if said.relaxed else [])
+    relaxed_table = lambda rows: _table(
+        [t("col_goal"), t("col_relaxed"), t("col_probability"), t("col_interval")],
+        [[r["original"], r["relaxed"], pct(r["probability"]),
+          f"{pct(r['ci'][0])}–{pct(r['ci'][1])}"] for r in rows])
+    # the first page keeps the goals the nearest plan moves first; all of them: appendix
+    path_rows = [relaxed_table(said.relaxed[:RELAXED_ON_PAGE])] if said.relaxed else []
     main = [
         f"<h1>{esc(title)}</h1>",
         "<div class='verdict'>" + f"<p class='answer'>{esc(said.answer)}</p>"
@@ -380,6 +384,8 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
         f"<h3>{esc(t('brief_held_back_list'))}</h3>",
         _table([t("col_dropped"), t("col_alone"), t("col_rest_together")], held),
     ]
+    if len(said.relaxed) > RELAXED_ON_PAGE:
+        appendix += [f"<h3>{esc(t('brief_path'))}</h3>", relaxed_table(said.relaxed)]
     if tornado_chart:
         appendix.append(_img(tornado_chart, "chart"))
     appendix += [f"<h3>{esc(t('brief_charts'))}</h3>",

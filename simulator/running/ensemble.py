@@ -49,11 +49,17 @@ def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalS
     attribute (the command's ``--seed``; 0 if absent), so its noise is the same in a
     block of any size and in any worker.
     """
-    project = scenario.project
     params = parameters(scenario, samples, levers)
-    data = simulate.run(params, names, project=project, years=years,
+    data = simulate.run(params, names, project=scenario.project, years=years,
                         seed=int(samples.attrs.get("seed", 0)),
                         run_keys=np.asarray(samples["run"].values, dtype=np.int64))
+    return assess(scenario, samples, goal_set, params, data)
+
+
+def assess(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalSet,
+           params: dict[str, np.ndarray], data: xr.Dataset) -> xr.Dataset:
+    """:func:`run_block`'s result from the runs' indicators ``data`` (``simulate.run``)."""
+    project = scenario.project
     data = data.assign_coords(run=samples["run"].values)
     if "calibration_set" in samples.coords:
         data = data.assign_coords(calibration_set=samples["calibration_set"])

@@ -63,6 +63,11 @@ def run(params: dict | xr.Dataset, names: list[str] | None = None, *, project: P
     years = _years(project, names, years)
     raw = vector_model(project).run(_as_runs(params), _variables(project, names), years=years,
                                     check_finite=False, seed=seed, run_keys=run_keys)
+    return from_raw(raw, names, project=project)
+
+
+def from_raw(raw: xr.Dataset, names: list[str], *, project: Project) -> xr.Dataset:
+    """What :func:`run` returns, from the engine's output ``raw`` (also of branched runs)."""
     out = indicators.from_model_output(raw, project.indicators, names)
     inputs = {k: raw[k] for k in raw.data_vars if raw[k].dims == ("run",)}
     flag = xr.DataArray(domain.in_domain(raw), dims="run", coords={"run": raw["run"]},

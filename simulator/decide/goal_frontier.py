@@ -1,0 +1,132 @@
+"""The goal frontier: which goals hold together, and how far a blocking goal must move.
+
+All on one evaluation (met flags and margins of the same futures: common random
+numbers, so a threshold moved changes only which runs count as meeting it):
+
+- :func:`maximal_sets`: sets of goals holding together with probability >= P to which
+  no further goal can be added (greedy from every goal, then by the goal keeping the
+  joint probability highest), largest first.
+- :func:`relaxation`: the smallest move of a goal's threshold (as a share of the
+  threshold: margins are normalised by it) with which the rest plus this goal reach P:
+  the ``ceil(P n)``-th largest margin of the goal among the runs where the rest hold.
+- :func:`relaxed_threshold`: that move in the goal's own units.
+- :func:`ranking_stability`: the blocking goals ranked by the move they need, with a
+  bootstrap over futures; a ranking is reported only as far as it is stable.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+MAX_RELAXATION = 0.5  # a threshold moved by more than half its value is not a plan
+STABLE_SHARE = 0.95  # a rank holds in this share of bootstrap replicates
+BOOTSTRAP = 200
+
+
+def _needed(n_counted: int, target: float) -> int:
+    return max(1, math.ceil(target * n_counted - 1e-9))
+
+
+def maximal_sets(met: np.ndarray, ok: np.ndarray, target: float,
+                 limit: int = 5) -> list[tuple[np.ndarray, float, int]]:
+    """Maximal goal sets (boolean masks) with P >= target, as (mask, probability, count)."""
+    met = met[ok]
+    n, g = met.shape
+    if n == 0:
+        return []
+    need = _needed(n, target)
+    found: dict[bytes, tuple[np.ndarray, float, int]] = {}
+    for start in range(g):
+        hold = met[:, start].copy()
+        if hold.sum() < need:
+            continue
+        chosen = np.zeros(g, dtype=bool)
+        chosen[start] = True
+        while True:
+            counts = (met & hold[:, None]).sum(axis=0)
+            counts[chosen] = -1
+            best = int(np.argmax(counts))
+            if counts[best] < need:
+                break
+            chosen[best] = True
+            hold &= met[:, best]
+        found.setdefault(chosen.tobytes(), (chosen, int(hold.sum()) / n, int(hold.sum())))
+    ranked = sorted(found.values(), key=lambda s: (-s[0].sum(), -s[1], s[0].tobytes()))
+    return ranked[:limit]
+
+
+def relaxation(met: np.ndarray, margin: np.ndarray, ok: np.ndarray, rest: np.ndarray,
+               goal: int, target: float, weights: np.ndarray | None = None) -> float:
+    """The smallest normalised move of ``goal``'s threshold with which the goals of
+    ``rest`` (mask) and ``goal`` hold together with P >= target (inf: not even at any
+    move; 0: no move needed).  ``weights``: bootstrap counts per run."""
+    return move_for(met[:, rest].all(axis=1), margin[:, goal], ok, target, weights)
+
+
+def move_for(hold: np.ndarray, margin: np.ndarray, ok: np.ndarray, target: float,
+             weights: np.ndarray | None = None) -> float:
+    """The smallest normalised move of one goal's threshold (its ``margin`` per run) with
+    which the runs of ``hold`` that meet it reach ``target`` of the counted runs."""
+    w = np.ones(len(ok)) if weights is None else weights
+    counted = ok & np.isfinite(margin)
+    total = w[counted].sum()
+    if total == 0:
+        return math.inf
+    holds = counted & hold
+    m, wm = margin[holds], w[holds]
+    order = np.argsort(-m, kind="stable")
+    cum = np.cumsum(wm[order])
+    need = target * total - 1e-9
+    if not len(cum) or cum[-1] < need:
+        return math.inf
+    kth = m[order][int(np.searchsorted(cum, need))]
+    return max(0.0, float(-kth))
+
+
+def relaxed_threshold(goal, move: float) -> dict:
+    """A goal's threshold (or tolerance, for an 'approx' goal) moved by ``move`` x |threshold|."""
+    step = move * abs(goal.threshold)
+    out = {"comparator": goal.comparator, "original": float(goal.threshold),
+           "unit": goal.unit}
+    if goal.comparator in (">=", ">"):
+        out["threshold"] = float(goal.threshold - step)
+    elif goal.comparator in ("<=", "<"):
+        out["threshold"] = float(goal.threshold + step)
+    else:
+        out.update({"threshold": float(goal.threshold), "tolerance": float(goal.tolerance + step),
+                    "original_tolerance": float(goal.tolerance)})
+    out["move"] = float(move)
+    return out
+
+
+def ranking_stability(met: np.ndarray, margin: np.ndarray, ok: np.ndarray, rest: np.ndarray,
+                      blocking: list[int], target: float, seed: int,
+                      bootstrap: int = BOOTSTRAP) -> tuple[list[int], int]:
+    """Blocking goals ranked by the move they need (largest first) and how many of the
+    leading ranks hold in ``STABLE_SHARE`` of bootstrap replicates over futures."""
+    def moves(weights):
+        return [relaxation(met, margin, ok, rest, g, target, weights) for g in blocking]
+
+    def order(values):
+        return [blocking[i] for i in sorted(range(len(blocking)),
+                                            key=lambda i: (-values[i], blocking[i]))]
+
+    ranked = order(moves(None))
+    if len(ranked) < 2:
+        return ranked, len(ranked)
+    rng = np.random.default_rng(seed)
+    n = len(ok)
+    agree = np.zeros(len(ranked), dtype=int)
+    for _ in range(bootstrap):
+        weights = rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
+        replicate = order(moves(weights))
+        k = 0
+        while k < len(ranked) and replicate[k] == ranked[k]:
+            k += 1
+        agree[:k] += 1
+    stable = 0
+    while stable < len(ranked) and agree[stable] >= STABLE_SHARE * bootstrap:
+        stable += 1
+    return ranked, stable
