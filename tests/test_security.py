@@ -626,3 +626,22 @@ def test_a_crafted_project_model_is_one_line_not_a_traceback(valley, capsys, tex
     lines = [line for line in err.splitlines() if line.startswith("plansim: error")]
     assert code == 2 and len(lines) == 1 and words in lines[0], err
     assert "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- trial replays
+
+
+def test_history_years_far_outside_the_calendar_are_one_line(valley, capsys):
+    manifest = valley / "plansim.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(
+        "years = [2012, 2017]", "years = [2012, 99999999999999999]"), encoding="utf-8")
+    code, _, err = _cli(capsys, "--project", valley, "calibrate", "--dry-run")
+    assert code == 2 and "history.years" in err and "Traceback" not in err, err
+
+
+def test_init_into_a_dangling_link_is_one_line_and_writes_nothing(tmp_path, capsys):
+    link = tmp_path / "plan"
+    link.symlink_to(tmp_path / "elsewhere")
+    code, _, err = _cli(capsys, "init", link)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "symbolic link" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan"] and link.is_symlink()
