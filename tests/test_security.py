@@ -645,3 +645,26 @@ def test_init_into_a_dangling_link_is_one_line_and_writes_nothing(tmp_path, caps
     code, _, err = _cli(capsys, "init", link)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "symbolic link" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan"] and link.is_symlink()
+
+
+def test_a_lever_map_is_drawn_from_the_checked_store_not_a_crafted_summary(small_sweep,
+                                                                          tmp_path, capsys):
+    import json
+
+    from simulator.present import chart
+
+    _, ref = small_sweep
+    out = tmp_path / "out"
+    shutil.copytree(ref, out)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    crafted = json.loads(json.dumps(summary))
+    for row in crafted["results"]:  # every probability moved onto another setting
+        row["joint_probability"]["value"] = 1.0 - (row["joint_probability"]["value"] or 0)
+    (out / "summary.json").write_text(json.dumps(crafted), encoding="utf-8")
+    assert chart._sweep_summary(out)[0]["results"] == summary["results"]
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    for text in ("[1, 2", "[1, 2]", '{"scenario": 3}'):
+        (lone / "summary.json").write_text(text, encoding="utf-8")
+        code, _, err = _cli(capsys, "chart", "lever-map", lone, "--out", tmp_path / "c")
+        assert code == 2 and "Traceback" not in err and "summary.json" in err, err
