@@ -668,3 +668,35 @@ def test_a_lever_map_is_drawn_from_the_checked_store_not_a_crafted_summary(small
         (lone / "summary.json").write_text(text, encoding="utf-8")
         code, _, err = _cli(capsys, "chart", "lever-map", lone, "--out", tmp_path / "c")
         assert code == 2 and "Traceback" not in err and "summary.json" in err, err
+
+
+def _altered_reach(source: Path, target: Path, edit) -> Path:
+    import xarray as xr
+
+    shutil.copytree(source, target)
+    with xr.open_dataset(target / "results.nc") as opened:
+        ds = edit(opened.load())
+    (target / "results.nc").unlink()
+    ds.to_netcdf(target / "results.nc")
+    return target
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda d: d.assign_coords(goal=list(d.goal.values[::-1])), "own trajectories"),
+    (lambda d: d.assign_coords(goal=[*d.goal.values[:-1], "renamed"]), "'renamed'"),
+    (lambda d: d.assign(joint=d.joint * 0 + 7), "joint"),
+    (lambda d: d.assign(met=1 - d.met, joint=(1 - d.met).min("goal")), "met"),
+    (lambda d: d.assign(met=(("goal", "run"), d.met.values.T)), "dimensions"),
+    (lambda d: d.assign_attrs(scenario_file="../../victim/plan.toml"), "scenario_file"),
+], ids=["goals reversed", "goal renamed", "joint 7", "met flipped", "met transposed",
+        "scenario file outside"])
+def test_an_altered_reach_result_is_one_line_never_a_brief(small_reach_dir, tmp_path, capsys,
+                                                         edit, words):
+    reach_dir = _altered_reach(small_reach_dir, tmp_path / "r", edit)
+    for argv in (["brief", reach_dir, "--out", tmp_path / "b.html"], ["analyze", reach_dir],
+                 ["chart", "scorecard", reach_dir, "--out", tmp_path / "c"]):
+        if words == "scenario_file" and argv[0] == "analyze":
+            continue  # analyze reads no scenario back from the result
+        code, _, err = _cli(capsys, *argv)
+        assert code == 2 and words in err and "Traceback" not in err, (argv, err)
+    assert not (tmp_path / "b.html").exists()

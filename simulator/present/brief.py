@@ -24,7 +24,7 @@ from .. import calibrate, plotting
 from ..analyze import reachability, sensitivity
 from ..decide import reach
 from ..errors import InputError
-from ..inputs import history
+from ..inputs import history, validate
 from ..inputs import scenario as scenario_mod
 from ..inputs.project import Project, find
 from ..plotting import style
@@ -73,6 +73,8 @@ def _source(source: str | Path | None, project: Project | None
     if source is not None and (Path(source) / "results.nc").is_file():
         ds = briefing.load_results(source)
         name = ds.attrs.get("scenario_file", "")
+        if name:  # read back from a result file: a plain name in the project's scenarios
+            validate.name(Path(source) / "results.nc", "scenario_file", name)
         path = project.scenarios / name
         if not name or not path.is_file():
             raise InputError(Path(source) / "results.nc", "scenario_file",
@@ -80,6 +82,7 @@ def _source(source: str | Path | None, project: Project | None
                              "run `plansim brief SCENARIO` instead")
         scen = scenario_mod.load(path, project).with_goals(
             None if ds.attrs.get("goals_selected", "all") == "all" else ds.attrs["goals_selected"])
+        briefing.check_against_goals(ds, Path(source) / "results.nc", scen.goal_set())
         return ds, scen
     if source is not None and Path(source).is_dir():
         raise InputError(source, None, "no results.nc in this directory",

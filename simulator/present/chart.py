@@ -46,7 +46,8 @@ def _goal_set(ds: xr.Dataset | None, project: Project):
     from ..inputs import goals
 
     if ds is not None and ds.attrs.get("scenario_file"):
-        path = project.scenarios / ds.attrs["scenario_file"]
+        path = project.scenarios / validate.name("results.nc", "scenario_file",
+                                                 ds.attrs["scenario_file"])
         if path.is_file():
             return scenario_mod.load(path, project).goal_set()
     return goals.load(project.goals)
@@ -72,6 +73,7 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
         if _reach_dir(source):
             ds = briefing.load_results(source)
             goal_set = _goal_set(ds, project)
+            briefing.check_against_goals(ds, Path(source) / "results.nc", goal_set)
         elif kind in ("conflicts", "prim"):
             raise InputError(source or "SOURCE", None, "not a reach directory",
                              "run `plansim reach --out DIR` and give DIR")
