@@ -688,8 +688,9 @@ def _altered_reach(source: Path, target: Path, edit) -> Path:
     (lambda d: d.assign(met=1 - d.met, joint=(1 - d.met).min("goal")), "met"),
     (lambda d: d.assign(met=(("goal", "run"), d.met.values.T)), "dimensions"),
     (lambda d: d.assign_attrs(scenario_file="../../victim/plan.toml"), "scenario_file"),
+    (lambda d: d.assign(plausible=1 - d.plausible), "plausible"),
 ], ids=["goals reversed", "goal renamed", "joint 7", "met flipped", "met transposed",
-        "scenario file outside"])
+        "scenario file outside", "plausible flipped"])
 def test_an_altered_reach_result_is_one_line_never_a_brief(small_reach_dir, tmp_path, capsys,
                                                          edit, words):
     reach_dir = _altered_reach(small_reach_dir, tmp_path / "r", edit)

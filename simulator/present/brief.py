@@ -82,7 +82,8 @@ def _source(source: str | Path | None, project: Project | None
                              "run `plansim brief SCENARIO` instead")
         scen = scenario_mod.load(path, project).with_goals(
             None if ds.attrs.get("goals_selected", "all") == "all" else ds.attrs["goals_selected"])
-        briefing.check_against_goals(ds, Path(source) / "results.nc", scen.goal_set())
+        briefing.check_against_goals(ds, Path(source) / "results.nc", scen.goal_set(),
+                                      project)
         return ds, scen
     if source is not None and Path(source).is_dir():
         raise InputError(source, None, "no results.nc in this directory",

@@ -67,10 +67,12 @@ def _check_consistent(ds: xr.Dataset, path: Path) -> None:
                          _ALTERED)
 
 
-def check_against_goals(ds: xr.Dataset, path: Path | str, goal_set: goals_mod.GoalSet) -> None:
+def check_against_goals(ds: xr.Dataset, path: Path | str, goal_set: goals_mod.GoalSet,
+                        project: Project | None = None) -> None:
     """The margins and met flags of a reach result are the goals of ``goal_set``
     evaluated on the result's own trajectories (runs inside the model's domain); else
-    one line: a goal renamed, reordered or altered in ``results.nc`` is never reported."""
+    one line: a goal renamed, reordered or altered in ``results.nc`` is never reported.
+    With ``project``, no run marked plausible is ruled out by its history screen."""
     path = Path(path)
     ids = [str(g) for g in ds["goal"].values]
     unknown = sorted(set(ids) - set(goal_set.ids))
@@ -90,6 +92,8 @@ def check_against_goals(ds: xr.Dataset, path: Path | str, goal_set: goals_mod.Go
         raise InputError(path, "goal", f"its trajectories do not evaluate ({exc})",
                          _ALTERED) from None
     ok = inside.values
+    if project is not None:
+        _check_plausible(ds, path, project, inside)
     for g in goals:
         stored = ds.sel(goal=g.id)
         if not (np.array_equal(stored["met"].values.astype(bool)[ok],
@@ -113,7 +117,7 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
     target = Path(out_dir) / "analysis"
     target.mkdir(parents=True, exist_ok=True)
     goal_set = goal_set or goals_mod.load(project=project)
-    check_against_goals(ds, Path(out_dir) / "results.nc", goal_set)
+    check_against_goals(ds, Path(out_dir) / "results.nc", goal_set, project)
     written: dict[str, Path] = {}
 
     summary = ds.plan.summary()
@@ -158,3 +162,22 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
                                                                 lang=lang),
                                                    target / f"fan_{name}.png")
     return written
+
+
+def _check_plausible(ds: xr.Dataset, path: Path, project: Project, inside: xr.DataArray) -> None:
+    from ..inputs import history
+
+    figs = history.figures(project)
+    needed = history.indicators_needed(figs)
+    if not figs or any(n not in ds or ds[n].dims != ("run", "time") for n in needed):
+        return
+    try:
+        redone = history.plausible(ds[needed].where(inside, 0.0), figs) & inside
+    except (KeyError, ValueError) as exc:
+        raise InputError(path, "plausible", f"its trajectories do not cover the project's "
+                         f"history ({exc})", _ALTERED) from None
+    # a run marked plausible must pass the screen (a run may be set aside, as the tests
+    # do to stage "no plausible future"; never one the history rules out counted)
+    if (ds["plausible"].values.astype(bool) & ~redone.values).any():
+        raise InputError(path, "plausible", "marks runs the project's history rules out "
+                         "(its screen of the result's own trajectories)", _ALTERED)

@@ -73,7 +73,7 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
         if _reach_dir(source):
             ds = briefing.load_results(source)
             goal_set = _goal_set(ds, project)
-            briefing.check_against_goals(ds, Path(source) / "results.nc", goal_set)
+            briefing.check_against_goals(ds, Path(source) / "results.nc", goal_set, project)
         elif kind in ("conflicts", "prim"):
             raise InputError(source or "SOURCE", None, "not a reach directory",
                              "run `plansim reach --out DIR` and give DIR")
