@@ -701,3 +701,20 @@ def test_an_altered_reach_result_is_one_line_never_a_brief(small_reach_dir, tmp_
         code, _, err = _cli(capsys, *argv)
         assert code == 2 and words in err and "Traceback" not in err, (argv, err)
     assert not (tmp_path / "b.html").exists()
+
+
+def test_a_disk_full_while_making_a_sweep_store_is_one_line_and_leaves_nothing(
+        small_sweep, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from simulator.sweep import store
+
+    def full(_root):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store, "_fsync_tree", full)
+    spec, _ = small_sweep
+    out = tmp_path / "out"
+    code, _, err = _cli(capsys, "sweep", spec, "--out", out)
+    assert code == 2 and "disk full" in err and "Traceback" not in err, err
+    assert not out.exists() or not list(out.glob("*zarr*"))
