@@ -718,3 +718,27 @@ def test_a_disk_full_while_making_a_sweep_store_is_one_line_and_leaves_nothing(
     code, _, err = _cli(capsys, "sweep", spec, "--out", out)
     assert code == 2 and "disk full" in err and "Traceback" not in err, err
     assert not out.exists() or not list(out.glob("*zarr*"))
+
+
+def test_a_partial_file_of_a_writer_killed_by_sigkill_goes_with_the_next_write(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from simulator.running import outputs
+
+    target = tmp_path / "r.nc"
+    code = ("import sys, time; from pathlib import Path; from simulator.running import outputs\n"
+            "def w(p):\n    p.write_bytes(b'half'); print('writing', flush=True); time.sleep(60)\n"
+            "outputs.atomic_write(Path(sys.argv[1]), w)\n")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE)
+    assert writer.stdout.readline().strip() == b"writing"
+    live = list(tmp_path.glob(".r.nc.*.partial"))
+    assert len(live) == 1 and outputs._held(live[0])  # a live writer's file is kept
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    time.sleep(0.05)
+    outputs.atomic_write(target, lambda p: p.write_bytes(b"whole"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
+    assert target.read_bytes() == b"whole"
