@@ -608,10 +608,14 @@ def test_chart_of_a_crafted_sensitivity_result_is_one_line(tmp_path, capsys):
 
 @pytest.mark.parametrize("text, words", [
     ("garbage = = (\n", "PySD cannot read this model"),
+    ("undefined", "PySD cannot translate this model"),
     (None, "RANDOM POISSON"),
 ])
 def test_a_crafted_project_model_is_one_line_not_a_traceback(valley, capsys, text, words):
     mdl = valley / "model" / "valley.mdl"
+    if text == "undefined":  # a quoted name used but never defined: PySD's builder fails
+        source = mdl.read_text(encoding="utf-8")
+        text = source.replace("initial farmland", '"init\\"\\" farm"', 1)
     if text is None:
         source = mdl.read_text(encoding="utf-8")
         head = source.index("\n", source.index("{UTF-8}")) + 1
@@ -622,3 +626,119 @@ def test_a_crafted_project_model_is_one_line_not_a_traceback(valley, capsys, tex
     lines = [line for line in err.splitlines() if line.startswith("plansim: error")]
     assert code == 2 and len(lines) == 1 and words in lines[0], err
     assert "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- trial replays
+
+
+def test_history_years_far_outside_the_calendar_are_one_line(valley, capsys):
+    manifest = valley / "plansim.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(
+        "years = [2012, 2017]", "years = [2012, 99999999999999999]"), encoding="utf-8")
+    code, _, err = _cli(capsys, "--project", valley, "calibrate", "--dry-run")
+    assert code == 2 and "history.years" in err and "Traceback" not in err, err
+
+
+def test_init_into_a_dangling_link_is_one_line_and_writes_nothing(tmp_path, capsys):
+    link = tmp_path / "plan"
+    link.symlink_to(tmp_path / "elsewhere")
+    code, _, err = _cli(capsys, "init", link)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "symbolic link" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan"] and link.is_symlink()
+
+
+def test_a_lever_map_is_drawn_from_the_checked_store_not_a_crafted_summary(small_sweep,
+                                                                          tmp_path, capsys):
+    import json
+
+    from simulator.present import chart
+
+    _, ref = small_sweep
+    out = tmp_path / "out"
+    shutil.copytree(ref, out)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    crafted = json.loads(json.dumps(summary))
+    for row in crafted["results"]:  # every probability moved onto another setting
+        row["joint_probability"]["value"] = 1.0 - (row["joint_probability"]["value"] or 0)
+    (out / "summary.json").write_text(json.dumps(crafted), encoding="utf-8")
+    assert chart._sweep_summary(out)[0]["results"] == summary["results"]
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    for text in ("[1, 2", "[1, 2]", '{"scenario": 3}'):
+        (lone / "summary.json").write_text(text, encoding="utf-8")
+        code, _, err = _cli(capsys, "chart", "lever-map", lone, "--out", tmp_path / "c")
+        assert code == 2 and "Traceback" not in err and "summary.json" in err, err
+
+
+def _altered_reach(source: Path, target: Path, edit) -> Path:
+    import xarray as xr
+
+    shutil.copytree(source, target)
+    with xr.open_dataset(target / "results.nc") as opened:
+        ds = edit(opened.load())
+    (target / "results.nc").unlink()
+    ds.to_netcdf(target / "results.nc")
+    return target
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda d: d.assign_coords(goal=list(d.goal.values[::-1])), "own trajectories"),
+    (lambda d: d.assign_coords(goal=[*d.goal.values[:-1], "renamed"]), "'renamed'"),
+    (lambda d: d.assign(joint=d.joint * 0 + 7), "joint"),
+    (lambda d: d.assign(met=1 - d.met, joint=(1 - d.met).min("goal")), "met"),
+    (lambda d: d.assign(met=(("goal", "run"), d.met.values.T)), "dimensions"),
+    (lambda d: d.assign_attrs(scenario_file="../../victim/plan.toml"), "scenario_file"),
+    (lambda d: d.assign(plausible=1 - d.plausible), "plausible"),
+], ids=["goals reversed", "goal renamed", "joint 7", "met flipped", "met transposed",
+        "scenario file outside", "plausible flipped"])
+def test_an_altered_reach_result_is_one_line_never_a_brief(small_reach_dir, tmp_path, capsys,
+                                                         edit, words):
+    reach_dir = _altered_reach(small_reach_dir, tmp_path / "r", edit)
+    for argv in (["brief", reach_dir, "--out", tmp_path / "b.html"], ["analyze", reach_dir],
+                 ["chart", "scorecard", reach_dir, "--out", tmp_path / "c"]):
+        if words == "scenario_file" and argv[0] == "analyze":
+            continue  # analyze reads no scenario back from the result
+        code, _, err = _cli(capsys, *argv)
+        assert code == 2 and words in err and "Traceback" not in err, (argv, err)
+    assert not (tmp_path / "b.html").exists()
+
+
+def test_a_disk_full_while_making_a_sweep_store_is_one_line_and_leaves_nothing(
+        small_sweep, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from simulator.sweep import store
+
+    def full(_root):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store, "_fsync_tree", full)
+    spec, _ = small_sweep
+    out = tmp_path / "out"
+    code, _, err = _cli(capsys, "sweep", spec, "--out", out)
+    assert code == 2 and "disk full" in err and "Traceback" not in err, err
+    assert not out.exists() or not list(out.glob("*zarr*"))
+
+
+def test_a_partial_file_of_a_writer_killed_by_sigkill_goes_with_the_next_write(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from simulator.running import outputs
+
+    target = tmp_path / "r.nc"
+    code = ("import sys, time; from pathlib import Path; from simulator.running import outputs\n"
+            "def w(p):\n    p.write_bytes(b'half'); print('writing', flush=True); time.sleep(60)\n"
+            "outputs.atomic_write(Path(sys.argv[1]), w)\n")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE)
+    assert writer.stdout.readline().strip() == b"writing"
+    live = list(tmp_path.glob(".r.nc.*.partial"))
+    assert len(live) == 1 and outputs._held(live[0])  # a live writer's file is kept
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    time.sleep(0.05)
+    outputs.atomic_write(target, lambda p: p.write_bytes(b"whole"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
+    assert target.read_bytes() == b"whole"

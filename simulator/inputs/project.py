@@ -196,6 +196,10 @@ def _table(manifest, key, value, allowed: set[str] | None = None) -> dict:
     return value
 
 
+MAX_YEAR = 10_000
+"""History years are calendar years (or model years): at most this in size."""
+
+
 def _history_settings(manifest: Path, data: dict) -> HistorySettings:
     table = _table(manifest, "history", data.get("history"), HISTORY_KEYS)
     years = table.get("years")
@@ -203,6 +207,10 @@ def _history_settings(manifest: Path, data: dict) -> HistorySettings:
             or not all(isinstance(y, int) and not isinstance(y, bool) for y in years)
             or years[0] > years[1]):
         raise InputError(manifest, "history.years", f"{years!r} is not [first, last]",
+                         "write years = [first year, last year] of the history")
+    if not all(-MAX_YEAR <= y <= MAX_YEAR for y in years):
+        raise InputError(manifest, "history.years", f"{years!r} is not a pair of calendar "
+                         f"years (at most {MAX_YEAR} in size)",
                          "write years = [first year, last year] of the history")
     for key in REPLACED_HISTORY_KEYS & set(table):
         raise InputError(manifest, f"history.{key}", "replaced by the observation-error model",

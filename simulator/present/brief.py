@@ -25,7 +25,7 @@ from ..analyze import reachability, sensitivity
 from ..analyze import verdict as verdict_mod
 from ..decide import reach
 from ..errors import InputError
-from ..inputs import history, model
+from ..inputs import history, model, validate
 from ..inputs import scenario as scenario_mod
 from ..inputs.project import Project, find
 from ..plotting import style
@@ -75,6 +75,8 @@ def _load_dir(directory: Path, project: Project
     summary = (results.json_object(directory / "summary.json")  # else: from results.nc
                if (directory / "summary.json").is_file() else None)
     name = ds.attrs.get("scenario_file", "")
+    if name:  # read back from a result file: a plain name in the project's scenarios
+        validate.name(directory / "results.nc", "scenario_file", name)
     path = project.scenarios / name
     if not name or not path.is_file():
         raise InputError(directory / "results.nc", "scenario_file",
@@ -83,6 +85,7 @@ def _load_dir(directory: Path, project: Project
     selected = None if ds.attrs.get("goals_selected", "all") == "all" else ds.attrs[
         "goals_selected"]
     scen = scenario_mod.load(path, project).with_goals(selected)
+    briefing.check_against_goals(ds, directory / "results.nc", scen.goal_set(), project)
     if summary is not None and summary.get("frontier", {}).get("quick", True):
         # a deeper `plansim frontier` of the same futures beside the result wins over
         # reach's own quick one

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from .. import plotting
@@ -40,6 +41,7 @@ def load_results(out_dir: Path | str) -> xr.Dataset:
     for key in ("met", "joint", "plausible", "margin"):
         if key not in ds:
             raise InputError(path, key, "missing", "give the directory of a `plansim reach` run")
+    _check_consistent(ds, path)
     return ds
 
 
@@ -62,6 +64,66 @@ def prim_target(summary: dict) -> list[str] | None:
     return []
 
 
+_ALTERED = "rerun `plansim reach` (the result was altered or is not a reach result)"
+
+
+def _check_consistent(ds: xr.Dataset, path: Path) -> None:
+    """The flags of a reach result agree with each other and with the margins."""
+    dims = {"met": ("run", "goal"), "margin": ("run", "goal"), "joint": ("run",),
+            "plausible": ("run",)}
+    for key, want in dims.items():
+        if ds[key].dims != want:
+            raise InputError(path, key, f"dimensions {ds[key].dims} are not {want}", _ALTERED)
+    flags = {k: ds[k].values for k in ("met", "joint", "plausible")}
+    for key, values in flags.items():
+        if not np.isin(values, (0, 1)).all():
+            raise InputError(path, key, "holds values other than 0 and 1", _ALTERED)
+    met, margin = flags["met"].astype(bool), ds["margin"].values
+    with np.errstate(invalid="ignore"):
+        wrong = (met & ~(margin >= 0)) | (~met & (margin > 0))
+    if wrong.any() or not np.array_equal(flags["joint"].astype(bool), met.all(axis=1)):
+        raise InputError(path, "met", "does not agree with the margins and joint flags",
+                         _ALTERED)
+
+
+def check_against_goals(ds: xr.Dataset, path: Path | str, goal_set: goals_mod.GoalSet,
+                        project: Project | None = None) -> None:
+    """The margins and met flags of a reach result are the goals of ``goal_set``
+    evaluated on the result's own trajectories (runs inside the model's domain); else
+    one line: a goal renamed, reordered or altered in ``results.nc`` is never reported.
+    With ``project``, no run marked plausible is ruled out by its history screen."""
+    path = Path(path)
+    ids = [str(g) for g in ds["goal"].values]
+    unknown = sorted(set(ids) - set(goal_set.ids))
+    if unknown or len(set(ids)) != len(ids):
+        raise InputError(path, "goal", f"{(unknown or ids)[0]!r} is not a goal of "
+                         f"{Path(goal_set.source).name} (or is listed twice)", _ALTERED)
+    goals = [g for g in goal_set.goals if g.id in ids and g.indicator in ds
+             and ds[g.indicator].dims == ("run", "time")]
+    if not goals:
+        return
+    inside = (ds["in_domain"].astype(bool) if "in_domain" in ds
+              else xr.DataArray(np.ones(ds.sizes["run"], bool), dims="run"))
+    data = ds[sorted({g.indicator for g in goals})].where(inside, 0.0)
+    try:
+        redone = goals_mod.evaluate(data, goal_set.subset([g.id for g in goals]))
+    except (FloatingPointError, KeyError, ValueError) as exc:
+        raise InputError(path, "goal", f"its trajectories do not evaluate ({exc})",
+                         _ALTERED) from None
+    ok = inside.values
+    if project is not None:
+        _check_plausible(ds, path, project, inside)
+    for g in goals:
+        stored = ds.sel(goal=g.id)
+        if not (np.array_equal(stored["met"].values.astype(bool)[ok],
+                               redone["met"].sel(goal=g.id).values[ok])
+                and np.array_equal(stored["margin"].values[ok],
+                                   redone["margin"].sel(goal=g.id).values[ok],
+                                   equal_nan=True)):
+            raise InputError(path, f"goal {g.id}", "its margins are not the goal evaluated "
+                             "on the result's own trajectories", _ALTERED)
+
+
 def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
             project: Project | None = None, lang: str = "en",
             progress: bool = True) -> dict[str, Path]:
@@ -82,6 +144,7 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
     target = Path(out_dir) / "analysis"
     target.mkdir(parents=True, exist_ok=True)
     goal_set = goal_set or goals_mod.load(project=project)
+    check_against_goals(ds, Path(out_dir) / "results.nc", goal_set, project)
     written: dict[str, Path] = {}
     suffix = f"_{lang}"
     steps = ["probabilities", "sensitivity", "discovery", "prim", "calibration",
@@ -154,3 +217,22 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
         step(f"fan_{name}")
     bar.close()
     return written
+
+
+def _check_plausible(ds: xr.Dataset, path: Path, project: Project, inside: xr.DataArray) -> None:
+    from ..inputs import history
+
+    figs = history.figures(project)
+    needed = history.indicators_needed(figs)
+    if not figs or any(n not in ds or ds[n].dims != ("run", "time") for n in needed):
+        return
+    try:
+        redone = history.plausible(ds[needed].where(inside, 0.0), figs) & inside
+    except (KeyError, ValueError) as exc:
+        raise InputError(path, "plausible", f"its trajectories do not cover the project's "
+                         f"history ({exc})", _ALTERED) from None
+    # a run marked plausible must pass the screen (a run may be set aside, as the tests
+    # do to stage "no plausible future"; never one the history rules out counted)
+    if (ds["plausible"].values.astype(bool) & ~redone.values).any():
+        raise InputError(path, "plausible", "marks runs the project's history rules out "
+                         "(its screen of the result's own trajectories)", _ALTERED)

@@ -46,7 +46,8 @@ def _goal_set(ds: xr.Dataset | None, project: Project):
     from ..inputs import goals
 
     if ds is not None and ds.attrs.get("scenario_file"):
-        path = project.scenarios / ds.attrs["scenario_file"]
+        path = project.scenarios / validate.name("results.nc", "scenario_file",
+                                                 ds.attrs["scenario_file"])
         if path.is_file():
             return scenario_mod.load(path, project).goal_set()
     return goals.load(project.goals)
@@ -72,6 +73,7 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
         if _reach_dir(source):
             ds = briefing.load_results(source)
             goal_set = _goal_set(ds, project)
+            briefing.check_against_goals(ds, Path(source) / "results.nc", goal_set, project)
         elif kind in ("conflicts", "prim"):
             raise InputError(source or "SOURCE", None, "not a reach directory",
                              "run `plansim reach --out DIR` and give DIR")
@@ -116,17 +118,14 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
             figures[f"{stem}_limits"] = plotting.prim_limits(box, goal_set, lang=lang)
             figures[f"{stem}_tradeoff"] = plotting.prim_tradeoff(box, goal_set, lang=lang)
     elif kind == "lever-map":
-        path = Path(source or "") / "summary.json"
-        if not path.is_file():
-            raise InputError(path, None, "no sweep summary", "give a `plansim sweep --out` DIR")
-        summary = json.loads(path.read_text(encoding="utf-8"))
+        summary, path = _sweep_summary(Path(source or ""))
         scen = scenario_mod.load(summary.get("scenario"), project)
         pair = tuple(s.strip() for s in levers.split(",")) if levers else None
         try:
             figures["lever_map"] = plotting.lever_map(
                 summary, {k: lv.value for k, lv in scen.levers.items()}, pair, value,
                 scen.goal_set(), lang=lang)
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             raise InputError(path, "--levers/--value", str(exc),
                              "name two swept levers and joint, goals_met_mean or a goal id") \
                 from exc
@@ -161,3 +160,26 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
         png = plotting.save(fig, out / f"{stem}_{lang}.png")
         written += [png, png.with_suffix(".svg")]
     return written
+
+
+def _sweep_summary(source: Path) -> tuple[dict, Path]:
+    """The summary of the sweep in ``source``: rebuilt from its store, checked whole
+    (digests of metadata, coordinates and every block), when the store is there; else
+    ``summary.json`` if it is a JSON object naming its scenario; else one line."""
+    from ..sweep import store as sweep_store
+    from ..sweep import summary as sweep_summary
+
+    path = source / "summary.json"
+    if (source / sweep_store.STORE).is_dir():
+        return sweep_summary.summarize(source), source / sweep_store.STORE
+    if not path.is_file():
+        raise InputError(path, None, "no sweep summary", "give a `plansim sweep --out` DIR")
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(path, None, f"not a readable sweep summary ({type(exc).__name__})",
+                         "rerun the `plansim sweep` command to rebuild it") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("scenario"), str):
+        raise InputError(path, "scenario", "not a sweep summary naming its scenario",
+                         "rerun the `plansim sweep` command to rebuild it")
+    return summary, path

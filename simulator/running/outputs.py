@@ -153,13 +153,50 @@ STALE_SECONDS = 600
 
 
 def _sweep_stale(path: Path) -> None:
-    """Remove what a killed writer of ``path`` left (``kill -9``: its temporary file)."""
+    """Remove what a killed writer of ``path`` left (``kill -9``: its temporary file):
+    a partial file no live writer holds a lock on (:func:`atomic_write` holds an
+    open-file-description lock on its temporary file while it writes), or one older
+    than :data:`STALE_SECONDS` (a system without such locks)."""
     import time
 
     for old in path.parent.glob(f".{glob_escape(path.name)}.*{PARTIAL}"):
         with contextlib.suppress(OSError):
-            if time.time() - old.lstat().st_mtime > STALE_SECONDS:
+            if time.time() - old.lstat().st_mtime > STALE_SECONDS or not _held(old):
                 old.unlink()
+
+
+_OFD_SETLK = getattr(fcntl, "F_OFD_SETLK", None)
+"""Linux open-file-description locks: held by one descriptor (not dropped when a library
+closes another descriptor of the same file, unlike ``lockf``), and apart from the
+``flock`` locks HDF5 takes on a netCDF file it writes."""
+
+
+def _lock(fd: int) -> bool:
+    """Take the writer's lock on ``fd`` (whole file); False if another holds it or the
+    system has no such locks."""
+    if _OFD_SETLK is None:
+        return False
+    import struct
+
+    try:
+        fcntl.fcntl(fd, _OFD_SETLK, struct.pack("@hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0))
+    except OSError:
+        return False
+    return True
+
+
+def _held(partial: Path) -> bool:
+    """Whether a live writer holds the lock of ``partial`` (True when unsure)."""
+    if _OFD_SETLK is None:
+        return True
+    try:
+        fd = os.open(partial, os.O_RDWR | os.O_NOFOLLOW)
+    except OSError:
+        return True
+    try:
+        return not _lock(fd)
+    finally:
+        os.close(fd)  # drops a lock taken here
 
 
 def glob_escape(text: str) -> str:
@@ -186,7 +223,7 @@ def atomic_write(path: Path | str, write: Callable[[Path], None], size_hint: int
                          "to replace it")
     _sweep_stale(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL, dir=path.parent)
-    os.close(fd)
+    _lock(fd)  # held while this writer lives: the next writer sweeps it after a kill -9
     try:
         os.chmod(tmp, 0o666 & ~umask())
         try:
@@ -208,6 +245,8 @@ def atomic_write(path: Path | str, write: Callable[[Path], None], size_hint: int
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)
     return path
 
 

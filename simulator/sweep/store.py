@@ -12,6 +12,7 @@ digested in ``sweep.sha256.json`` beside it; a store that differs is refused
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..running import results
+from ..running.outputs import DiskFullError
 from ..running.outputs import fsync as _fsync
 from .spec import FORMAT, Spec, calibrated_inputs, sha
 
@@ -84,12 +86,27 @@ def _store_attrs(spec: Spec, parts: dict[str, str]) -> dict:
 
 
 def create(final: Path, spec: Spec, parts: dict[str, str], goal_ids: list[str]) -> None:
-    """Pre-allocate the store in a temporary directory, then rename it into place."""
+    """Pre-allocate the store in a temporary directory, then rename it into place; a
+    disk that fills up meanwhile is one line and leaves no partial store."""
+    tmp = final.with_name(f".{final.name}.creating")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        _create(tmp, final, spec, parts, goal_ids)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(f"{final}: disk full while making the store "
+                                f"({shutil.disk_usage(final.parent).free >> 20} MB free); "
+                                "fix: free space or give --out on another disk; nothing "
+                                "was left behind") from exc
+        raise
+
+
+def _create(tmp: Path, final: Path, spec: Spec, parts: dict[str, str],
+            goal_ids: list[str]) -> None:
     import zarr
     from zarr.codecs import ZstdCodec
 
-    tmp = final.with_name(f".{final.name}.creating")
-    shutil.rmtree(tmp, ignore_errors=True)
     g = zarr.open_group(tmp, mode="w-", zarr_format=3, attributes=_store_attrs(spec, parts))
     n, b = spec.runs, spec.block_size
     sizes = {"run": n, "time": len(spec.years), "goal": len(goal_ids)}

@@ -32,6 +32,9 @@ FILES = {  # template file -> place in the new project
 def write(directory: Path | str) -> list[Path]:
     """Write a new project into ``directory`` (new, or an empty folder); return its files."""
     target = Path(directory)
+    if target.is_symlink():
+        raise InputError(target, None, "is a symbolic link",
+                         "give the name of a new folder (not a link)")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(target, None, "exists and is not an empty folder",
                          "give the name of a new folder")
