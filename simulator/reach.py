@@ -130,6 +130,7 @@ class Reach:
         hardest = sorted(s["goals"].items(), key=lambda kv: kv[1]["probability"])[:3]
         lines.append("Least likely goals:")
         lines.extend(f"  {g} ({goal_set[g].describe()}): {_pct(v)}" for g, v in hardest)
+        lines.extend(_reading_lines(s["goals"], goal_set))
         units = {k: p.units for k, p in model.parameters(self.scenario.project).items()}
         lines.append(f"Best levers found: joint probability {_pct(bj)}"
                      + (" with:" if self.best_levers else " (the scenario has no levers)."))
@@ -237,6 +238,13 @@ def calibration_summary(scenario: Scenario, samples: xr.Dataset, data: xr.Datase
                                                  alt_data["plausible"])
     out["robustness"] = calibration_analysis.robustness(by_prior)
     return out
+
+
+def _reading_lines(per_goal: dict, goal_set) -> list[str]:
+    """A goal read one way, with its probability read the other way beside it."""
+    return [f"Reading: {g} on {goal_set[g].indicator}: {_pct(v)}; on "
+            f"{v['other_reading']['indicator']}: {_pct(v['other_reading'])} "
+            f"({goal_set[g].reading})" for g, v in per_goal.items() if "other_reading" in v]
 
 
 def _pct(p: dict) -> str:
@@ -370,14 +378,16 @@ def reach(scenario: Scenario, runs: int = DEFAULT_RUNS, seed: int = 0,
     names = sorted({g.indicator for g in goal_set.goals})
     tick = (lambda k: progress("runs", k)) if progress else None
     data = ensemble.run(scenario, samples, names=names, progress=tick)
-    summary = reachability.summarize(data[["met", "joint"]], data["plausible"])
+    summary = reachability.summarize(data[["met", "joint", "met_other_reading"]],
+                                      data["plausible"])
     plausible_runs = np.flatnonzero(data["plausible"].values)[:search_runs]
     subset = samples.isel(run=plausible_runs) if plausible_runs.size else samples.isel(
         run=slice(0, search_runs))
     step = (lambda k: progress("search", k)) if progress else None
     best = search_levers(scenario, subset, seed, generations, progress=step)
     best_data = ensemble.run(scenario, samples, levers=best, names=names, progress=tick)
-    best_summary = reachability.summarize(best_data[["met", "joint"]], best_data["plausible"])
+    best_summary = reachability.summarize(best_data[["met", "joint", "met_other_reading"]],
+                                           best_data["plausible"])
     best_eval = best_data[["margin", "met", "joint", "plausible"]]
     cal = calibration_summary(scenario, samples, data, summary, names, seed)
     return Reach(scenario, seed, data, summary, best, best_summary, best_eval, cal, search_runs,

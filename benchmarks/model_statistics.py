@@ -1,0 +1,102 @@
+"""Model v3's "done when" statistics (issue 16) over the plan scenario's futures.
+
+    python benchmarks/model_statistics.py                # 10,000 futures, seed 0
+    python benchmarks/model_statistics.py --runs 2000    # a quicker look
+
+Futures are drawn as `plansim reach` draws them (calibration sets from the history-matched
+ensemble with the uncertainties) and only plausible runs (2000-2005 within 3 sd) count.
+Years are the model's annual values (t = Y.0 is year Y, the interval (Y-1, Y]).
+Prints one line per statistic with the threshold the issue sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from simulator import ensemble, sample, scenario
+
+INDICATORS = ["gdp_real", "va_oil_real", "oil_real_price", "unemployment_rate",
+              "income_ratio_xinjiang", "population"]
+YEARS = list(range(2006, 2016))
+
+
+def statistics(data) -> dict[str, float]:
+    """The issue's statistics from an ensemble dataset (plausible runs only)."""
+    keep = data["plausible"].values.astype(bool)
+    series = {k: data[k].sel(time=list(range(2005, 2016))).values[keep] for k in INDICATORS}
+    gdp = series["gdp_real"]
+    growth = 100.0 * (gdp[:, 1:] / gdp[:, :-1] - 1.0)          # 2006..2015, %/yr
+    swing = -np.diff(growth, axis=1)                            # fall of growth year to year
+    unemployment = np.median(series["unemployment_rate"][:, 1:], axis=0)
+    price, oil = series["oil_real_price"], series["va_oil_real"]
+    # a collapse year: the real oil price at the year's end is 40% or more below the
+    # previous year's end; its real oil output change in that year
+    price_change = price[:, 1:] / price[:, :-1] - 1.0
+    oil_change = 100.0 * (oil[:, 1:] / oil[:, :-1] - 1.0)
+    collapse = price_change <= -0.4
+    first = np.argmax(collapse, axis=1)
+    has = collapse.any(axis=1)
+    oil_fall = -oil_change[has, first[has]]
+    ratio_2010 = series["income_ratio_xinjiang"][:, 5]
+    pop_2015 = series["population"][:, -1]
+    return {
+        "plausible futures": float(keep.sum()),
+        "share with a year of real GDP falling 1% or more (%)":
+            100.0 * float((growth <= -1.0).any(axis=1).mean()),
+        "share with real growth falling > 8 points year to year (%)":
+            100.0 * float((swing > 8.0).any(axis=1).mean()),
+        "largest fall of growth year to year (points)": float(swing.max()),
+        "median unemployment: range over 2006-2015 (points)":
+            float(unemployment.max() - unemployment.min()),
+        "median unemployment 2006 (%)": float(unemployment[0]),
+        "median unemployment 2015 (%)": float(unemployment[-1]),
+        "futures with an oil price collapse of 40% or more": float(has.sum()),
+        "median fall of real oil output in the collapse year (%)":
+            float(np.median(oil_fall)) if oil_fall.size else float("nan"),
+        "median district/Xinjiang real income ratio 2010": float(np.median(ratio_2010)),
+        "5% / 95% district/Xinjiang ratio 2010": float(np.percentile(ratio_2010, 5)),
+        "95% district/Xinjiang ratio 2010": float(np.percentile(ratio_2010, 95)),
+        "median population 2015 (thousand)": float(np.median(pop_2015)) / 1000.0,
+        "95th percentile population 2015 / median":
+            float(np.percentile(pop_2015, 95) / np.median(pop_2015)),
+    }
+
+
+THRESHOLDS = {
+    "share with a year of real GDP falling 1% or more (%)": (">=", 2.0),
+    "share with real growth falling > 8 points year to year (%)": (">=", 1.0),
+    "median unemployment: range over 2006-2015 (points)": (">=", 0.1),
+    "median fall of real oil output in the collapse year (%)": (">=", 3.0),
+    "median district/Xinjiang real income ratio 2010": ("in", (1.1, 1.6)),
+    "95th percentile population 2015 / median": ("<", 1.6),
+}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=10_000)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    plan = scenario.load("plan")
+    samples = sample.futures(plan, args.runs, args.seed, "ensemble")
+    data = ensemble.run(plan, samples, names=INDICATORS)
+    stats = statistics(data)
+    failed = 0
+    print(f"plan scenario, {args.runs:,} futures, seed {args.seed}")
+    for name, value in stats.items():
+        verdict = ""
+        if name in THRESHOLDS:
+            op, bound = THRESHOLDS[name]
+            ok = (value >= bound if op == ">=" else value < bound if op == "<"
+                  else bound[0] <= value <= bound[1])
+            failed += not ok
+            verdict = f"   (issue: {op} {bound}) {'holds' if ok else 'FAILS'}"
+        print(f"{name}: {value:,.2f}{verdict}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
