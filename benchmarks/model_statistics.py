@@ -18,7 +18,7 @@ import numpy as np
 
 from simulator import ensemble, sample, scenario
 
-INDICATORS = ["gdp_real", "va_oil_real", "oil_real_price", "unemployment_rate",
+INDICATORS = ["gdp_real", "va_oil_real", "unemployment_rate",
               "income_ratio_xinjiang", "population"]
 YEARS = list(range(2006, 2016))
 
@@ -31,15 +31,17 @@ def statistics(data) -> dict[str, float]:
     growth = 100.0 * (gdp[:, 1:] / gdp[:, :-1] - 1.0)          # 2006..2015, %/yr
     swing = -np.diff(growth, axis=1)                            # fall of growth year to year
     unemployment = np.median(series["unemployment_rate"][:, 1:], axis=0)
-    price, oil = series["oil_real_price"], series["va_oil_real"]
-    # a collapse year: the real oil price at the year's end is 40% or more below the
-    # previous year's end; its real oil output change in that year
-    price_change = price[:, 1:] / price[:, :-1] - 1.0
-    oil_change = 100.0 * (oil[:, 1:] / oil[:, :-1] - 1.0)
-    collapse = price_change <= -0.4
-    first = np.argmax(collapse, axis=1)
-    has = collapse.any(axis=1)
-    oil_fall = -oil_change[has, first[has]]
+    oil = series["va_oil_real"]
+    # a collapse of the real oil price by 40% or more (the sampled shock depth) that begins in
+    # 2005 < t <= 2015; it falls in year Y = the year whose interval (Y-1, Y] holds its start.
+    # The statistic: the change of real oil output from year Y-1 to year Y.
+    depth = data["oil price shock depth"].values[keep]
+    start = data["oil price shock year"].values[keep]
+    collapse_year = np.ceil(start).astype(int)
+    has = (depth >= 0.4) & (collapse_year >= 2006) & (collapse_year <= 2015)
+    col = collapse_year[has] - 2005                      # index into 2005..2015
+    rows = np.flatnonzero(has)
+    oil_fall = -100.0 * (oil[rows, col] / oil[rows, col - 1] - 1.0)
     ratio_2010 = series["income_ratio_xinjiang"][:, 5]
     pop_2015 = series["population"][:, -1]
     return {
@@ -57,7 +59,7 @@ def statistics(data) -> dict[str, float]:
         "median fall of real oil output in the collapse year (%)":
             float(np.median(oil_fall)) if oil_fall.size else float("nan"),
         "median district/Xinjiang real income ratio 2010": float(np.median(ratio_2010)),
-        "5% / 95% district/Xinjiang ratio 2010": float(np.percentile(ratio_2010, 5)),
+        "5% district/Xinjiang ratio 2010": float(np.percentile(ratio_2010, 5)),
         "95% district/Xinjiang ratio 2010": float(np.percentile(ratio_2010, 95)),
         "median population 2015 (thousand)": float(np.median(pop_2015)) / 1000.0,
         "95th percentile population 2015 / median":
@@ -73,6 +75,26 @@ THRESHOLDS = {
     "median district/Xinjiang real income ratio 2010": ("in", (1.1, 1.6)),
     "95th percentile population 2015 / median": ("<", 1.6),
 }
+
+
+def bands(data) -> str:
+    """5/50/95% bands over the plausible futures, 2006-2015 (real GDP growth, population,
+    unemployment, the district/Xinjiang income ratio)."""
+    keep = data["plausible"].values.astype(bool)
+    gdp = data["gdp_real"].sel(time=list(range(2005, 2016))).values[keep]
+    rows = {"real GDP growth, %/yr": 100.0 * (gdp[:, 1:] / gdp[:, :-1] - 1.0),
+            "population, thousand": data["population"].sel(time=YEARS).values[keep] / 1e3,
+            "unemployment rate, %": data["unemployment_rate"].sel(time=YEARS).values[keep],
+            "district/Xinjiang real income ratio":
+                data["income_ratio_xinjiang"].sel(time=YEARS).values[keep]}
+    lines = []
+    for name, values in rows.items():
+        lines.append(name)
+        lines.append("  year " + "".join(f"{y:>9d}" for y in YEARS))
+        for q in (5, 50, 95):
+            lines.append(f"  {q:>3d}% " + "".join(f"{v:9.2f}" for v in
+                                                   np.percentile(values, q, axis=0)))
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
@@ -95,6 +117,7 @@ def main(argv=None) -> int:
             failed += not ok
             verdict = f"   (issue: {op} {bound}) {'holds' if ok else 'FAILS'}"
         print(f"{name}: {value:,.2f}{verdict}")
+    print(bands(data))
     return 1 if failed else 0
 
 
