@@ -19,7 +19,7 @@ import numpy as np
 from simulator import ensemble, sample, scenario
 
 INDICATORS = ["gdp_real", "va_oil_real", "unemployment_rate",
-              "income_ratio_xinjiang", "population"]
+              "income_ratio_xinjiang", "population", "job_availability", "green_ratio"]
 YEARS = list(range(2006, 2016))
 
 
@@ -44,8 +44,20 @@ def statistics(data) -> dict[str, float]:
     oil_fall = -100.0 * (oil[rows, col] / oil[rows, col - 1] - 1.0)
     ratio_2010 = series["income_ratio_xinjiang"][:, 5]
     pop_2015 = series["population"][:, -1]
+    vacancies = data["job_availability"].sel(time=YEARS).values[keep]
+    green = data["green_ratio"].sel(time=[2000, 2001, 2005]).values[keep]
+    gdp_0 = data["gdp_real"].sel(time=[2000, 2001, 2002]).values[keep]
     return {
         "plausible futures": float(keep.sum()),
+        "share with job availability above 1 in every year 2006-2015 (%)":
+            100.0 * float((vacancies > 1.0).all(axis=1).mean()),
+        "median real GDP growth 2001 (%)": float(np.median(
+            100.0 * (gdp_0[:, 1] / gdp_0[:, 0] - 1.0))),
+        "median real GDP growth 2002 (%)": float(np.median(
+            100.0 * (gdp_0[:, 2] / gdp_0[:, 1] - 1.0))),
+        "median green ratio change 2001 (points)": float(np.median(green[:, 1] - green[:, 0])),
+        "median green ratio change per year 2000-2005 (points)": float(np.median(
+            (green[:, 2] - green[:, 0]) / 5.0)),
         "share with a year of real GDP falling 1% or more (%)":
             100.0 * float((growth <= -1.0).any(axis=1).mean()),
         "share with real growth falling > 8 points year to year (%)":

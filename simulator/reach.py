@@ -74,7 +74,12 @@ class Reach:
             "outside_domain_runs": self.outside_domain,
             "joint_probability": {"value": s["joint_probability"]["probability"],
                                   "interval": s["joint_probability"]["interval"]},
-            "goals": {g: {"value": v["probability"], "interval": v["interval"]}
+            "goals": {g: {"value": v["probability"], "interval": v["interval"],
+                          **({"other_reading": {
+                              "indicator": v["other_reading"]["indicator"],
+                              "value": v["other_reading"]["probability"],
+                              "interval": v["other_reading"]["interval"]}}
+                             if "other_reading" in v else {})}
                       for g, v in s["goals"].items()},
             "binding_goals": s["binding_goals"],
             "held_back_by": s["held_back_by"],
