@@ -27,8 +27,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simulator import calibrate, reach, scenario  # after the sys.path set-up above
+from simulator import calibrate  # after the sys.path set-up above
 from simulator.calibrate import match
+from simulator.decide import reach
+from simulator.inputs import scenario
 
 
 def parse_args(argv=None) -> argparse.Namespace:

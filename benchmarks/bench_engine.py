@@ -52,8 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=1,
                         help="time each size this many times and report the fastest "
                              "(the first call of a large size also pays for fresh memory)")
-    parser.add_argument("--cache-dir", type=Path, default=ROOT / "models" / ".cache",
-                        help="translation cache (default: models/.cache, git-ignored)")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="translation cache (default: the per-user cache, "
+                             "PLANSIM_CACHE_DIR)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also measure each size's peak allocation with tracemalloc "
                              "(a second, much slower pass)")

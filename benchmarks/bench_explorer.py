@@ -29,7 +29,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from simulator.explorer import Explorer
+from simulator.present.explorer import Explorer
 
 BUDGET_S = 1.0
 

@@ -16,14 +16,16 @@ import os
 import sys
 from pathlib import Path
 
-from . import memory, outputs, validate
-from .errors import MAX_LINE, DomainError, InputError, PlansimError
+from .errors import MAX_LINE, DomainError, InputError, PlansimError, one_line, shorten
+from .inputs import validate
+from .running import memory, outputs
 
 EXIT_INPUT = 2
 CLI = "command line"
 MAX_SEED = 2**32 - 1  # scipy's differential evolution takes seeds below 2**32
 MAX_NFEV = 100_000
 MAX_GENERATIONS = 10_000
+MAX_CHECK_RUNS = 1_000  # engine-check: each perturbed run is also one plain PySD run
 
 
 def goal_suffix(selection: str | None) -> str:
@@ -42,7 +44,7 @@ def _announce(args) -> None:
 
 def _uncalibrated_note(scen) -> None:
     """Say so when the calibration file does not exist yet (a new project)."""
-    from . import model
+    from .inputs import model
 
     if not scen.calibration_path.is_file() and model.parameters(scen.project, "calibrated"):
         print(f"note: no calibration yet ({scen.calibration_path} does not exist): the model's "
@@ -50,7 +52,8 @@ def _uncalibrated_note(scen) -> None:
 
 
 def _cmd_run(args) -> int:
-    from . import results, runs, scenario
+    from .inputs import scenario
+    from .running import results, runs
 
     outputs.check_path_text(args.out, "--out")
     scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
@@ -73,7 +76,7 @@ def _cmd_run(args) -> int:
 
 def _with_inputs_file(exc: DomainError, path: Path) -> InputError:
     """Write the run's full inputs to ``path``; the error line then names that file."""
-    from . import results
+    from .running import results
 
     results.write_json({"problem": exc.problem, "inputs": exc.inputs}, path)
     fix = f"{exc.fix}; all inputs: {path}"
@@ -83,8 +86,9 @@ def _with_inputs_file(exc: DomainError, path: Path) -> InputError:
 
 
 def _cmd_calibrate(args) -> int:
-    from . import calibrate, history, model
+    from . import calibrate
     from .calibrate import match
+    from .inputs import history, model
 
     validate.integer(CLI, "--max-nfev", args.max_nfev, 1, MAX_NFEV)
     if args.out is None and not args.dry_run and args.project.found_by == "bundled example":
@@ -103,9 +107,9 @@ def _cmd_calibrate(args) -> int:
     outputs.check_path_text(args.out, "--out")
     if not args.dry_run:  # the project's calibration is the file `calibrate` exists to replace
         target = Path(args.out or args.project.calibration)
-        own = target.resolve() == Path(args.project.calibration).resolve()
-        outputs.check_file(target, force=args.force or own)
-        outputs.check_file(target.with_suffix(".nc"), force=args.force or own)  # the ensemble
+        own_toml, own_nc = _own_calibration(target, args.project)
+        outputs.check_file(target, force=args.force or own_toml)
+        outputs.check_file(target.with_suffix(".nc"), force=args.force or own_nc)  # ensemble
     history.figures(args.project)
     _announce(args)
     bar, close = _bar(2 * args.steps, "history matching (engine calls, 2 per emcee step)")
@@ -138,6 +142,26 @@ def _cmd_calibrate(args) -> int:
         return 1
     print(f"every represented figure is within {history.CUTOFF:g} sd of its error model")
     return 0
+
+
+def _own_calibration(target: Path, project) -> tuple[bool, bool]:
+    """Whether ``target`` (and the ensemble ``.nc`` beside it) are the project's own
+    calibration files, which `calibrate` replaces without --force: the manifest's path,
+    inside the project, holding what `calibrate` wrote (or nothing yet)."""
+    from .inputs import project as project_mod
+    from .inputs import tomlfile
+
+    if not (target.resolve() == Path(project.calibration).resolve()
+            and project_mod.inside(target, project.root)):
+        return False, False
+    if not target.exists():
+        return True, not os.path.lexists(target.with_suffix(".nc"))
+    try:
+        meta = tomlfile.read(target, "", "").get("meta", {})
+    except PlansimError:
+        return False, False
+    ours = isinstance(meta, dict) and "model_hash" in meta
+    return ours, ours and meta.get("ensemble_file") == target.with_suffix(".nc").name
 
 
 def _bar(total: int, desc: str):
@@ -185,7 +209,9 @@ def _progress_bars(total_runs: int, generations: int):
 
 
 def _cmd_reach(args) -> int:
-    from . import reach, results, scenario
+    from .decide import reach
+    from .inputs import scenario
+    from .running import results
 
     validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
     validate.integer(CLI, "--search-runs", args.search_runs, 1, reach.MAX_RUNS)
@@ -220,7 +246,8 @@ def _cmd_reach(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
-    from . import briefing, scenario
+    from .inputs import scenario
+    from .present import briefing
 
     goal_set = (scenario.load(args.scenario, args.project).goal_set() if args.scenario
                 else None)
@@ -236,34 +263,53 @@ def _cmd_analyze(args) -> int:
 
 
 def _cmd_sensitivity(args) -> int:
-    from . import labels, scenario, sensitivity
+    from .analyze import sensitivity
+    from .decide import reach
+    from .inputs import scenario
     from .plotting import style
+    from .present import labels
 
     lang = labels.check_lang(args.lang)
-    style.use(lang)
-    scen = scenario.load(args.scenario, args.project)
     if args.method not in (*sensitivity.METHODS, "tornado"):
         raise InputError("command line", "--method", f"'{args.method}' is not a method",
                          "use sobol, morris, pawn or tornado")
-    outputs = sensitivity.parse_outputs(args.outputs, scen)
+    validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
+    n = None
+    if args.method != "tornado":
+        n = sensitivity.check_size(args.method, sensitivity.DEFAULT_N[args.method]
+                                   if args.runs is None else args.runs)
+    elif args.runs is not None:
+        raise InputError(CLI, "--runs", "tornado runs each input's two ends, no sample",
+                         "leave --runs out with --method tornado")
+    outputs.check_path_text(args.out, "--out")
+    style.use(lang)
+    scen = scenario.load(args.scenario, args.project)
+    names = sensitivity.parse_outputs(args.outputs, scen)
     problem = sensitivity.from_scenario(scen, uncertainties=args.inputs != "levers",
                                         levers=args.inputs != "uncertainties")
-    function = sensitivity.scenario_function(scen, outputs)
-    if args.method == "tornado":
-        ds = sensitivity.tornado_swings(problem, function)
-    else:
-        n = sensitivity.DEFAULT_N[args.method] if args.runs is None else args.runs
-        ds = sensitivity.indices(problem, function, args.method, n, seed=args.seed)
-    out = Path(args.out) if args.out else Path("out") / f"sensitivity-{scen.name}"
-    written = sensitivity.write(ds, out, scen)
-    written += sensitivity.charts(ds, out, scen.goal_set(), lang)
+    total = sensitivity.design_runs(args.method, problem, n)
+    memory.check(reach.memory_bytes(scen, total, 0), f"{args.method} over {total} runs",
+                 args.max_memory)
+    out = (Path(args.out) if args.out is not None
+           else Path("out") / f"sensitivity-{scen.name}")
+    outputs.check_dir(out, sensitivity.files(args.method, names), force=args.force,
+                      needed_bytes=reach.result_bytes(scen, 1) * len(names))
+    with outputs.locked(out, "plansim sensitivity"):
+        _announce(args)
+        function = sensitivity.scenario_function(scen, names, seed=args.seed)
+        if args.method == "tornado":
+            ds = sensitivity.tornado_swings(problem, function)
+        else:
+            ds = sensitivity.indices(problem, function, args.method, n, seed=args.seed)
+        written = sensitivity.write(ds, out, scen)
+        written += sensitivity.charts(ds, out, scen.goal_set(), lang)
     print(sensitivity.report(ds, scen.goal_set(), lang))
     print(f"wrote {len(written)} files into {out} ({ds.attrs['runs']} runs)")
     return 0
 
 
 def _cmd_chart(args) -> int:
-    from . import chart
+    from .present import chart
 
     for path in chart.draw(args.kind, args.source, lang=args.lang, out=args.out,
                            indicator=args.indicator, goal=args.goal, output=args.output,
@@ -273,8 +319,12 @@ def _cmd_chart(args) -> int:
 
 
 def _cmd_brief(args) -> int:
-    from . import brief
+    from .decide import reach
+    from .present import brief
 
+    validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
+    validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
+    outputs.check_path_text(args.out, "--out")
     path = brief.brief(args.source, lang=args.lang, out=args.out, runs_=args.runs,
                        seed=args.seed, project=args.project, force=args.force)
     print(f"wrote {path}")
@@ -287,14 +337,15 @@ def _cmd_sweep(args) -> int:
     outputs.check_path_text(args.out, "--out")
     out = Path(args.out) if args.out is not None else Path("out") / f"sweep-{Path(args.spec).stem}"
     outcome = sweep.execute(args.spec, out, workers=args.workers, scheduler=args.scheduler,
-                            project=args.project, max_memory=args.max_memory)
+                            project=args.project, max_memory=args.max_memory,
+                            security=args.security)
     _announce(args)  # after: a cluster that cannot be reached is still a one-line error
     print(outcome.report())
     return 0
 
 
 def _cmd_params(args) -> int:
-    from . import model
+    from .inputs import model
 
     _announce(args)
     if args.markdown:
@@ -308,7 +359,7 @@ def _cmd_params(args) -> int:
 
 
 def _cmd_goals(args) -> int:
-    from . import scenario
+    from .inputs import scenario
 
     goal_set = scenario.load(args.scenario, args.project).goal_set()
     _announce(args)
@@ -321,8 +372,9 @@ def _cmd_goals(args) -> int:
 
 
 def _cmd_audit(args) -> int:
-    from . import audit, project
+    from . import audit
     from .audit import report
+    from .inputs import project
 
     if args.project is not None and not (Path(args.project) / project.MANIFEST).is_file():
         found, files = None, audit.project_files(args.project)  # a folder without a manifest
@@ -386,23 +438,25 @@ def _cmd_engine_check(args) -> int:
     import tempfile
 
     from .engine import conformance
+    from .engine.constructs import MODEL_SUFFIXES
 
     mdl = Path(args.model)
-    if not mdl.is_file() or mdl.suffix.lower() != ".mdl":
-        raise InputError(mdl, None, "no such Vensim model file",
-                         "give the path of a .mdl file")
-    if args.runs < 1:
-        raise InputError("command line", "--runs", "must be positive", "give a positive integer")
+    if not mdl.is_file() or mdl.suffix.lower() not in MODEL_SUFFIXES:
+        raise InputError(mdl, None, "no such model file (Vensim or Stella/XMILE)",
+                         f"give the path of a {', '.join(MODEL_SUFFIXES)} file")
+    validate.integer(CLI, "--runs", args.runs, 1, MAX_CHECK_RUNS)
+    validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
     if not 0 <= args.random_seed < 2 ** 32:
         raise InputError("command line", "--random-seed", "must be in [0, 2**32)",
                          "give a non-negative integer below 4294967296")
     with tempfile.TemporaryDirectory(prefix="plansim-engine-check-") as cache:
         verdict = conformance.check_model(mdl, n_runs=args.runs, seed=args.seed,
                                           cache_dir=cache, random_seed=args.random_seed)
-    if verdict.status == conformance.NOT_RUNNABLE:
-        raise InputError(mdl, None, f"plain PySD cannot run this model ({verdict.detail})",
-                         "make the model run with pysd.read_vensim(...).run() first")
     print(f"{mdl}: {verdict.status}")
+    if verdict.status == conformance.NOT_RUNNABLE:  # nothing to check the engine against
+        print(f"plain PySD raises {verdict.detail}; the engine's values are not checked "
+              "(make the model run with plain PySD first)")
+        return 1
     if verdict.status == conformance.ACCEPTED:
         print(f"the vectorised engine gives plain PySD's bits in {verdict.runs_compared} runs "
               f"(defaults, then {len(verdict.perturbed)} constants perturbed per run)")
@@ -432,9 +486,14 @@ def build_parser() -> argparse.ArgumentParser:
     where = ("plan project folder (with plansim.toml); default: the current directory or a "
              "parent, else the bundled Karamay example")
     parser.add_argument("--project", metavar="DIR", default=None, help=where)
+    outside = ("let the model read GET DIRECT/XLS data files outside its own folder (only "
+               "for a model you trust: see README, 'Models are programs')")
+    parser.add_argument("--allow-outside-data", action="store_true", help=outside)
     sub = parser.add_subparsers(dest="command", required=True)
     project = argparse.ArgumentParser(add_help=False)  # also after the command
     project.add_argument("--project", metavar="DIR", default=argparse.SUPPRESS, help=where)
+    project.add_argument("--allow-outside-data", action="store_true",
+                         default=argparse.SUPPRESS, help=outside)
 
     p = sub.add_parser("init", help="write a new plan project (a small working example to "
                        "replace) into DIR")
@@ -504,6 +563,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", default="en", help="language of the charts: zh | en")
     p.add_argument("--out", help="directory for <method>.nc, <method>.csv and the charts "
                    "(default: out/sensitivity-<scenario>)")
+    p.add_argument("--force", action="store_true",
+                   help="replace the results of another run in --out")
+    p.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse a design estimated to need more memory (default: half the "
+                   "machine's memory, or PLANSIM_MAX_MEMORY), e.g. 8G")
     p.set_defaults(func=_cmd_sensitivity)
 
     p = sub.add_parser("chart", parents=[project], help="one chart (PNG 300 dpi and SVG) from a result on disk")
@@ -541,7 +605,11 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--workers", type=int, default=None,
                        help="run blocks in K local processes (default: in this process)")
     where.add_argument("--scheduler", default=None,
-                       help="run blocks on the Dask cluster at tcp://HOST:PORT")
+                       help="run blocks on the Dask cluster at tls://HOST:PORT (with "
+                       "--security) or tcp://HOST:PORT (a trusted network only)")
+    p.add_argument("--security", default=None, metavar="FILE",
+                   help="TOML file naming the TLS certificates of a tls:// cluster: "
+                   "ca_file, cert, key (PEM, relative to FILE)")
     p.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="refuse a sweep estimated to need more memory (default: half the "
                    "machine's memory, or PLANSIM_MAX_MEMORY), e.g. 8G")
@@ -594,8 +662,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("loops", parents=[project],
-                       help="activity of each documented feedback loop, measured by "
-                       "knockout; exit 1 when a loop is not as documented")
+                       help="activity and polarity of each documented feedback loop, "
+                       "measured by knockout at two clean cuts; exit 1 when a loop is not "
+                       "as documented (polarity included), 2 when a cut is not clean")
     p.add_argument("scenario", nargs="?", default=None,
                    help="scenario whose central run is perturbed (default: the spec's "
                    "scenario, plan for models/loops.toml)")
@@ -613,9 +682,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", nargs="?", default=None)
     p.set_defaults(func=_cmd_goals)
 
-    p = sub.add_parser("engine-check", help="does the vectorised engine run a Vensim model "
-                       "exactly as plain PySD does? (or which construct it refuses)")
-    p.add_argument("model", help="a Vensim .mdl file")
+    p = sub.add_parser("engine-check", help="does the vectorised engine run a Vensim or "
+                       "Stella (XMILE) model exactly as plain PySD does? (or which construct "
+                       "it refuses)")
+    p.add_argument("model", help="a Vensim .mdl or Stella/iThink .stmx/.xmile file")
+    p.add_argument("--allow-outside-data", action="store_true", default=argparse.SUPPRESS,
+                   help=outside)
     p.add_argument("--runs", type=int, default=3, help="runs with perturbed constants")
     p.add_argument("--seed", type=int, default=0, help="seed of the perturbations")
     p.add_argument("--random-seed", type=int, default=0,
@@ -637,15 +709,19 @@ def _quiet_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.allow_outside_data:  # read by the translator (engine/trust.py)
+            from .engine.trust import ALLOW_OUTSIDE_DATA
+
+            os.environ[ALLOW_OUTSIDE_DATA] = "1"
         if args.command == "reach":
-            from . import reach
+            from .decide import reach
 
             args.runs = reach.DEFAULT_RUNS if args.runs is None else args.runs
             args.search_runs = reach.SEARCH_RUNS if args.search_runs is None else args.search_runs
             args.generations = (reach.SEARCH_GENERATIONS if args.generations is None
                                 else args.generations)
         if args.command not in ("init", "audit"):  # audit also reads a bare plan folder
-            from . import project
+            from .inputs import project
 
             args.project = project.find(args.project)
         return args.func(args)
@@ -655,6 +731,15 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 1
+    except Exception as exc:
+        from .engine.errors import DomainError as ModelDomain
+        from .engine.errors import EngineError
+
+        # the engine's refusals of a model (untrusted, unsupported, unreadable) are input
+        if not isinstance(exc, EngineError) or isinstance(exc, ModelDomain):
+            raise
+        print(f"plansim: error: {shorten(one_line(exc), MAX_LINE)}", file=sys.stderr)
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ class DomainError(InputError):
     """Parameters within their documented ranges that take the model outside its domain.
 
     ``inputs`` holds every parameter value of the run (written beside the output by
-    the command line), ``diagnosis`` the :class:`simulator.domain.Diagnosis`.
+    the command line), ``diagnosis`` the :class:`simulator.running.domain.Diagnosis`.
     """
 
     def __init__(self, file: object, key: str | None, problem: str, fix: str,

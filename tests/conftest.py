@@ -2,7 +2,8 @@
 
 import pytest
 
-from simulator import reach, scenario
+from simulator.decide import reach
+from simulator.inputs import scenario
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,11 @@ import pytest
 import xarray as xr
 
 import simulator  # noqa: F401  (registers ds.plan)
-from simulator import briefing, cli, model, reach, scenario
+from simulator import cli
 from simulator.analyze import discovery, pawn
+from simulator.decide import reach
+from simulator.inputs import model, scenario
+from simulator.present import briefing
 
 
 @pytest.fixture(scope="module")

@@ -156,7 +156,7 @@ def test_cli_prints_a_table_and_strict_json(capsys):
     ("models/data/history.csv", "tax,2005,5.0,", "tax,2005,five,", "line 21.value"),
     ("scenarios/goals.toml", 'base_year = 2005\nyears = [2010]\ncomparator = "<="',
      'years = [2010]\ncomparator = "<="', "goal 'wage_growth_cap_2010'.base_year"),
-    # values go through simulator/validate.py: overflow, NaN, inf, wrong types, unknown keys
+    # values go through simulator/inputs/validate.py: overflow, NaN, inf, wrong types, unknown keys
     ("models/data/accounts.toml", "factor = 1.5", "factor = 1" + "0" * 400,
      "history_pace.factor"),
     ("models/data/accounts.toml", "factor = 1.5", "factor = inf", "history_pace.factor"),

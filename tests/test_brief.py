@@ -8,7 +8,9 @@ import subprocess
 import matplotlib.image
 import pytest
 
-from simulator import brief, cli, labels, scenario
+from simulator import cli
+from simulator.inputs import scenario
+from simulator.present import brief, labels
 
 
 @pytest.fixture
@@ -78,7 +80,7 @@ def test_the_audit_hook_puts_findings_in_the_brief(monkeypatch):
     finding = types.SimpleNamespace(verdict="impossible", en="A and B cannot both hold.",
                                     zh="甲与乙不能同时实现。")
     fake = types.ModuleType("simulator.audit")
-    fake.audit = lambda goals_file: types.SimpleNamespace(findings=(finding,))
+    fake.audit = lambda goals_file, history_file=None: types.SimpleNamespace(findings=(finding,))
     monkeypatch.setitem(sys.modules, "simulator.audit", fake)
     monkeypatch.setattr(simulator, "audit", fake, raising=False)
     plan = scenario.load("plan")
@@ -107,7 +109,9 @@ def test_brief_with_no_plausible_future_says_so(no_plausible_dir, tmp_path, lang
     page = tmp_path / f"none-{lang}.html"
     assert cli.main(["brief", str(no_plausible_dir), "--lang", lang, "--out", str(page)]) == 0
     text = html.unescape(page.read_text(encoding="utf-8"))
-    assert labels.text("brief_no_plausible", lang, n=300) in text
+    from simulator.inputs.project import find
+
+    assert labels.text("brief_no_plausible", lang, n=300, **labels.project_texts(find())) in text
     assert labels.text("not_available", lang) in text
     assert "nan%" not in text and "None" not in text
 

@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator import calibrate, history, model, project, simulate
+from simulator import calibrate
 from simulator.calibrate import errors, identify, match, priors
 from simulator.cli import main
 from simulator.errors import InputError
+from simulator.inputs import history, model, project
+from simulator.running import simulate
 
 KARAMAY = project.find()
 

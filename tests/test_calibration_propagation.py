@@ -8,9 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from simulator import calibrate, goals, model, reach, sample, scenario, simulate
+from simulator import calibrate, sample
 from simulator.analyze import calibration as cal_analysis
 from simulator.calibrate import point, priors
+from simulator.decide import reach
+from simulator.inputs import goals, model, scenario
+from simulator.running import simulate
 
 
 @pytest.fixture(scope="module")

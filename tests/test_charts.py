@@ -8,9 +8,11 @@ import pytest
 import xarray as xr
 
 import simulator  # noqa: F401  (registers ds.plan)
-from simulator import chart, cli, goals, plotting
+from simulator import cli, plotting
+from simulator.inputs import goals
 from simulator.plotting import style
 from simulator.plotting.conflicts import conflict_ratios
+from simulator.present import chart
 
 
 def _sweep_summary():

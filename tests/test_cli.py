@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulator import cli, goals, project
-from simulator.provenance import file_hash
+from simulator import cli
+from simulator.inputs import goals, project
+from simulator.running.provenance import file_hash
 
 KARAMAY = project.find()
 
@@ -123,3 +124,21 @@ def test_engine_check_of_a_missing_file(tmp_path, capsys):
     assert cli.main(["engine-check", str(tmp_path / "absent.mdl")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "absent.mdl" in err and "fix:" in err
+
+
+def test_engine_check_when_plain_pysd_cannot_run_the_model(capsys):
+    """Issue 21: plain PySD raises at its first step; no value of the engine is shown as checked."""
+    suite = __import__("pathlib").Path(__file__).parent / "test-models"
+    mdl = suite / "tests" / "data_from_other_model" / "model_to_generate_data.mdl"
+    assert cli.main(["engine-check", str(mdl), "--runs", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "model_to_generate_data.mdl: PySD cannot run this model" in out
+    assert "not checked" in out and "equal" not in out
+
+
+def test_engine_check_of_a_stella_model(capsys):
+    """Issue 21: XMILE (.stmx) through PySD's XMILE translator, compared bit for bit."""
+    stmx = (__import__("pathlib").Path(__file__).parent / "projects" / "valley_stella"
+            / "model" / "valley.stmx")
+    assert cli.main(["engine-check", str(stmx), "--runs", "2"]) == 0
+    assert "valley.stmx: equal" in capsys.readouterr().out

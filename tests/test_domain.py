@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulator import cli, domain, reach, scenario, simulate
+from simulator import cli
+from simulator.decide import reach
 from simulator.engine import VectorModel
+from simulator.inputs import scenario
+from simulator.running import domain, simulate
 
 FUNCTIONS_MDL = Path(__file__).parent / "fixtures" / "functions.mdl"
 

@@ -379,7 +379,7 @@ def test_unsupported_construct(tmp_path: Path, body: str, variable: str,
 # --------------------------------------------------------------------------- translation cache
 
 
-def test_translation_cache(tmp_path: Path) -> None:
+def test_translation_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     mdl = tmp_path / "copy.mdl"
     mdl.write_bytes(FUNCTIONS_MDL.read_bytes())
     assert model_hash(mdl) == hashlib.sha256(mdl.read_bytes()).hexdigest()
@@ -389,7 +389,8 @@ def test_translation_cache(tmp_path: Path) -> None:
     assert "float(" not in first.read_text(encoding="utf-8")
     mdl.write_text(mdl.read_text(encoding="utf-8").replace("0.05", "0.06"), encoding="utf-8")
     assert translate(mdl, tmp_path / "cache") != first
-    assert translate(mdl).parent == tmp_path / ".cache"  # default: next to the model
+    monkeypatch.setenv("PLANSIM_CACHE_DIR", str(tmp_path / "user"))
+    assert translate(mdl).parent == tmp_path / "user"  # default: the per-user cache
 
 
 def _translate_in_child(args: tuple[str, str]) -> str:
@@ -403,8 +404,8 @@ def test_concurrent_translation_is_atomic(tmp_path: Path) -> None:
     assert len(set(paths)) == 1
     main = Path(paths[0])
     # the model's file and its macro's, beside it; no temporary directory left behind
-    assert sorted(p.name for p in cache.iterdir()) == [main.name,
-                                                       f"{main.stem}__double_stock.py"]
+    assert sorted(p.name for p in cache.iterdir()) == [
+        main.name, f"{main.name}.sha256.json", f"{main.stem}__double_stock.py"]
     assert VectorModel(FUNCTIONS_MDL, cache).py_path == Path(paths[0])
 
 
@@ -448,3 +449,48 @@ def test_subscript_range_read_from_a_file_beside_the_model(tmp_path: Path) -> No
     result = model.run(params, ["s"])
     assert list(result["REGION"].values) == ["north", "south", "east"]
     assert_bit_identical_to_single_runs(mdl, result, params, ["s"], cache)
+
+
+def test_stocks_plain_pysd_cannot_step_together_are_refused_by_name(cache_dir: Path) -> None:
+    """Issue 21: PySD's Macro.state cannot pack a (dim1, dim2) stock beside a (dim1, dim2,
+    dim3) one defined per element of dim3; the engine refuses instead of giving values."""
+    mdl = (Path(__file__).parent / "test-models" / "tests" / "data_from_other_model"
+           / "model_to_generate_data.mdl")
+    with pytest.raises(UnsupportedConstruct) as refusal:
+        VectorModel(mdl, cache_dir)
+    assert "var 2dim" in str(refusal.value) and "Macro.state" in str(refusal.value)
+
+
+@pytest.mark.parametrize("mdl", [KARAMAY_MDL, FUNCTIONS_MDL, FIXTURES / "subscripts.mdl"])
+def test_per_call_set_up_once_gives_pysds_answers(mdl: Path, cache_dir: Path) -> None:
+    """engine/overhead.py: the memoised call counts and name lookups equal PySD's scans."""
+    from pysd.py_backend import utils
+    from pysd.py_backend.model import Model
+
+    from simulator.engine import overhead
+
+    vm = VectorModel(mdl, cache_dir)
+    lookup = utils.get_key_and_value_by_insensitive_key_or_value
+    vm.run({}, vm.variables[:2])
+    model = vm._model
+    model._assign_cache_type()
+    for element in model._namespace.values():
+        assert model._count_calls(element) == Model._count_calls(model, element), element
+    assert lookup is overhead._lookup
+    names = [*model._namespace, *model._namespace.values(), "TIME", "no such name"]
+    for name in names + [n.upper() for n in names] + [n.title() for n in names]:
+        assert lookup(name, model._namespace) == overhead._PYSD_LOOKUP(name, model._namespace)
+
+
+def test_bench_peer_is_skipped_in_one_line_without_node(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    import importlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    monkeypatch.setenv("PATH", "")
+    bench_peer = importlib.import_module("bench_peer")
+    assert bench_peer.main([]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out == "bench_peer: skipped (node not found; SDEverywhere's C needs node, npm and gcc)"
+    assert "bench_peer" in sys.modules

@@ -3,8 +3,8 @@
 import pytest
 
 import simulator
-from simulator import scenario
-from simulator.explorer import Explorer
+from simulator.inputs import scenario
+from simulator.present.explorer import Explorer
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,11 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator import calibrate, cli, goals, memory, model, reach, runs, scenario, sweep, tomlfile
-from simulator.project import find
+from simulator import calibrate, cli, sweep
+from simulator.decide import reach
+from simulator.inputs import goals, model, scenario, tomlfile
+from simulator.inputs.project import find
+from simulator.running import memory, runs
 
 CALIBRATION_FILE, GOALS_FILE, SCENARIOS_DIR = find().calibration, find().goals, find().scenarios
 
@@ -378,3 +381,147 @@ def test_fuzzed_bad_inputs_get_one_line_and_exit_2(nothing_computes, capsys, mon
 
     check()
     assert len(seen) >= EXAMPLES
+
+
+# ------------------------------------------------- hostile models, manifests, goal ids (#18)
+
+HOSTILE_EXAMPLES = 1000
+FREE_TEXT = st.text(alphabet=st.one_of(st.sampled_from(['"', "'", "\\", "\n", "\r", "\t", "#",
+                                                        ";", "(", ")", "\x00", "\u2028",
+                                                        "\u201d", "é", "克"]),
+                                       st.characters(codec="utf-8")), max_size=60)
+
+
+def _pysd_docstring(comment: str) -> str:
+    """The function PySD 3.14.3 writes for a documented constant (``_build_element_out``:
+    the comment between triple quotes, ``\\`` as a line break), after :func:`neutralise`."""
+    import textwrap
+
+    from pysd.translators.structures.abstract_model import AbstractElement, AbstractModel
+
+    from simulator.engine import trust
+
+    element = AbstractElement(name="x", components=[], documentation=comment)
+    section = type("Section", (), {"elements": [element], "subscripts": []})()
+    trust.neutralise(AbstractModel(original_path=Path("m.mdl"), sections=(section,)))
+    doc = element.documentation.replace("\\", "\n")
+    contents = f'"""\n{doc}\n"""\nreturn 1'.replace("\n", "\n" + " " * 4)
+    return textwrap.dedent("@component.add(name='x')\ndef x():\n    " + contents + "\n")
+
+
+@st.composite
+def hostile_case(draw) -> tuple[str, object]:
+    kind = draw(st.sampled_from(["comment", "manifest", "goal id"]))
+    if kind == "comment":
+        text = draw(st.one_of(FREE_TEXT, FREE_TEXT.map(lambda s: f'{s}"""; x = 1; """{s}')))
+        return kind, text
+    if kind == "manifest":
+        key = draw(st.sampled_from(["model", "indicators", "goals", "calibration",
+                                    "scenarios", "history.file"]))
+        value = draw(st.one_of(
+            st.sampled_from(["../outside.mdl", "/etc/passwd", "link/valley.mdl", "..",
+                             "model/../../outside.mdl", "model/indicators.toml",
+                             "model/valley.mdl\x00", "~/x.mdl"]),
+            st.text(min_size=1, max_size=12).map(lambda s: "../" + s),
+            st.text(min_size=1, max_size=12).map(lambda s: "/" + s)))
+        return kind, (key, value)
+    return kind, draw(st.one_of(st.text(max_size=20), st.text(max_size=10).map(
+        lambda s: f"{s}/../{s}"), st.sampled_from(["..", ".x", "a/b", "a\\b", "a\x00b",
+                                                     "x" * 65, ""])))
+
+
+def _manifest(valley: Path, key: str, value: str) -> bytes:
+    data = tomllib.loads((valley / "plansim.toml").read_text(encoding="utf-8"))
+    if key == "history.file":
+        data["history"]["file"] = value
+    else:
+        data[key] = value
+    return tomli_w.dumps(data).encode("utf-8")
+
+
+def test_fuzzed_hostile_models_manifests_and_goal_ids(tmp_path, capsys):
+    """Free text never leaves its docstring; a manifest path outside the project (links
+    resolved) or a model that is not a model file is one line naming the key; a goal id
+    is a safe file name or refused."""
+    import ast
+    import shutil
+
+    from simulator.errors import InputError
+    from simulator.inputs import project, validate
+
+    valley = Path(shutil.copytree(Path(__file__).parent / "projects" / "valley",
+                                  tmp_path / "valley"))
+    (tmp_path / "outside.mdl").write_bytes((valley / "model" / "valley.mdl").read_bytes())
+    os.symlink(tmp_path, valley / "link")
+    original = (valley / "plansim.toml").read_bytes()
+    files = set(_tree(tmp_path))
+    kinds = []
+
+    @settings(max_examples=HOSTILE_EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(hostile_case())
+    def check(generated):
+        kind, value = generated
+        kinds.append(kind)
+        if kind == "comment":
+            tree = ast.parse(_pysd_docstring(value))
+            body = tree.body[0].body
+            assert len(tree.body) == 1 and len(body) == 2, value
+            assert isinstance(body[0].value, ast.Constant) and isinstance(body[1], ast.Return)
+        elif kind == "manifest":
+            key, path = value
+            (valley / "plansim.toml").write_bytes(_manifest(valley, key, path))
+            try:
+                loaded = project.load(valley)
+            except InputError as exc:
+                assert key.split(".")[-1] in str(exc) and "\n" not in str(exc), str(exc)
+            else:  # accepted: then it is inside the project and of the right kind
+                target = {"model": loaded.model, "indicators": loaded.indicators_file,
+                          "goals": loaded.goals, "calibration": loaded.calibration,
+                          "scenarios": loaded.scenarios, "history.file": loaded.history}[key]
+                assert target.resolve().is_relative_to(valley.resolve()), (key, path)
+                assert key != "model" or target.suffix == ".mdl"
+            finally:
+                (valley / "plansim.toml").write_bytes(original)
+            assert set(_tree(tmp_path)) == files, "nothing is created"
+        else:
+            try:
+                name = validate.name("goals.toml", "goal[0].id", value)
+            except InputError as exc:
+                assert "\n" not in str(exc)
+            else:
+                assert "/" not in name and "\\" not in name and ".." not in name
+                assert not name.startswith(".") and len(name) <= validate.MAX_NAME
+        capsys.readouterr()
+
+    check()
+    assert len(kinds) >= HOSTILE_EXAMPLES and set(kinds) == {"comment", "manifest", "goal id"}
+
+
+def test_fuzzed_comments_through_the_real_translator(tmp_path, monkeypatch):
+    """A few generated comments through PySD's parser and builder, translated and loaded:
+    the payload after a docstring break never runs (the bulk runs above, on the builder's
+    template)."""
+    from test_security import evil_model
+
+    from simulator.engine.vector_model import VectorModel
+
+    monkeypatch.setenv("PLANSIM_CACHE_DIR", str(tmp_path / "cache"))
+    marker = tmp_path / "PWNED"
+    payload = f'__import__("pathlib").Path({str(marker)!r}).touch()'
+    vensim_safe = st.text(alphabet=st.sampled_from(['"', "'", "\\", "#", ";", "é", "克", " ",
+                                                    "a", "(", ")"]), max_size=12)
+
+    @settings(max_examples=12, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(vensim_safe, vensim_safe)
+    def check(before, after):
+        comment = f'{before}"""; {payload}; """{after}'.replace("|", "").replace("~", "")
+        folder = Path(tempfile.mkdtemp(dir=tmp_path))
+        try:
+            VectorModel(evil_model(folder, marker, comment)).run({}, ["stock a"])
+        except Exception as exc:  # noqa: BLE001  (a model PySD cannot parse may be refused)
+            assert "PWNED" not in str(type(exc)), exc
+        assert not marker.exists(), comment
+
+    check()

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulator import goals
 from simulator.errors import InputError
+from simulator.inputs import goals
 
 YEARS = np.arange(2000, 2016)
 

@@ -5,9 +5,10 @@ import json
 
 import pytest
 
-from simulator import calibrate, cli, goals, model, tomlfile
+from simulator import calibrate, cli
 from simulator.errors import InputError
-from simulator.project import find
+from simulator.inputs import goals, model, tomlfile
+from simulator.inputs.project import find
 
 CALIBRATION_FILE, GOALS_FILE = find().calibration, find().goals
 
@@ -169,9 +170,9 @@ BAD_HISTORY = {  # first data row changed: (sed-like old, new, key named)
 
 @pytest.mark.parametrize("case", list(BAD_HISTORY))
 def test_bad_history_files(case, tmp_path):
-    """The history CSV goes through the validation layer (simulator.history and the audit)."""
-    from simulator import validate
+    """The history CSV goes through the validation layer (simulator.inputs.history and the audit)."""
     from simulator.audit import plan as audit_plan
+    from simulator.inputs import validate
 
     old, new, key = BAD_HISTORY[case]
     text = HISTORY.read_text(encoding="utf-8")
@@ -185,7 +186,7 @@ def test_bad_history_files(case, tmp_path):
 
 
 def test_the_history_file_passes_validation():
-    from simulator import validate
+    from simulator.inputs import validate
 
     table = validate.history_table(HISTORY)
     assert len(table) > 30 and table["year"].dtype.kind == "i"

@@ -89,6 +89,9 @@ def test_wheel_installed_outside_the_checkout_runs_the_bundled_project(tmp_path)
     assert reach.returncode == 0, reach.stderr
     summary = json.loads((work / "r" / "summary.json").read_text(encoding="utf-8"))
     assert summary["runs"] == 100 and summary["project"] == attrs["project"]
+    installed = Path(where).resolve().parent  # translations go to the per-user cache
+    assert not [p for p in installed.rglob("*") if p.name == ".cache" or
+                p.name.endswith("_vector.py")], "nothing is written inside site-packages"
     init = subprocess.run([plansim, "init", "my-plan"], check=False, cwd=work,
                           capture_output=True, text=True)  # the template ships too
     assert init.returncode == 0, init.stderr

@@ -5,9 +5,11 @@ import warnings
 import matplotlib.pyplot as plt
 import pytest
 
-from simulator import cli, goals, labels, plotting
+from simulator import cli, plotting
+from simulator.inputs import goals
+from simulator.inputs.project import find
 from simulator.plotting import style
-from simulator.project import find
+from simulator.present import labels
 
 
 def test_every_indicator_and_goal_has_both_labels():

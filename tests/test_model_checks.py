@@ -6,8 +6,11 @@ Extreme conditions, integration error, stock balance and behaviour reproduction.
 import numpy as np
 import pytest
 
-from simulator import calibrate, history, indicators, model, project, scenario, simulate
-from simulator.provenance import file_hash
+from simulator import calibrate
+from simulator.inputs import history, indicators, model, project, scenario
+from simulator.inputs.model import vector_model
+from simulator.running import simulate
+from simulator.running.provenance import file_hash
 
 KARAMAY = project.find()
 MODEL_FILE, CALIBRATION_FILE = KARAMAY.model, KARAMAY.calibration
@@ -20,7 +23,7 @@ def plan():
 
 @pytest.fixture(scope="module")
 def stocks():
-    doc = simulate.vector_model(KARAMAY).doc
+    doc = vector_model(KARAMAY).doc
     names = doc.loc[doc["Subtype"].astype(str).str.lower() == "integ", "Real Name"].tolist()
     assert "working age" in names and "green area" in names
     return names
@@ -71,7 +74,7 @@ def extremes(plan, stocks):
     params = {k: np.array([cases[c].get(k, base.get(k)) for c in names], dtype=float)
               for k in set(base) | {k for c in cases.values() for k in c}
               if all(cases[c].get(k, base.get(k)) is not None for c in names)}
-    vm = simulate.vector_model(KARAMAY)
+    vm = vector_model(KARAMAY)
     extra = ["local industry VA real", "tertiary VA real", "oil jobs", "urban income real",
              "fiscal revenue real", "oil VA real", "net migration rate", "oil investment real",
              "jobs", "housed population", "maximum housing growth", "field capacity ceiling",

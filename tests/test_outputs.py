@@ -6,8 +6,11 @@ import stat
 
 import pytest
 
-from simulator import cli, outputs, reach, results, runs, scenario
-from simulator.project import find
+from simulator import cli
+from simulator.decide import reach
+from simulator.inputs import scenario
+from simulator.inputs.project import find
+from simulator.running import outputs, results, runs
 
 SCENARIOS_DIR = find().scenarios
 

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 import xarray as xr
 
-from simulator import cli, project, scenario, simulate
+from simulator import cli
 from simulator.errors import InputError
+from simulator.inputs import project, scenario
+from simulator.inputs.model import vector_model
+from simulator.running import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 VALLEY = Path(__file__).resolve().parent / "projects" / "valley"
@@ -210,15 +213,45 @@ def test_no_module_of_simulator_names_a_karamay_indicator_or_variable():
         assert not found, f"{path.relative_to(ROOT)} names {found}: move it into the project"
 
 
-def test_a_project_model_with_random_functions_is_refused_in_one_line(valley, capsys):
-    """The engine's run i draws from stream [seed, i] of each call, so futures run in
-    blocks would repeat their noise: project commands refuse such a model by name."""
+def test_a_project_model_with_random_functions_runs(valley, tmp_path, capsys):
+    """Issue 21: project commands accept RANDOM models (run r draws from stream [seed, r],
+    see tests/test_noise_in_projects.py); `plansim run` is run 0 of seed 0, reproducibly."""
     mdl = valley / "model" / "valley.mdl"
     text = mdl.read_text(encoding="utf-8")
     mdl.write_text(text.replace("expansion rate = 0.03", "expansion rate = RANDOM UNIFORM("
                                 "0.02, 0.04, 1)"), encoding="utf-8")
-    assert "RANDOM UNIFORM" in mdl.read_text(encoding="utf-8")
-    with pytest.raises(InputError, match="uses RANDOM functions"):
-        simulate.vector_model(project.find(valley))
-    code, _out, err = _cli(capsys, "run", "--project", valley)
-    assert code == 2 and "uses RANDOM functions" in err and len(err.strip().splitlines()) == 1
+    assert vector_model(project.find(valley)).draws_random
+    runs = []
+    for name in ("a.nc", "b.nc"):
+        code, _out, err = _cli(capsys, "run", "--project", valley, "--out", tmp_path / name)
+        assert code == 0, err
+        with xr.open_dataset(tmp_path / name) as ds:
+            runs.append(ds["farmland"].values)
+    assert (runs[0] == runs[1]).all()
+
+
+VALLEY_STELLA = Path(__file__).resolve().parent / "projects" / "valley_stella"
+
+
+def test_a_stella_model_project_reaches_as_its_vensim_twin(tmp_path, capsys):
+    """Issue 21: the valley project with its model as a Stella .stmx (XMILE) file: roles
+    and ranges read from <doc> and <range>, `plansim reach` runs, and its futures equal
+    those of the same model written in Vensim, bit for bit."""
+    from simulator.inputs import model
+
+    stella = model.parameters(VALLEY_STELLA / "model" / "valley.stmx")
+    vensim = model.parameters(VALLEY / "model" / "valley.mdl")
+    assert stella == vensim
+    assert {p.name for p in stella.values() if p.role == "lever"} == {
+        "drip irrigation", "land retirement"}
+    summaries = []
+    for source in (VALLEY_STELLA, VALLEY):
+        copy = Path(shutil.copytree(source, tmp_path / source.name))
+        out = tmp_path / f"reach-{source.name}"
+        code, _, err = _cli(capsys, "reach", "--project", copy, "--runs", 100,
+                            "--search-runs", 10, "--generations", 1, "--out", out)
+        assert code == 0, err
+        summaries.append(json.loads((out / "summary.json").read_text(encoding="utf-8")))
+    stella_summary, vensim_summary = summaries
+    assert stella_summary["joint_probability"] == vensim_summary["joint_probability"]
+    assert stella_summary["best_levers"] == vensim_summary["best_levers"]

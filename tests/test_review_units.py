@@ -6,7 +6,7 @@ import re
 import pytest
 
 from simulator import cli
-from simulator.project import find
+from simulator.inputs.project import find
 
 MODEL_FILE = find().model
 from simulator.review import parsed, registry, units

@@ -6,9 +6,10 @@ import sys
 import numpy as np
 import pytest
 
-from simulator import cli, model, sample, scenario
+from simulator import cli, sample
 from simulator.errors import InputError
-from simulator.project import find
+from simulator.inputs import model, scenario
+from simulator.inputs.project import find
 
 SCENARIOS_DIR = find().scenarios
 

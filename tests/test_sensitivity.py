@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulator import cli, model, scenario, sensitivity
+from simulator import cli
+from simulator.analyze import sensitivity
 from simulator.errors import InputError
+from simulator.inputs import model, scenario
 
 A, B = 7.0, 0.1
 # Ishigami & Homma (1990), a = 7, b = 0.1: the analytical indices SALib's docs publish
@@ -105,7 +107,7 @@ def test_scenario_outputs_cover_goals_joint_and_indicator_years():
 def test_cli_sensitivity_writes_netcdf_csv_and_charts(tmp_path, capsys):
     levers = [k for k, p in model.parameters(role="lever").items() if p.upper > p.lower]
     assert levers
-    rc = cli.main(["sensitivity", "plan", "--method", "morris", "--runs", "2", "--out",
+    rc = cli.main(["sensitivity", "plan", "--method", "morris", "--runs", "4", "--out",
                    str(tmp_path), "--outputs", "joint", "--lang", "zh"])
     assert rc == 0
     ds = xr.open_dataset(tmp_path / "morris.nc")
@@ -113,7 +115,7 @@ def test_cli_sensitivity_writes_netcdf_csv_and_charts(tmp_path, capsys):
     assert (tmp_path / "morris.csv").read_text().startswith("output,input")
     assert (tmp_path / "morris_joint.png").stat().st_size > 0
     assert (tmp_path / "morris_joint.svg").stat().st_size > 0
-    assert cli.main(["sensitivity", "plan", "--method", "sobol", "--runs", "3",
+    assert cli.main(["sensitivity", "plan", "--method", "sobol", "--runs", "24",
                      "--out", str(tmp_path / "bad")]) == 2
     assert "power of 2" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()

@@ -15,9 +15,10 @@ import pytest
 import xarray as xr
 import zarr
 
-from simulator import cli, ensemble, sweep
+from simulator import cli, sweep
 from simulator.errors import InputError
-from simulator.project import find
+from simulator.inputs.project import find
+from simulator.running import ensemble
 
 PROJECT_ROOT = find().root
 SCENARIOS_DIR = find().scenarios

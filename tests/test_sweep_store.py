@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from test_sweep import SPEC, assert_same_sweep
 
-from simulator import cli, model, sweep
+from simulator import cli, sweep
 from simulator.errors import InputError
-from simulator.project import find
+from simulator.inputs import model
+from simulator.inputs.project import find
 
 PROJECT_ROOT = find().root
 

@@ -3,7 +3,9 @@ lever units, and progress when stderr is not a terminal."""
 
 import pytest
 
-from simulator import cli, model, reach, scenario
+from simulator import cli
+from simulator.decide import reach
+from simulator.inputs import model, scenario
 
 
 @pytest.fixture(scope="module")

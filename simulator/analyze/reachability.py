@@ -40,7 +40,7 @@ def _prob(flags: np.ndarray) -> dict:
 def summarize(evaluation: xr.Dataset, plausible: xr.DataArray | None = None) -> dict:
     """Probabilities, binding goals and conflicts of an evaluated ensemble.
 
-    ``evaluation`` is the output of :func:`simulator.goals.evaluate` (``met``
+    ``evaluation`` is the output of :func:`simulator.inputs.goals.evaluate` (``met``
     ``(run, goal)``, ``joint`` ``(run,)``); ``plausible`` masks runs to count.
     """
     met = evaluation["met"].values.astype(bool)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import project as project_mod
+from ..inputs import project as project_mod
 from . import identities, joint, pace, plan, prices, rates
 from .finding import VERDICTS, Finding, Item
 
@@ -62,7 +62,7 @@ class Report:
                 for g in self.goals if g not in seen}
 
     def to_dict(self) -> dict:
-        from ..provenance import versions
+        from ..running.provenance import versions
 
         return {"sources": self.sources, **versions(),
                 "verdicts": VERDICTS,
@@ -75,7 +75,7 @@ class Report:
 def audit(goals_file: Path | str | None = None, history_file: Path | str | None = None,
           accounts_file: Path | str | None = None) -> Report:
     """Audit a plan's figures (goals and history default to the project
-    :func:`simulator.project.find` finds). ``accounts_file`` defaults to ``accounts.toml``
+    :func:`simulator.inputs.project.find` finds). ``accounts_file`` defaults to ``accounts.toml``
     beside the history file, if there is one. Bad input raises
     :class:`~simulator.errors.InputError`."""
     if goals_file is None or history_file is None:

@@ -3,7 +3,7 @@
 A level goal bounds the level directly; a ratio, growth or increase goal bounds it
 through the indicator's figure in the goal's base year (history.csv; a real indicator
 in its price base year takes its nominal figure). Goal thresholds are exact; a 约/左右
-tolerance widens the interval as in :func:`simulator.goals.margin`.
+tolerance widens the interval as in :func:`simulator.inputs.goals.margin`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..goals import Goal
+from ..inputs.goals import Goal
 from .finding import Item, num
 from .plan import Figure, Plan
 

@@ -12,10 +12,10 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import goals as goals_mod
-from .. import tomlfile, validate
 from ..errors import InputError
-from ..provenance import file_hash
+from ..inputs import goals as goals_mod
+from ..inputs import tomlfile, validate
+from ..running.provenance import file_hash
 
 HISTORY_COLUMNS = ("indicator", "year", "value", "unit", "comparator", "section", "quote")
 

@@ -26,10 +26,11 @@ from pathlib import Path
 import numpy as np
 import tomli_w
 
-from .. import history, model, outputs, tomlfile, validate
 from ..errors import InputError
-from ..project import Project, find
-from ..provenance import file_hash, versions
+from ..inputs import history, model, tomlfile, validate
+from ..inputs.project import Project, find
+from ..running import outputs
+from ..running.provenance import file_hash, versions
 from . import errors, identify, match, point, priors
 from .ensemble import CalibrationSets
 from .ensemble import load as load_sets
@@ -116,7 +117,7 @@ def _inside_domain(target: Target, fit: PointFit) -> np.ndarray:
     x = np.array([fit.values[n] for n in target.names])
     if all(np.isfinite(r["z"]) for r in fit.residuals):
         return x
-    from .. import simulate
+    from ..running import simulate
 
     found = simulate.diagnose({**target.fixed, **fit.values},
                               history.indicators_needed(target.figures),
@@ -137,7 +138,7 @@ def _errors_hash(project: Project) -> str:
 def write(cal: Calibration, path: Path | str | None = None) -> tuple[Path, Path]:
     """Write the calibration TOML (default: the project's) and the ensemble ``.nc`` beside
     it (atomically)."""
-    from .. import results
+    from ..running import results
     from .ensemble import to_dataset
 
     project = cal.target.project

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .. import model, tomlfile
 from ..errors import InputError
-from ..project import Project, find
-from ..provenance import file_hash
+from ..inputs import model, tomlfile
+from ..inputs.project import Project, find
+from ..running.provenance import file_hash
 from . import priors
 
 

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import validate
 from ..errors import InputError
-from ..project import Project
+from ..inputs import validate
+from ..inputs.project import Project
 
 COLUMNS = ["figure", "component", "kind", "value", "applies_to", "note"]
 DEFAULT_DISCREPANCY = 0.01  # relative structural error of a project without an errors file

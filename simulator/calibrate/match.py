@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import emcee
 import numpy as np
 
-from .. import history
 from ..errors import PlansimError
+from ..inputs import history
 from . import identify, priors
 from .target import Target
 

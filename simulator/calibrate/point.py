@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from .. import history
+from ..inputs import history
 from .target import Target
 
 PRIOR_WEIGHT = 0.03

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from .. import history, model, simulate
 from ..errors import InputError
-from ..project import Project, find
+from ..inputs import history, model
+from ..inputs.project import Project, find
+from ..running import simulate
 
 CAP = 1e6  # sd: errors the optimisers see are at most this (non-finite ones: exactly this)
 

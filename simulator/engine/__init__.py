@@ -1,4 +1,9 @@
-"""Vectorised ensemble engine: N runs of a Vensim model in one PySD integration.
+"""Vectorised ensemble engine: N runs of a Vensim (or Stella/XMILE) model in one PySD integration.
+
+Vensim ``.mdl`` files are parsed by PySD's Vensim translator, Stella/iThink ``.xmile``/
+``.stmx`` files by its XMILE translator (:func:`.constructs._parse_model`, a branch on
+the suffix); both give PySD's abstract model, which everything below walks.  A model
+plain PySD cannot step (stocks its ``Macro.state`` cannot pack) is refused by name.
 
 The runs travel through PySD as 1-D numpy arrays of shape ``(N,)``: every varied
 model constant is set to such an array and PySD's own expressions, stateful objects,
@@ -45,8 +50,11 @@ all made here, none in the model:
    the array versions.
 5. Output.  ``Model.run`` flattens into a pandas DataFrame; an output handler
    registered at PySD's ``ModelOutput.out_handlers`` extension point writes each
-   saved value straight into a time-major ``(years, N)`` array instead (one
-   contiguous write per saved year), handed out as ``(N, years)`` at the end.
+   saved value straight into one time-major ``(years, outputs, N)`` buffer per call
+   instead (one contiguous write per output and saved year), each output handed out
+   as an ``(N, years)`` view of it (no copy).  PySD's per-call set-up (call counts
+   over the dependency graph, case-insensitive name scans) is done once per model
+   (:mod:`.overhead`), with PySD's answers.
 6. Euler step.  ``Macro.state`` packs the states with ``np.array(dtype=object)``,
    which numpy turns into a 2-D object array for run-shaped states; the step is
    the same ``state + ddt * dt`` over a list (see :func:`_euler_step`).
@@ -82,7 +90,10 @@ all made here, none in the model:
    draws from its own ``np.random.RandomState([seed, i])``, PySD's call made once per
    run with that run's arguments: the bits plain PySD gives after
    ``np.random.seed([seed, i])`` (computing the same outputs), reproducible and
-   independent of N.  Cost: a Python call per run at every draw.  A draw inside an
+   independent of N.  An ensemble run in blocks gives each run's index in the whole
+   ensemble (``run(..., run_keys=)``; plan projects: the ``run`` label and the
+   command's ``--seed``), so a run's noise does not depend on the block size or the
+   number of workers.  Cost: a Python call per run at every draw.  A draw inside an
    IF THEN ELSE branch that only some runs take is refused by name.
 
 Modules, in the order of the stages: :mod:`.constructs` (what a model uses,
@@ -90,9 +101,10 @@ refusals), :mod:`.translate` (PySD's builder, the built file rewritten, cache),
 :mod:`.runs` (values over runs, numpy or named), :mod:`.functions` (PySD's
 functions over run arrays), :mod:`.lookups`, :mod:`.statefuls`
 (stateful objects, Euler step), :mod:`.output`, :mod:`.control` (names, time
-grid), :mod:`.vectors`, :mod:`.draws`, :mod:`.parameters` (the values an ensemble
-is given), :mod:`.vector_model` (:class:`VectorModel`), :mod:`.reference` (plain
-PySD, one run) and :mod:`.conformance` (the two compared, run by run).
+grid), :mod:`.vectors`, :mod:`.draws`, :mod:`.overhead` (PySD's per-call set-up,
+once), :mod:`.parameters` (the values an ensemble is given), :mod:`.vector_model`
+(:class:`VectorModel`), :mod:`.reference` (plain PySD, one run) and
+:mod:`.conformance` (the two compared, run by run).
 
 Anything outside :data:`SUPPORTED_FUNCTIONS` (RANDOM functions PySD does not
 implement, data variables without GET, ...) is refused with :class:`UnsupportedConstruct`, checked on the parsed model and

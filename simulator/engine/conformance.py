@@ -23,6 +23,7 @@ from .draws import DEFAULT_SEED
 from .errors import DomainError, EngineError, UnsupportedConstruct
 from .reference import run_single
 from .translate import translate_reference
+from .trust import UntrustedModel
 from .vector_model import VectorModel
 
 ACCEPTED = "equal"
@@ -34,8 +35,10 @@ DIFFERS = "differs"
 OUTSIDE = "outside domain"
 """Equal except where the engine gives NaN/inf (``NonFiniteError`` when checked) and
 plain PySD a number (e.g. the real part of a complex power stored in a subscript)."""
-NOT_RUNNABLE = "pysd fails"
-"""Plain PySD itself cannot run the model at its defaults (nothing to compare)."""
+NOT_RUNNABLE = "PySD cannot run this model"
+"""Plain PySD itself raises at the model's defaults: nothing to compare, the engine's
+values are not checked (and the engine refuses the constructs it knows PySD cannot
+evaluate, e.g. stocks ``Macro.state`` cannot pack)."""
 
 
 @dataclass
@@ -74,6 +77,8 @@ def check_model(mdl_path: str | os.PathLike, *, n_runs: int = 3, seed: int = 0,
         warnings.simplefilter("ignore")
         try:
             pysd.load(str(translate_reference(mdl, cache_dir))).run()
+        except UntrustedModel:
+            raise  # not PySD's failure: plansim refuses to run it
         except Exception as error:  # noqa: BLE001 - any failure of PySD itself
             return Verdict(name, NOT_RUNNABLE, detail=_one_line(error))
         try:

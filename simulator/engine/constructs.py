@@ -11,6 +11,7 @@ from pathlib import Path
 from pysd.translators.structures import abstract_expressions as _ae
 from pysd.translators.structures import abstract_model as _am
 from pysd.translators.vensim.vensim_file import VensimFile
+from pysd.translators.xmile.xmile_file import XmileFile
 
 # --------------------------------------------------------------------------- construct checks
 from .errors import (
@@ -21,12 +22,21 @@ from .errors import (
     UnsupportedConstruct,
 )
 
+XMILE_SUFFIXES = (".xmile", ".xml", ".stmx")
+"""Stella/iThink model files, read by PySD's XMILE translator (``pysd.read_xmile``)."""
+MODEL_SUFFIXES = (".mdl", *XMILE_SUFFIXES)
+"""Model files the engine reads: Vensim ``.mdl`` and XMILE."""
 
-def _parse_vensim(mdl_path: Path) -> _am.AbstractModel:
-    """PySD's Vensim parsing, as in ``pysd.read_vensim``."""
-    ven_file = VensimFile(mdl_path)
-    ven_file.parse()
-    return ven_file.get_abstract_model()
+
+def _parse_model(model_path: Path) -> _am.AbstractModel:
+    """PySD's parsing into its abstract model, as in ``pysd.read_vensim`` (a ``.mdl``)
+    or ``pysd.read_xmile`` (Stella/iThink XMILE); the engine walks either the same way."""
+    if model_path.suffix.lower() in XMILE_SUFFIXES:
+        model_file: VensimFile | XmileFile = XmileFile(model_path)
+    else:
+        model_file = VensimFile(model_path)
+    model_file.parse()
+    return model_file.get_abstract_model()
 
 def _raise_if_unsupported(model: object, issues: list[tuple[str, str]]) -> None:
     if issues:
@@ -41,7 +51,7 @@ def _clean(name: str) -> str:
 def used_constructs(mdl_path: str | os.PathLike) -> dict[str, set[str]]:
     """The Vensim functions and constructs each variable of a model uses."""
     used: dict[str, set[str]] = {}
-    for variable, construct in _constructs(_parse_vensim(Path(mdl_path))):
+    for variable, construct in _constructs(_parse_model(Path(mdl_path))):
         used.setdefault(variable, set()).add(construct)
     return used
 

@@ -5,6 +5,9 @@ RANDOM UNIFORM and RANDOM 0 1, ``scipy.stats.truncnorm.rvs``/``truncexpon.rvs``
 (whose ``random_state=None`` is that same global ``RandomState``) for RANDOM NORMAL
 and RANDOM EXPONENTIAL, one call per evaluation of the variable.  The engine gives
 run ``i`` of an ensemble seeded ``seed`` its own ``np.random.RandomState([seed, i])``
+(``i`` the run's index in the whole ensemble, given as ``run_keys`` when an ensemble
+runs in blocks: plan projects key it by the run's label, so a future's noise does not
+depend on the block size or the number of workers)
 and makes each of PySD's calls once per run, on that run's stream and that run's
 arguments.  PySD evaluates the same variables in the same order for every run, so
 run ``i`` draws exactly what plain PySD draws after ``np.random.seed([seed, i])``
@@ -62,20 +65,27 @@ class RunStreams:
         self.seed = DEFAULT_SEED
         self.n = 0
         self.named = False
+        self.keys: list[int] = []
         self._streams: list[np.random.RandomState] | None = None
 
-    def reset(self, seed: int, n: int, named: bool) -> None:
+    def reset(self, seed: int, n: int, named: bool, keys: np.ndarray | None = None) -> None:
         """New streams for ``n`` runs (made at the first draw: a model without RANDOM
-        functions pays nothing)."""
+        functions pays nothing).  ``keys``: each run's index in the whole ensemble (default
+        ``0..n-1``), so a run split off into a block of any size, in any worker, draws
+        from the stream it draws from in one integration."""
         if not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
             raise EngineError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+        keys = np.arange(n) if keys is None else np.asarray(keys)
+        if keys.shape != (n,) or keys.dtype.kind not in "iu" or (n and keys.min() < 0):
+            raise EngineError(f"run keys must be {n} non-negative integers, one per run")
         self.seed, self.n, self.named = int(seed), n, named
+        self.keys = [int(k) for k in keys]
         self._streams = None
 
     @property
     def streams(self) -> list[np.random.RandomState]:
         if self._streams is None:
-            self._streams = [run_stream(self.seed, i) for i in range(self.n)]
+            self._streams = [run_stream(self.seed, key) for key in self.keys]
         return self._streams
 
     def draw(self, call: Callable[[np.random.RandomState, list[Any], dict[str, Any]], Any],

@@ -68,7 +68,7 @@ _LOOKUP_INTERPOLATIONS = ("interpolate", "hold_backward")
 # Names the translated file may import from PySD's backend.
 _ALLOWED_BACKEND_NAMES = frozenset({
     "Component", "HardcodedLookups",
-    "Integ", "Smooth", "Delay", "DelayN", "DelayFixed", "Macro", "Trend", "Forecast", "SampleIfTrue", "Initial",
+    "Integ", "NonNegativeInteg", "Smooth", "Delay", "DelayN", "DelayFixed", "Macro", "Trend", "Forecast", "SampleIfTrue", "Initial",
     "if_then_else", "xidz", "zidz", "integer", "modulo", "quantum", "step", "ramp", "pulse",
     "active_initial", "get_time_value", "ExtData", "ExtConstant", "ExtLookup",
     "sum", "prod", "vmin", "vmax",

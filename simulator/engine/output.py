@@ -28,7 +28,8 @@ class _ArrayOutput(OutputHandlerInterface):
     the shape.  Each saved step is written contiguously into a time-major array
     ``(years, N, *subscripts)`` (a run-major column would be a strided write of every
     run: a third of the engine's time at N = 10,000); :meth:`pop_series` hands the
-    series out run-major.  No per-step copies are kept and nothing is flattened.
+    series out run-major, as views of that buffer (the unsubscripted outputs of a call
+    share one buffer).  No per-step copies are kept and nothing is flattened or copied.
     """
 
     capture_elements_step: list[str]
@@ -47,8 +48,14 @@ class _ArrayOutput(OutputHandlerInterface):
         self.dims = {key: _subscripts(model, key) for key in
                      self.capture_elements_step + self.capture_elements_run}
         n, columns = self.shape
-        self.steps = {key: np.empty((columns, n) + _sizes(self.dims[key]), dtype=np.float64)
-                      for key in self.capture_elements_step}
+        # one buffer (years, outputs, N) for the unsubscripted outputs: one allocation per
+        # call, each saved value a contiguous row, each output a (years, N) view of it
+        flat = [key for key in self.capture_elements_step if not self.dims[key]]
+        buffer = np.empty((columns, len(flat), n), dtype=np.float64)
+        self.steps = {key: buffer[:, i, :] for i, key in enumerate(flat)}
+        self.steps.update({key: np.empty((columns, n) + _sizes(self.dims[key]),
+                                         dtype=np.float64)
+                           for key in self.capture_elements_step if self.dims[key]})
         self.constants = {}
 
     def update(self, model: Any) -> None:
@@ -83,7 +90,8 @@ class _ArrayOutput(OutputHandlerInterface):
         if key in self.steps:
             saved = self.steps.pop(key)[:columns]
             whole = len(index) == columns and np.array_equal(index, np.arange(columns))
-            return np.ascontiguousarray(np.moveaxis(saved if whole else saved[index], 0, 1))
+            # (run, year) as a view of the time-major buffer: no copy of the outputs
+            return np.moveaxis(saved if whole else saved[index], 0, 1)
         out = np.empty((n, len(index)) + _sizes(self.dims.get(key, {})), dtype=np.float64)
         if key in self.constants:
             value = self.constants[key]

@@ -128,6 +128,7 @@ class _RunCount:
 # order callables that must be one scalar, and the engine's subclasses.
 _BROADCAST_ATTRS: dict[type, tuple[str, ...]] = {
     _st.Integ: ("init_func",),
+    _st.NonNegativeInteg: ("init_func",),  # XMILE's non-negative stock: np.maximum(state, 0)
     _st.Smooth: ("init_func", "input_func"),
     _st.Delay: ("init_func", "input_func", "delay_time_func"),
     _st.DelayN: ("init_func", "input_func", "delay_time_func"),
@@ -184,3 +185,46 @@ def _update(element: Any, state: Any, ddt: Any, dt: float) -> None:
             _update(inner, inner_state, inner_ddt, dt)
     else:
         element.update(state + ddt * dt)
+
+
+def plain_packing_issue(model: Any, owners: dict[str, str]) -> tuple[str, str] | None:
+    """(stocks, construct) where plain PySD's ``Macro.state`` cannot pack the states.
+
+    Plain PySD packs a model's (and each macro's) states with ``np.array([...],
+    dtype=object)`` at every Euler step; for states whose shapes share leading
+    lengths but not all of them (a stock over ``(dim1, dim2)`` beside one over
+    ``(dim1, dim2, dim3)`` defined element by element of ``dim3``) numpy raises, so
+    plain PySD cannot run the model and nobody can check the engine's values (the
+    engine's own step, :func:`_euler_step`, packs nothing).  Called after the engine's
+    one-run initialisation: each state with its run axis dropped is what plain PySD
+    holds.  None when plain PySD packs them.
+    """
+    elements = model._dynamicstateful_elements
+    try:
+        np.array([_plain_state(element) for element in elements], dtype=object)
+    except ValueError as error:
+        names = {id(e): py for py, e in model._stateful_elements.items()}
+        stocks = sorted({owners.get(names.get(id(e), ""), names.get(id(e), "?"))
+                         for e in elements if not isinstance(e, Macro)
+                         and np.ndim(_plain_state(e)) > 0})
+        return (", ".join(stocks) or "<model>",
+                f"stocks plain PySD cannot step together (Macro.state: {error})")
+    for element in elements:
+        if isinstance(element, Macro):
+            issue = plain_packing_issue(element, {})
+            if issue is not None:
+                return issue
+    return None
+
+
+def _plain_state(element: Any) -> Any:
+    """A stateful's state as plain PySD holds it (the run axis, length one, dropped)."""
+    if isinstance(element, Macro):
+        return np.array([_plain_state(inner) for inner in element._dynamicstateful_elements],
+                        dtype=object)
+    state = element.state
+    if hasattr(state, "dims") and "run" in state.dims:
+        return state.isel(run=0, drop=True)
+    if isinstance(state, np.ndarray) and state.ndim >= 1 and state.shape[-1] == 1:
+        return state[..., 0]
+    return state

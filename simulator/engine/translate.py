@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import os
 import re
+import sys
 import tempfile
 import threading
 from pathlib import Path
 
+import platformdirs
 import pysd
 from pysd.builders.python.python_model_builder import ModelBuilder
 from pysd.translators.structures import abstract_model as _am
 
-from .constructs import _abstract_issues, _parse_vensim, _raise_if_unsupported, _source_issues
+from . import trust
+from .constructs import _abstract_issues, _parse_model, _raise_if_unsupported, _source_issues
 from .draws import _RANDOM_DRAW_NAME, _RANDOM_RVS_NAME
 from .errors import EngineError
 from .runs import (
@@ -45,21 +49,62 @@ _TRANSLATION_LOCK = threading.Lock()
 
 
 def model_hash(mdl_path: str | os.PathLike) -> str:
-    """Sha256 hex digest of the .mdl file's bytes."""
+    """Sha256 hex digest of the model file's bytes."""
     return hashlib.sha256(Path(mdl_path).read_bytes()).hexdigest()
 
 
+CACHE_ENV = "PLANSIM_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache of translations: ``$PLANSIM_CACHE_DIR``, else platformdirs'
+    user cache folder of plansim (``~/.cache/plansim`` on Linux).  Never beside a model
+    nor inside the installed package."""
+    given = os.environ.get(CACHE_ENV, "").strip()
+    return Path(given) if given else Path(platformdirs.user_cache_dir("plansim", False))
+
+
 def _cache_file(mdl_path: Path, cache_dir: Path, variant: str) -> Path:
-    """Cache path of one translation of ``mdl_path`` (``variant``: vector or reference)."""
-    stem = re.sub(r"\W", "_", mdl_path.stem, flags=re.ASCII) or "model"
+    """Cache path of one translation of ``mdl_path`` (``variant``: vector or reference).
+
+    Keyed by the sha256 of the model's bytes (whatever its format), its folder (data
+    files are read from there), the PySD version and :data:`ENGINE_TAG`."""
+    stem = re.sub(r"\W", "_", mdl_path.stem, flags=re.ASCII)[:40] or "model"
     version = re.sub(r"\W", "_", pysd.__version__, flags=re.ASCII)
     digest = model_hash(mdl_path)[:20]
     folder = hashlib.sha256(str(mdl_path.parent).encode("utf-8")).hexdigest()[:8]
     return cache_dir / f"{stem}_{digest}_{folder}_pysd{version}_{ENGINE_TAG}_{variant}.py"
 
 
-def _default_cache_dir(mdl_path: Path) -> Path:
-    return mdl_path.parent / ".cache"
+def _record(target: Path) -> Path:
+    """The digests of a translation's files (``<target>.sha256.json``)."""
+    return target.with_name(f"{target.name}.sha256.json")
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _verified(target: Path, mdl_path: Path) -> bool:
+    """Whether the cached ``target`` and its macros match their recorded digests and
+    hold only what the translator writes (:mod:`.trust`); a stale entry is a notice."""
+    if not target.is_file():
+        return False
+    try:
+        record = json.loads(_record(target).read_text(encoding="utf-8"))
+        names = record["files"]
+        files = {target.parent / n: d for n, d in names.items() if Path(n).name == n}
+        ok = (len(files) == len(names) and target in files and all(
+            not p.is_symlink() and _file_digest(p) == d for p, d in files.items()))
+        if ok:
+            for path in files:
+                trust.check_file(path, mdl_path)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, trust.UntrustedModel):
+        ok = False
+    if not ok:
+        print(f"plansim: note: the cached translation {target.name} does not match its "
+              "recorded digest; translating the model again", file=sys.stderr)
+    return ok
 
 
 def translate(mdl_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Path:
@@ -68,7 +113,8 @@ def translate(mdl_path: str | os.PathLike, cache_dir: str | os.PathLike | None =
     The file is built once per (model text, PySD version, :data:`ENGINE_TAG`) and
     published atomically, so several processes may translate at the same time.
     Raises :class:`UnsupportedConstruct` for models using anything outside
-    :data:`SUPPORTED_FUNCTIONS`.
+    :data:`SUPPORTED_FUNCTIONS`, :class:`~.trust.UntrustedModel` for a translation
+    holding code the translator does not write.
     """
     return _translate(Path(mdl_path), cache_dir, vector=True)
 
@@ -83,26 +129,39 @@ def _translate(mdl_path: Path, cache_dir: str | os.PathLike | None, vector: bool
     mdl_path = mdl_path.resolve()
     if not mdl_path.is_file():
         raise EngineError(f"model file not found: {mdl_path}")
-    cache = Path(cache_dir) if cache_dir is not None else _default_cache_dir(mdl_path)
-    target = _cache_file(mdl_path, cache, "vector" if vector else "reference")
-    if target.is_file():
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    variant = "vector" if vector else "reference"
+    if os.environ.get(trust.ALLOW_OUTSIDE_DATA, "") not in ("", "0"):
+        variant += "_outside"  # built without the data check: never used by a run with it
+    target = _cache_file(mdl_path, cache, variant)
+    if (target.exists() or _record(target).exists()) and _verified(target, mdl_path):
         return target
-    cache.mkdir(parents=True, exist_ok=True)
-    abstract = _parse_vensim(mdl_path)
+    cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        abstract = _parse_model(mdl_path)  # Vensim or XMILE, by suffix
+    except Exception as exc:  # PySD's parser on a file it cannot read
+        raise EngineError(f"{mdl_path}: PySD cannot read this model ({type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:120]}); fix: correct the model (it "
+                          "must open in Vensim or Stella)") from exc
+    trust.neutralise(abstract)
+    trust.confine_data(abstract, mdl_path)
     if vector:
         _raise_if_unsupported(mdl_path, _abstract_issues(abstract))
-    _build_atomically(abstract, target, vector, mdl_path.parent)
+    _build_atomically(abstract, target, vector, mdl_path)
     return target
 
 
 def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool,
-                      model_dir: Path) -> None:
+                      mdl_path: Path) -> None:
     """Build the Python file(s) in a private directory, check them, then os.replace them.
 
     Macros are built beside the model file, named after it (``<target>__<macro>.py``).
     External data (GET DIRECT/XLS...) is read from the model's folder, as PySD does
-    for a model translated next to it (see :func:`_data_from_model_dir`).
+    for a model translated next to it (see :func:`_data_from_model_dir`).  Every file
+    passes :func:`.trust.check_source` and is fsync'ed before it is published; the
+    digests go last into :func:`_record`.
     """
+    model_dir = mdl_path.parent
     _subscript_files_from_model_dir(abstract, model_dir)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".translating-") as tmp:
         built = Path(tmp) / target.name
@@ -111,15 +170,29 @@ def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool,
             section.path = Path(tmp) / f"{target.stem}__{section.path.name}"
         with _TRANSLATION_LOCK:
             ModelBuilder(abstract).build_model()
+        digests = {}
         for section in abstract.sections:
             source = _data_from_model_dir(section.path.read_text(encoding="utf-8"), model_dir)
             if vector:
                 source = _array_safe_source(source)
                 _raise_if_unsupported(target, _source_issues(source))
-            section.path.write_text(source, encoding="utf-8")
+            trust.check_source(source, mdl_path)
+            _write_synced(section.path, source.encode("utf-8"))
+            digests[section.path.name] = _file_digest(section.path)
         for section in abstract.sections[1:]:
             os.replace(section.path, target.parent / section.path.name)
         os.replace(built, target)
+        record = Path(tmp) / _record(target).name
+        _write_synced(record, json.dumps({"model": mdl_path.name, "files": digests},
+                                         indent=1).encode("utf-8"))
+        os.replace(record, _record(target))
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _subscript_files_from_model_dir(abstract: _am.AbstractModel, model_dir: Path) -> None:

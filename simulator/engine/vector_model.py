@@ -43,6 +43,7 @@ from .errors import (
 from .functions import _ARRAY_FUNCTIONS, _power
 from .lookups import _RUN_LOOKUP_CLASSES
 from .output import _handler_file
+from .overhead import set_up_once
 from .parameters import _GivenParameters
 from .runs import (
     _ASSIGN_LOC_NAME,
@@ -66,6 +67,7 @@ from .statefuls import (
     _euler_step,
     _RunCount,
     _Uniform,
+    plain_packing_issue,
 )
 from .translate import model_hash, translate
 from .vectors import VECTOR_FUNCTIONS
@@ -99,6 +101,9 @@ class VectorModel(_GivenParameters):
         self._streams.reset(DEFAULT_SEED, 1, self._runs.named)  # the first initialisation
         with self._named_failures():
             self._model.initialize()  # a first, one-run initialisation: control, defaults
+        packing = plain_packing_issue(self._model, self._stateful_owners())
+        if packing is not None:  # plain PySD raises at its first step: nothing to check
+            raise UnsupportedConstruct(self.mdl_path, [packing])
         self.control = _Control.of(self._model)
         self._constants = self._constant_names()
         self.control_inputs = self._control_inputs_of()
@@ -182,6 +187,7 @@ class VectorModel(_GivenParameters):
         self._runs.named = bool(getattr(module, "_subscript_dict", None))
         self._make_model_array_safe(self._model, self._stateful_owners())
         self._model._euler_step = lambda dt: _euler_step(self._model, dt)
+        set_up_once(self._model)  # PySD's per-call counts and name scans, once
 
     def _make_model_array_safe(self, model: Any, owners: Mapping[str, str]) -> None:
         """Array versions into a loaded model's (or macro's) module, lookups, statefuls."""
@@ -240,7 +246,7 @@ class VectorModel(_GivenParameters):
 
     def run(self, params: xr.Dataset | Mapping[str, Any], outputs: Sequence[str],
             years: Iterable[float] | None = None, *, check_finite: bool = True,
-            seed: int = DEFAULT_SEED) -> xr.Dataset:
+            seed: int = DEFAULT_SEED, run_keys: Sequence[int] | None = None) -> xr.Dataset:
         """Integrate every run from INITIAL TIME; outputs over ``(run, time)``.
 
         ``params`` maps parameter names (Vensim or Python names) to scalars or 1-D
@@ -254,8 +260,10 @@ class VectorModel(_GivenParameters):
         False) and :class:`UnknownNameError` for unknown names.
 
         RANDOM functions draw from one stream per run: run ``i`` draws what plain PySD
-        draws after ``np.random.seed([seed, i])`` (see :mod:`.draws`); the result's
-        ``random_seed`` attribute records ``seed``.
+        draws after ``np.random.seed([seed, i])`` (see :mod:`.draws`), or after
+        ``np.random.seed([seed, run_keys[i]])`` when ``run_keys`` (each run's index in a
+        larger ensemble run in blocks) are given; the result's ``random_seed`` attribute
+        records ``seed``.
         """
         given, labels = self._given(params)
         out_names = list(dict.fromkeys(self._names.real(name, "output") for name in outputs))
@@ -263,7 +271,8 @@ class VectorModel(_GivenParameters):
         with self._lock:
             control = self._set_parameters(given, len(labels))
             times = self._years(control, years)
-            self._streams.reset(seed, len(labels), self._runs.named)
+            self._streams.reset(seed, len(labels), self._runs.named,
+                                None if run_keys is None else np.asarray(run_keys))
             arrays, times = self._integrate(len(labels), out_names, times, control)
         if check_finite:
             _raise_if_non_finite(arrays, times, labels, given)

@@ -7,8 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from .. import labels
 from ..analyze import reachability
+from ..present import labels
 from . import style
 
 

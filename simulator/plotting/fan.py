@@ -6,9 +6,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from .. import goals as goals_mod
-from .. import history, labels
-from ..project import Project, find
+from ..inputs import goals as goals_mod
+from ..inputs import history
+from ..inputs.project import Project, find
+from ..present import labels
 from . import style
 
 

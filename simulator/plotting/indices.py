@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from .. import labels
+from ..present import labels
 from . import style
 
 _SERIES = {"sobol": (("S1", "S1_conf", "sobol_first"), ("ST", "ST_conf", "sobol_total")),
@@ -20,7 +20,7 @@ _AXIS = {"sobol": "sobol_axis", "morris": None, "pawn": "pawn_axis"}
 def indices(ds: xr.Dataset, output: str, goal_set=None, top: int = 15, lang: str = "en",
             title: str | None = None):
     """Horizontal bars of the ``top`` inputs of ``output``, largest first (``ds`` from
-    :func:`simulator.sensitivity.indices`); levers and uncertainties are told apart."""
+    :func:`simulator.analyze.sensitivity.indices`); levers and uncertainties are told apart."""
     style.use(lang)
     method = ds.attrs["method"]
     series = _SERIES[method]

@@ -6,13 +6,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from .. import labels
+from ..present import labels
 from . import style
 
 
 def scorecard(evaluation: xr.Dataset, goal_set, lang: str = "en", title: str | None = None):
     """Bars of each goal's margin in percent of its target (≥ 0 met), from
-    :func:`simulator.goals.evaluate` on one run (``run`` of length 1, or no ``run``)."""
+    :func:`simulator.inputs.goals.evaluate` on one run (``run`` of length 1, or no ``run``)."""
     style.use(lang)
     ev = evaluation.isel(run=0) if "run" in evaluation.dims else evaluation
     ids = [str(g) for g in ev["goal"].values]

@@ -62,15 +62,21 @@ def use(lang: str = "en") -> None:
 
 
 def save(fig, path: Path | str, formats=FORMATS, dpi: int = DPI) -> Path:
-    """Write a figure as PNG (``dpi``) and SVG beside it, close it; the PNG's path."""
+    """Write a figure as PNG (``dpi``) and SVG beside it through the one atomic writer
+    (:func:`simulator.running.outputs.atomic_write`: no symbolic link or device is followed, no
+    partial file is left), close it; the PNG's path."""
     import matplotlib.pyplot as plt
 
+    from ..running import outputs
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     written = []
-    for fmt in formats:
-        target = path.with_suffix(f".{fmt}")
-        fig.savefig(target, dpi=dpi, bbox_inches="tight", format=fmt)
-        written.append(target)
-    plt.close(fig)
+    try:
+        for fmt in formats:
+            target = path.with_suffix(f".{fmt}")
+            outputs.atomic_write(target, lambda p, fmt=fmt: fig.savefig(
+                p, dpi=dpi, bbox_inches="tight", format=fmt))
+            written.append(target)
+    finally:
+        plt.close(fig)
     return written[0]

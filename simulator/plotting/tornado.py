@@ -6,14 +6,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from .. import labels
+from ..present import labels
 from . import style
 
 
 def tornado(ds: xr.Dataset, output: str, goal_set=None, top: int = 15, unit: str | None = None,
             lang: str = "en", title: str | None = None):
     """Bars from the base case to the output at each input's low and high setting,
-    largest swing on top (``ds`` from :func:`simulator.sensitivity.tornado_swings`)."""
+    largest swing on top (``ds`` from :func:`simulator.analyze.sensitivity.tornado_swings`)."""
     style.use(lang)
     row = ds.sel(output=output)
     base = float(row["base"])

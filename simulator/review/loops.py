@@ -12,35 +12,54 @@ Each loop the model documents is described in a spec, ``models/loops.toml``::
     name = "migration balance"
     polarity = "-"               # "+" reinforcing, "-" balancing
     chain = "job availability -> net migration rate -> ... -> job availability"
-    cut = "labour force"         # an auxiliary or flow on the chain
+    cut = ["labour force", "job seekers"]  # one variable of the chain, or several
     outputs = ["population"]     # variables whose response is compared
     dormant = "why"              # optional: the loop is documented as dormant
+    mixed = "why"                # optional: its measured polarity is not its label's
     [loop.perturbation]
     parameter = "talent attraction rate"   # a constant; or input = "<exogenous variable>"
     absolute = 0.005                       # or relative = 0.1 (a fraction of the value)
     from = 2006                            # optional: a step from this year (default: all run)
 
 The chain names model variables, each using the one before it, and closes on its
-first name; the cut is a variable of the chain that is neither a stock nor a
+first name; a cut is a variable of the chain that is neither a stock nor a
 constant. The activity of a loop is measured by knockout: the effect of the
 perturbation on each output with the loop intact, divided by its effect with the
 loop cut, the cut variable replaced by its time path in the unperturbed run
 (plain PySD, ``params={cut: pandas.Series}``), each run starting from the
 scenario's central parameters. A ratio above 1 means the loop amplifies the
-perturbation (reinforcing), below 1 that it damps it (balancing). A loop is
-measured dormant when every ratio lies within :data:`DORMANT_TOLERANCE` of 1.
+perturbation (reinforcing), below 1 that it damps it (balancing); within
+:data:`DORMANT_TOLERANCE` of 1 it is neither.
 
-A loop is a *problem* (exit status 1) when it is measured dormant but not
-documented dormant (``dormant = "reason"``), documented dormant but measured
-active, when the perturbation moves none of its outputs, when the cut lies on
-the perturbation's only way to an output (the effect vanishes with the cut: no
-ratio), or when a run leaves the model's domain (NaN or inf). ``--json`` prints
-the measurement, ``--markdown`` the table ``models/README.md`` holds. API:
-:func:`load_spec` (checked: every name, link and number) and :func:`measure`.
+Cuts are checked on PySD's dependency graph of the model before any run
+(:mod:`.loopgraph`); a spec is refused (one line, exit 2) when the perturbation
+enters a cut directly (within one time step, not by way of the loop's stocks:
+freezing the cut would freeze that way too) or when a cut lies on every way from
+the perturbation to an output. A loop is measured by at least two cuts when the
+chain has them: when the spec names one, ``plansim loops`` adds a clean cut,
+preferring one the perturbation reaches only through the outputs (on the loop's
+way back, not on the perturbation's way to the outputs), then one the fewest other
+documented loops pass through, then the farthest along the chain. Freezing a cut cuts every loop through it, so the report names the
+documented loops each cut also cuts, and says where two cuts of a loop disagree
+by more than :data:`DISAGREEMENT` (relative to the smaller ratio).
+
+The measured polarity of a loop is reinforcing when every ratio of every cut,
+output and year that lies outside the tolerance is above 1, balancing when every
+such ratio is below 1, mixed when there are both or a ratio is negative (the
+perturbation reaches the output by ways of opposite sign: that cut shows no
+polarity), dormant when there is none. A loop is a *problem* (exit status 1) when its measured polarity contradicts its
+label or is mixed and the spec does not say ``mixed = "reason"`` (nor says so
+when it measures as labelled), when it is measured dormant but not documented
+dormant or the other way round, when the perturbation moves none of its outputs,
+when the perturbation moves an output only with the loop intact (a cut blocks
+it: no ratio), or when a run leaves the model's domain (NaN or inf). ``--json``
+prints the measurement, ``--markdown`` the table ``models/README.md`` holds. API:
+:func:`load_spec` (checked: every name, link, cut and number) and :func:`measure`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import numbers
@@ -52,16 +71,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import tomlfile, validate
 from ..errors import InputError
-from ..project import Project, find
+from ..inputs import tomlfile, validate
+from ..inputs.project import Project, find
+from .loopgraph import DependencyGraph
+from .loopresult import (
+    DISAGREEMENT,
+    DORMANT_TOLERANCE,
+    POLARITIES,
+    CutResult,
+    LoopResult,
+    Measurement,
+)
 from .parsed import ParsedModel, parse
 
+__all__ = ["DISAGREEMENT", "DORMANT_TOLERANCE", "POLARITIES", "CutResult", "Loop", "LoopResult",
+           "Measurement", "Perturbation", "Spec", "load_spec", "measure", "measure_scenario"]
+
 DEFAULT_YEARS = (2010, 2015)
-DORMANT_TOLERANCE = 0.02
-"""A loop whose every ratio lies within 2% of 1 is dormant."""
-POLARITIES = {"+": "reinforcing", "-": "balancing"}
-LOOP_KEYS = {"id", "name", "polarity", "chain", "cut", "outputs", "perturbation", "dormant"}
+LOOP_KEYS = {"id", "name", "polarity", "chain", "cut", "outputs", "perturbation", "dormant",
+             "mixed"}
 PERTURBATION_KEYS = {"parameter", "input", "relative", "absolute", "from"}
 _ARROW = re.compile(r"\s*(?:->|→)\s*")
 _ZERO = 1e-9  # relative size below which an effect is numerical noise
@@ -87,10 +116,17 @@ class Loop:
     name: str
     polarity: str
     chain: tuple[str, ...]
-    cut: str
+    cut: str  # the first cut the spec names
     outputs: tuple[str, ...]
     perturbation: Perturbation
     dormant: str | None
+    mixed: str | None = None
+    cuts: tuple[str, ...] = ()  # every cut measured: the spec's, then any plansim chose
+    chosen: tuple[str, ...] = ()  # the cuts plansim chose (the spec named fewer than two)
+
+    def __post_init__(self):
+        if not self.cuts:
+            object.__setattr__(self, "cuts", (self.cut,))
 
 
 @dataclass(frozen=True)
@@ -117,7 +153,7 @@ def load_spec(path: Path | str | None = None, years=None, project: Project | Non
     validate.keys(path, "", data, ("model", "scenario", "years", "loop"),
                   "use only model, scenario, years and [[loop]]")
     if "scenario" in data:
-        validate.file_name_safe(path, "scenario", data["scenario"])
+        validate.name(path, "scenario", data["scenario"])
     if "model" in data:
         mdl = (path.parent / validate.path_text(path, "model", data["model"], "write model = "
                                                 '"FILE.mdl" (relative to the spec)')).resolve()
@@ -131,7 +167,58 @@ def load_spec(path: Path | str | None = None, years=None, project: Project | Non
     if len(set(ids)) != len(ids):
         twice = min(i for i in ids if ids.count(i) > 1)
         raise InputError(path, f"loop.{twice}", "id used twice", "give each loop its own id")
+    graph = DependencyGraph.of_model(mdl)
+    loops = tuple(_checked_cuts(path, lp, loops, graph, model) for lp in loops)
     return Spec(path, mdl, data.get("scenario"), years, loops)
+
+
+def _checked_cuts(path, loop: Loop, loops, graph: DependencyGraph, model: ParsedModel) -> Loop:
+    """The loop with its cuts checked on PySD's dependency graph, and a second cut added
+    when the spec names one and the chain has another clean one."""
+    clean = [c for c in _cut_candidates(loop, model) if _cut_fault(loop, c, graph) is None]
+    others = [c for c in clean if c not in loop.cuts]
+    for cut in loop.cuts:
+        fault = _cut_fault(loop, cut, graph)
+        if fault is not None:
+            raise InputError(path, f"loop.{loop.id}.cut", fault, (
+                f"cut at {' or '.join(repr(c) for c in others[:3])}") if others else (
+                "perturb a constant that reaches the loop through one of its stocks"))
+    if len(loop.cuts) >= 2 or not others:
+        return loop
+    n = len(loop.chain) - 1
+    first = loop.chain.index(loop.cut)
+
+    def preference(cut):
+        # first a cut the perturbation reaches only through the outputs (on the loop's way
+        # back, not on the perturbation's way to them), then one that mixes the fewest
+        # documented loops, then the farthest along the chain from the first cut
+        ahead = graph.reaches(loop.perturbation.variable, cut, removed=set(loop.outputs))
+        shared = sum(cut in other.chain for other in loops if other.id != loop.id)
+        apart = abs(loop.chain.index(cut) - first)
+        return ahead, shared, -min(apart, n - apart), loop.chain.index(cut)
+
+    second = min(others, key=preference)
+    return dataclasses.replace(loop, cuts=(*loop.cuts, second), chosen=(second,))
+
+
+def _cut_candidates(loop: Loop, model: ParsedModel) -> list[str]:
+    """Variables of the chain a cut may freeze (no stock, no constant), in chain order."""
+    return [v for v in dict.fromkeys(loop.chain)
+            if model.elements[v].kind not in ("stock", "constant")]
+
+
+def _cut_fault(loop: Loop, cut: str, graph: DependencyGraph) -> str | None:
+    """Why ``cut`` cannot measure the loop (None: it can)."""
+    source = loop.perturbation.variable
+    direct = graph.direct_path(source, cut)
+    if direct is not None:
+        way = " -> ".join(direct if len(direct) <= 3 else [direct[0], "...", direct[-1]])
+        return (f"the perturbation enters '{cut}' directly ({way}), so freezing it "
+                "measures that way, not the loop")
+    for output in loop.outputs:  # (an output the perturbation never reaches: "no effect")
+        if graph.reaches(source, output) and not graph.reaches(source, output, removed={cut}):
+            return f"'{cut}' lies on every way from the perturbation to '{output}'"
+    return None
 
 
 def _years(path, years, model: ParsedModel) -> tuple[float, ...]:
@@ -185,22 +272,32 @@ def _loop(path, k: int, table, model: ParsedModel) -> Loop:
             raise InputError(path, f"{where}.chain", f"'{b}' does not use '{a}' in the model",
                              "name every variable of the loop in order, or drop the loop "
                              "if the model does not have it")
-    cut = _variable(path, f"{where}.cut", _text(path, f"{where}.cut", table.get("cut")), model)
-    if cut not in chain:
-        raise InputError(path, f"{where}.cut", f"'{cut}' is not on the chain",
-                         "cut the loop at one of its variables")
-    if model.elements[cut].kind in ("stock", "constant"):
-        raise InputError(path, f"{where}.cut", f"'{cut}' is a {model.elements[cut].kind}",
-                         "cut at an auxiliary or a flow of the loop")
+    cuts = table.get("cut")
+    if isinstance(cuts, list):
+        cuts = validate.names(path, f"{where}.cut", cuts, 'write cut = ["a", "b"] (variables '
+                              'of the chain)')
+    cuts = [cuts] if not isinstance(cuts, list) else cuts
+    cuts = tuple(dict.fromkeys(_variable(path, f"{where}.cut", _text(path, f"{where}.cut", c),
+                                         model) for c in cuts))
+    for cut in cuts:
+        if cut not in chain:
+            raise InputError(path, f"{where}.cut", f"'{cut}' is not on the chain",
+                             "cut the loop at one of its variables")
+        if model.elements[cut].kind in ("stock", "constant"):
+            raise InputError(path, f"{where}.cut", f"'{cut}' is a {model.elements[cut].kind}",
+                             "cut at an auxiliary or a flow of the loop")
     outputs = validate.names(path, f"{where}.outputs", table.get("outputs"),
                              'write outputs = ["a variable"]')
     outputs = tuple(_variable(path, f"{where}.outputs", o, model) for o in outputs)
-    dormant = table.get("dormant")
-    if dormant is not None:
-        dormant = _text(path, f"{where}.dormant", dormant)
+    dormant, mixed = (table.get(k) for k in ("dormant", "mixed"))
+    if dormant is not None and mixed is not None:
+        raise InputError(path, f"{where}.mixed", "a loop documented both dormant and mixed",
+                         "keep the one the measurement shows")
+    dormant, mixed = (None if v is None else _text(path, f"{where}.{k}", v)
+                      for k, v in (("dormant", dormant), ("mixed", mixed)))
     return Loop(loop_id, _text(path, f"{where}.name", table.get("name", loop_id)), polarity,
-                chain, cut, outputs, _perturbation(path, where, table.get("perturbation"),
-                                                   model), dormant)
+                chain, cuts[0], outputs, _perturbation(path, where, table.get("perturbation"),
+                                                       model), dormant, mixed, cuts)
 
 
 def _perturbation(path, where, table, model: ParsedModel) -> Perturbation:
@@ -245,143 +342,29 @@ def _exogenous(name: str, model: ParsedModel) -> bool:
     return True
 
 
-@dataclass
-class LoopResult:
-    """The knockout ratios of one loop: ``ratios[output][year]``.
-
-    A ratio is None where it is not a number (``cells`` says why): the perturbation
-    moves the output only with the loop intact ("cut blocks": the cut lies on the
-    perturbation's way to the output, so the ratio measures nothing), it does not
-    move the output ("no effect"), or a run left the model's domain ("NaN or inf").
-    """
-
-    loop: Loop
-    ratios: dict[str, dict[float, float | None]]
-    cells: dict[str, dict[float, str]]  # ratio | cut blocks | no effect | NaN or inf
-
-    def _kinds(self) -> list[str]:
-        return [kind for by_year in self.cells.values() for kind in by_year.values()]
-
-    @property
-    def notes(self) -> list[str]:
-        return [f"{output} {year:g}: {kind}" for output, by_year in self.cells.items()
-                for year, kind in by_year.items() if kind != "ratio"]
-
-    @property
-    def measured_dormant(self) -> bool:
-        ratios = [r for by_year in self.ratios.values() for r in by_year.values()
-                  if r is not None]
-        return "cut blocks" not in self._kinds() and bool(ratios) and all(
-            abs(r - 1) <= DORMANT_TOLERANCE for r in ratios)
-
-    @property
-    def status(self) -> str:
-        kinds = self._kinds()
-        if "NaN or inf" in kinds:
-            return "outside the model's domain (NaN or inf)"
-        if all(kind == "no effect" for kind in kinds):
-            return "no effect: the perturbation does not move the outputs"
-        if "cut blocks" in kinds:
-            return "the cut blocks the perturbation: cut the loop off its way to the outputs"
-        if self.measured_dormant:
-            return "dormant" if self.loop.dormant else "DORMANT but not documented dormant"
-        return "ACTIVE but documented dormant" if self.loop.dormant else "active"
-
-    @property
-    def problem(self) -> bool:
-        return self.status not in ("active", "dormant")
-
-
-@dataclass
-class Measurement:
-    spec: Spec
-    results: list[LoopResult]
-    provenance: dict
-
-    @property
-    def problems(self) -> list[LoopResult]:
-        return [r for r in self.results if r.problem]
-
-    def _rows(self):
-        for res in self.results:
-            for k, output in enumerate(res.loop.outputs):
-                first = k == 0
-                yield res, output, first
-
-    def text(self) -> str:
-        years = self.spec.years
-        head = f"{'loop':28s} {'pol':3s} {'output':28s} " + " ".join(
-            f"{y:>7g}" for y in years) + "  status"
-        lines = [head, "-" * len(head)]
-        for res, output, first in self._rows():
-            cells = " ".join(f"{_cell(res, output, y):>7s}" for y in years)
-            lines.append(f"{res.loop.name[:28] if first else '':28s} "
-                         f"{res.loop.polarity if first else '':3s} {output[:28]:28s} {cells}  "
-                         + (res.status + (f" ({res.loop.dormant})" if res.loop.dormant
-                                          else "") if first else ""))
-            if first:
-                lines += [f"{'':33s}{note}" for note in res.notes]
-        lines.append(f"ratio: effect of the perturbation with the loop / with the loop cut; "
-                     f"dormant within {DORMANT_TOLERANCE:.0%} of 1")
-        bad = self.problems
-        lines.append(f"{len(bad)} loop(s) need attention: {', '.join(r.loop.id for r in bad)}"
-                     if bad else f"all {len(self.results)} loops as documented")
-        return "\n".join(line.rstrip() for line in lines)
-
-    def markdown(self) -> str:
-        years = self.spec.years
-        lines = ["| loop | polarity | cut | perturbation | output | "
-                 + " | ".join(f"ratio {y:g}" for y in years) + " | status |",
-                 "|---|---|---|---|---|" + "---|" * len(years) + "---|"]
-        for res, output, first in self._rows():
-            loop = res.loop
-            status = f"dormant: {loop.dormant}" if res.status == "dormant" else res.status
-            lines.append("| " + " | ".join([
-                loop.name if first else "", loop.polarity if first else "",
-                loop.cut if first else "", loop.perturbation.describe() if first else "",
-                output, *(_cell(res, output, y) for y in years),
-                status.replace("|", "/") if first else ""]) + " |")
-        return "\n".join(line.rstrip() for line in lines)
-
-    def as_dict(self) -> dict:
-        return {"spec": str(self.spec.path), "model": str(self.spec.model),
-                "years": list(self.spec.years), "dormant_tolerance": DORMANT_TOLERANCE,
-                "provenance": self.provenance,
-                "loops": [{"id": r.loop.id, "name": r.loop.name,
-                           "polarity": POLARITIES[r.loop.polarity],
-                           "chain": list(r.loop.chain), "cut": r.loop.cut,
-                           "perturbation": r.loop.perturbation.describe(),
-                           "documented_dormant": r.loop.dormant,
-                           "ratios": {o: {f"{y:g}": v for y, v in by.items()}
-                                      for o, by in r.ratios.items()},
-                           "notes": r.notes, "status": r.status, "problem": r.problem}
-                          for r in self.results]}
-
-
-def _cell(result: LoopResult, output: str, year: float) -> str:
-    """A ratio as printed: three decimals, or what stands in for it."""
-    kind = result.cells[output][year]
-    if kind == "ratio":
-        return f"{result.ratios[output][year]:.3f}"
-    return {"cut blocks": "inf", "no effect": "-", "NaN or inf": "NaN"}[kind]
-
-
 def measure(spec: Spec, params: dict[str, float] | None = None,
             provenance: dict | None = None) -> Measurement:
-    """Knockout ratios of every loop of ``spec``, from the run with ``params``."""
+    """Knockout ratios of every loop of ``spec`` by each of its cuts, from the run with
+    ``params``."""
     runner = _Runner(spec.model, dict(params or {}))
-    needed = {v for lp in spec.loops for v in (*lp.outputs, lp.cut)} | {
+    needed = {v for lp in spec.loops for v in (*lp.outputs, *lp.cuts)} | {
         lp.perturbation.variable for lp in spec.loops if lp.perturbation.kind == "input"}
     base = runner.run({}, sorted(needed))
     results = []
     for loop in spec.loops:
         columns = list(loop.outputs)
-        cut = {loop.cut: pd.Series(base[loop.cut].to_numpy(), index=base.index)}
         change = _perturbed(loop.perturbation, base, runner)
         intact = runner.run(change, columns)
-        cut_base = runner.run(cut, columns)
-        cut_changed = runner.run({**change, **cut}, columns)
-        results.append(_ratios(loop, spec.years, base, intact, cut_base, cut_changed))
+        by_cut = []
+        for cut in loop.cuts:
+            frozen = {cut: pd.Series(base[cut].to_numpy(), index=base.index)}
+            cut_base = runner.run(frozen, columns)
+            cut_changed = runner.run({**change, **frozen}, columns)
+            ratios, cells = _ratios(loop, spec.years, base, intact, cut_base, cut_changed)
+            also = tuple(other.name for other in spec.loops
+                         if other.id != loop.id and cut in other.chain)
+            by_cut.append(CutResult(cut, cut in loop.chosen, also, ratios, cells))
+        results.append(LoopResult(loop, by_cut))
     return Measurement(spec, results, provenance or {})
 
 
@@ -392,8 +375,9 @@ def measure_scenario(scenario_name: str | Path | None = None, spec_path: Path | 
     The scenario (default: the spec's ``scenario``; without one, the model's own
     values) is one of the project's, so the spec's model must be the project's.
     """
-    from .. import results, scenario
-    from ..provenance import file_hash
+    from ..inputs import scenario
+    from ..running import results
+    from ..running.provenance import file_hash
 
     project = find() if project is None else project
     spec = load_spec(spec_path, years, project)
@@ -424,7 +408,7 @@ def _perturbed(p: Perturbation, base: pd.DataFrame, runner: _Runner) -> dict:
     return {p.variable: pd.Series(path, index=base.index)}
 
 
-def _ratios(loop: Loop, years, base, intact, cut_base, cut_changed) -> LoopResult:
+def _ratios(loop: Loop, years, base, intact, cut_base, cut_changed):
     ratios, cells = {}, {}
     for output in loop.outputs:
         ratios[output], cells[output] = {}, {}
@@ -441,7 +425,7 @@ def _ratios(loop: Loop, years, base, intact, cut_base, cut_changed) -> LoopResul
             else:
                 kind, ratio = "ratio", float(with_loop / without)
             ratios[output][y], cells[output][y] = ratio, kind
-    return LoopResult(loop, ratios, cells)
+    return ratios, cells
 
 
 def _row(frame: pd.DataFrame, year: float) -> int:

@@ -116,7 +116,7 @@ class Report:
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
-        from ..provenance import file_hash, versions
+        from ..running.provenance import file_hash, versions
 
         return {"model": str(self.model), "model_sha256": file_hash(self.model),
                 **versions(), "version_pint": pint.__version__,

@@ -3,7 +3,7 @@
 ``latin`` (Latin hypercube: the futures of ensembles, and PAWN), ``saltelli``
 (Sobol indices) and ``morris`` (elementary effects); ``calibration`` joins the futures
 with calibration sets of the history-matched ensemble (:func:`futures`). Designs are drawn on the unit
-cube of the problem's inputs; :mod:`simulator.sensitivity` maps them to values.
+cube of the problem's inputs; :mod:`simulator.analyze.sensitivity` maps them to values.
 """
 
 from . import calibration, latin, morris, saltelli

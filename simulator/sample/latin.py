@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 from scipy.stats import qmc
 
-from ..scenario import Uncertainty
+from ..inputs.scenario import Uncertainty
 
 
 def latin_hypercube(uncertainties: dict[str, Uncertainty], n: int, seed: int) -> xr.Dataset:
@@ -19,8 +19,8 @@ def latin_hypercube(uncertainties: dict[str, Uncertainty], n: int, seed: int) ->
         raise ValueError("the number of runs must be at least 1")
     names = sorted(uncertainties)
     run = np.arange(n)
-    if not names:
-        return xr.Dataset(coords={"run": run})
+    if not names:  # (the seed still keys the runs' RANDOM streams, see ensemble.run_block)
+        return xr.Dataset(coords={"run": run}, attrs={"seed": int(seed)})
     unit = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(seed)).random(n)
     data = {name: ("run", np.asarray(uncertainties[name].ppf(unit[:, i]), dtype=float))
             for i, name in enumerate(names)}

@@ -3,7 +3,7 @@
 A sweep answers "which lever settings make the goals reachable together, and how
 likely?" over many runs. Every lever setting meets the same futures (common random
 numbers), so differences between settings are the levers' doing. Runs are computed
-in blocks (one vectorised integration each, :func:`simulator.ensemble.run_block`),
+in blocks (one vectorised integration each, :func:`simulator.running.ensemble.run_block`),
 written block by block into a Zarr v3 store, and summarised in ``summary.json``.
 
 Spec file (TOML)::
@@ -84,7 +84,7 @@ model file or numeric packages differ from the parent's. Only the parent writes.
 Memory: no step holds more than a few blocks of time series; the summary reads only
 the ``(run,)`` flags and one setting's ``met`` rows; the futures sample is held whole
 (``futures x uncertainties``). :meth:`Spec.memory_bytes` estimates the total before
-anything is allocated and :func:`simulator.memory.check` refuses a sweep over the
+anything is allocated and :func:`simulator.running.memory.check` refuses a sweep over the
 limit (``--max-memory``).
 
 Modules: :mod:`.spec` (the file, the fingerprint), :mod:`.store` (the Zarr store,
@@ -101,9 +101,10 @@ from pathlib import Path
 
 import xarray as xr
 
-from .. import memory, outputs, results, validate
 from ..errors import InputError
-from ..project import Project
+from ..inputs import validate
+from ..inputs.project import Project
+from ..running import memory, outputs, results
 from . import execution, store
 from .execution import WorkerMismatch, compute_block
 from .spec import Spec, fingerprint_parts, futures_sample, load_spec, sha
@@ -189,7 +190,8 @@ def _results(tasks, pending: list[int], client, scheduler, workers):
 
 def execute(spec_path: str | Path, out_dir: str | Path, workers: int | None = None,
             scheduler: str | None = None, progress=None, project: Project | None = None,
-            max_memory: str | None = None, notice=_notice) -> SweepOutcome:
+            max_memory: str | None = None, notice=_notice,
+            security: str | Path | None = None) -> SweepOutcome:
     """Run (or resume) a sweep; see :func:`run_sweep`."""
     outputs.check_path_text(str(out_dir), "--out")
     spec = load_spec(spec_path, project)
@@ -201,6 +203,9 @@ def execute(spec_path: str | Path, out_dir: str | Path, workers: int | None = No
     if scheduler is not None and (not isinstance(scheduler, str) or "://" not in scheduler):
         raise InputError("command line", "--scheduler", f"{scheduler!r} is not an address",
                          "give tcp://HOST:PORT")
+    if security is not None and scheduler is None:
+        raise InputError("command line", "--security", "given without --scheduler",
+                         "give --scheduler tls://HOST:PORT with it")
     memory.check(spec.memory_bytes(workers or 0), f"this sweep ({spec.runs} runs)", max_memory)
     out = Path(out_dir)
     outputs.check_dir(out, (SUMMARY,), force=True)  # a device, a file or unwritable: refused
@@ -211,7 +216,7 @@ def execute(spec_path: str | Path, out_dir: str | Path, workers: int | None = No
     if store_path.exists():
         store.check(store_path, spec, parts)  # before anything is written
 
-    client = execution.connect(scheduler) if scheduler is not None else None
+    client = execution.connect(scheduler, security) if scheduler is not None else None
     try:
         with outputs.locked(out, "sweep"):
             store.clean_partials(out)
@@ -276,7 +281,7 @@ def run_sweep(spec_path: str | Path, out_dir: str | Path, workers: int | None = 
     ``False`` none, ``True`` always, a callable is called with ``1`` per block.
     Running it again with the same arguments resumes: only blocks without a completion
     marker are run. Results are identical whatever the executor. ``project``: the
-    project whose scenarios a spec names (default: :func:`simulator.project.find`).
+    project whose scenarios a spec names (default: :func:`simulator.inputs.project.find`).
     """
     return execute(spec_path, out_dir, workers, scheduler, progress, project).summary_path
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import threading
 import time
 from functools import lru_cache
@@ -19,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .. import ensemble, simulate
 from ..errors import InputError, PlansimError
+from ..inputs import model
+from ..running import ensemble
 from .spec import Spec, numeric_versions
 
 CONNECT_TIMEOUT = "20s"  # to reach a Dask scheduler
@@ -33,7 +35,7 @@ class WorkerMismatch(PlansimError):
 
 @lru_cache(maxsize=8)
 def _check_worker(mdl_path: str, cache_dir: str, model_hash: str, versions_json: str) -> None:
-    vm = simulate._vector_model(mdl_path, cache_dir)
+    vm = model._vector_model(mdl_path, cache_dir)
     if vm.model_sha256 != model_hash:
         raise WorkerMismatch(f"the process on {socket.gethostname()} (pid {os.getpid()}) runs "
                              f"model {vm.model_sha256[:12]}, the sweep needs {model_hash[:12]}: "
@@ -56,7 +58,7 @@ def compute_block(task: dict) -> dict:
                   task["versions"])
     runs = np.arange(task["start"], task["stop"])
     samples = xr.Dataset({k: ("run", v) for k, v in task["samples"].items()},
-                         coords={"run": runs})
+                         coords={"run": runs}, attrs={"seed": task["seed"]})
     data = ensemble.run_block(task["scenario"], samples, task["goal_set"],
                               levers=task["levers"], names=task["names"])
     if [str(g) for g in data["goal"].values] != task["goals"]:
@@ -100,7 +102,7 @@ class Tasks:
                                     else self.calibration_set[future]),
                 "levers": {k: spec.settings[setting, j] for j, k in enumerate(spec.levers)},
                 "indicators": list(spec.indicators), "years": list(spec.years),
-                "goals": self.goal_set.ids, "model_hash": self.model_hash,
+                "goals": self.goal_set.ids, "model_hash": self.model_hash, "seed": spec.seed,
                 "versions": self.versions}
 
 
@@ -151,16 +153,69 @@ def processes(tasks: Tasks, blocks: list[int], workers: int):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def connect(scheduler: str):
+SECURITY_KEYS = ("ca_file", "cert", "key")
+SCHEMES = ("tcp://", "tls://")
+
+
+def security(path: str | Path | None, scheduler: str):
+    """Dask's :class:`~distributed.security.Security` for ``scheduler`` from the TOML file
+    ``path`` (``ca_file``, ``cert``, ``key``: PEM files, relative to it), required for
+    ``tls://`` and refused for ``tcp://``; ``None`` for a plain ``tcp://`` address."""
+    from ..inputs import tomlfile, validate
+
+    if not scheduler.startswith(SCHEMES):
+        raise InputError("command line", "--scheduler", f"{scheduler!r} is not a tcp:// or "
+                         "tls:// address", "give tls://HOST:PORT (or tcp://HOST:PORT on a "
+                         "trusted network)")
+    if path is None:
+        if scheduler.startswith("tls://"):
+            raise InputError("command line", "--security", "a tls:// scheduler needs "
+                             "certificates", "give --security FILE (ca_file, cert, key)")
+        return None
+    if not scheduler.startswith("tls://"):
+        raise InputError("command line", "--security", "certificates are for a tls:// "
+                         "scheduler", f"give --scheduler tls://{scheduler.split('://', 1)[1]}")
+    path = Path(path)
+    data = tomlfile.read(path, "security file not found", "give a TOML file with ca_file, "
+                         "cert and key")
+    validate.keys(path, "", data, SECURITY_KEYS)
+    files = {}
+    for key in SECURITY_KEYS:
+        if key not in data:
+            raise InputError(path, key, "missing", f'write {key} = "file.pem"')
+        value = validate.path_text(path, key, data[key])
+        target = (path.parent / value).resolve()
+        if not target.is_file():
+            raise InputError(path, key, f"'{value}' not found", "give a PEM file (relative "
+                             "to the security file)")
+        files[key] = str(target)
+    from distributed.security import Security
+
+    return Security(tls_ca_file=files["ca_file"], tls_client_cert=files["cert"],
+                    tls_client_key=files["key"], require_encryption=True)
+
+
+def connect(scheduler: str, security_file: str | Path | None = None):
+    """A Dask client of ``scheduler`` (see :func:`security`); over plain ``tcp://`` one
+    warning line: Dask carries pickled data, which runs code where it is read."""
     from distributed import Client
 
+    secure = security(security_file, scheduler)
     try:
-        return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False,
+                        security=secure)
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError("command line", "--scheduler", f"cannot reach a Dask scheduler at "
                          f"{scheduler} ({type(exc).__name__})",
                          "start one (`dask scheduler`, `dask worker ADDRESS`) and give its "
-                         "tcp://HOST:PORT") from exc
+                         "tls://HOST:PORT with --security FILE (or tcp://HOST:PORT on a "
+                         "trusted network)") from exc
+    if secure is None:
+        print(f"plansim: warning: {scheduler} is plain tcp (no authentication, no "
+              "encryption) and Dask runs the pickled data it receives: use it only on a "
+              "cluster and network you trust, else tls:// with --security FILE",
+              file=sys.stderr, flush=True)
+    return client
 
 
 def dask(tasks: Tasks, blocks: list[int], client):

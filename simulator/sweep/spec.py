@@ -1,7 +1,7 @@
 """Sweep specs: the TOML file checked into a :class:`Spec`, and the fingerprint of a sweep.
 
 See :mod:`simulator.sweep` for the file format. Every key is checked before anything
-runs (through :mod:`simulator.validate`); the run count and the memory the sweep
+runs (through :mod:`simulator.inputs.validate`); the run count and the memory the sweep
 needs are known, and refused when too large, before any array is built.
 """
 
@@ -19,13 +19,15 @@ import numpy as np
 import xarray as xr
 from scipy.stats import qmc
 
-from .. import ensemble, memory, model, sample, tomlfile, validate
-from .. import goals as goals_mod
-from .. import scenario as scenario_mod
+from .. import sample
 from ..errors import InputError
-from ..project import Project, find
-from ..provenance import file_hash, versions
-from ..scenario import Scenario
+from ..inputs import goals as goals_mod
+from ..inputs import model, tomlfile, validate
+from ..inputs import scenario as scenario_mod
+from ..inputs.project import Project, find
+from ..inputs.scenario import Scenario
+from ..running import ensemble, memory
+from ..running.provenance import file_hash, versions
 
 FORMAT = 2  # 2: per-block chunk digests in the markers, in_domain array
 TOP_KEYS = ("description", "scenario", "seed", "futures", "block_size", "indicators", "years",
@@ -79,7 +81,7 @@ class Spec:
         return self.runs * per_run
 
     def memory_bytes(self, workers: int = 0) -> int:
-        """Upper estimate of the memory the sweep holds at once (see :mod:`simulator.memory`).
+        """Upper estimate of the memory the sweep holds at once (see :mod:`simulator.running.memory`).
 
         The futures sample (drawn whole, then held by the block tasks), the settings,
         the summary's ``(run,)`` flags and per-setting counts, and one block in work
@@ -210,7 +212,7 @@ def load_spec(path: str | Path, project: Project | None = None) -> Spec:
         raise InputError(path, "description", "not a string", 'write description = "..."')
     scen = scenario_mod.load(_scenario_path(path, data.get("scenario", "plan"), project),
                              project)
-    catalogue, model_years = project.indicators, project.years
+    catalogue, model_years = project.indicators, model.saved_years(project)
     seed = validate.integer(path, "seed", data.get("seed", 0), 0, 2**63 - 1)
     if "futures" not in data:
         raise InputError(path, "futures", "missing", "write futures = <futures to sample>")

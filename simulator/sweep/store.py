@@ -4,7 +4,10 @@ A block is done when its marker ``blocks/NNNNNN.done`` exists; the marker record
 the sha256 of every chunk file of the block as written. Finished blocks are verified
 against those digests on resume and before ``summary.json`` is rebuilt: a missing,
 truncated, swapped or altered chunk makes its block pending again (recomputed, with
-a one-line notice), never used. Chunks are also zstd frames with a checksum.
+a one-line notice), never used. Chunks are also zstd frames with a checksum. The
+files the store has when made (metadata, attributes, dimension names, coordinates) are
+digested in ``sweep.sha256.json`` beside it; a store that differs is refused
+(:func:`verify_whole`).
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import results
 from ..errors import InputError
+from ..running import results
+from ..running.outputs import fsync as _fsync
 from .spec import FORMAT, Spec, calibrated_inputs, sha
 
 STORE = "sweep.zarr"
@@ -108,16 +112,41 @@ def create(final: Path, spec: Spec, parts: dict[str, str], goal_ids: list[str]) 
         warnings.simplefilter("ignore")  # consolidated metadata is not yet in the v3 spec
         zarr.consolidate_metadata(tmp)
     _fsync_tree(tmp)
+    results.write_json({"store": STORE, "files": _static_digests(tmp)}, final.parent / DIGEST)
     os.rename(tmp, final)
     _fsync(final.parent)
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+DIGEST = "sweep.sha256.json"
+"""Beside the store: the sha256 of every file the store had when made (metadata,
+attributes, dimension names, the ``run``, ``time`` and ``goal`` coordinates); the
+blocks' chunks are digested in their markers."""
+
+
+def _static_digests(root: Path) -> dict[str, str | None]:
+    return {p.relative_to(root).as_posix(): _digest(p)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def verify_whole(out: Path) -> None:
+    """Refuse a store whose metadata or coordinates differ from what was recorded when it
+    was made (:data:`DIGEST`): one line naming the store and the first file that differs."""
+    root = out / STORE
+    fix = f"delete {root} and rerun the same command (it is made again)"
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        recorded = json.loads((out / DIGEST).read_text(encoding="utf-8"))["files"]
+        if not isinstance(recorded, dict):
+            raise TypeError
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(root, None, f"no readable record of its digest ({DIGEST})",
+                         fix) from None
+    metadata = {p.relative_to(root).as_posix() for p in root.rglob("zarr.json")}
+    for name in sorted(metadata - set(recorded)):
+        raise InputError(root, name, "metadata not in the store's digest record", fix)
+    for name, digest in recorded.items():
+        if not isinstance(name, str) or ".." in name or _digest(root / name) != digest:
+            raise InputError(root, str(name), "does not match the digest recorded when the "
+                             "store was made (metadata or coordinates changed)", fix)
 
 
 def _fsync_tree(root: Path) -> None:
@@ -205,6 +234,7 @@ def completed(out: Path, fingerprint: str, n_blocks: int, notice=None,
     ``notice`` is called with a one-line reason and, with ``forget``, its marker is
     removed (so a resumed sweep recomputes it).
     """
+    verify_whole(out)
     done: set[int] = set()
     ndims = _ndims(out)
     for b in range(n_blocks):

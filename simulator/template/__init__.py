@@ -3,7 +3,7 @@
 The files of this folder are the template: a small example town (population,
 economy, green space) with its model, indicators, history, goals, shared
 uncertainties and the plan's scenario. :func:`write` lays them out as a project
-(see :mod:`simulator.project`) in one step: everything is written into a
+(see :mod:`simulator.inputs.project`) in one step: everything is written into a
 temporary folder beside ``DIR`` and renamed into place, so nothing is
 half-written and nothing existing is replaced.
 """

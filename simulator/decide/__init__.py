@@ -1,0 +1,1 @@
+"""Deciding: are the goals reachable together, and under which levers (:mod:`reach`)."""
