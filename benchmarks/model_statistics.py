@@ -16,7 +16,9 @@ import sys
 
 import numpy as np
 
-from simulator import ensemble, sample, scenario
+from simulator import sample
+from simulator.inputs import scenario
+from simulator.running import ensemble
 
 INDICATORS = ["gdp_real", "va_oil_real", "unemployment_rate",
               "income_ratio_xinjiang", "population", "job_availability", "green_ratio"]
