@@ -221,7 +221,7 @@ def _futures_command(args, command: str):
     validate.integer(CLI, "--generations", args.generations, 1, MAX_GENERATIONS)
     validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
     outputs.check_path_text(args.out, "--out")
-    labels.check_lang(args.lang)
+    labels.check_lang(getattr(args, "lang", "en"))  # reach's verdict language
     scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
     reach.check_scenario(scen)
     memory.check(reach.memory_bytes(scen, args.runs, args.search_runs),

@@ -91,3 +91,34 @@ def test_bad_goal_files_name_the_key(tmp_path, text, key):
     assert str(p) in str(err.value)
     if key:
         assert key in str(err.value)
+
+
+def test_a_goal_read_one_way_reports_the_other_reading_beside_it():
+    """The income growth goal is read on nominal income; its real reading is evaluated too,
+    and the summary carries its probability beside the goal's own."""
+    from simulator.analyze import reachability
+
+    plan_goal = goals.load()["urban_income_growth_2010"]
+    assert plan_goal.other_reading == "urban_income_real" and "实际" in plan_goal.reading
+    g = _goal(id="growth", indicator="urban_income", measure="growth", base_year=2005,
+              threshold=5.0, other_reading="urban_income_real", reading="nominal")
+    nominal = np.array([100.0 * 1.07 ** max(0, y - 2005) for y in YEARS])
+    real = np.array([100.0 * 1.04 ** max(0, y - 2005) for y in YEARS])
+    data = _data(urban_income=np.vstack([nominal, real]),
+                 urban_income_real=np.vstack([real, real]))
+    out = goals.evaluate(data, goals.GoalSet((g,)))
+    assert out["met"].values[:, 0].tolist() == [True, False]
+    assert out["met_other_reading"].values[:, 0].tolist() == [False, False]
+    summary = reachability.summarize(out)
+    assert summary["goals"]["growth"]["probability"] == 0.5
+    assert summary["goals"]["growth"]["other_reading"]["probability"] == 0.0
+    assert summary["goals"]["growth"]["other_reading"]["indicator"] == "urban_income_real"
+
+
+def test_an_other_reading_without_its_reason_is_refused(tmp_path):
+    path = tmp_path / "goals.toml"
+    path.write_text('[[goal]]\nid = "g"\nindicator = "urban_income"\nyears = [2010]\n'
+                    'comparator = ">="\nthreshold = 1.0\nunit = "u"\nsection = "s"\n'
+                    'quote = "q"\nother_reading = "urban_income_real"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="reading"):
+        goals.load(path)

@@ -108,7 +108,8 @@ def test_a_cut_the_perturbation_reaches_only_through_a_stock_is_clean():
 
 def test_the_shipped_oil_capacity_experiment_of_v2_is_refused(tmp_path):
     """Issue 16: v2 perturbed the oilfield decline rate, which oil investment uses in its own
-    equation, and froze oil investment: a ratio of 0.148 for a reinforcing loop."""
+    equation, and froze oil investment: a ratio of 0.148 for a reinforcing loop (v3: the
+    fields' investment, which the decline rate enters through the investment rate)."""
     spec = find().loops
     source = spec.read_text(encoding="utf-8")
     old = 'parameter = "oil share of secondary 2000"'
@@ -116,7 +117,7 @@ def test_the_shipped_oil_capacity_experiment_of_v2_is_refused(tmp_path):
     path = tmp_path / "loops.toml"
     path.write_text(source.replace(old, 'parameter = "oilfield decline rate"').replace(
         'model = "karamay.mdl"', f'model = "{spec.parent / "karamay.mdl"}"'), encoding="utf-8")
-    with pytest.raises(InputError, match="enters 'oil investment real' directly") as err:
+    with pytest.raises(InputError, match="enters 'field investment real' directly") as err:
         loops.load_spec(path)
     assert err.value.key == "loop.oil-capacity.cut"
 
@@ -252,9 +253,12 @@ def test_documented_district_loops_measure_as_labelled_or_say_why(district_measu
                    for by in c.ratios.values() for v in by.values())
         # a loop labelled reinforcing (balancing) measures so, or the spec says why not
         assert result.measured == result.loop.polarity or result.reason, result.loop.id
-    # the wage -> productivity -> wage loop of issue 16 is documented and reinforcing
-    wages = {r.loop.id: r for r in district_measurement.results}["wage-productivity"]
-    assert wages.measured == "+" and len(wages.by_cut) == 2
+    # model v3 (issue 16): the wage -> productivity -> wage loop no longer closes (wages follow
+    # technology and the regional path), the field ceiling and the housing limit balance
+    by_id = {r.loop.id: r for r in district_measurement.results}
+    assert "wage-productivity" not in by_id
+    assert by_id["field-ceiling"].measured == "-" and by_id["housing-limit"].measured == "-"
+    assert by_id["oil-capacity"].measured == "+"
 
 
 def test_models_readme_loop_table_is_in_step(district_measurement):

@@ -354,7 +354,7 @@ def test_resuming_into_a_store_of_another_spec_is_refused(reference, spec_path, 
     plan = (SCENARIOS_DIR / "plan.toml").read_text(encoding="utf-8")
     for name in ("goals", "calibration", "uncertainties"):
         plan = plan.replace(f'\n{name} = "', f'\n{name} = "{SCENARIOS_DIR}/')
-    changed = plan.replace("value = 0.15\nbounds = [0.0, 0.3]", "value = 0.16\nbounds = [0.0, 0.3]")
+    changed = plan.replace("value = 0.1\nbounds = [0.0, 0.3]", "value = 0.16\nbounds = [0.0, 0.3]")
     assert changed != plan
     plan = changed
     (tmp_path / "plan-copy.toml").write_text(plan, encoding="utf-8")

@@ -51,6 +51,15 @@ def summarize(evaluation: xr.Dataset, plausible: xr.DataArray | None = None) -> 
     n = int(met.shape[0])
     joint = met.all(axis=1)
     per_goal = {g: _prob(met[:, i]) for i, g in enumerate(goals)}
+    if "met_other_reading" in evaluation:  # a goal's other reading, beside its own
+        other = evaluation["met_other_reading"]
+        readings = dict(r.split("=", 1) for r in
+                        str(other.attrs.get("readings", "")).split(";") if r)
+        flags = other.values.astype(bool)[mask]
+        for i, g in enumerate(goals):
+            if g in readings:
+                per_goal[g]["other_reading"] = {"indicator": readings[g],
+                                                **_prob(flags[:, i])}
     # binding: the goal is the only one missed
     others_hold = [np.delete(met, i, axis=1).all(axis=1) for i in range(len(goals))]
     binding = []

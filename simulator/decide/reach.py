@@ -78,7 +78,12 @@ class Reach:
             "outside_domain_runs": self.outside_domain,
             "joint_probability": {"value": s["joint_probability"]["probability"],
                                   "interval": s["joint_probability"]["interval"]},
-            "goals": {g: {"value": v["probability"], "interval": v["interval"]}
+            "goals": {g: {"value": v["probability"], "interval": v["interval"],
+                          **({"other_reading": {
+                              "indicator": v["other_reading"]["indicator"],
+                              "value": v["other_reading"]["probability"],
+                              "interval": v["other_reading"]["interval"]}}
+                             if "other_reading" in v else {})}
                       for g, v in s["goals"].items()},
             "binding_goals": s["binding_goals"],
             "held_back_by": s["held_back_by"],
@@ -145,6 +150,7 @@ class Reach:
         hardest = sorted(s["goals"].items(), key=lambda kv: kv[1]["probability"])[:3]
         lines.append("Least likely goals:")
         lines.extend(f"  {g} ({goal_set[g].describe()}): {_pct(v)}" for g, v in hardest)
+        lines.extend(_reading_lines(s["goals"], goal_set))
         units = {k: p.units for k, p in model.parameters(self.scenario.project).items()}
         lines.append(f"Best levers found: joint probability {_pct(bj)}"
                      + (" with:" if self.best_levers else " (the scenario has no levers)."))
@@ -278,6 +284,13 @@ def _goals_met(scenario: Scenario, samples: xr.Dataset) -> xr.Dataset:
     return evaluator.dataset(evaluator.plan)
 
 
+def _reading_lines(per_goal: dict, goal_set) -> list[str]:
+    """A goal read one way, with its probability read the other way beside it."""
+    return [f"Reading: {g} on {goal_set[g].indicator}: {_pct(v)}; on "
+            f"{v['other_reading']['indicator']}: {_pct(v['other_reading'])} "
+            f"({goal_set[g].reading})" for g, v in per_goal.items() if "other_reading" in v]
+
+
 def _pct(p: dict) -> str:
     lo, hi = p["interval"]
     if p["probability"] is None:
@@ -383,7 +396,8 @@ def reach(scenario: Scenario, runs: int = DEFAULT_RUNS, seed: int = 0,
     names = sorted({g.indicator for g in goal_set.goals})
     tick = (lambda k: progress("runs", k)) if progress else None
     data = ensemble.run(scenario, samples, names=names, progress=tick)
-    summary = reachability.summarize(data[["met", "joint"]], data["plausible"])
+    summary = reachability.summarize(data[["met", "joint", "met_other_reading"]],
+                                      data["plausible"])
     from . import Evaluator, default_workers, search_futures
 
     # all futures: the plan (run above, remembered) and the best setting only, so nothing
@@ -396,7 +410,9 @@ def reach(scenario: Scenario, runs: int = DEFAULT_RUNS, seed: int = 0,
     best_eval = evaluator.dataset(np.array([best[k] for k in evaluator.names]))
     if tick:
         tick(samples.sizes["run"])
-    best_summary = reachability.summarize(best_eval[["met", "joint"]], best_eval["plausible"])
+    reading = ["met_other_reading"] if "met_other_reading" in best_eval else []
+    best_summary = reachability.summarize(best_eval[["met", "joint", *reading]],
+                                          best_eval["plausible"])
     cal = calibration_summary(scenario, samples, data, summary, names, seed)
     return Reach(scenario, seed, data, summary, best, best_summary, best_eval, cal, search_runs,
                  generations, quick)

@@ -41,6 +41,8 @@ class Goal:
     note: str = ""
     label_zh: str = ""  # short names for charts and briefs (simulator.present.labels derives them
     label_en: str = ""  # from the indicator when goals.toml does not give them)
+    other_reading: str = ""  # an indicator the goal could also be read on (e.g. real income
+    reading: str = ""        # for a growth rate the plan does not call real), and why not
 
     def describe(self) -> str:
         """A one-line statement of the goal, e.g. ``tertiary_share > 30 % in 2010``."""
@@ -103,11 +105,11 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
             raise InputError(path, f"{where}.{key}", "missing", f"add `{key} = ...` to this goal")
     gid = validate.name(path, f"{where}.id", table["id"])
     where = f"goal '{gid}'"
-    for key in ("unit", "section", "quote", "note", "label_zh", "label_en"):
+    for key in ("unit", "section", "quote", "note", "label_zh", "label_en", "reading"):
         if key in table:
             validate.string(path, f"{where}.{key}", table[key])
     allowed = set(_REQUIRED) | {"measure", "base_year", "tolerance", "note", "label_zh",
-                                 "label_en"}
+                                 "label_en", "other_reading", "reading"}
     for key in table:
         if key not in allowed:
             raise InputError(path, f"{where}.{key}", "unknown key",
@@ -117,6 +119,14 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
     if vocabulary is not None and table["indicator"] not in vocabulary:
         raise InputError(path, f"{where}.indicator", f"unknown indicator '{table['indicator']}'",
                          "name an indicator of the project's indicators file")
+    other = table.get("other_reading", "")
+    if not isinstance(other, str) or (other and vocabulary is not None
+                                      and other not in vocabulary):
+        raise InputError(path, f"{where}.other_reading", f"unknown indicator {other!r}",
+                         "name an indicator of the project's indicators file")
+    if other and not table.get("reading"):
+        raise InputError(path, f"{where}.reading", "missing",
+                         "say why the goal is read on its indicator and not on the other")
     if not isinstance(table["comparator"], str) or table["comparator"] not in COMPARATORS:
         raise InputError(path, f"{where}.comparator", f"'{table['comparator']}' is not allowed",
                          f"use one of {', '.join(COMPARATORS)}")
@@ -145,7 +155,8 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
                 comparator=table["comparator"], threshold=threshold, unit=table["unit"],
                 section=table["section"], quote=table["quote"], measure=measure,
                 base_year=base, tolerance=tolerance, note=table.get("note", ""),
-                label_zh=str(table.get("label_zh", "")), label_en=str(table.get("label_en", "")))
+                label_zh=str(table.get("label_zh", "")), label_en=str(table.get("label_en", "")),
+                other_reading=other, reading=str(table.get("reading", "")))
 
 
 def load(path: Path | str | None = None, project: Project | None = None, *,
@@ -198,6 +209,12 @@ def load(path: Path | str | None = None, project: Project | None = None, *,
     return GoalSet(tuple(goals), tuple(out_of_scope), str(path), groups)
 
 
+def indicators_needed(goal_set: GoalSet) -> set[str]:
+    """Indicators the goals are read on, their other readings included."""
+    return ({g.indicator for g in goal_set.goals}
+            | {g.other_reading for g in goal_set.goals if g.other_reading})
+
+
 def measured(goal: Goal, values: xr.DataArray) -> xr.DataArray:
     """The goal's measure of an indicator over ``(run, time)``, at the goal's years."""
     at = values.sel(time=list(goal.years))
@@ -235,12 +252,13 @@ def evaluate(data: xr.Dataset, goals: GoalSet) -> xr.Dataset:
 
     ``data`` holds indicators with dims ``(run, time)`` (a missing ``run`` dim is
     added). Returns ``value`` and ``margin`` ``(run, goal)``, ``met`` ``(run, goal)``
-    and ``joint`` ``(run,)``. A NaN or inf raises ``FloatingPointError`` naming the
+    and ``joint`` ``(run,)``; ``met_other_reading`` ``(run, goal)`` is the goal read on its
+    ``other_reading`` indicator (its own ``met`` where it has none). A NaN or inf raises ``FloatingPointError`` naming the
     run and the goal.
     """
     if "run" not in data.dims:
         data = data.expand_dims(run=[0])
-    values, margins, mets = [], [], []
+    values, margins, mets, others = [], [], [], []
     for goal in goals.goals:
         v = measured(goal, data[goal.indicator])
         bad = ~np.isfinite(v)
@@ -253,13 +271,19 @@ def evaluate(data: xr.Dataset, goals: GoalSet) -> xr.Dataset:
         values.append(v.isel(time=worst).drop_vars("time", errors="ignore"))
         margins.append(m.isel(time=worst).drop_vars("time", errors="ignore"))
         mets.append(_met(goal, v).all("time"))
+        # the other reading, when the goal has one and the data hold its indicator
+        others.append(_met(goal, measured(goal, data[goal.other_reading])).all("time")
+                      if goal.other_reading in data else mets[-1])
     goal_index = xr.DataArray(goals.ids, dims="goal", name="goal")
     out = xr.Dataset({
         "value": xr.concat(values, dim=goal_index),
         "margin": xr.concat(margins, dim=goal_index),
         "met": xr.concat(mets, dim=goal_index),
+        "met_other_reading": xr.concat(others, dim=goal_index),
     }).transpose("run", "goal")
     out["joint"] = out["met"].all("goal")
+    out["met_other_reading"].attrs["readings"] = ";".join(
+        f"{g.id}={g.other_reading}" for g in goals.goals if g.other_reading)
     out["margin"].attrs["description"] = "signed margin / |threshold|; >= 0 means met"
     out["value"].attrs["description"] = "goal measure in the goal's worst year"
     return out

@@ -69,10 +69,13 @@ def assess(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalSet,
     finite = data[indicator_names].where(inside, 0.0) if not bool(inside.all()) \
         else data[indicator_names]
     evaluation = goals_mod.evaluate(finite, goal_set)
+    readings = evaluation["met_other_reading"].attrs["readings"]
     figs = history.figures(project)
     out = data.assign(margin=evaluation["margin"].where(inside),
                       met=evaluation["met"] & inside, joint=evaluation["joint"] & inside,
+                      met_other_reading=evaluation["met_other_reading"] & inside,
                       plausible=history.plausible(finite, figs) & inside)
+    out["met_other_reading"].attrs["readings"] = readings
     roles = model.parameters(project)
     for name in params:
         out[name].attrs.update({"role": roles[name].role, "units": roles[name].units})
@@ -104,7 +107,7 @@ def run(scenario: Scenario, samples: xr.Dataset, levers: dict | None = None,
     """
     goal_set = scenario.goal_set()
     if names is not None:
-        names = sorted(set(names) | {g.indicator for g in goal_set.goals}
+        names = sorted(set(names) | goals_mod.indicators_needed(goal_set)
                        | set(history_indicators(scenario.project)))
     n = samples.sizes["run"]
     workers = memory.threads() if workers is None else max(1, int(workers))

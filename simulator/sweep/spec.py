@@ -21,6 +21,7 @@ from scipy.stats import qmc
 
 from .. import sample
 from ..errors import InputError
+from ..inputs import goals as goals_mod
 from ..inputs import model, tomlfile, validate
 from ..inputs import scenario as scenario_mod
 from ..inputs.project import Project, find
@@ -97,7 +98,7 @@ class Spec:
     def computed_indicators(self, goal_set=None) -> list[str]:
         """Stored indicators, those the goals need and those the history screen needs."""
         goal_set = self.scenario.goal_set() if goal_set is None else goal_set
-        return sorted(set(self.indicators) | {g.indicator for g in goal_set.goals}
+        return sorted(set(self.indicators) | goals_mod.indicators_needed(goal_set)
                       | set(ensemble.history_indicators(self.scenario.project)))
 
     def setting_levers(self, i: int) -> dict[str, float]:
