@@ -11,7 +11,6 @@ in one line on stderr.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 from pathlib import Path
@@ -28,15 +27,6 @@ MAX_GENERATIONS = 10_000
 MAX_CHECK_RUNS = 1_000  # engine-check: each perturbed run is also one plain PySD run
 FRONTIER_FILES = ("frontier.json", "pareto.csv", "tradeoffs_en.png", "tradeoffs_en.svg",
                   "tradeoffs_zh.png", "tradeoffs_zh.svg")
-
-
-def goal_suffix(selection: str | None) -> str:
-    """What the default output name adds for a goal selection ('' for all goals)."""
-    if selection is None:
-        return ""
-    if len(selection) <= 40 and validate._SAFE_NAME.fullmatch(selection):
-        return f"-{selection}"
-    return "-goals-" + hashlib.sha256(selection.encode("utf-8")).hexdigest()[:10]
 
 
 def _announce(args) -> None:
@@ -60,7 +50,7 @@ def _cmd_run(args) -> int:
     outputs.check_path_text(args.out, "--out")
     scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
     out = (Path(args.out) if args.out is not None
-           else Path("out") / f"{scen.name}{goal_suffix(args.goals)}.nc")
+           else Path("out") / f"{scen.name}{validate.goal_suffix(args.goals)}.nc")
     expected = results.provenance(scen)
     outputs.check_file(out, force=args.force, same_run=lambda p: results.same_inputs(
         results.netcdf_attrs(p), expected))
@@ -225,7 +215,7 @@ def _futures_command(args, command: str):
     memory.check(reach.memory_bytes(scen, args.runs, args.search_runs),
                  f"{command} over {args.runs} futures", args.max_memory)
     out = (Path(args.out) if args.out is not None
-           else Path("out") / f"{command}-{scen.name}{goal_suffix(args.goals)}")
+           else Path("out") / f"{command}-{scen.name}{validate.goal_suffix(args.goals)}")
     return scen, out
 
 
@@ -264,7 +254,7 @@ def _deeper_frontier(scen, args, quick: dict | None) -> dict | None:
     """`plansim frontier`'s result of the same inputs (its default --out), else ``quick``."""
     from . import decide
 
-    found = decide.existing(Path("out") / f"frontier-{scen.name}{goal_suffix(args.goals)}",
+    found = decide.existing(Path("out") / f"frontier-{scen.name}{validate.goal_suffix(args.goals)}",
                             scen, args.runs, args.seed, args.calibration)
     return found if found is not None else quick
 

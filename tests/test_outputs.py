@@ -8,7 +8,7 @@ import pytest
 
 from simulator import cli
 from simulator.decide import reach
-from simulator.inputs import scenario
+from simulator.inputs import scenario, validate
 from simulator.inputs.project import find
 from simulator.running import outputs, results, runs
 
@@ -126,9 +126,9 @@ def test_scenario_names_must_be_file_name_safe(tmp_path, capsys, no_work):
 
 
 def test_default_output_names_distinguish_goal_selections():
-    assert cli.goal_suffix(None) == ""
-    assert cli.goal_suffix("design_card") == "-design_card"
-    a, b = cli.goal_suffix("design_card,x"), cli.goal_suffix("design_card,y")
+    assert validate.goal_suffix(None) == ""
+    assert validate.goal_suffix("design_card") == "-design_card"
+    a, b = validate.goal_suffix("design_card,x"), validate.goal_suffix("design_card,y")
     assert a != b and "/" not in a and "," not in a
 
 

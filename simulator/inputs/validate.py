@@ -10,6 +10,7 @@ finiteness, range, known names, size); each failure raises one
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 import re
 from pathlib import Path
@@ -232,3 +233,12 @@ def history_table(path, columns: tuple[str, ...] = ("indicator", "year", "value"
     table["year"] = years
     table["derived"] = derived
     return table
+
+
+def goal_suffix(selection: str | None) -> str:
+    """What the default output name adds for a goal selection ('' for all goals)."""
+    if selection is None:
+        return ""
+    if len(selection) <= 40 and _SAFE_NAME.fullmatch(selection):
+        return f"-{selection}"
+    return "-goals-" + hashlib.sha256(selection.encode("utf-8")).hexdigest()[:10]

@@ -96,7 +96,7 @@ def _load_dir(directory: Path, project: Project
 def _with_frontier(summary: dict, directory: Path, name: str, selected: str | None) -> dict:
     """``summary`` with the frontier ``plansim frontier`` wrote beside the reach result
     (``out/frontier-<scenario>[-<goals>]/frontier.json``, same seed), when there is one."""
-    from ..cli import goal_suffix
+    from ..inputs.validate import goal_suffix
 
     path = directory.parent / f"frontier-{name}{goal_suffix(selected)}" / "frontier.json"
     if not path.is_file():
