@@ -267,7 +267,10 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
                                               ["joint_probability"]["interval"]},
                         "goals": {g: {"value": v["probability"], "interval": v["interval"]}
                                   for g, v in summary["goals"].items()},
-                        "held_back_by": summary["held_back_by"]}
+                        "held_back_by": summary["held_back_by"],
+                        "projections": {p: {"value": v["probability"], "count": v["count"],
+                                            "interval": v["interval"]}
+                                        for p, v in summary.get("projections", {}).items()}}
     plausible = ds["plausible"].values.astype(bool)
     met = ds["met"].values.astype(bool)[plausible]
     said = verdict_mod.leader(scen, summary_json, lang, met)
@@ -359,6 +362,8 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
         "<div class='verdict'>" + f"<p class='answer'>{esc(said.answer)}</p>"
         + (f"<p>{esc(said.held_back)}</p>" if said.held_back else "")
         + (f"<p>{esc(said.path[0])}</p>" if said.path else "") + "</div>",
+        # the plan's projections (e.g. its 2010 population): what it expects, not a goal
+        *[f"<p class='small expectation'>{esc(line)}</p>" for line in said.expectations],
         f"<h2>{esc(t('brief_scorecard'))}</h2>",
         _img(scorecard_chart, "scorecard"),
         f"<h2>{esc(t('brief_binding'))}</h2>",
