@@ -146,6 +146,21 @@ def test_the_plans_population_projection_is_shown_outside_the_verdict(pages, sma
     assert html.escape(line) in pages[lang].read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_income_goals_other_reading_is_shown_beside_it(pages, small_reach_dir, lang):
+    """The income growth goal is read real; how often it holds at current prices is said
+    in the verdict (`plansim reach --lang`) and the brief, from summary.json."""
+    summary = json.loads((small_reach_dir / "summary.json").read_text(encoding="utf-8"))
+    other = summary["goals"]["urban_income_growth_2010"]["other_reading"]
+    assert other["indicator"] == "urban_income"
+    n = summary["plausible_runs"]
+    met = labels.text("v_met", lang, k=labels.count(round(other["value"] * n)),
+                      n=labels.count(n), p=labels.percent(other["value"], lang))
+    line = next(x for x in brief.verdict_text(small_reach_dir, lang).splitlines() if met in x)
+    assert labels.indicator("urban_income", lang) in line
+    assert html.escape(line) in pages[lang].read_text(encoding="utf-8")
+
+
 def test_zh_brief_and_charts_have_no_code_ids_english_or_scientific_notation(
         pages, small_reach_dir, tmp_path):
     plan = scenario.load("plan")

@@ -362,8 +362,6 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
         "<div class='verdict'>" + f"<p class='answer'>{esc(said.answer)}</p>"
         + (f"<p>{esc(said.held_back)}</p>" if said.held_back else "")
         + (f"<p>{esc(said.path[0])}</p>" if said.path else "") + "</div>",
-        # the plan's projections (e.g. its 2010 population): what it expects, not a goal
-        *[f"<p class='small expectation'>{esc(line)}</p>" for line in said.expectations],
         f"<h2>{esc(t('brief_scorecard'))}</h2>",
         _img(scorecard_chart, "scorecard"),
         f"<h2>{esc(t('brief_binding'))}</h2>",
@@ -389,6 +387,10 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
         f"<h2>{esc(t('brief_appendix'))}</h2>",
         f"<h3>{esc(t('brief_scorecard'))}</h3>",
         _table([t("col_goal"), t("col_probability"), t("col_interval")], scorecard),
+        # beside the scorecard: the plan's projections (e.g. its 2010 population: what it
+        # expects, not a goal) and goals read the other way (goals.toml other_reading)
+        *[f"<p class='expectation'>{esc(line)}</p>" for line in said.expectations],
+        *[f"<p class='small reading'>{esc(line)}</p>" for line in said.readings],
         f"<h3>{esc(t('brief_held_back_list'))}</h3>",
         _table([t("col_dropped"), t("col_alone"), t("col_rest_together")], held),
     ]
