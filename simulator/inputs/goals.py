@@ -294,6 +294,11 @@ def _measure_checked(goal: Goal, data: xr.Dataset) -> xr.DataArray:
     return v
 
 
+def holds(goal: Goal, data: xr.Dataset) -> xr.DataArray:
+    """Whether ``goal`` (or projection) holds in every one of its years, per run."""
+    return _met(goal, _measure_checked(goal, data)).all("time")
+
+
 def _worst(goal: Goal, v: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
     """The value and margin in the goal's worst year, and whether it holds in every year."""
     m = margin(goal, v)
