@@ -130,6 +130,9 @@ def test_every_plan_goal_says_whether_it_is_a_target_or_a_projection():
     assert pop.kind == "projection" and "将达" in pop.quote
     assert goals.band(pop) == (235000.0, 245000.0)  # 24万左右: rounded to the nearest 万
     assert all("population_2010" not in members for members in gs.groups.values())
+    with pytest.raises(InputError, match="projection"):  # `--goals population_2010`
+        gs.select("population_2010")
+    assert gs.select("population").projections == gs.projections  # shown with any goals
     text = Path(gs.source).read_text(encoding="utf-8")
     for block in text.split("\n[[goal]]\n")[1:]:
         assert "# Target:" in block or "# Projection" in block, block[:60]
