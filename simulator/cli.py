@@ -427,6 +427,11 @@ def _cmd_goals(args) -> int:
     _announce(args)
     for g in goal_set.goals:
         print(f"{g.id:28s} {g.describe()}  [{g.section}] {g.quote}")
+    if goal_set.projections:
+        print(f"\nthe plan's projections ({len(goal_set.projections)}; shown beside the "
+              "verdict, never part of it):")
+        for g in goal_set.projections:
+            print(f"  {g.id:26s} {g.describe()}  [{g.section}] {g.quote}")
     print(f"\nout of scope ({len(goal_set.out_of_scope)}):")
     for o in goal_set.out_of_scope:
         print(f"  [{o['section']}] {o['goal']}: {o['reason']}")

@@ -102,12 +102,28 @@ def test_karamay_current_price_gdp_goal_assumes_no_inflation(karamay):
         100 * ((120.88 / 64.3) ** 0.2 / 1.074 - 1))
 
 
+def test_karamay_income_goals_agree_when_the_growth_goal_is_read_real(karamay):
+    """Issue 16: 15,000元 in 2010 (6.8%/yr nominal from 10,788元) and 5%/yr real growth
+    agree at about 1.7%/yr prices; read nominal, the 5% goal was redundant."""
+    assert not [f for f in karamay.findings if "urban_income_growth_2010" in f.goals]
+    income = [f for f in karamay.consistent if f.check == "nominal_real"
+              and f.numbers["nominal_level"] == 15000.0]
+    assert len(income) == 1
+    assert income[0].numbers["real_level"] == pytest.approx(10788 * 1.05 ** 5)
+    assert income[0].numbers["inflation"] == pytest.approx(
+        100 * ((15000 / (10788 * 1.05 ** 5)) ** 0.2 - 1))
+    assert round(income[0].numbers["inflation"], 1) == 1.7
+
+
+def test_karamay_population_is_shown_as_the_plans_projection(karamay):
+    assert "population_2010" not in karamay.goals
+    said = karamay.projections["population_2010"]
+    assert "235,000-245,000" in said and "not a goal" in said and "6.4 %/yr" in said
+    assert "the plan's projections" in table(karamay)
+    assert "population_2010" in karamay.to_dict()["projections"]
+
+
 def test_karamay_level_goals_need_more_than_the_rate_goals(karamay):
-    income = [f for f in karamay.findings if f.check == "implied_rate"
-              and f.numbers["first_level"] == 15000.0]
-    assert len(income) == 1 and income[0].verdict == "redundant"
-    assert income[0].numbers["first"] == pytest.approx(100 * ((15000 / 10788) ** 0.2 - 1))
-    assert round(income[0].numbers["first"], 1) == 6.8 and income[0].numbers["second"] == pytest.approx(5)
     double = [f for f in karamay.findings if f.check == "implied_rate"
               and f.numbers["first"] == pytest.approx(100 * (2 ** 0.1 - 1))]
     assert len(double) == 1 and double[0].numbers["second"] == pytest.approx(7.0)

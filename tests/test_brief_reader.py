@@ -2,6 +2,7 @@
 appendix, Chinese without code ids, English words or scientific notation."""
 
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -124,6 +125,42 @@ def test_first_screen_says_the_answer_why_and_what_would_reach_it(pages, small_r
         "id='appendix'")
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_plans_population_projection_is_shown_outside_the_verdict(pages, small_reach_dir,
+                                                                      lang):
+    """Issue 16: 2010年辖区人口将达24万左右 is what the plan expects, not a goal: summary.json
+    gives its probability and band apart from the goals; the verdict and the brief say it
+    under the answer, and the answer counts the 20 goals without it."""
+    summary = json.loads((small_reach_dir / "summary.json").read_text(encoding="utf-8"))
+    assert "population_2010" not in summary["goals"] and len(summary["goals"]) == 20
+    assert all(s["goal"] != "population_2010" for s in summary["held_back_by"])
+    projected = summary["projections"]["population_2010"]
+    assert projected["band"] == [235000.0, 245000.0] and 0 <= projected["value"] <= 1
+    said = brief.verdict_text(small_reach_dir, lang)
+    n = summary["plausible_runs"]
+    line = labels.text("v_expectation", lang, target=labels.goal_target_by_id(
+        "population_2010", scenario.load("plan").goal_set(), lang), share=labels.text(
+        "v_share", lang, k=labels.count(projected["count"]), n=labels.count(n),
+        p=labels.percent(projected["value"], lang)))
+    assert line in said.splitlines() and ("20" in said.splitlines()[0])
+    assert html.escape(line) in pages[lang].read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_income_goals_other_reading_is_shown_beside_it(pages, small_reach_dir, lang):
+    """The income growth goal is read real; how often it holds at current prices is said
+    in the verdict (`plansim reach --lang`) and the brief, from summary.json."""
+    summary = json.loads((small_reach_dir / "summary.json").read_text(encoding="utf-8"))
+    other = summary["goals"]["urban_income_growth_2010"]["other_reading"]
+    assert other["indicator"] == "urban_income"
+    n = summary["plausible_runs"]
+    met = labels.text("v_met", lang, k=labels.count(round(other["value"] * n)),
+                      n=labels.count(n), p=labels.percent(other["value"], lang))
+    line = next(x for x in brief.verdict_text(small_reach_dir, lang).splitlines() if met in x)
+    assert labels.indicator("urban_income", lang) in line
+    assert html.escape(line) in pages[lang].read_text(encoding="utf-8")
+
+
 def test_zh_brief_and_charts_have_no_code_ids_english_or_scientific_notation(
         pages, small_reach_dir, tmp_path):
     plan = scenario.load("plan")
@@ -210,7 +247,9 @@ def test_numbers_for_people():
     for x in (68470.3, 10788.0, 2.01e3, 0.0007064, 1e-9, 123456789.0):
         assert not SCIENTIFIC.search(labels.number(x))
     plan = scenario.load("plan").goal_set()
-    assert labels.goal_target(plan["population_2010"], "zh") == "2010年常住人口约24万人（±1.2万人）"
+    assert labels.goal_target(plan["population_2010"], "zh") == "2010年常住人口约24万人（±0.5万人）"
+    assert labels.goal_target(plan["population_2010"], "en") == (
+        "Resident population, 2010 about 240,000 persons (± 5,000)")
     assert labels.goal_target(plan["urban_income_2010"], "zh") == \
         "2010年城镇居民人均可支配收入≥15000元"
     units = {k: p.units for k, p in model.parameters().items()}

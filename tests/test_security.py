@@ -689,8 +689,11 @@ def _altered_reach(source: Path, target: Path, edit) -> Path:
     (lambda d: d.assign(met=(("goal", "run"), d.met.values.T)), "dimensions"),
     (lambda d: d.assign_attrs(scenario_file="../../victim/plan.toml"), "scenario_file"),
     (lambda d: d.assign(plausible=1 - d.plausible), "plausible"),
+    (lambda d: d.assign(projection_met=1 - d.projection_met), "projection population_2010"),
+    (lambda d: d.assign_coords(projection=["renamed"]), "'renamed'"),
 ], ids=["goals reversed", "goal renamed", "joint 7", "met flipped", "met transposed",
-        "scenario file outside", "plausible flipped"])
+        "scenario file outside", "plausible flipped", "projection flipped",
+        "projection renamed"])
 def test_an_altered_reach_result_is_one_line_never_a_brief(small_reach_dir, tmp_path, capsys,
                                                          edit, words):
     reach_dir = _altered_reach(small_reach_dir, tmp_path / "r", edit)

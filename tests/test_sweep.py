@@ -70,7 +70,7 @@ def assert_same_sweep(a: Path, b: Path) -> None:
 def test_store_holds_what_run_block_computes(reference, spec_path):
     spec = sweep.load_spec(spec_path)
     store = sweep.open_store(reference.out_dir)
-    assert store.sizes == {"run": 80, "time": 2, "goal": 21}
+    assert store.sizes == {"run": 80, "time": 2, "goal": 20}  # population_2010 is a projection
     assert store["population"].dims == ("run", "time") and store["margin"].dims == ("run", "goal")
     assert store["time"].values.tolist() == [2010, 2015]
     runs = np.array([5, 67])  # setting 0 / future 5, setting 3 / future 7

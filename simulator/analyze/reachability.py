@@ -41,7 +41,9 @@ def summarize(evaluation: xr.Dataset, plausible: xr.DataArray | None = None) -> 
     """Probabilities, binding goals and conflicts of an evaluated ensemble.
 
     ``evaluation`` is the output of :func:`simulator.inputs.goals.evaluate` (``met``
-    ``(run, goal)``, ``joint`` ``(run,)``); ``plausible`` masks runs to count.
+    ``(run, goal)``, ``joint`` ``(run,)``; ``projection_met`` ``(run, projection)`` when the
+    goals file has projections, counted beside the goals and never in the joint
+    probability); ``plausible`` masks runs to count.
     """
     met = evaluation["met"].values.astype(bool)
     goals = [str(g) for g in evaluation["goal"].values]
@@ -60,6 +62,11 @@ def summarize(evaluation: xr.Dataset, plausible: xr.DataArray | None = None) -> 
             if g in readings:
                 per_goal[g]["other_reading"] = {"indicator": readings[g],
                                                 **_prob(flags[:, i])}
+    projections = {}
+    if "projection_met" in evaluation:  # the plan's projections: never part of joint
+        flags = evaluation["projection_met"].values.astype(bool)[mask]
+        projections = {str(p): _prob(flags[:, i])
+                       for i, p in enumerate(evaluation["projection"].values)}
     # binding: the goal is the only one missed
     others_hold = [np.delete(met, i, axis=1).all(axis=1) for i in range(len(goals))]
     binding = []
@@ -91,7 +98,8 @@ def summarize(evaluation: xr.Dataset, plausible: xr.DataArray | None = None) -> 
     return {"runs_counted": n, "joint_probability": _prob(joint), "goals": per_goal,
             "binding_goals": binding, "conflicts": conflicts,
             "held_back_by": held_back_by(met, goals),
-            "mean_goals_met": float(met.sum(axis=1).mean()) if n else None}
+            "mean_goals_met": float(met.sum(axis=1).mean()) if n else None,
+            **({"projections": projections} if projections else {})}
 
 
 def held_back_by(met: np.ndarray, goals: list[str], stop_at: float = 0.95,

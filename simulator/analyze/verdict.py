@@ -64,10 +64,12 @@ class Verdict:
     rows: list[dict] = field(default_factory=list)  # held-back goals, for tables
     stable_to: int = 0
     relaxed: list[dict] = field(default_factory=list)  # frontier rows, for tables
+    expectations: list[str] = field(default_factory=list)  # the plan's projections
+    readings: list[str] = field(default_factory=list)  # goals read the other way
 
     def sentences(self) -> list[str]:
-        return [s for s in (self.answer, self.held_back, *self.path, self.futures, self.source)
-                if s]
+        return [s for s in (self.answer, self.held_back, *self.path, *self.expectations,
+                            *self.readings, self.futures, self.source) if s]
 
     def text(self) -> str:
         return "\n".join(self.sentences())
@@ -226,6 +228,32 @@ def _path_from_reach(scen, summary: dict, n: int, lang: str) -> list[str]:
     return lines
 
 
+def expectations(goal_set, summary: dict, n: int, lang: str) -> list[str]:
+    """One sentence per projection of the plan (``summary["projections"]``): what the plan
+    expects and in how many futures it comes true; never part of the verdict."""
+    return [labels.text("v_expectation", lang,
+                        target=labels.goal_target_by_id(p, goal_set, lang),
+                        share=_share(v.get("count", _count_of(v, n)), n, lang))
+            for p, v in summary.get("projections", {}).items() if v.get("value") is not None]
+
+
+def other_readings(goal_set, summary: dict, n: int, lang: str) -> list[str]:
+    """One sentence per goal with an ``other_reading`` (goals.toml): how often it holds read
+    on the other indicator (e.g. the income growth goal at current prices)."""
+    out = []
+    for g, v in summary.get("goals", {}).items():
+        other = v.get("other_reading")
+        if not other or other.get("value") is None or g not in goal_set.ids:
+            continue
+        ind = other["indicator"]
+        out.append(labels.text(
+            "v_other_reading", lang, indicator=labels.indicator(ind, lang),
+            unit=labels.unit(ind, lang), goal=labels.goal_target_by_id(g, goal_set, lang),
+            met=labels.text("v_met", lang, k=labels.count(_count_of(other, n)),
+                            n=labels.count(n), p=labels.percent(other["value"], lang))))
+    return out
+
+
 def leader(scen, summary: dict, lang: str = "en", met: np.ndarray | None = None,
            source: str = "") -> Verdict:
     """The verdict of a reach summary (``summary.json``) of scenario ``scen``.
@@ -263,4 +291,6 @@ def leader(scen, summary: dict, lang: str = "en", met: np.ndarray | None = None,
         relaxed = _relaxed_rows(frontier, goal_set, lang)
     else:
         path, relaxed = _path_from_reach(scen, summary, n, lang), []
-    return Verdict(lang, answer, held, path, futures, source, rows, stable_to, relaxed)
+    return Verdict(lang, answer, held, path, futures, source, rows, stable_to, relaxed,
+                   expectations(goal_set, summary, n, lang),
+                   other_readings(goal_set, summary, n, lang))

@@ -43,6 +43,7 @@ class Report:
     goals: tuple[str, ...]
     unchecked: dict[str, str] = field(default_factory=dict)  # goal id -> why
     sources: dict[str, str] = field(default_factory=dict)  # file -> sha256
+    projections: dict[str, str] = field(default_factory=dict)  # id -> the plan's expectation
 
     @property
     def consistent_goals(self) -> tuple[str, ...]:
@@ -69,7 +70,8 @@ class Report:
                 "findings": [f.to_dict() for f in self.findings],
                 "consistent": [f.to_dict() for f in self.consistent],
                 "consistent_goals": list(self.consistent_goals),
-                "unchecked_goals": self.unchecked_goals}
+                "unchecked_goals": self.unchecked_goals,
+                "projections": self.projections}
 
 
 def audit(goals_file: Path | str | None = None, history_file: Path | str | None = None,
@@ -92,7 +94,31 @@ def audit(goals_file: Path | str | None = None, history_file: Path | str | None 
                      key=lambda f: (order.index(f.verdict), -f.gap if f.gap_unit == "%/yr"
                                     else 0.0))
     return Report(tuple(flagged), tuple(f for f in found if not f.flagged),
-                  tuple(the_plan.goals.ids), unchecked, the_plan.sources)
+                  tuple(the_plan.goals.ids), unchecked, the_plan.sources,
+                  expectations(the_plan))
+
+
+def expectations(the_plan: plan.Plan) -> dict[str, str]:
+    """The plan's projections (goals.toml ``kind = "projection"``): what it expects, the
+    band that counts, and the pace from its latest figure; never checked as goals."""
+    from ..inputs import goals as goals_mod
+
+    out = {}
+    for p in the_plan.goals.projections:
+        lo, hi = goals_mod.band(p)
+        year = p.years[-1]
+        band = "-".join(f"{b:,.0f}" if b is not None else "…" for b in (lo, hi))
+        text = (f"the plan expects {p.indicator} ≈ {p.threshold:,.0f} {p.unit} in {year} "
+                f"({band} counts; [{p.section}] {p.quote}): a projection, not a goal, "
+                "never part of a verdict")
+        start = next((f for f in sorted(the_plan.figures, key=lambda f: -f.year)
+                      if f.indicator == p.indicator and f.comparator == "=" and f.year < year),
+                     None)
+        if start is not None and start.value > 0 and p.threshold > 0:
+            pace = 100 * ((p.threshold / start.value) ** (1 / (year - start.year)) - 1)
+            text += f"; from {start.value:,.0f} in {start.year} it means {pace:.1f} %/yr"
+        out[p.id] = text
+    return out
 
 
 def project_files(project: Path | str) -> tuple[Path, Path]:

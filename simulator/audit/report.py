@@ -41,6 +41,9 @@ def table(report: Report) -> str:
     if unchecked:
         lines += ["goals no arithmetic check reaches:"]
         lines += [f"  {g}: {why}" for g, why in unchecked.items()]
+    if report.projections:
+        lines += ["the plan's projections (what it expects, not goals):"]
+        lines += [f"  {p}: {text}" for p, text in report.projections.items()]
     lines += ["", "verdicts: " + "; ".join(f"{v}: {d}" for v, d in VERDICTS.items())]
     return "\n".join(lines)
 

@@ -85,6 +85,8 @@ class Reach:
                               "interval": v["other_reading"]["interval"]}}
                              if "other_reading" in v else {})}
                       for g, v in s["goals"].items()},
+            **({"projections": projection_entries(s["projections"], self.scenario.goal_set())}
+               if s.get("projections") else {}),
             "binding_goals": s["binding_goals"],
             "held_back_by": s["held_back_by"],
             "conflicts": s["conflicts"][:10],
@@ -151,6 +153,9 @@ class Reach:
         lines.append("Least likely goals:")
         lines.extend(f"  {g} ({goal_set[g].describe()}): {_pct(v)}" for g, v in hardest)
         lines.extend(_reading_lines(s["goals"], goal_set))
+        lines.extend(f"Projection (the plan's expectation, not in the joint verdict): {p} "
+                     f"({goal_set[p].describe()}): {_pct(v)}"
+                     for p, v in s.get("projections", {}).items())
         units = {k: p.units for k, p in model.parameters(self.scenario.project).items()}
         lines.append(f"Best levers found: joint probability {_pct(bj)}"
                      + (" with:" if self.best_levers else " (the scenario has no levers)."))
@@ -284,6 +289,17 @@ def _goals_met(scenario: Scenario, samples: xr.Dataset) -> xr.Dataset:
     return evaluator.dataset(evaluator.plan)
 
 
+def projection_entries(projections: dict, goal_set) -> dict:
+    """``summary.json``'s ``projections``: each projection's probability and the band of
+    values it counts as met (in the goal's unit; null: unbounded)."""
+    from ..inputs import goals as goals_mod
+
+    return {p: {"value": v["probability"], "interval": v["interval"], "count": v["count"],
+                "band": list(goals_mod.band(goal_set[p])), "unit": goal_set[p].unit,
+                "years": list(goal_set[p].years)}
+            for p, v in projections.items()}
+
+
 def _reading_lines(per_goal: dict, goal_set) -> list[str]:
     """A goal read one way, with its probability read the other way beside it."""
     return [f"Reading: {g} on {goal_set[g].indicator}: {_pct(v)}; on "
@@ -396,7 +412,8 @@ def reach(scenario: Scenario, runs: int = DEFAULT_RUNS, seed: int = 0,
     names = sorted({g.indicator for g in goal_set.goals})
     tick = (lambda k: progress("runs", k)) if progress else None
     data = ensemble.run(scenario, samples, names=names, progress=tick)
-    summary = reachability.summarize(data[["met", "joint", "met_other_reading"]],
+    projected = ["projection_met"] if "projection_met" in data else []
+    summary = reachability.summarize(data[["met", "joint", "met_other_reading", *projected]],
                                       data["plausible"])
     from . import Evaluator, default_workers, search_futures
 

@@ -18,6 +18,10 @@ from . import model, tomlfile, validate
 from .project import Project, find
 
 COMPARATORS = (">=", ">", "<=", "<", "approx")
+# "target": a figure the plan sets (控制在, 达到…以上, 降低…左右), part of the joint verdict;
+# "projection": a figure the plan expects and sizes its services for (将达…左右), evaluated and
+# shown as the plan's expectation but outside the joint verdict, the rankings and the search
+KINDS = ("target", "projection")
 MEASURES = ("level", "ratio", "growth", "increase")
 _REQUIRED = ("id", "indicator", "years", "comparator", "threshold", "unit", "section", "quote")
 FROM_PROJECT = object()  # default of goals.load: the project's model years and indicators
@@ -43,6 +47,7 @@ class Goal:
     label_en: str = ""  # from the indicator when goals.toml does not give them)
     other_reading: str = ""  # an indicator the goal could also be read on (e.g. real income
     reading: str = ""        # for a growth rate the plan does not call real), and why not
+    kind: str = "target"  # or "projection" (KINDS)
 
     def describe(self) -> str:
         """A one-line statement of the goal, e.g. ``tertiary_share > 30 % in 2010``."""
@@ -65,6 +70,9 @@ class GoalSet:
     out_of_scope: tuple[dict, ...] = field(default_factory=tuple)
     source: str = ""
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # the plan's projections (kind = "projection"): evaluated beside the goals, never part
+    # of ``goals``, so the joint verdict, rankings, groups and lever search never see them
+    projections: tuple[Goal, ...] = field(default_factory=tuple)
 
     @property
     def ids(self) -> list[str]:
@@ -72,7 +80,7 @@ class GoalSet:
 
     def subset(self, ids: list[str]) -> GoalSet:
         chosen = tuple(g for g in self.goals if g.id in set(ids))
-        return GoalSet(chosen, self.out_of_scope, self.source, self.groups)
+        return GoalSet(chosen, self.out_of_scope, self.source, self.groups, self.projections)
 
     def select(self, spec: str) -> GoalSet:
         """The goals named by ``spec``: comma-separated group names and goal ids."""
@@ -83,6 +91,11 @@ class GoalSet:
                 if gid not in ids:
                     ids.append(gid)
         unknown = [i for i in ids if i not in self.ids]
+        projected = [i for i in unknown if i in {p.id for p in self.projections}]
+        if projected:
+            raise InputError(self.source, "--goals", f"'{projected[0]}' is a projection of "
+                             "the plan, not a goal: it is shown beside every verdict and "
+                             "never part of one", "select goals (targets) or groups")
         if unknown or not ids:
             raise InputError(self.source, "--goals", f"'{unknown[0] if unknown else spec}' is "
                              "neither a goal id nor a group",
@@ -91,7 +104,7 @@ class GoalSet:
         return self.subset(ids)
 
     def __getitem__(self, goal_id: str) -> Goal:
-        for g in self.goals:
+        for g in (*self.goals, *self.projections):
             if g.id == goal_id:
                 return g
         raise KeyError(goal_id)
@@ -105,11 +118,11 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
             raise InputError(path, f"{where}.{key}", "missing", f"add `{key} = ...` to this goal")
     gid = validate.name(path, f"{where}.id", table["id"])
     where = f"goal '{gid}'"
-    for key in ("unit", "section", "quote", "note", "label_zh", "label_en", "reading"):
+    for key in ("unit", "section", "quote", "note", "label_zh", "label_en", "reading", "kind"):
         if key in table:
             validate.string(path, f"{where}.{key}", table[key])
     allowed = set(_REQUIRED) | {"measure", "base_year", "tolerance", "note", "label_zh",
-                                 "label_en", "other_reading", "reading"}
+                                 "label_en", "other_reading", "reading", "kind"}
     for key in table:
         if key not in allowed:
             raise InputError(path, f"{where}.{key}", "unknown key",
@@ -127,6 +140,11 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
     if other and not table.get("reading"):
         raise InputError(path, f"{where}.reading", "missing",
                          "say why the goal is read on its indicator and not on the other")
+    kind = table.get("kind", "target")
+    if kind not in KINDS:
+        raise InputError(path, f"{where}.kind", f"'{kind}' is not allowed",
+                         'use "target" (a figure the plan sets) or "projection" (a figure '
+                         "it expects: shown, never part of the joint verdict)")
     if not isinstance(table["comparator"], str) or table["comparator"] not in COMPARATORS:
         raise InputError(path, f"{where}.comparator", f"'{table['comparator']}' is not allowed",
                          f"use one of {', '.join(COMPARATORS)}")
@@ -156,7 +174,7 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
                 section=table["section"], quote=table["quote"], measure=measure,
                 base_year=base, tolerance=tolerance, note=table.get("note", ""),
                 label_zh=str(table.get("label_zh", "")), label_en=str(table.get("label_en", "")),
-                other_reading=other, reading=str(table.get("reading", "")))
+                other_reading=other, reading=str(table.get("reading", "")), kind=kind)
 
 
 def load(path: Path | str | None = None, project: Project | None = None, *,
@@ -189,10 +207,21 @@ def load(path: Path | str | None = None, project: Project | None = None, *,
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise InputError(path, f"goal '{dupes[0]}'", "duplicate id", "give every goal its own id")
+    projections = tuple(g for g in goals if g.kind == "projection")
+    goals = [g for g in goals if g.kind == "target"]
+    if not goals:
+        raise InputError(path, "goal", "every [[goal]] is a projection",
+                         'add at least one goal with kind = "target" (the default)')
     groups = {}
     group_tables = validate.table(path, "groups", data.get("groups", {}),
                                   'write [groups] with name = ["goal id", ...]')
     for name, members in group_tables.items():
+        projected = [m for m in members if m in {p.id for p in projections}] \
+            if isinstance(members, list) else []
+        if projected:
+            raise InputError(path, f"groups.{name}", f"'{projected[0]}' is a projection",
+                             "list goals (targets) only: a projection is never part of a "
+                             "joint verdict or a frontier group")
         if not isinstance(members, list) or not all(m in ids for m in members):
             bad = next((m for m in members if m not in ids), members) \
                 if isinstance(members, list) else members
@@ -206,13 +235,21 @@ def load(path: Path | str | None = None, project: Project | None = None, *,
                        "write [[out_of_scope]] tables with goal, section and reason")
         for key in ("goal", "section", "reason"):
             validate.string(path, f"out_of_scope[{i}].{key}", entry.get(key))
-    return GoalSet(tuple(goals), tuple(out_of_scope), str(path), groups)
+    return GoalSet(tuple(goals), tuple(out_of_scope), str(path), groups, projections)
 
 
 def indicators_needed(goal_set: GoalSet) -> set[str]:
     """Indicators the goals are read on, their other readings included."""
-    return ({g.indicator for g in goal_set.goals}
+    return ({g.indicator for g in (*goal_set.goals, *goal_set.projections)}
             | {g.other_reading for g in goal_set.goals if g.other_reading})
+
+
+def band(goal: Goal) -> tuple[float | None, float | None]:
+    """The values that meet ``goal`` (None: unbounded on that side), e.g. 235,000-245,000
+    persons for 约24万 rounded to the nearest 万."""
+    lo, hi = goal.threshold - goal.tolerance, goal.threshold + goal.tolerance
+    return {">=": (lo, None), ">": (lo, None), "<=": (None, hi), "<": (None, hi),
+            "approx": (lo, hi)}[goal.comparator]
 
 
 def measured(goal: Goal, values: xr.DataArray) -> xr.DataArray:
@@ -247,30 +284,50 @@ def _met(goal: Goal, value: xr.DataArray) -> xr.DataArray:
             "<": value < t + tol, "approx": abs(value - t) <= tol}[goal.comparator]
 
 
+def _measure_checked(goal: Goal, data: xr.Dataset) -> xr.DataArray:
+    v = measured(goal, data[goal.indicator])
+    bad = ~np.isfinite(v)
+    if bool(bad.any()):
+        run = int(v["run"].values[np.argwhere(bad.values)[0][0]])
+        raise FloatingPointError(
+            f"goal '{goal.id}': indicator '{goal.indicator}' is not finite in run {run}")
+    return v
+
+
+def holds(goal: Goal, data: xr.Dataset) -> xr.DataArray:
+    """Whether ``goal`` (or projection) holds in every one of its years, per run."""
+    return _met(goal, _measure_checked(goal, data)).all("time")
+
+
+def _worst(goal: Goal, v: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """The value and margin in the goal's worst year, and whether it holds in every year."""
+    m = margin(goal, v)
+    worst = m.argmin("time")
+    return (v.isel(time=worst).drop_vars("time", errors="ignore"),
+            m.isel(time=worst).drop_vars("time", errors="ignore"), _met(goal, v).all("time"))
+
+
 def evaluate(data: xr.Dataset, goals: GoalSet) -> xr.Dataset:
     """Margins, met flags and the joint flag for every run and goal.
 
     ``data`` holds indicators with dims ``(run, time)`` (a missing ``run`` dim is
     added). Returns ``value`` and ``margin`` ``(run, goal)``, ``met`` ``(run, goal)``
     and ``joint`` ``(run,)``; ``met_other_reading`` ``(run, goal)`` is the goal read on its
-    ``other_reading`` indicator (its own ``met`` where it has none). A NaN or inf raises ``FloatingPointError`` naming the
-    run and the goal.
+    ``other_reading`` indicator (its own ``met`` where it has none). The plan's projections
+    (``goals.projections``, those whose indicator ``data`` hold) give ``projection_value``
+    and ``projection_met``
+    ``(run, projection)``, never part of ``joint``. A NaN or inf raises
+    ``FloatingPointError`` naming the run and the goal.
     """
     if "run" not in data.dims:
         data = data.expand_dims(run=[0])
     values, margins, mets, others = [], [], [], []
     for goal in goals.goals:
-        v = measured(goal, data[goal.indicator])
-        bad = ~np.isfinite(v)
-        if bool(bad.any()):
-            run = int(v["run"].values[np.argwhere(bad.values)[0][0]])
-            raise FloatingPointError(
-                f"goal '{goal.id}': indicator '{goal.indicator}' is not finite in run {run}")
-        m = margin(goal, v)
-        worst = m.argmin("time")
-        values.append(v.isel(time=worst).drop_vars("time", errors="ignore"))
-        margins.append(m.isel(time=worst).drop_vars("time", errors="ignore"))
-        mets.append(_met(goal, v).all("time"))
+        v = _measure_checked(goal, data)
+        value, m, met = _worst(goal, v)
+        values.append(value)
+        margins.append(m)
+        mets.append(met)
         # the other reading, when the goal has one and the data hold its indicator
         others.append(_met(goal, measured(goal, data[goal.other_reading])).all("time")
                       if goal.other_reading in data else mets[-1])
@@ -286,4 +343,16 @@ def evaluate(data: xr.Dataset, goals: GoalSet) -> xr.Dataset:
         f"{g.id}={g.other_reading}" for g in goals.goals if g.other_reading)
     out["margin"].attrs["description"] = "signed margin / |threshold|; >= 0 means met"
     out["value"].attrs["description"] = "goal measure in the goal's worst year"
+    # the projections whose indicator the data hold (as for other readings)
+    projections = [p for p in goals.projections if p.indicator in data]
+    if projections:
+        shown = [_worst(p, _measure_checked(p, data)) for p in projections]
+        index = xr.DataArray([p.id for p in projections], dims="projection",
+                             name="projection")
+        out["projection_value"] = xr.concat([s[0] for s in shown], dim=index).transpose(
+            "run", "projection")
+        out["projection_met"] = xr.concat([s[2] for s in shown], dim=index).transpose(
+            "run", "projection")
+        out["projection_met"].attrs["description"] = (
+            "the plan's projection holds (its band); never part of joint")
     return out

@@ -46,6 +46,8 @@ class PlanAccessor:
         """Probabilities, binding goals, held-back-by ranking and conflicts."""
         ds = self._ds
         ev = xr.Dataset({"met": ds["met"].astype(bool), "joint": ds["joint"].astype(bool)})
+        if "projection_met" in ds:  # the plan's projections, beside (never in) the goals
+            ev["projection_met"] = ds["projection_met"].astype(bool)
         return reachability.summarize(ev, self._plausible())
 
     def calibration_shares(self) -> pd.DataFrame:

@@ -267,7 +267,10 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
                                               ["joint_probability"]["interval"]},
                         "goals": {g: {"value": v["probability"], "interval": v["interval"]}
                                   for g, v in summary["goals"].items()},
-                        "held_back_by": summary["held_back_by"]}
+                        "held_back_by": summary["held_back_by"],
+                        "projections": {p: {"value": v["probability"], "count": v["count"],
+                                            "interval": v["interval"]}
+                                        for p, v in summary.get("projections", {}).items()}}
     plausible = ds["plausible"].values.astype(bool)
     met = ds["met"].values.astype(bool)[plausible]
     said = verdict_mod.leader(scen, summary_json, lang, met)
@@ -384,6 +387,10 @@ def build(ds: xr.Dataset, scen: scenario_mod.Scenario, lang: str = "en",
         f"<h2>{esc(t('brief_appendix'))}</h2>",
         f"<h3>{esc(t('brief_scorecard'))}</h3>",
         _table([t("col_goal"), t("col_probability"), t("col_interval")], scorecard),
+        # beside the scorecard: the plan's projections (e.g. its 2010 population: what it
+        # expects, not a goal) and goals read the other way (goals.toml other_reading)
+        *[f"<p class='expectation'>{esc(line)}</p>" for line in said.expectations],
+        *[f"<p class='small reading'>{esc(line)}</p>" for line in said.readings],
         f"<h3>{esc(t('brief_held_back_list'))}</h3>",
         _table([t("col_dropped"), t("col_alone"), t("col_rest_together")], held),
     ]

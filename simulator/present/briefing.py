@@ -120,6 +120,7 @@ def check_against_goals(ds: xr.Dataset, path: Path | str, goal_set: goals_mod.Go
         raise InputError(path, "goal", f"its trajectories do not evaluate ({exc})",
                          _ALTERED) from None
     ok = inside.values
+    _check_projections(ds, path, goal_set, inside)
     if project is not None:
         _check_plausible(ds, path, project, inside)
     for g in goals:
@@ -131,6 +132,28 @@ def check_against_goals(ds: xr.Dataset, path: Path | str, goal_set: goals_mod.Go
                                    equal_nan=True)):
             raise InputError(path, f"goal {g.id}", "its margins are not the goal evaluated "
                              "on the result's own trajectories", _ALTERED)
+
+
+def _check_projections(ds: xr.Dataset, path: Path, goal_set: goals_mod.GoalSet,
+                       inside: xr.DataArray) -> None:
+    """The plan's projections in a result are those of ``goal_set``, evaluated on the
+    result's own trajectories (the brief and ``plansim analyze`` show them)."""
+    if "projection_met" not in ds:
+        return
+    known = {p.id: p for p in goal_set.projections}
+    for pid in (str(p) for p in ds["projection"].values):
+        if pid not in known:
+            raise InputError(path, "projection", f"{pid!r} is not a projection of "
+                             f"{Path(goal_set.source).name}", _ALTERED)
+        p = known[pid]
+        if p.indicator not in ds or ds[p.indicator].dims != ("run", "time"):
+            continue
+        ok = inside.values
+        redone = goals_mod.holds(p, ds[[p.indicator]].where(inside, 0.0)).values
+        if not np.array_equal(ds["projection_met"].sel(projection=pid).values.astype(bool)[ok],
+                              redone[ok]):
+            raise InputError(path, f"projection {pid}", "is not the projection evaluated on "
+                             "the result's own trajectories", _ALTERED)
 
 
 def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,

@@ -203,6 +203,8 @@ def goal_threshold(g, lang: str) -> str:
     value, tol = number(g.threshold * scale), number(g.tolerance * scale)
     if lang == "en":  # 240,000 persons
         value, tol = (f"{float(v):,.0f}" if abs(float(v)) >= 10_000 else v for v in (value, tol))
+        if "," in value and 1_000 <= abs(float(tol)) < 10_000:  # (± 5,000) beside 240,000
+            tol = f"{float(tol):,.0f}"
     sep = "" if lang == "zh" or word.startswith(("%", "‰", "(")) else " "
     if word.startswith("("):
         sep = " "

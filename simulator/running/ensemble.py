@@ -76,6 +76,9 @@ def assess(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalSet,
                       met_other_reading=evaluation["met_other_reading"] & inside,
                       plausible=history.plausible(finite, figs) & inside)
     out["met_other_reading"].attrs["readings"] = readings
+    if "projection_met" in evaluation:  # the plan's projections: shown, never in joint
+        out = out.assign(projection_value=evaluation["projection_value"].where(inside),
+                         projection_met=evaluation["projection_met"] & inside)
     roles = model.parameters(project)
     for name in params:
         out[name].attrs.update({"role": roles[name].role, "units": roles[name].units})

@@ -49,6 +49,12 @@ class ScenarioRun:
                    f"Not all met together: {len(missed)} of {len(self.goal_set.goals)} missed "
                    f"({', '.join(missed)}).")
         lines.append(verdict)
+        for p in self.goal_set.projections:  # what the plan expects: never in the verdict
+            if "projection_met" in ev:
+                e = ev.sel(projection=p.id)
+                lines.append(f"The plan's projection (not a goal): {p.id} {p.describe()}: "
+                             f"{float(e['projection_value']):,.6g}, "
+                             f"{'as projected' if bool(e['projection_met']) else 'not as projected'}.")
         return "\n".join(lines)
 
     def dataset(self) -> xr.Dataset:
