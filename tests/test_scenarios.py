@@ -146,3 +146,14 @@ def test_discrete_and_truncnormal_distributions():
                                                   "high": 2.0})
     v = t.ppf(u)
     assert v.min() >= -1.0 and v.max() <= 2.0 and t.central == 0.0
+
+
+def test_a_swept_implementation_lever_is_no_longer_drawn():
+    """A sweep sets the levers it sweeps: the plan's implementation range of such a lever is
+    not sampled on top (it would silently overwrite the swept value)."""
+    scen = scenario.load("plan")
+    decided = scen.deciding(["talent attraction rate", "greening spending share"])
+    assert "talent attraction rate" not in decided.uncertainties
+    assert "talent attraction rate" not in decided.implementation
+    assert "investment attraction" in decided.uncertainties
+    assert scen.deciding(["greening spending share"]) is scen

@@ -149,6 +149,16 @@ class Scenario:
         scen.goal_set()
         return scen
 
+    def deciding(self, names) -> Scenario:
+        """The same scenario with the levers ``names`` set by the caller (a sweep): those of
+        them sampled as implementation uncertainties are no longer drawn."""
+        names = set(names) & set(self.implementation)
+        if not names:
+            return self
+        return dataclasses.replace(
+            self, uncertainties={k: u for k, u in self.uncertainties.items() if k not in names},
+            implementation=tuple(k for k in self.implementation if k not in names))
+
     def base_parameters(self) -> dict[str, float]:
         """Calibrated values, then overrides, then lever values (uncertainties not set)."""
         params = dict(self.calibrated)
