@@ -63,7 +63,29 @@ BAD = {
                   '"talent attraction rate" = 0.02\n'), "talent attraction rate",
                   "more than one section"),
     "not a number": ('[levers."talent attraction rate"]\nvalue = "high"\n', "value", "number"),
+    "implementation of a non-lever": (('[implementation."retirement rate"]\n'
+                                       'distribution = "uniform"\nlow = 0.015\nhigh = 0.02\n'),
+                                      "implementation.retirement rate", "uncertain"),
+    "implementation out of range": (('[implementation."talent attraction rate"]\n'
+                                     'distribution = "uniform"\nlow = 0.0\nhigh = 0.5\n'),
+                                    "implementation.talent attraction rate.high", "outside"),
+    "lever and implementation": (('[levers."talent attraction rate"]\nvalue = 0.01\n'
+                                  '[implementation."talent attraction rate"]\n'
+                                  'distribution = "uniform"\nlow = 0.0\nhigh = 0.01\n'),
+                                 "talent attraction rate", "more than one section"),
 }
+
+
+def test_implementation_levers_are_sampled_with_the_futures(tmp_path):
+    """A lever the plan gives no size for is drawn over its range in every ensemble and named
+    as the verdict's assumption (issue 16)."""
+    scen = scenario.load("plan")
+    assert "talent attraction rate" in scen.implementation
+    assert "talent attraction rate" not in scen.levers
+    unc = scen.uncertainties["talent attraction rate"]
+    draws = sample.latin_hypercube(scen.uncertainties, 200, 1)["talent attraction rate"].values
+    assert unc.low <= draws.min() < draws.max() <= unc.high
+    assert draws.max() - draws.min() > 0.8 * (unc.high - unc.low)
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
@@ -124,3 +146,14 @@ def test_discrete_and_truncnormal_distributions():
                                                   "high": 2.0})
     v = t.ppf(u)
     assert v.min() >= -1.0 and v.max() <= 2.0 and t.central == 0.0
+
+
+def test_a_swept_implementation_lever_is_no_longer_drawn():
+    """A sweep sets the levers it sweeps: the plan's implementation range of such a lever is
+    not sampled on top (it would silently overwrite the swept value)."""
+    scen = scenario.load("plan")
+    decided = scen.deciding(["talent attraction rate", "greening spending share"])
+    assert "talent attraction rate" not in decided.uncertainties
+    assert "talent attraction rate" not in decided.implementation
+    assert "investment attraction" in decided.uncertainties
+    assert scen.deciding(["greening spending share"]) is scen

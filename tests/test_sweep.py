@@ -17,6 +17,7 @@ import zarr
 
 from simulator import cli, sweep
 from simulator.errors import InputError
+from simulator.inputs import scenario
 from simulator.inputs.project import find
 from simulator.running import ensemble
 
@@ -354,7 +355,7 @@ def test_resuming_into_a_store_of_another_spec_is_refused(reference, spec_path, 
     plan = (SCENARIOS_DIR / "plan.toml").read_text(encoding="utf-8")
     for name in ("goals", "calibration", "uncertainties"):
         plan = plan.replace(f'\n{name} = "', f'\n{name} = "{SCENARIOS_DIR}/')
-    changed = plan.replace("value = 0.1\nbounds = [0.0, 0.3]", "value = 0.16\nbounds = [0.0, 0.3]")
+    changed = plan.replace("value = 1.0\nbounds = [0.7, 1.2]", "value = 0.9\nbounds = [0.7, 1.2]")
     assert changed != plan
     plan = changed
     (tmp_path / "plan-copy.toml").write_text(plan, encoding="utf-8")
@@ -377,8 +378,11 @@ def test_lever_sample_is_seeded_and_within_bounds(tmp_path):
     c = sweep.load_spec(_bad(tmp_path, base.replace("seed = 7", "seed = 8") + table))
     assert a.settings.shape == (6, 2) and a.runs == 30 and a.design == "sample"
     assert np.array_equal(a.settings, b.settings) and not np.array_equal(a.settings, c.settings)
+    plan = scenario.load("plan")  # talent attraction: the plan's implementation range
     for j, name in enumerate(a.levers):
-        lo, hi = a.scenario.levers[name].bounds
+        lo, hi = (a.scenario.levers[name].bounds if name in a.scenario.levers
+                  else (plan.uncertainties[name].low, plan.uncertainties[name].high))
+        assert name not in a.scenario.uncertainties
         assert ((a.settings[:, j] >= lo) & (a.settings[:, j] <= hi)).all()
         # Latin hypercube: one setting in each sixth of the range
         cells = np.floor((a.settings[:, j] - lo) / (hi - lo) * 6).astype(int)

@@ -54,3 +54,20 @@ def test_progress_is_printed_off_a_terminal(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "plansim: runs (scenario, then best levers): 80 of 80" in err
     assert "plansim: lever search generations:" in err
+
+
+def test_the_verdict_says_what_it_assumed_about_levers_without_a_size():
+    """Levers the plan gives no size for are sampled over a range (plan.toml
+    [implementation]); the verdict names each range in both languages (issue 16)."""
+    from simulator.analyze import verdict
+    from simulator.inputs import scenario
+
+    scen = scenario.load("plan")
+    summary = {"runs": 100, "plausible_runs": 40, "calibration": {},
+               "implementation": {"talent attraction rate": {"distribution": "uniform",
+                                                             "low": 0.0, "high": 0.005}}}
+    en = verdict._futures(scen, summary, "en")
+    zh = verdict._futures(scen, summary, "zh")
+    assert "talent attraction rate 0–0.005" in en and "counted. Where the plan" in en
+    assert "人才引进率 0–0.005" in zh
+    assert "Where the plan" not in verdict._futures(scen, {**summary, "implementation": {}}, "en")

@@ -122,7 +122,14 @@ def _futures(scen, summary: dict, lang: str) -> str:
                      + (t("v_futures_outside", x=labels.count(outside)) if outside else ""))
     else:
         parts.append(t("v_futures_all_counted", n=labels.count(n), y0=y0, y1=y1))
-    return "".join(parts) + ("。" if lang == "zh" else ".")
+    end = "。" if lang == "zh" else "."
+    assumed = summary.get("implementation") or {}
+    if assumed:  # levers the plan gives no size for, drawn with the futures (issue 16)
+        ranges = [t("v_assumed_range", lever=labels.parameter(k, lang),
+                    low=labels.number(r["low"]), high=labels.number(r["high"]))
+                  for k, r in sorted(assumed.items())]
+        parts.append(end + ("" if lang == "zh" else " ") + t("v_assumed", ranges=_join(ranges, lang)))
+    return "".join(parts) + end
 
 
 def _held_back(goal_set, summary: dict, n: int, stable_to: int, lang: str

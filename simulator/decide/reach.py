@@ -92,6 +92,12 @@ class Reach:
             "conflicts": s["conflicts"][:10],
             "calibration": self.calibration,
             "levers": {k: lv.value for k, lv in self.scenario.levers.items()},
+            # levers the plan gives no size for, sampled with the futures (what the verdict
+            # assumed about their implementation)
+            "implementation": {k: {"distribution": self.scenario.uncertainties[k].distribution,
+                                   "low": self.scenario.uncertainties[k].low,
+                                   "high": self.scenario.uncertainties[k].high}
+                               for k in self.scenario.implementation},
             "best_levers": {
                 "values": self.best_levers,
                 "joint_probability": {
@@ -139,6 +145,13 @@ class Reach:
             return "\n".join(lines)
         lines.append(f"All {len(s['goals'])} goals met together under the scenario's levers: "
                      f"{_pct(jp)}.")
+        if self.scenario.implementation:
+            lines.append("Assumed (levers the plan gives no size for, sampled with the "
+                         "futures): " + "; ".join(
+                             f"{k} {self.scenario.uncertainties[k].distribution} "
+                             f"{self.scenario.uncertainties[k].low:g} to "
+                             f"{self.scenario.uncertainties[k].high:g}"
+                             for k in self.scenario.implementation) + ".")
         if s["binding_goals"]:
             top = ", ".join(f"{b_['goal']} ({100 * b_['share']:.1f}% of futures)"
                             for b_ in s["binding_goals"][:3])

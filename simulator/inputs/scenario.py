@@ -23,6 +23,11 @@ A scenario (``scenarios/*.toml`` of a project) holds::
     [overrides]                           # any other parameter, fixed
     "death rate" = 0.005
 
+    [implementation."investment attraction"]  # a lever whose size the plan does not give:
+    distribution = "uniform"              # sampled with the futures over a documented range
+    low = 0.0                             # (a policy-implementation uncertainty); the same
+    high = 0.25                           # keys as an uncertainty; not also under [levers]
+
 A file a scenario names resolves next to the scenario first, then in the
 project's scenarios folder, so a scenario copied anywhere still runs. A scenario
 with neither an ``uncertainties`` file nor tables samples the project's shared
@@ -53,7 +58,7 @@ DISTRIBUTIONS = {
     "discrete": ("values",),
 }
 TOP_KEYS = {"name", "description", "goals", "calibration", "levers", "uncertainties",
-            "overrides"}
+            "overrides", "implementation"}
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,9 @@ class Scenario:
     calibrated: dict[str, float] = field(default_factory=dict)
     uncertainties_path: Path | None = None  # the shared file, when the scenario names one
     goal_selection: str | None = None  # a group name or goal ids (see GoalSet.select)
+    # levers whose intensity the plan does not give, sampled with the futures (also in
+    # ``uncertainties``, so every ensemble draws them; a lever search does not move them)
+    implementation: tuple[str, ...] = ()
 
     def goal_set(self) -> goals.GoalSet:
         """The goals evaluated: all of the goals file, or the selection."""
@@ -140,6 +148,16 @@ class Scenario:
         scen = dataclasses.replace(self, goal_selection=selection)
         scen.goal_set()
         return scen
+
+    def deciding(self, names) -> Scenario:
+        """The same scenario with the levers ``names`` set by the caller (a sweep): those of
+        them sampled as implementation uncertainties are no longer drawn."""
+        names = set(names) & set(self.implementation)
+        if not names:
+            return self
+        return dataclasses.replace(
+            self, uncertainties={k: u for k, u in self.uncertainties.items() if k not in names},
+            implementation=tuple(k for k in self.implementation if k not in names))
 
     def base_parameters(self) -> dict[str, float]:
         """Calibrated values, then overrides, then lever values (uncertainties not set)."""
@@ -186,9 +204,10 @@ def _lever(path, name, table, params) -> Lever:
     return Lever(name, value, (lo, hi))
 
 
-def _uncertainty(path, name, table, params) -> Uncertainty:
-    key = f"uncertainties.{name}"
-    p = validate.known(path, key, name, params, ("uncertain", "calibrated"))
+def _uncertainty(path, name, table, params, section: str = "uncertainties",
+                 roles: tuple[str, ...] = ("uncertain", "calibrated")) -> Uncertainty:
+    key = f"{section}.{name}"
+    p = validate.known(path, key, name, params, roles)
     if not isinstance(table, dict) or table.get("distribution") not in DISTRIBUTIONS:
         raise InputError(path, f"{key}.distribution", "missing or unknown distribution",
                          f"use one of {', '.join(DISTRIBUTIONS)}")
@@ -300,7 +319,7 @@ def load(name_or_path: str | Path | None = None, project: Project | None = None)
         path_for_uncertainties = shared
     else:
         path_for_uncertainties = path
-    for section in ("levers", "uncertainties", "overrides"):
+    for section in ("levers", "uncertainties", "overrides", "implementation"):
         if not isinstance(data.get(section, {}), dict):
             raise InputError(path, section, "not a table", f"write [{section}] tables")
     params = model.parameters(project)
@@ -313,20 +332,26 @@ def load(name_or_path: str | Path | None = None, project: Project | None = None)
         p = validate.known(path, key, n, params, ("calibrated", "uncertain", "lever", "fixed"))
         overrides[n] = validate.number(path, key, v)
         validate.in_range(path, key, p, overrides[n])
+    implementation = {n: _uncertainty(path, n, t, params, "implementation", ("lever",))
+                      for n, t in data.get("implementation", {}).items()}
     lever_set, unc_set, over_set = set(levers), set(uncs), set(overrides)
-    both = (lever_set & unc_set) | (lever_set & over_set) | (unc_set & over_set)
+    both = (lever_set & unc_set) | (lever_set & over_set) | (unc_set & over_set) | (
+        set(implementation) & (lever_set | unc_set | over_set))
     if both:
         name = min(both)
         raise InputError(path, name, "set in more than one section",
-                         "list each parameter in one of levers, uncertainties, overrides")
+                         "list each parameter in one of levers, uncertainties, overrides, "
+                         "implementation")
     goals_path = (project.goals if data.get("goals") is None
                   else reference(path, data["goals"], "goals", project))
     cal_path = (project.calibration if data.get("calibration") is None
                 else reference(path, data["calibration"], "calibration", project))
     goals.load(goals_path, project)
     calibrated = calibrate.load_values(cal_path, project) if cal_path.is_file() else {}
+    uncs.update(implementation)
     return Scenario(name=name, description=description, path=path.resolve(),
                     levers=levers, uncertainties=uncs, overrides=overrides,
+                    implementation=tuple(sorted(implementation)),
                     goals_path=goals_path, calibration_path=cal_path, project=project,
                     calibrated=calibrated,
                     uncertainties_path=(path_for_uncertainties.resolve()

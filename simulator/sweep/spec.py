@@ -194,6 +194,8 @@ def _lever_tables(path, data, scen, params):
 def _lever_bounds(scen: Scenario, params, name) -> tuple[float, float]:
     if name in scen.levers:
         return scen.levers[name].bounds
+    if name in scen.implementation:  # the scenario's documented range for it
+        return scen.uncertainties[name].low, scen.uncertainties[name].high
     return params[name].lower, params[name].upper
 
 
@@ -248,6 +250,7 @@ def load_spec(path: str | Path, project: Project | None = None) -> Spec:
     params = model.parameters(project)
     design, entries, n = _lever_tables(path, data, scen, params)
     lever_names = tuple(name for name, _ in entries)
+    full, scen = scen, scen.deciding(lever_names)  # a swept lever is not also drawn
     n_settings = math.prod(len(v) for _, v in entries) if design == "grid" else n
     runs = n_settings * futures  # known before any array is built
     if runs > MAX_RUNS:
@@ -258,7 +261,7 @@ def load_spec(path: str | Path, project: Project | None = None) -> Spec:
         settings = np.array(list(itertools.product(*[v for _, v in entries])), dtype=float)
         levers_canon = [{"lever": name, "grid": values} for name, values in entries]
     else:
-        bounds = np.array([_lever_bounds(scen, params, name) for name in lever_names])
+        bounds = np.array([_lever_bounds(full, params, name) for name in lever_names])
         unit = qmc.LatinHypercube(d=len(lever_names),
                                   rng=np.random.default_rng([seed, LEVER_STREAM])).random(n)
         settings = bounds[:, 0] + unit * (bounds[:, 1] - bounds[:, 0])
