@@ -30,6 +30,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -69,6 +70,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="scratch folder: the translator's npm install, generated C, "
                              "binaries (git-ignored)")
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "models" / ".cache")
+    parser.add_argument("--scaling", type=int, nargs="*", default=[10_000, 100_000],
+                        help="plansim alone at these N, in blocks chosen from memory, asking "
+                             "for the project's indicators in the goal years (each N in a "
+                             "fresh process: its own peak memory); add 1000000 to measure it")
+    parser.add_argument("--scaling-years", type=float, nargs="+", default=[2010.0, 2015.0],
+                        help="the years the scaling runs ask for (the plan's goal years)")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="scaling: also the peak of Python/numpy allocations (slower)")
+    parser.add_argument("--scaling-child", type=int, default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -173,8 +183,96 @@ def children_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def indicator_variables(model: Path, variables: list[str]) -> list[str]:
+    """The model variables ``indicators.toml`` beside the model maps (what a plan project's
+    commands ask the engine for); else the first 30 outputs."""
+    path = model.parent / "indicators.toml"
+    if path.is_file():
+        import tomllib
+
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("indicator", {})
+        wanted = [entry["variable"] for entry in table.values() if "variable" in entry]
+        known = [v for v in dict.fromkeys(wanted) if v in variables]
+        if known:
+            return known
+    return variables[:30]
+
+
+def scaling_child(args: argparse.Namespace) -> int:
+    """One line for N = ``args.scaling_child``: plansim's runs/s on one thread in blocks of
+    :func:`simulator.running.memory.block_size` (what ``ensemble.run`` picks), keeping only
+    the indicators in ``--scaling-years`` (preallocated ``(N, years)`` arrays), and this
+    process's peak memory."""
+    import tracemalloc
+
+    warnings.simplefilter("ignore")
+    n = args.scaling_child
+    vm = VectorModel(args.model.resolve(), args.cache_dir)
+    outputs = indicator_variables(args.model.resolve(), vm.variables)
+    years = np.asarray(args.scaling_years, dtype=float)
+    block = memory.block_size(n, given=None)
+    rng_seed = args.seed
+    first = sample(vm, min(block, n), rng_seed)  # the same draws for every block: same cost
+    vm.run(head(first, 10), outputs, years=years, check_finite=False)  # warm-up
+    kept = {name: np.empty((n, len(years))) for name in outputs}
+
+    def all_blocks() -> None:
+        for start in range(0, n, block):
+            size = min(block, n - start)
+            data = vm.run(head(first, size), outputs, years=years, check_finite=False)
+            for name in outputs:
+                kept[name][start:start + size] = data[name].values
+            del data
+
+    rss_before = peak_rss_mib()
+    seconds = cpu = float("inf")
+    for _ in range(1 if n >= 1_000_000 else max(args.repeat, 1)):
+        wall, cpu_start = time.perf_counter(), time.process_time()
+        all_blocks()
+        seconds = min(seconds, time.perf_counter() - wall)
+        cpu = min(cpu, time.process_time() - cpu_start)
+    traced = ""
+    if args.tracemalloc:
+        tracemalloc.start()
+        all_blocks()
+        traced = f" tracemalloc_peak_mib={tracemalloc.get_traced_memory()[1] / 2**20:.0f}"
+        tracemalloc.stop()
+    print(f"scaling N={n} block={block} outputs={len(outputs)} years={len(years)} "
+          f"seconds={seconds:.2f} runs_per_s={n / seconds:.0f} "
+          f"cpu_seconds={cpu:.2f} runs_per_cpu_s={n / cpu:.0f} "
+          f"peak_rss_mib={peak_rss_mib():.0f} rss_after_load_mib={rss_before:.0f}{traced}")
+    return 0
+
+
+def scaling(args: argparse.Namespace) -> None:
+    """Each ``--scaling`` N in a fresh process (:func:`scaling_child`); runs/s relative
+    to the smallest N."""
+    if not args.scaling:
+        return
+    print(f"plansim alone, 1 thread, blocks from memory (limit {memory.limit() / 2**30:.1f} "
+          f"GiB), indicators of {args.model.name} in {args.scaling_years}; load average "
+          f"{os.getloadavg()[0]:.1f}")
+    rates = {}
+    for n in sorted(args.scaling):
+        command = [sys.executable, str(Path(__file__).resolve()), "--scaling-child", str(n),
+                   "--model", str(args.model), "--cache-dir", str(args.cache_dir),
+                   "--seed", str(args.seed), "--repeat", str(args.repeat),
+                   "--scaling-years", *map(str, args.scaling_years),
+                   *(["--tracemalloc"] if args.tracemalloc else [])]
+        line = _run(command).strip().splitlines()[-1]
+        rates[n] = float(re.search(r"runs_per_cpu_s=(\d+)", line).group(1))
+        print(f"{line} cpu_vs_N={min(rates)}: {rates[n] / rates[min(rates)]:.2f} "
+              f"(load {os.getloadavg()[0]:.1f})")
+    low, high = min(rates.values()), max(rates.values())
+    print(f"scaling spread (runs per CPU second, which the load of a shared machine "
+          f"disturbs least): slowest/fastest {low / high:.2f} over N = "
+          f"{', '.join(f'{n:,}' for n in sorted(rates))}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.scaling_child is not None:
+        return scaling_child(args)
     why = missing_tools(args.peer)
     if why is not None:
         print(f"bench_peer: skipped ({why}; SDEverywhere's C needs node, npm and gcc)")
@@ -236,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     at = "" if size == RATIO_SIZE else f" (N={size})"
     if threads > 1:
         print(f"sde ratio on {threads} threads: {ratios[size][1]:.2f}{at}")
+    scaling(args)
     print(f"sde ratio: {ratios[size][0]:.2f}{at}")
     return 0
 

@@ -85,7 +85,7 @@ def block_size(runs: int, given: str | None = None) -> int:
     """Runs per vectorised block for an ensemble of ``runs``: as many as an eighth of the
     memory limit holds (:data:`BLOCK_BYTES_PER_RUN` each), within [:data:`MIN_BLOCK`,
     :data:`MAX_BLOCK`], and never more than ``runs``.  Results do not depend on it (each
-    run's arithmetic is its own; RANDOM streams are keyed by the run's global index)."""
+    run's arithmetic is its own; RANDOM streams are keyed by the run's future)."""
     fits = limit(given) // (BLOCK_SHARE * BLOCK_BYTES_PER_RUN)
     return max(1, min(runs, max(MIN_BLOCK, min(MAX_BLOCK, fits))))
 
