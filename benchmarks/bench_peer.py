@@ -198,6 +198,18 @@ def indicator_variables(model: Path, variables: list[str]) -> list[str]:
     return variables[:30]
 
 
+def own_peak_mib() -> float:
+    """This process's own peak resident memory: ``VmHWM`` (Linux; ``ru_maxrss`` survives
+    ``exec`` and so holds the parent's), else ``ru_maxrss``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_rss_mib()
+
+
 def scaling_child(args: argparse.Namespace) -> int:
     """One line for N = ``args.scaling_child``: plansim's runs/s on one thread in blocks of
     :func:`simulator.running.memory.block_size` (what ``ensemble.run`` picks), keeping only
@@ -224,7 +236,7 @@ def scaling_child(args: argparse.Namespace) -> int:
                 kept[name][start:start + size] = data[name].values
             del data
 
-    rss_before = peak_rss_mib()
+    rss_before = own_peak_mib()
     seconds = cpu = float("inf")
     for _ in range(1 if n >= 1_000_000 else max(args.repeat, 1)):
         wall, cpu_start = time.perf_counter(), time.process_time()
@@ -240,7 +252,7 @@ def scaling_child(args: argparse.Namespace) -> int:
     print(f"scaling N={n} block={block} outputs={len(outputs)} years={len(years)} "
           f"seconds={seconds:.2f} runs_per_s={n / seconds:.0f} "
           f"cpu_seconds={cpu:.2f} runs_per_cpu_s={n / cpu:.0f} "
-          f"peak_rss_mib={peak_rss_mib():.0f} rss_after_load_mib={rss_before:.0f}{traced}")
+          f"peak_rss_mib={own_peak_mib():.0f} rss_after_load_mib={rss_before:.0f}{traced}")
     return 0
 
 
