@@ -139,10 +139,14 @@ def test_ensemble_threads_give_the_bits_of_one_thread(noisy_valley: Path) -> Non
 def test_block_size_comes_from_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     from simulator.running import memory
 
+    monkeypatch.setattr(memory, "available", lambda: 1 << 40)
     monkeypatch.setenv(memory.ENV, "400M")  # an eighth: 50 MiB, 2,621 runs of 20 KB
     assert memory.block_size(1_000_000) == 400 * 2**20 // (8 * memory.BLOCK_BYTES_PER_RUN)
     assert memory.block_size(700) == 700
     monkeypatch.setenv(memory.ENV, "100G")
     assert memory.block_size(1_000_000) == memory.MAX_BLOCK
+    # a shared machine with less memory available now than the limit: blocks fit in it
+    monkeypatch.setattr(memory, "available", lambda: 400 * 2**20)
+    assert memory.block_size(1_000_000) == 400 * 2**20 // (8 * memory.BLOCK_BYTES_PER_RUN)
     monkeypatch.setenv(memory.THREADS_ENV, "3")
     assert memory.threads() == 3
