@@ -179,6 +179,11 @@ def fastest(func, repeat: int) -> float:
     return min(timed(func)[0] for _ in range(max(repeat, 1)))
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def children_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
@@ -306,36 +311,46 @@ def main(argv: list[str] | None = None) -> int:
     for each in models:  # warm-up: first-call set-up
         each.run(head(params, 10), outputs, check_finite=False)
     subset = head(params, args.loop_subset)
+    loop_cpu = time.process_time()
     loop_seconds, _ = loop_runs(model, args.cache_dir, subset, outputs, years)
+    loop_cpu = args.loop_subset / (time.process_time() - loop_cpu)
     loop_rate = args.loop_subset / loop_seconds
     print(f"(a) plain PySD loop: {args.loop_subset} runs in {loop_seconds:.2f} s = "
-          f"{loop_rate:.1f} runs/s")
+          f"{loop_rate:.1f} runs/s ({loop_cpu:.1f} runs per CPU second)")
     print(f"{'N':>8} {'PySD loop/s':>12} {'plansim 1 thread/s':>19} "
           f"{f'plansim {threads} threads/s':>20} {'SDE C -O2/s':>12} {'1 thread/SDE':>12} "
-          f"{'plansim/loop':>13} {'peak RSS MiB':>13} {'SDE RSS MiB':>12}")
+          f"{'plansim/loop':>13} {'peak RSS MiB':>13} {'SDE RSS MiB':>12} "
+          f"{'CPU: 1 thread/SDE':>18} {'CPU: plansim/loop':>18}")
     ratios = {}
     for n in sorted(args.sizes):
         runs = head(params, n)
         keep = n == min(args.sizes)
         # the three engines in turn, --repeat rounds, the fastest of each kept: the load of
         # a shared machine changes by the second, so each round sees about the same load
-        one = rate = sde_rate = 0.0
+        one = rate = sde_rate = one_cpu = sde_cpu = 0.0
         sde_values = None
         for round_ in range(max(args.repeat, 1)):
-            one = max(one, n / fastest(lambda runs=runs: vm.run(runs, outputs,
-                                                                check_finite=False), 1))
+            wall, cpu = time.perf_counter(), time.process_time()
+            vm.run(runs, outputs, check_finite=False)
+            one = max(one, n / (time.perf_counter() - wall))
+            one_cpu = max(one_cpu, n / (time.process_time() - cpu))
             if threads > 1:
                 rate = max(rate, n / fastest(
                     lambda n=n: sliced_run(models, pool, params, n, outputs), 1))
+            cpu = children_cpu()
             sde, values = run_sde(binary, args.work, params, n, len(outputs), len(years),
                                   keep and round_ == 0, 1)
+            if not (keep and round_ == 0):  # (the run writing its outputs to a file: not timed)
+                sde_cpu = max(sde_cpu, n / max(children_cpu() - cpu, 1e-9))
             sde_rate = max(sde_rate, sde)
             sde_values = values if values is not None else sde_values
         rate = rate if threads > 1 else one
         ratios[n] = (one / sde_rate, rate / sde_rate)
         print(f"{n:>8} {loop_rate:>12.1f} {one:>19.0f} {rate:>20.0f} {sde_rate:>12.0f} "
               f"{ratios[n][0]:>12.2f} "
-              f"{one / loop_rate:>13.0f} {peak_rss_mib():>13.0f} {children_rss_mib():>12.0f}")
+              f"{one / loop_rate:>13.0f} {peak_rss_mib():>13.0f} {children_rss_mib():>12.0f} "
+              f"{one_cpu / sde_cpu if sde_cpu else float('nan'):>18.2f} "
+              f"{one_cpu / loop_cpu:>18.0f}")
         if keep:
             worst, median = agreement(vm.run(runs, outputs, check_finite=False), sde_values,
                                       outputs)

@@ -13,6 +13,8 @@ the same order (bit-identical to plain PySD), with less around them:
   returning the value from a closure.
 * :class:`RunSmooth`: SMOOTH's ``ddt`` with the roll done by slicing into a new array of
   the state's dtype (what ``np.roll`` returns), for numpy states.
+* :class:`RunTime`: PySD's clock, its ``np.isclose`` of two finite times (7 us, at
+  every step) as the same float arithmetic in Python.
 * :class:`EulerStep`: ``state + ddt * dt`` for every stock; after the first step each
   stock owns its state array and the step writes into it (``np.multiply(..., out=)``,
   ``np.add(..., out=)``), see there for why nothing else can see those writes.
@@ -21,12 +23,14 @@ the same order (bit-identical to plain PySD), with less around them:
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from pysd.py_backend import statefuls as _st
 from pysd.py_backend.cache import Cache
+from pysd.py_backend.components import Time
 from pysd.py_backend.model import Macro
 
 _MISSING = object()
@@ -110,6 +114,30 @@ class RunSmooth(_st.Smooth):
         targets[1:] = state[:-1]
         targets[0] = self.input_func()
         return (targets - state) * self.order / self.smooth_time_func()
+
+
+class RunTime(Time):
+    """PySD's ``Time`` with ``in_return``'s test of the next return time made in Python.
+
+    For two finite times numpy's ``isclose(t, next, rtol)`` is ``|t - next| <= 1e-08 +
+    rtol * |next|`` or ``t == next``, the same IEEE operations on the same floats; any
+    other case (non-finite times, a return time already passed: PySD's warning) is
+    PySD's own method.
+    """
+
+    def in_return(self) -> bool:
+        if self.return_timestamps is None or self._next_return is None:
+            return super().in_return()
+        now, target = self._time, self._next_return
+        if not (math.isfinite(now) and math.isfinite(target)):
+            return super().in_return()
+        if abs(now - target) <= 1e-08 + self.time_step() * self.rprec * abs(target) \
+                or now == target:
+            self._update_next_return()
+            return True
+        if now > target:
+            return super().in_return()
+        return False
 
 
 _OWN_UPDATE = _st.DynamicStateful.update

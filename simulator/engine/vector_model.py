@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pysd
 import xarray as xr
+from pysd.py_backend.components import Time
 from pysd.py_backend.external import ExtLookup
 from pysd.py_backend.model import Macro
 
@@ -69,7 +70,7 @@ from .statefuls import (
     _Uniform,
     plain_packing_issue,
 )
-from .stepping import EulerStep, add_constant_cache, use_step_cache
+from .stepping import EulerStep, RunTime, add_constant_cache, use_step_cache
 from .translate import model_hash, translate
 from .vectors import VECTOR_FUNCTIONS
 
@@ -190,6 +191,8 @@ class VectorModel(_GivenParameters):
         self._step = EulerStep(self._model, in_place=True, nested=_euler_step)
         self._model._euler_step = self._step
         self._model._add_constant_cache = lambda: add_constant_cache(self._model)
+        if type(self._model.time) is Time:
+            self._model.time.__class__ = RunTime
         set_up_once(self._model)  # PySD's per-call counts and name scans, once
 
     def _make_model_array_safe(self, model: Any, owners: Mapping[str, str]) -> None:
