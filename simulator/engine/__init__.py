@@ -58,11 +58,12 @@ all made here, none in the model:
 6. Euler step.  ``Macro.state`` packs the states with ``np.array(dtype=object)``,
    which numpy turns into a 2-D object array for run-shaped states; the step is
    the same ``state + ddt * dt`` over a list (see :func:`_euler_step`).  Per step
-   (:mod:`.stepping`), with the same numpy calls in the same order: after its first
-   step each stock owns its state array and the step writes into it (every
-   derivative read first; models with DELAY FIXED, SAMPLE IF TRUE, FORECAST or macros
-   keep the allocating step), PySD's step cache answers without a ``KeyError`` per
-   first call, constants come from a closure, SMOOTH rolls its state by slicing.
+   (:mod:`.stepping`), with the same numpy calls in the same order: from its third
+   step a stock's new state is written into the array of its state two steps before
+   (double buffering; models with DELAY FIXED or macros keep the allocating step),
+   PySD's step cache answers without a ``KeyError`` per first call, constants come
+   from a closure, SMOOTH rolls its state by slicing, the clock's return-time test is
+   plain float arithmetic.
 
 7. Subscripts.  In a model with subscripts a bare ``(N,)`` array would meet
    PySD's DataArrays by position, so there the runs are a named ``run``

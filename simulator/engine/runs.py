@@ -170,7 +170,7 @@ def _as_real(value: Any) -> Any:
     """PySD's ``float(value)``; for a run array, every run's value as a float64.
 
     A float64 array is returned as it is (no copy): nothing writes into a value it did
-    not allocate (:class:`~.stepping.EulerStep` writes only into the states it owns).
+    not allocate (:class:`~.stepping.EulerStep` writes only into state arrays it allocated).
     """
     if type(value) is np.ndarray and value.ndim:
         return value.astype(np.float64, copy=False)

@@ -15,9 +15,9 @@ the same order (bit-identical to plain PySD), with less around them:
   the state's dtype (what ``np.roll`` returns), for numpy states.
 * :class:`RunTime`: PySD's clock, its ``np.isclose`` of two finite times (7 us, at
   every step) as the same float arithmetic in Python.
-* :class:`EulerStep`: ``state + ddt * dt`` for every stock; after the first step each
-  stock owns its state array and the step writes into it (``np.multiply(..., out=)``,
-  ``np.add(..., out=)``), see there for why nothing else can see those writes.
+* :class:`EulerStep`: ``state + ddt * dt`` for every stock; from the third step each
+  stock's new state is written (``np.multiply(..., out=)``, ``np.add(..., out=)``) into
+  the array of its state two steps before, see there for why nothing can see it.
 """
 
 from __future__ import annotations
@@ -145,30 +145,28 @@ _OWN_UPDATE = _st.DynamicStateful.update
 
 
 class EulerStep:
-    """PySD's Euler step over a model's stocks, writing into arrays the stocks own.
+    """PySD's Euler step over a model's stocks, writing into arrays the step allocated.
 
-    The arithmetic is PySD's: every state and derivative is read first, then each
-    stock gets ``state + ddt * dt`` (``np.multiply`` then ``np.add``: the same ufuncs in
-    the same order as the operators).  At a stock's first step (and whenever its state is
-    not the array the step wrote last: a new run, a state set from outside) the result
-    is a new array, which the stock then owns; at later steps ``ddt * dt`` goes into a
-    scratch array and the sum into the owned state (no allocation).
+    The arithmetic is PySD's: every state and derivative is read first, then each stock
+    in turn gets ``state + ddt * dt`` (``np.multiply`` then ``np.add``: the same ufuncs
+    in the same order as the operators) through its ``update``.  Each stock's new state
+    is a new array at its first two steps; from then on it is written into the array
+    that held the stock's state two steps before (double buffering: no allocation).
 
-    Why no value can see a write into an owned state:
-
-    * every derivative is read (multiplied into its scratch array, or added to its state
-      into a new array) before any state is written, so a derivative that is (or views)
-      another stock's state is read before that state changes;
-    * values kept across steps are PySD's step cache (emptied at each step), the
-      output handler (copies each saved value), INITIAL and the first values of stocks
-      (taken at initialisation, before any state is owned) and the states of other
-      statefuls.  Only statefuls that keep what PySD's plain ``update`` stores (INTEG,
-      SMOOTH, DELAY, DELAY N, TREND) hold owned states; a model with any other stateful
-      that keeps a value across steps (DELAY FIXED's pipe, SAMPLE IF TRUE, FORECAST,
-      NonNegative INTEG, a macro) or with runs as a named dimension (DataArray states)
-      takes PySD's allocating step for every stock;
-    * only float64 ``ndarray`` states and derivatives of the state's shape are written in
-      place (a scalar or integer derivative takes the allocating step, PySD's dtype rules).
+    Why no value can see such a write: the array written at step ``t`` held the state of
+    step ``t - 2``, and what PySD keeps across steps never holds a state array of an
+    earlier step: the step cache is emptied at every step, the output handler copies each
+    saved value, INITIAL values and first states are taken at initialisation (before the
+    step allocated anything), SAMPLE IF TRUE stores ``state * 0 + value`` (a new array)
+    and every other stateful keeps its own state.  The exceptions are refused the writes
+    model-wide: DELAY FIXED keeps its input values in a pipe for several steps, and a
+    model with macros takes the nested, allocating step.  The state being replaced is
+    never written, so a value computed in this step (a cached auxiliary equal to a
+    stock, a derivative that is another stock) keeps PySD's values while the stocks are
+    updated one by one.  Only float64 ``ndarray`` states of stocks whose ``update`` only
+    stores the new state (INTEG, SMOOTH, DELAY, DELAY N, TREND, FORECAST), with a float64
+    derivative of the state's shape, are written into; anything else (a scalar or integer
+    derivative, runs as a named dimension) takes PySD's allocating step.
     """
 
     def __init__(self, model: Any, in_place: bool, nested: Callable[[Any, float], None]):
@@ -176,18 +174,16 @@ class EulerStep:
         self.nested = nested  # the step of a model with macros (their states nested)
         self.elements = list(model._dynamicstateful_elements)
         self.flat = not any(isinstance(e, Macro) for e in self.elements)
-        self.in_place = in_place and self.flat and all(
-            type(e).update is _OWN_UPDATE and not isinstance(e, _st.DelayFixed)
-            for e in self.elements) and not any(
-            isinstance(e, (_st.DelayFixed, _st.SampleIfTrue, _st.Forecast, Macro))
-            for e in model._stateful_elements.values())
-        self.owned: dict[int, np.ndarray] = {}
-        self.scratch: dict[int, np.ndarray] = {}
+        self.in_place = in_place and self.flat and not any(
+            isinstance(e, (_st.DelayFixed, Macro)) for e in model._stateful_elements.values())
+        self.eligible = [type(e).update is _OWN_UPDATE for e in self.elements]
+        self.owned: dict[int, np.ndarray] = {}  # the state the step wrote last
+        self.spare: dict[int, np.ndarray] = {}  # the state it wrote before that
 
     def reset(self) -> None:
-        """Forget the owned arrays (a new integration)."""
+        """Forget the arrays (a new integration)."""
         self.owned.clear()
-        self.scratch.clear()
+        self.spare.clear()
 
     def __call__(self, dt: float) -> None:
         if not self.flat:
@@ -200,23 +196,24 @@ class EulerStep:
             for element, state, ddt in zip(elements, states, derivatives):
                 element.update(state + ddt * dt)
             return
-        owned, scratch = self.owned, self.scratch
-        steps: list[tuple[Any, Any]] = []  # (ddt * dt into the scratch array, or the new state)
-        for i, (state, ddt) in enumerate(zip(states, derivatives)):
-            if (owned.get(i) is state and type(ddt) is np.ndarray
-                    and ddt.dtype == np.float64 and ddt.shape == state.shape):
-                steps.append((np.multiply(ddt, dt, out=scratch[i]), None))
+        owned, spare, eligible = self.owned, self.spare, self.eligible
+        for i, (element, state, ddt) in enumerate(zip(elements, states, derivatives)):
+            mine = eligible[i] and owned.get(i) is state
+            buffer = spare.get(i) if mine else None
+            if (buffer is not None and type(ddt) is np.ndarray and ddt.dtype == np.float64
+                    and ddt.shape == state.shape):
+                new = np.multiply(ddt, dt, out=buffer)
+                np.add(state, new, out=new)
             else:
-                steps.append((None, state + ddt * dt))
-        for i, (element, state, (product, new)) in enumerate(zip(elements, states, steps)):
-            if product is not None:
-                np.add(state, product, out=state)
-                continue
+                new = state + ddt * dt
             element.update(new)
-            if (type(new) is np.ndarray and new.dtype == np.float64
+            if (eligible[i] and type(new) is np.ndarray and new.dtype == np.float64
                     and element.state is new):
+                if mine and state.shape == new.shape:
+                    spare[i] = state
+                else:
+                    spare.pop(i, None)
                 owned[i] = new
-                if scratch.get(i) is None or scratch[i].shape != new.shape:
-                    scratch[i] = np.empty_like(new)
             else:
                 owned.pop(i, None)
+                spare.pop(i, None)
