@@ -30,6 +30,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -69,6 +70,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="scratch folder: the translator's npm install, generated C, "
                              "binaries (git-ignored)")
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "models" / ".cache")
+    parser.add_argument("--scaling", type=int, nargs="*", default=[10_000, 100_000],
+                        help="plansim alone at these N, in blocks chosen from memory, asking "
+                             "for the project's indicators in the goal years (each N in a "
+                             "fresh process: its own peak memory); add 1000000 to measure it")
+    parser.add_argument("--scaling-years", type=float, nargs="+", default=[2010.0, 2015.0],
+                        help="the years the scaling runs ask for (the plan's goal years)")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="scaling: also the peak of Python/numpy allocations (slower)")
+    parser.add_argument("--scaling-child", type=int, default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -169,12 +179,117 @@ def fastest(func, repeat: int) -> float:
     return min(timed(func)[0] for _ in range(max(repeat, 1)))
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def children_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def indicator_variables(model: Path, variables: list[str]) -> list[str]:
+    """The model variables ``indicators.toml`` beside the model maps (what a plan project's
+    commands ask the engine for); else the first 30 outputs."""
+    path = model.parent / "indicators.toml"
+    if path.is_file():
+        import tomllib
+
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("indicator", {})
+        wanted = [entry["variable"] for entry in table.values() if "variable" in entry]
+        known = [v for v in dict.fromkeys(wanted) if v in variables]
+        if known:
+            return known
+    return variables[:30]
+
+
+def own_peak_mib() -> float:
+    """This process's own peak resident memory: ``VmHWM`` (Linux; ``ru_maxrss`` survives
+    ``exec`` and so holds the parent's), else ``ru_maxrss``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_rss_mib()
+
+
+def scaling_child(args: argparse.Namespace) -> int:
+    """One line for N = ``args.scaling_child``: plansim's runs/s on one thread in blocks of
+    :func:`simulator.running.memory.block_size` (what ``ensemble.run`` picks), keeping only
+    the indicators in ``--scaling-years`` (preallocated ``(N, years)`` arrays), and this
+    process's peak memory."""
+    import tracemalloc
+
+    warnings.simplefilter("ignore")
+    n = args.scaling_child
+    vm = VectorModel(args.model.resolve(), args.cache_dir)
+    outputs = indicator_variables(args.model.resolve(), vm.variables)
+    years = np.asarray(args.scaling_years, dtype=float)
+    block = memory.block_size(n, given=None)
+    rng_seed = args.seed
+    first = sample(vm, min(block, n), rng_seed)  # the same draws for every block: same cost
+    vm.run(head(first, 10), outputs, years=years, check_finite=False)  # warm-up
+    kept = {name: np.empty((n, len(years))) for name in outputs}
+
+    def all_blocks() -> None:
+        for start in range(0, n, block):
+            size = min(block, n - start)
+            data = vm.run(head(first, size), outputs, years=years, check_finite=False)
+            for name in outputs:
+                kept[name][start:start + size] = data[name].values
+            del data
+
+    rss_before = own_peak_mib()
+    seconds = cpu = float("inf")
+    for _ in range(1 if n >= 1_000_000 else max(args.repeat, 1)):
+        wall, cpu_start = time.perf_counter(), time.process_time()
+        all_blocks()
+        seconds = min(seconds, time.perf_counter() - wall)
+        cpu = min(cpu, time.process_time() - cpu_start)
+    traced = ""
+    if args.tracemalloc:
+        tracemalloc.start()
+        all_blocks()
+        traced = f" tracemalloc_peak_mib={tracemalloc.get_traced_memory()[1] / 2**20:.0f}"
+        tracemalloc.stop()
+    print(f"scaling N={n} block={block} outputs={len(outputs)} years={len(years)} "
+          f"seconds={seconds:.2f} runs_per_s={n / seconds:.0f} "
+          f"cpu_seconds={cpu:.2f} runs_per_cpu_s={n / cpu:.0f} "
+          f"peak_rss_mib={own_peak_mib():.0f} rss_after_load_mib={rss_before:.0f}{traced}")
+    return 0
+
+
+def scaling(args: argparse.Namespace) -> None:
+    """Each ``--scaling`` N in a fresh process (:func:`scaling_child`); runs/s relative
+    to the smallest N."""
+    if not args.scaling:
+        return
+    print(f"plansim alone, 1 thread, blocks from memory (limit {memory.limit() / 2**30:.1f} "
+          f"GiB), indicators of {args.model.name} in {args.scaling_years}; load average "
+          f"{os.getloadavg()[0]:.1f}")
+    rates = {}
+    for n in sorted(args.scaling):
+        command = [sys.executable, str(Path(__file__).resolve()), "--scaling-child", str(n),
+                   "--model", str(args.model), "--cache-dir", str(args.cache_dir),
+                   "--seed", str(args.seed), "--repeat", str(args.repeat),
+                   "--scaling-years", *map(str, args.scaling_years),
+                   *(["--tracemalloc"] if args.tracemalloc else [])]
+        line = _run(command).strip().splitlines()[-1]
+        rates[n] = float(re.search(r"runs_per_cpu_s=(\d+)", line).group(1))
+        print(f"{line} cpu_vs_N={min(rates)}: {rates[n] / rates[min(rates)]:.2f} "
+              f"(load {os.getloadavg()[0]:.1f})")
+    low, high = min(rates.values()), max(rates.values())
+    print(f"scaling spread (runs per CPU second, which the load of a shared machine "
+          f"disturbs least): slowest/fastest {low / high:.2f} over N = "
+          f"{', '.join(f'{n:,}' for n in sorted(rates))}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.scaling_child is not None:
+        return scaling_child(args)
     why = missing_tools(args.peer)
     if why is not None:
         print(f"bench_peer: skipped ({why}; SDEverywhere's C needs node, npm and gcc)")
@@ -196,36 +311,46 @@ def main(argv: list[str] | None = None) -> int:
     for each in models:  # warm-up: first-call set-up
         each.run(head(params, 10), outputs, check_finite=False)
     subset = head(params, args.loop_subset)
+    loop_cpu = time.process_time()
     loop_seconds, _ = loop_runs(model, args.cache_dir, subset, outputs, years)
+    loop_cpu = args.loop_subset / (time.process_time() - loop_cpu)
     loop_rate = args.loop_subset / loop_seconds
     print(f"(a) plain PySD loop: {args.loop_subset} runs in {loop_seconds:.2f} s = "
-          f"{loop_rate:.1f} runs/s")
+          f"{loop_rate:.1f} runs/s ({loop_cpu:.1f} runs per CPU second)")
     print(f"{'N':>8} {'PySD loop/s':>12} {'plansim 1 thread/s':>19} "
           f"{f'plansim {threads} threads/s':>20} {'SDE C -O2/s':>12} {'1 thread/SDE':>12} "
-          f"{'plansim/loop':>13} {'peak RSS MiB':>13} {'SDE RSS MiB':>12}")
+          f"{'plansim/loop':>13} {'peak RSS MiB':>13} {'SDE RSS MiB':>12} "
+          f"{'CPU: 1 thread/SDE':>18} {'CPU: plansim/loop':>18}")
     ratios = {}
     for n in sorted(args.sizes):
         runs = head(params, n)
         keep = n == min(args.sizes)
         # the three engines in turn, --repeat rounds, the fastest of each kept: the load of
         # a shared machine changes by the second, so each round sees about the same load
-        one = rate = sde_rate = 0.0
+        one = rate = sde_rate = one_cpu = sde_cpu = 0.0
         sde_values = None
         for round_ in range(max(args.repeat, 1)):
-            one = max(one, n / fastest(lambda runs=runs: vm.run(runs, outputs,
-                                                                check_finite=False), 1))
+            wall, cpu = time.perf_counter(), time.process_time()
+            vm.run(runs, outputs, check_finite=False)
+            one = max(one, n / (time.perf_counter() - wall))
+            one_cpu = max(one_cpu, n / (time.process_time() - cpu))
             if threads > 1:
                 rate = max(rate, n / fastest(
                     lambda n=n: sliced_run(models, pool, params, n, outputs), 1))
+            cpu = children_cpu()
             sde, values = run_sde(binary, args.work, params, n, len(outputs), len(years),
                                   keep and round_ == 0, 1)
+            if not (keep and round_ == 0):  # (the run writing its outputs to a file: not timed)
+                sde_cpu = max(sde_cpu, n / max(children_cpu() - cpu, 1e-9))
             sde_rate = max(sde_rate, sde)
             sde_values = values if values is not None else sde_values
         rate = rate if threads > 1 else one
         ratios[n] = (one / sde_rate, rate / sde_rate)
         print(f"{n:>8} {loop_rate:>12.1f} {one:>19.0f} {rate:>20.0f} {sde_rate:>12.0f} "
               f"{ratios[n][0]:>12.2f} "
-              f"{one / loop_rate:>13.0f} {peak_rss_mib():>13.0f} {children_rss_mib():>12.0f}")
+              f"{one / loop_rate:>13.0f} {peak_rss_mib():>13.0f} {children_rss_mib():>12.0f} "
+              f"{one_cpu / sde_cpu if sde_cpu else float('nan'):>18.2f} "
+              f"{one_cpu / loop_cpu:>18.0f}")
         if keep:
             worst, median = agreement(vm.run(runs, outputs, check_finite=False), sde_values,
                                       outputs)
@@ -236,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     at = "" if size == RATIO_SIZE else f" (N={size})"
     if threads > 1:
         print(f"sde ratio on {threads} threads: {ratios[size][1]:.2f}{at}")
+    scaling(args)
     print(f"sde ratio: {ratios[size][0]:.2f}{at}")
     return 0
 

@@ -1,6 +1,7 @@
-"""RANDOM functions in a plan project (issue 21): run ``r`` of an ensemble draws its noise
-from the stream ``[seed, r]`` (its index in the whole ensemble, the command's seed), so
-results do not depend on the block size or the number of workers, and seeds differ."""
+"""RANDOM functions in a plan project (issue 21): a run draws its noise from the stream
+``[seed, f]`` (``f`` its future's index in the command's futures sample, the command's
+seed), so results do not depend on the block size, the number of workers or the lever
+setting the future is run under (common random numbers), and seeds differ."""
 
 from __future__ import annotations
 
@@ -80,8 +81,49 @@ def test_sweep_of_a_noisy_model_is_the_same_with_one_or_two_workers(noisy_valley
     assert set(one.data_vars) == set(two.data_vars)
     for name in one.data_vars:
         np.testing.assert_array_equal(one[name].values, two[name].values, err_msg=name)
-    # the same future under another lever setting meets other noise (run r: stream [seed, r])
     assert one["groundwater"].values.std() > 0
+
+
+def test_a_future_meets_the_same_noise_under_every_lever_setting(noisy_valley: Path) -> None:
+    """Common random numbers: the levers act from the policy start year (2018), so before
+    it a future's groundwater is the same under any lever setting only if its noise is;
+    the futures differ from each other, and the levers still change the later years."""
+    scen = _scenario(noisy_valley)
+    futures = sample.futures(scen, 12, seed=5)
+    off, on = (ensemble.run(scen, futures, levers={"drip irrigation": v, "land retirement": v / 50},
+                            block_size=5)["groundwater"] for v in (0.0, 1.0))
+    before = off["time"].values <= 2018
+    np.testing.assert_array_equal(on.values[:, before], off.values[:, before])
+    assert np.unique(off.values[:, before][:, -1]).size == 12  # each future its own noise
+    assert (on.values[:, -1] != off.values[:, -1]).all()  # the levers act after 2018
+
+
+def test_a_sweep_runs_each_future_with_its_own_noise_under_every_setting(
+        noisy_valley: Path, tmp_path: Path) -> None:
+    """Run ``setting * futures + future`` of a sweep equals ``future`` of the ensemble run
+    under that setting (reach's ensemble: the stream of the future, not of the run)."""
+    out = tmp_path / "sweep"
+    assert cli.main(["sweep", "--project", str(noisy_valley),
+                     str(noisy_valley / "plan" / "sweep.toml"), "--out", str(out)]) == 0
+    store = xr.open_zarr(out / "sweep.zarr").load()
+    scen = _scenario(noisy_valley)
+    futures = sample.futures(scen, 20, seed=2)  # sweep.toml: seed 2, 20 futures
+    for setting in (0, int(store["setting"].max())):
+        runs = store["setting"].values == setting
+        levers = {k: float(store[k].values[runs][0]) for k in ("drip irrigation",
+                                                               "land retirement")}
+        alone = ensemble.run(scen, futures, levers=levers)["groundwater"]
+        swept = store["groundwater"].values[runs]
+        np.testing.assert_array_equal(swept, alone.sel(time=[2020, 2030]).values,
+                                      err_msg=f"setting {setting}")
+
+
+def test_a_sensitivity_design_keys_noise_by_its_uncertainties() -> None:
+    from simulator.analyze.sensitivity import design_futures
+
+    values = {"a": np.array([1.0, 2.0, 1.0, 3.0, 2.0]), "lever": np.array([0, 0, 1, 1, 1.0])}
+    np.testing.assert_array_equal(design_futures(values, {"a"}), [0, 1, 0, 3, 1])
+    np.testing.assert_array_equal(design_futures(values, set()), [0, 0, 0, 0, 0])
 
 
 def test_ensemble_threads_give_the_bits_of_one_thread(noisy_valley: Path) -> None:
@@ -97,10 +139,14 @@ def test_ensemble_threads_give_the_bits_of_one_thread(noisy_valley: Path) -> Non
 def test_block_size_comes_from_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     from simulator.running import memory
 
+    monkeypatch.setattr(memory, "available", lambda: 1 << 40)
     monkeypatch.setenv(memory.ENV, "400M")  # an eighth: 50 MiB, 2,621 runs of 20 KB
     assert memory.block_size(1_000_000) == 400 * 2**20 // (8 * memory.BLOCK_BYTES_PER_RUN)
     assert memory.block_size(700) == 700
     monkeypatch.setenv(memory.ENV, "100G")
     assert memory.block_size(1_000_000) == memory.MAX_BLOCK
+    # a shared machine with less memory available now than the limit: blocks fit in it
+    monkeypatch.setattr(memory, "available", lambda: 400 * 2**20)
+    assert memory.block_size(1_000_000) == 400 * 2**20 // (8 * memory.BLOCK_BYTES_PER_RUN)
     monkeypatch.setenv(memory.THREADS_ENV, "3")
     assert memory.threads() == 3

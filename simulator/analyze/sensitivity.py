@@ -153,15 +153,31 @@ def parse_outputs(spec: str | None, scenario: Scenario) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def design_futures(values: dict[str, np.ndarray], uncertainties) -> np.ndarray:
+    """Each design row's future: the index of the first row with the same values of every
+    uncertainty (rows that differ only in levers are one future, and meet the same noise);
+    every row is future 0 when the design varies no uncertainty."""
+    names = sorted(k for k in values if k in uncertainties)
+    n = len(next(iter(values.values())))
+    if not names:
+        return np.zeros(n, dtype=np.int64)
+    rows = np.column_stack([np.asarray(values[k], dtype=float) for k in names])
+    _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    return first[inverse.ravel()].astype(np.int64)
+
+
 def scenario_function(scenario: Scenario, outputs: list[str], seed: int = 0):
     """``values -> (run, output)`` for a scenario: one vectorised ensemble per call (a
-    model's RANDOM functions draw run ``i``'s noise from the stream ``[seed, i]``)."""
+    model's RANDOM functions draw a run's noise from the stream ``[seed, f]``, ``f`` the
+    first row of the design with the same uncertainties: :func:`design_futures`)."""
     wanted = sorted({o.split(":")[0] for o in outputs if ":" in o})
 
     def function(values: dict[str, np.ndarray]) -> xr.DataArray:
         n = len(next(iter(values.values())))
         samples = xr.Dataset({k: ("run", v) for k, v in values.items()
-                              if k in scenario.uncertainties}, coords={"run": np.arange(n)},
+                              if k in scenario.uncertainties},
+                             coords={"run": np.arange(n), ensemble.FUTURE: (
+                                 "run", design_futures(values, scenario.uncertainties))},
                              attrs={"seed": int(seed)})
         levers = {k: v for k, v in values.items() if k in scenario.levers}
         data = ensemble.run(scenario, samples, levers=levers, names=wanted)

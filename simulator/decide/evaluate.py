@@ -196,9 +196,9 @@ class Evaluator(Settings):
         params = ensemble.parameters(self.scenario, samples, levers)
         project = self.scenario.project
         if self._prefix is None:
-            # RANDOM functions: each future keeps its own stream (its run label), as in
-            # ensemble.run, whatever setting or chunk it is run in
-            keys = np.asarray(self.samples["run"].values, dtype=np.int64)[np.tile(runs, k)]
+            # RANDOM functions: each future keeps its own stream (ensemble.noise_keys), as
+            # in ensemble.run, whatever setting or chunk it is run in
+            keys = ensemble.noise_keys(self.samples)[np.tile(runs, k)]
             data = simulate.run(params, self._indicators, project=project, years=self._years,
                                 seed=int(self.samples.attrs.get("seed", 0)), run_keys=keys)
         else:

@@ -57,7 +57,13 @@ all made here, none in the model:
    (:mod:`.overhead`), with PySD's answers.
 6. Euler step.  ``Macro.state`` packs the states with ``np.array(dtype=object)``,
    which numpy turns into a 2-D object array for run-shaped states; the step is
-   the same ``state + ddt * dt`` over a list (see :func:`_euler_step`).
+   the same ``state + ddt * dt`` over a list (see :func:`_euler_step`).  Per step
+   (:mod:`.stepping`), with the same numpy calls in the same order: from its third
+   step a stock's new state is written into the array of its state two steps before
+   (double buffering; models with DELAY FIXED or macros keep the allocating step),
+   PySD's step cache answers without a ``KeyError`` per first call, constants come
+   from a closure, SMOOTH rolls its state by slicing, the clock's return-time test is
+   plain float arithmetic.
 
 7. Subscripts.  In a model with subscripts a bare ``(N,)`` array would meet
    PySD's DataArrays by position, so there the runs are a named ``run``
@@ -91,9 +97,10 @@ all made here, none in the model:
    run with that run's arguments: the bits plain PySD gives after
    ``np.random.seed([seed, i])`` (computing the same outputs), reproducible and
    independent of N.  An ensemble run in blocks gives each run's index in the whole
-   ensemble (``run(..., run_keys=)``; plan projects: the ``run`` label and the
-   command's ``--seed``), so a run's noise does not depend on the block size or the
-   number of workers.  Cost: a Python call per run at every draw.  A draw inside an
+   ensemble (``run(..., run_keys=)``; plan projects: the run's future, see
+   ``simulator.running.ensemble.noise_keys``, and the command's ``--seed``), so a run's
+   noise does not depend on the block size, the number of workers or the lever setting
+   its future is run under (common random numbers).  Cost: a Python call per run at every draw.  A draw inside an
    IF THEN ELSE branch that only some runs take is refused by name.
 
 Modules, in the order of the stages: :mod:`.constructs` (what a model uses,

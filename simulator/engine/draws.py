@@ -6,8 +6,8 @@ RANDOM UNIFORM and RANDOM 0 1, ``scipy.stats.truncnorm.rvs``/``truncexpon.rvs``
 and RANDOM EXPONENTIAL, one call per evaluation of the variable.  The engine gives
 run ``i`` of an ensemble seeded ``seed`` its own ``np.random.RandomState([seed, i])``
 (``i`` the run's index in the whole ensemble, given as ``run_keys`` when an ensemble
-runs in blocks: plan projects key it by the run's label, so a future's noise does not
-depend on the block size or the number of workers)
+runs in blocks: plan projects key it by the run's future, so a future's noise does not
+depend on the block size, the number of workers or the lever setting it is run under)
 and makes each of PySD's calls once per run, on that run's stream and that run's
 arguments.  PySD evaluates the same variables in the same order for every run, so
 run ``i`` draws exactly what plain PySD draws after ``np.random.seed([seed, i])``

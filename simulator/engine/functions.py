@@ -216,6 +216,10 @@ def _power(base: Any, exponent: Any, *, real_part: bool = False) -> Any:
     straight into a subscripted variable, ``value.loc[...] = a ** b``, which keeps
     the real part of a complex value) it is the real part of Python's complex result.
     """
+    if (_FLOAT_POWER_IS_C_POW and not real_part
+            and (type(base) is np.ndarray or type(exponent) is np.ndarray)
+            and type(base) is not xr.DataArray and type(exponent) is not xr.DataArray):
+        return np.float_power(base, exponent)  # the branch below, without its dispatch
     kind = _runs_only((base, exponent))
     if kind is False:
         return base ** exponent  # subscripted: numpy's power, as in PySD's run

@@ -57,6 +57,7 @@ class _ArrayOutput(OutputHandlerInterface):
                                          dtype=np.float64)
                            for key in self.capture_elements_step if self.dims[key]})
         self.constants = {}
+        self.module = model.components._components  # each output's component, read directly
 
     def update(self, model: Any) -> None:
         column = len(self.times)
@@ -65,9 +66,13 @@ class _ArrayOutput(OutputHandlerInterface):
                 raise EngineError(f"PySD saved more than the {column} requested years")
             self._grow()  # PySD's own saved steps (control values changing in the run)
         self.times.append(float(model.time()))
-        components = model.components
+        module, dims = self.module, self.dims
         for key, array in self.steps.items():
-            array[column] = _run_block(getattr(components, key)(), self.dims[key])
+            value = getattr(module, key)()
+            if type(value) is np.ndarray and not dims[key]:
+                array[column] = value  # (what _run_block passes as it is)
+            else:
+                array[column] = _run_block(value, dims[key])
 
     def _grow(self) -> None:
         """Twice the columns: the saved steps are only known as PySD's clock runs."""

@@ -29,8 +29,9 @@ _SUBSCRIPTS_ONLY_NAME = "_subscripts_only"
 def _run_array(value: Any, n: int) -> np.ndarray:
     """``value`` as a numpy array of shape ``(n,)``; values (and integer dtypes) kept.
 
-    An array that already has that shape is returned as it is: the engine and
-    PySD never write into a value in place (states are replaced by new arrays).
+    An array that already has that shape is returned as it is: neither PySD nor the
+    engine writes into a value it did not allocate (the engine's Euler step writes only
+    into the state arrays it allocated, see :class:`~.stepping.EulerStep`).
     """
     if isinstance(value, np.ndarray) and value.shape == (n,):
         return value
@@ -166,10 +167,16 @@ def _assign_mask(value: xr.DataArray, mask: np.ndarray, element: Any) -> xr.Data
 
 
 def _as_real(value: Any) -> Any:
-    """PySD's ``float(value)``; for a run array, every run's value as a float64."""
+    """PySD's ``float(value)``; for a run array, every run's value as a float64.
+
+    A float64 array is returned as it is (no copy): nothing writes into a value it did
+    not allocate (:class:`~.stepping.EulerStep` writes only into state arrays it allocated).
+    """
+    if type(value) is np.ndarray and value.ndim:
+        return value.astype(np.float64, copy=False)
     if isinstance(value, xr.DataArray) and RUN in value.dims or (
             isinstance(value, np.ndarray) and value.ndim):
-        return value.astype(np.float64)
+        return value.astype(np.float64, copy=False)
     return float(value)
 
 

@@ -14,6 +14,7 @@ from pysd.py_backend.model import Macro
 from .errors import EngineError
 from .functions import _if_then_else, _zidz
 from .runs import _named_run_value, _run_array
+from .stepping import RunSmooth
 
 
 class _Broadcast:
@@ -145,7 +146,7 @@ _UNIFORM_ATTRS: dict[type, tuple[str, str]] = {
     _st.DelayN: ("order_func", "order"), _st.DelayFixed: ("delay_time_func", "delay time")}
 _RUN_CLASSES: dict[type, type] = {_st.Delay: _RunDelay, _st.DelayN: _RunDelayN,
                                   _st.Trend: _RunTrend, _st.Forecast: _RunForecast,
-                                  _st.SampleIfTrue: _RunSampleIfTrue}
+                                  _st.SampleIfTrue: _RunSampleIfTrue, _st.Smooth: RunSmooth}
 
 
 def _euler_step(model: pysd.py_backend.model.Model, dt: float) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pysd
 import xarray as xr
+from pysd.py_backend.components import Time
 from pysd.py_backend.external import ExtLookup
 from pysd.py_backend.model import Macro
 
@@ -69,6 +70,7 @@ from .statefuls import (
     _Uniform,
     plain_packing_issue,
 )
+from .stepping import EulerStep, RunTime, add_constant_cache, use_step_cache
 from .translate import model_hash, translate
 from .vectors import VECTOR_FUNCTIONS
 
@@ -186,12 +188,17 @@ class VectorModel(_GivenParameters):
         module = self._model.components._components
         self._runs.named = bool(getattr(module, "_subscript_dict", None))
         self._make_model_array_safe(self._model, self._stateful_owners())
-        self._model._euler_step = lambda dt: _euler_step(self._model, dt)
+        self._step = EulerStep(self._model, in_place=True, nested=_euler_step)
+        self._model._euler_step = self._step
+        self._model._add_constant_cache = lambda: add_constant_cache(self._model)
+        if type(self._model.time) is Time:
+            self._model.time.__class__ = RunTime
         set_up_once(self._model)  # PySD's per-call counts and name scans, once
 
     def _make_model_array_safe(self, model: Any, owners: Mapping[str, str]) -> None:
         """Array versions into a loaded model's (or macro's) module, lookups, statefuls."""
         module = model.components._components
+        use_step_cache(model)
         if self._runs.named:
             for py in set(model._namespace.values()):
                 component = getattr(module, py, None)
@@ -341,6 +348,7 @@ class VectorModel(_GivenParameters):
             lookup.warned = set()
         for element in model._stateful_elements.values():
             element.shape_info = None  # else the last run's shapes are imposed on the new state
+        self._step.reset()
         py_outputs = [self._names.py_of_real[real] for real in out_names]
         columns = len(times) if times is not None else max(len(control.default_years()), 1)
         with np.errstate(all="ignore"), self._named_failures():

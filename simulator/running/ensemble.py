@@ -21,6 +21,10 @@ from ..inputs import history, model
 from ..inputs.scenario import Scenario
 from . import memory, simulate
 
+FUTURE = "future"
+"""An optional coordinate of a samples dataset over ``run``: each run's future (its index
+in the command's futures sample), the key of its RANDOM streams (:func:`noise_keys`)."""
+
 BLOCK_SIZE = memory.MIN_BLOCK
 """The smallest block :func:`run` chooses (its block size comes from memory,
 :func:`simulator.running.memory.block_size`)."""
@@ -39,20 +43,32 @@ def parameters(scenario: Scenario, samples: xr.Dataset,
     return params
 
 
+def noise_keys(samples: xr.Dataset) -> np.ndarray:
+    """The key of each run's RANDOM streams: its future (the ``future`` coordinate, else
+    the ``run`` label, which is the future's index when every run is another future).
+
+    Common random numbers: run ``r`` draws from the stream ``[seed, key[r]]``, so the same
+    future meets the same noise under every lever setting a command tries (reach's plan
+    and its nearest reachable plan, a sweep's settings, a lever search's candidates, a
+    sensitivity design's lever columns), and a lever's effect is not mixed with the noise.
+    """
+    key = samples[FUTURE] if FUTURE in samples.coords else samples["run"]
+    return np.asarray(key.values, dtype=np.int64)
+
+
 def run_block(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalSet,
               levers: dict | None = None, names: list[str] | None = None,
               years=None) -> xr.Dataset:
     """Indicators ``(run, time)``, inputs ``(run,)``, goal margins and plausibility.
 
-    RANDOM functions: run ``r`` (the ``run`` label of ``samples``, its index in the whole
-    ensemble) draws from the stream ``[seed, r]``, ``seed`` the samples' ``seed``
-    attribute (the command's ``--seed``; 0 if absent), so its noise is the same in a
-    block of any size and in any worker.
+    RANDOM functions: a run draws from the stream ``[seed, f]``, ``f`` its future
+    (:func:`noise_keys`) and ``seed`` the samples' ``seed`` attribute (the command's
+    ``--seed``; 0 if absent), so its noise is the same in a block of any size, in any
+    worker and under any lever setting.
     """
     params = parameters(scenario, samples, levers)
     data = simulate.run(params, names, project=scenario.project, years=years,
-                        seed=int(samples.attrs.get("seed", 0)),
-                        run_keys=np.asarray(samples["run"].values, dtype=np.int64))
+                        seed=int(samples.attrs.get("seed", 0)), run_keys=noise_keys(samples))
     return assess(scenario, samples, goal_set, params, data)
 
 

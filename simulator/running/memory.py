@@ -36,6 +36,19 @@ def physical() -> int:
         return 8 << 30
 
 
+def available() -> int:
+    """Memory the machine can give now without swapping (Linux ``MemAvailable``), else
+    the physical memory."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return physical()
+
+
 def limit(given: str | None = None) -> int:
     """The limit: ``given`` (``--max-memory``), else ``PLANSIM_MAX_MEMORY``, else half of RAM."""
     if given is not None:
@@ -83,10 +96,11 @@ def threads() -> int:
 
 def block_size(runs: int, given: str | None = None) -> int:
     """Runs per vectorised block for an ensemble of ``runs``: as many as an eighth of the
-    memory limit holds (:data:`BLOCK_BYTES_PER_RUN` each), within [:data:`MIN_BLOCK`,
-    :data:`MAX_BLOCK`], and never more than ``runs``.  Results do not depend on it (each
-    run's arithmetic is its own; RANDOM streams are keyed by the run's global index)."""
-    fits = limit(given) // (BLOCK_SHARE * BLOCK_BYTES_PER_RUN)
+    memory limit, or of the memory available now if less (a shared machine), holds
+    (:data:`BLOCK_BYTES_PER_RUN` each), within [:data:`MIN_BLOCK`, :data:`MAX_BLOCK`],
+    and never more than ``runs``.  Results do not depend on it (each
+    run's arithmetic is its own; RANDOM streams are keyed by the run's future)."""
+    fits = min(limit(given), available()) // (BLOCK_SHARE * BLOCK_BYTES_PER_RUN)
     return max(1, min(runs, max(MIN_BLOCK, min(MAX_BLOCK, fits))))
 
 

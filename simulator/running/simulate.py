@@ -56,8 +56,9 @@ def run(params: dict | xr.Dataset, names: list[str] | None = None, *, project: P
 
     A model with RANDOM functions draws run ``i``'s noise from the stream ``[seed,
     run_keys[i]]`` (default ``[seed, i]``; see :mod:`simulator.engine.draws`): callers
-    running an ensemble in blocks give each run's index in the whole ensemble, so its
-    noise depends on (seed, run) only, whatever the block size or number of workers.
+    give each run's future (:func:`simulator.running.ensemble.noise_keys`), so its noise
+    depends on (seed, future) only, whatever the block size, number of workers or
+    lever setting.
     """
     names = list(project.indicators) if names is None else names
     years = _years(project, names, years)

@@ -57,8 +57,10 @@ def compute_block(task: dict) -> dict:
     _check_worker(str(project.model), str(project.cache_dir), task["model_hash"],
                   task["versions"])
     runs = np.arange(task["start"], task["stop"])
+    # RANDOM functions: the stream of each run's future, the same under every setting
     samples = xr.Dataset({k: ("run", v) for k, v in task["samples"].items()},
-                         coords={"run": runs}, attrs={"seed": task["seed"]})
+                         coords={"run": runs, ensemble.FUTURE: ("run", task["future"])},
+                         attrs={"seed": task["seed"]})
     data = ensemble.run_block(task["scenario"], samples, task["goal_set"],
                               levers=task["levers"], names=task["names"])
     if [str(g) for g in data["goal"].values] != task["goals"]:
@@ -97,7 +99,7 @@ class Tasks:
         setting, future = runs // spec.futures, runs % spec.futures
         return {"block": block, "start": start, "stop": stop, "scenario": spec.scenario,
                 "goal_set": self.goal_set, "names": self.names,
-                "samples": {k: v[future] for k, v in self.futures.items()},
+                "samples": {k: v[future] for k, v in self.futures.items()}, "future": future,
                 "calibration_set": (None if self.calibration_set is None
                                     else self.calibration_set[future]),
                 "levers": {k: spec.settings[setting, j] for j, k in enumerate(spec.levers)},
