@@ -94,11 +94,25 @@ def test_synthetic_frontier_has_the_known_answer(synthetic) -> None:
     assert synthetic["ranking_stability"]["blocking_goals"] == ["b"]
 
 
+def test_search_stops_when_the_pareto_set_stops_improving(synthetic) -> None:
+    """With room for 60 generations the search stops on its own, once the Pareto set's
+    hypervolume has stopped growing (here after 40), with the answer of the 40-generation
+    search; with 16 the set is still improving, and the search says so."""
+    assert synthetic["search"]["generations_run"] == 40
+    longer = _frontier(generations=60)
+    assert longer["search"]["front_stable"] and longer["search"]["generations_run"] == 40
+    assert {k: v for k, v in longer.items() if k != "search"} == \
+        {k: v for k, v in synthetic.items() if k != "search"}
+    short = _frontier(generations=16)["search"]
+    assert not short["front_stable"] and short["generations_run"] == 16
+
+
 def test_random_pick_fails(monkeypatch) -> None:
     """The same budget of random settings misses the known answer: the checks detect it."""
     def random_pick(evaluator, masks, seed, generations, population):
         rng = np.random.default_rng(seed)
         evaluator.evaluate(rng.random((generations * population, 4)))
+        return {"generations_run": generations, "front_stable": False}
 
     monkeypatch.setattr(pareto, "search", random_pick)
     checks = _checks(_frontier())

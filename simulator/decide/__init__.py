@@ -100,8 +100,7 @@ def search_futures(evaluator: Evaluator, search_runs: int = SEARCH_RUNS) -> Eval
     counted = np.flatnonzero(plan.ok[0])[:search_runs]
     if counted.size == 0:
         counted = np.arange(min(search_runs, evaluator.n))
-    return Evaluator(evaluator.scenario, evaluator.samples.isel(run=counted),
-                     workers=evaluator.workers, branched=True)
+    return evaluator.subset(counted)
 
 
 def frontier(scenario: Scenario, target: float = DEFAULT_TARGET, runs: int = DEFAULT_RUNS,

@@ -148,7 +148,7 @@ def build(search, full, goal_set, groups: dict[str, tuple[str, ...]], target: fl
     maximal = _maximal(plan_eval, 0, goals, target, "scenario", plan_levers, 5)
 
     masks = pareto.group_masks(goals, groups)
-    pareto.search(search, masks, seed, generations, population)
+    ran = pareto.search(search, masks, seed, generations, population)
     front = pareto.pareto_set(search, masks)
     archive = search.evaluate(search.archive())  # every searched setting, evaluated once
     setting = archive.levers[_best_searched_set(archive, target)]
@@ -179,6 +179,7 @@ def build(search, full, goal_set, groups: dict[str, tuple[str, ...]], target: fl
                           for g in goal_set.goals}
     out["search"] = {"futures": int(search.n), "settings_evaluated": int(search.evaluated),
                      "generations": int(generations), "population_size": int(population),
+                     **ran,
                      "optimiser": "pymoo NSGA-III"}
     return out
 
