@@ -137,9 +137,13 @@ def test_relaxation_closed_form() -> None:
 
 def test_workers_give_the_same_numbers() -> None:
     settings = np.random.default_rng(1).random((40, 4))
-    one, two = Synthetic(workers=1), Synthetic(workers=2)
+    one, two, shared = Synthetic(workers=1), Synthetic(workers=2), Synthetic(workers=2)
     a, b = one.evaluate(settings), two.evaluate(settings)
     assert np.array_equal(a.margin, b.margin) and np.array_equal(a.ok, b.ok)
+    with evaluate.shared_workers([shared], 2):  # one set of processes for every call
+        c = np.concatenate([shared.evaluate(settings[:20]).margin,
+                            shared.evaluate(settings[20:]).margin])
+    assert np.array_equal(a.margin, c)
 
 
 def test_branched_runs_equal_full_runs_bit_for_bit(monkeypatch) -> None:
@@ -149,6 +153,10 @@ def test_branched_runs_equal_full_runs_bit_for_bit(monkeypatch) -> None:
     futures = sample.futures(scen, 60, 0)
     one, two = Evaluator(scen, futures, workers=1), Evaluator(scen, futures, workers=2)
     assert one._prefix is not None and two._prefix is not None  # branched, not full runs
+    some = np.array([41, 3, 17])  # a subset continues the held state of all 60 futures
+    assert np.array_equal(one.subset(some).evaluate(one.plan).margin[0],
+                          Evaluator(scen, futures.isel(run=some)).evaluate(one.plan).margin[0],
+                          equal_nan=True)
     rng = np.random.default_rng(0)
     settings = one.bounds[:, 0] + rng.random((4, len(one.names))) * np.ptp(one.bounds, axis=1)
     settings[0] = one.plan

@@ -17,10 +17,12 @@ number of workers (elementwise arithmetic run by run; tests check 1 against 2).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import multiprocessing
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +37,7 @@ from ..running import ensemble, simulate
 CHUNK_RUNS = 20_000  # runs per engine call (settings x futures)
 FUTURES_BLOCK = 5_000  # futures per engine call, at most (blocks: work for both cores)
 _TASK = None  # the function forked workers run (inherited at the fork)
+_SHARED: dict = {"pool": None, "settings": []}  # :func:`shared_workers`' pool, evaluators
 
 
 @dataclass
@@ -120,6 +123,10 @@ class Settings:
     # -- running
 
     def _map(self, items: list[tuple]) -> list[tuple]:
+        shared = [i for i, s in enumerate(_SHARED["settings"]) if s is self]
+        if _SHARED["pool"] is not None and shared and self.workers > 1 and len(items) > 1:
+            return _SHARED["pool"].starmap(_run_shared, [(shared[0], *item) for item in items],
+                                           chunksize=1)
         return forked_map(self._run, items, self.workers)
 
     def _run(self, chunk: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray,
@@ -280,14 +287,13 @@ class Evaluator(Settings):
             {v: (("run", "time"), np.concatenate([head[v].values[rows][:, before],
                                                   tail[v].values], axis=1))
              for v in self._goal_variables},
-            coords={"run": tail["run"].values,
-                    "time": np.concatenate([head["time"].values[before],
-                                            tail["time"].values])})
+            coords={"time": np.concatenate([head["time"].values[before],
+                                            tail["time"].values])})  # runs unlabelled:
+        # nothing for xarray to align while the goals are read
         data = indicators.from_model_output(raw, self.scenario.project.indicators,
                                             self._goal_indicators)
         if not inside.all():  # as ensemble.assess: goals read on zeros, then discarded
-            data = data.where(xr.DataArray(inside, dims="run", coords={"run": data["run"]}),
-                              0.0)
+            data = data.where(xr.DataArray(inside, dims="run"), 0.0)
         out = goals_mod.evaluate(data, self.goal_set)
         margin = np.where(inside[:, None], out["margin"].transpose("run", "goal").values,
                           np.nan)
@@ -314,6 +320,28 @@ class Evaluator(Settings):
         times = np.concatenate([head["time"].values[before], tail["time"].values])
         return xr.Dataset(variables, coords={"run": tail["run"].values, "time": times},
                           attrs=tail.attrs)
+
+
+@contextlib.contextmanager
+def shared_workers(settings: list[Settings], workers: int) -> Iterator[None]:
+    """Within the block, the evaluations of ``settings`` run on one set of ``workers``
+    processes forked on entry (each holding these evaluators as they are then: their
+    futures and held state do not change), not on a set forked for every call; the
+    numbers are the same."""
+    if workers <= 1 or threading.active_count() > 1 or _SHARED["pool"] is not None:
+        yield
+        return
+    _SHARED["settings"] = list(settings)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            _SHARED["pool"] = pool
+            yield
+    finally:
+        _SHARED["pool"], _SHARED["settings"] = None, []
+
+
+def _run_shared(index: int, *args):
+    return _SHARED["settings"][index]._run(*args)
 
 
 def forked_map(function, items: list[tuple], workers: int) -> list:
