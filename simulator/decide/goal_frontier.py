@@ -31,28 +31,35 @@ def _needed(n_counted: int, target: float) -> int:
 
 def maximal_sets(met: np.ndarray, ok: np.ndarray, target: float,
                  limit: int = 5) -> list[tuple[np.ndarray, float, int]]:
-    """Maximal goal sets (boolean masks) with P >= target, as (mask, probability, count)."""
+    """Maximal goal sets (boolean masks) with P >= target, as (mask, probability, count).
+
+    From every goal meeting the target alone, goals are added greedily (the one that
+    keeps the most runs holding, the first on a tie) while the set still reaches it; all
+    starting goals grow together (their counts are one matrix product a step).
+    """
     met = met[ok]
     n, g = met.shape
     if n == 0:
         return []
     need = _needed(n, target)
+    columns = met.astype(float)  # counts by matrix product: exact (integers below 2^53)
+    hold = met.T.copy()  # (start, run)
+    chosen = np.eye(g, dtype=bool)  # (start, goal)
+    started = hold.sum(axis=1) >= need
+    active = started.copy()
+    while active.any():
+        rows = np.flatnonzero(active)
+        counts = hold[rows].astype(float) @ columns
+        counts[chosen[rows]] = -1
+        best = np.argmax(counts, axis=1)
+        grows = counts[np.arange(len(rows)), best] >= need
+        chosen[rows[grows], best[grows]] = True
+        hold[rows[grows]] &= met[:, best[grows]].T
+        active[rows[~grows]] = False
     found: dict[bytes, tuple[np.ndarray, float, int]] = {}
-    for start in range(g):
-        hold = met[:, start].copy()
-        if hold.sum() < need:
-            continue
-        chosen = np.zeros(g, dtype=bool)
-        chosen[start] = True
-        while True:
-            counts = (met & hold[:, None]).sum(axis=0)
-            counts[chosen] = -1
-            best = int(np.argmax(counts))
-            if counts[best] < need:
-                break
-            chosen[best] = True
-            hold &= met[:, best]
-        found.setdefault(chosen.tobytes(), (chosen, int(hold.sum()) / n, int(hold.sum())))
+    for start in np.flatnonzero(started):
+        count = int(hold[start].sum())
+        found.setdefault(chosen[start].tobytes(), (chosen[start].copy(), count / n, count))
     ranked = sorted(found.values(), key=lambda s: (-s[0].sum(), -s[1], s[0].tobytes()))
     return ranked[:limit]
 
