@@ -20,8 +20,9 @@ import pytest
 from simulator import sample
 from simulator.decide import evaluate, goal_frontier, pareto, search
 from simulator.decide.evaluate import Evaluator, Settings
+from simulator.engine import branch
 from simulator.inputs import goals, scenario
-from simulator.running import ensemble
+from simulator.running import ensemble, simulate
 
 N = 2000
 
@@ -173,6 +174,42 @@ def test_branched_runs_equal_full_runs_bit_for_bit(monkeypatch) -> None:
                               equal_nan=True)
         assert np.array_equal(full["met"].transpose("run", "goal").values, a.met[j])
         assert np.array_equal(full["plausible"].values, a.ok[j])
+
+
+def test_continued_runs_are_read_as_ensemble_assess_reads_them(monkeypatch) -> None:
+    """Karamay: the branched path's own reading (goals on their own indicators, the history
+    screen taken from the held years) equals ensemble.assess on the same continued runs,
+    also for runs that leave the model's domain in a goal's variable or in another (the
+    design card's goals: levels, which ensemble.assess can read on such runs' zeros)."""
+    scen = scenario.load("plan").with_goals("design_card")
+    futures = sample.futures(scen, 40, 0)
+    ev = Evaluator(scen, futures, workers=1)
+    other = next(v for v in ev._variables if v not in ev._goal_variables)
+    real = branch.run_from
+
+    def some_outside(*args, **kwargs):
+        out = real(*args, **kwargs)
+        for var, first in ((other, 0), (ev._goal_variables[0], 1)):
+            values = out[var].values.copy()
+            values[first::4, -1] = np.nan
+            out[var] = (out[var].dims, values)
+        return out
+
+    monkeypatch.setattr(branch, "run_from", some_outside)
+    rng = np.random.default_rng(2)
+    chunk = ev.bounds[:, 0] + rng.random((3, len(ev.names))) * np.ptp(ev.bounds, axis=1)
+    runs = np.arange(40)
+    margin, met, ok = ev._run(chunk, runs)
+    samples = futures.isel(run=np.tile(runs, 3)).assign_coords(run=np.arange(120))
+    params = ensemble.parameters(scen, samples, {name: np.repeat(chunk[:, i], 40)
+                                                 for i, name in enumerate(ev.names)})
+    data = simulate.from_raw(ev._branched(params, 3, runs), ev._indicators, project=scen.project)
+    out = ensemble.assess(scen, samples, ev.goal_set, params, data)
+    assert not ok.reshape(-1)[::4].any() and not ok.reshape(-1)[1::4].any() and ok.any()
+    assert np.array_equal(out["margin"].transpose("run", "goal").values.reshape(3, 40, -1),
+                          margin, equal_nan=True)
+    assert np.array_equal(out["met"].transpose("run", "goal").values.reshape(3, 40, -1), met)
+    assert np.array_equal(out["plausible"].values.reshape(3, 40), ok)
 
 
 def test_same_seed_same_frontier_whatever_the_workers() -> None:
