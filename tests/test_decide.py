@@ -134,6 +134,13 @@ def test_relaxation_closed_form() -> None:
     assert goal_frontier.relaxation(met, margin, ok, rest, 1, 0.8) == float("inf")
     sets = goal_frontier.maximal_sets(met, ok, 0.5)
     assert [s[0].tolist() for s in sets] == [[True, False]]
+    # bootstrap replicates at once: the moves of one replicate at a time
+    rng = np.random.default_rng(0)
+    weights = np.stack([rng.multinomial(1000, np.full(1000, 1e-3)).astype(float)
+                        for _ in range(20)])
+    for target in (0.5, 0.69, 0.8):
+        assert goal_frontier.moves_for(met[:, 0], margin[:, 1], ok, target, weights).tolist() \
+            == [goal_frontier.move_for(met[:, 0], margin[:, 1], ok, target, w) for w in weights]
 
 
 def test_workers_give_the_same_numbers() -> None:

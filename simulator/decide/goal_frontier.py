@@ -11,7 +11,8 @@ numbers, so a threshold moved changes only which runs count as meeting it):
   the ``ceil(P n)``-th largest margin of the goal among the runs where the rest hold.
 - :func:`relaxed_threshold`: that move in the goal's own units.
 - :func:`ranking_stability`: the blocking goals ranked by the move they need, with a
-  bootstrap over futures; a ranking is reported only as far as it is stable.
+  bootstrap over futures (:func:`moves_for`: every replicate at once); a ranking is
+  reported only as far as it is stable.
 """
 
 from __future__ import annotations
@@ -92,6 +93,27 @@ def move_for(hold: np.ndarray, margin: np.ndarray, ok: np.ndarray, target: float
     return max(0.0, float(-kth))
 
 
+def moves_for(hold: np.ndarray, margin: np.ndarray, ok: np.ndarray, target: float,
+              weights: np.ndarray) -> np.ndarray:
+    """:func:`move_for` under each row of ``weights`` (bootstrap counts, replicates x
+    runs) at once: the runs sorted once, the weights summed row by row (whole numbers:
+    the same sums in any order)."""
+    counted = ok & np.isfinite(margin)
+    total = weights[:, counted].sum(axis=1)
+    holds = counted & hold
+    m = margin[holds]
+    order = np.argsort(-m, kind="stable")
+    cum = np.cumsum(weights[:, holds][:, order], axis=1)
+    need = target * total - 1e-9
+    out = np.full(len(weights), math.inf)
+    if not len(m):
+        return out
+    kth = (cum < need[:, None]).sum(axis=1)  # the first run where the sum reaches need
+    reached = (total > 0) & (cum[:, -1] >= need)
+    out[reached] = np.maximum(0.0, -m[order][kth[reached]])
+    return out
+
+
 def relaxed_threshold(goal, move: float) -> dict:
     """A goal's threshold (or tolerance, for an 'approx' goal) moved by ``move`` x |threshold|."""
     step = move * abs(goal.threshold)
@@ -113,22 +135,23 @@ def ranking_stability(met: np.ndarray, margin: np.ndarray, ok: np.ndarray, rest:
                       bootstrap: int = BOOTSTRAP) -> tuple[list[int], int]:
     """Blocking goals ranked by the move they need (largest first) and how many of the
     leading ranks hold in ``STABLE_SHARE`` of bootstrap replicates over futures."""
-    def moves(weights):
-        return [relaxation(met, margin, ok, rest, g, target, weights) for g in blocking]
-
     def order(values):
         return [blocking[i] for i in sorted(range(len(blocking)),
                                             key=lambda i: (-values[i], blocking[i]))]
 
-    ranked = order(moves(None))
+    ranked = order([relaxation(met, margin, ok, rest, g, target) for g in blocking])
     if len(ranked) < 2:
         return ranked, len(ranked)
     rng = np.random.default_rng(seed)
     n = len(ok)
+    weights = np.stack([rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
+                        for _ in range(bootstrap)])
+    hold = met[:, rest].all(axis=1)
+    by_goal = np.stack([moves_for(hold, margin[:, g], ok, target, weights) for g in blocking],
+                       axis=1)
     agree = np.zeros(len(ranked), dtype=int)
-    for _ in range(bootstrap):
-        weights = rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
-        replicate = order(moves(weights))
+    for values in by_goal:
+        replicate = order(values)
         k = 0
         while k < len(ranked) and replicate[k] == ranked[k]:
             k += 1
