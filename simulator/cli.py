@@ -593,7 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="plausible futures the searches run on (figures: all futures)")
     p.add_argument("--generations", type=int, default=16,
                    help="most generations of the Pareto search (it stops earlier when the "
-                   "goal groups' probabilities stop improving)")
+                   "Pareto set stops improving)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample and the search")
     p.add_argument("--workers", type=int, default=None,
                    help="processes for the search (default: the machine's cores, at most "

@@ -20,8 +20,9 @@ import pytest
 from simulator import sample
 from simulator.decide import evaluate, goal_frontier, pareto, search
 from simulator.decide.evaluate import Evaluator, Settings
+from simulator.engine import branch
 from simulator.inputs import goals, scenario
-from simulator.running import ensemble
+from simulator.running import ensemble, simulate
 
 N = 2000
 
@@ -94,11 +95,25 @@ def test_synthetic_frontier_has_the_known_answer(synthetic) -> None:
     assert synthetic["ranking_stability"]["blocking_goals"] == ["b"]
 
 
+def test_search_stops_when_the_pareto_set_stops_improving(synthetic) -> None:
+    """With room for 60 generations the search stops on its own, once the Pareto set's
+    hypervolume has stopped growing (here after 40), with the answer of the 40-generation
+    search; with 16 the set is still improving, and the search says so."""
+    assert synthetic["search"]["generations_run"] == 40
+    longer = _frontier(generations=60)
+    assert longer["search"]["front_stable"] and longer["search"]["generations_run"] == 40
+    assert {k: v for k, v in longer.items() if k != "search"} == \
+        {k: v for k, v in synthetic.items() if k != "search"}
+    short = _frontier(generations=16)["search"]
+    assert not short["front_stable"] and short["generations_run"] == 16
+
+
 def test_random_pick_fails(monkeypatch) -> None:
     """The same budget of random settings misses the known answer: the checks detect it."""
     def random_pick(evaluator, masks, seed, generations, population):
         rng = np.random.default_rng(seed)
         evaluator.evaluate(rng.random((generations * population, 4)))
+        return {"generations_run": generations, "front_stable": False}
 
     monkeypatch.setattr(pareto, "search", random_pick)
     checks = _checks(_frontier())
@@ -119,13 +134,24 @@ def test_relaxation_closed_form() -> None:
     assert goal_frontier.relaxation(met, margin, ok, rest, 1, 0.8) == float("inf")
     sets = goal_frontier.maximal_sets(met, ok, 0.5)
     assert [s[0].tolist() for s in sets] == [[True, False]]
+    # bootstrap replicates at once: the moves of one replicate at a time
+    rng = np.random.default_rng(0)
+    weights = np.stack([rng.multinomial(1000, np.full(1000, 1e-3)).astype(float)
+                        for _ in range(20)])
+    for target in (0.5, 0.69, 0.8):
+        assert goal_frontier.moves_for(met[:, 0], margin[:, 1], ok, target, weights).tolist() \
+            == [goal_frontier.move_for(met[:, 0], margin[:, 1], ok, target, w) for w in weights]
 
 
 def test_workers_give_the_same_numbers() -> None:
     settings = np.random.default_rng(1).random((40, 4))
-    one, two = Synthetic(workers=1), Synthetic(workers=2)
+    one, two, shared = Synthetic(workers=1), Synthetic(workers=2), Synthetic(workers=2)
     a, b = one.evaluate(settings), two.evaluate(settings)
     assert np.array_equal(a.margin, b.margin) and np.array_equal(a.ok, b.ok)
+    with evaluate.shared_workers([shared], 2):  # one set of processes for every call
+        c = np.concatenate([shared.evaluate(settings[:20]).margin,
+                            shared.evaluate(settings[20:]).margin])
+    assert np.array_equal(a.margin, c)
 
 
 def test_branched_runs_equal_full_runs_bit_for_bit(monkeypatch) -> None:
@@ -135,6 +161,10 @@ def test_branched_runs_equal_full_runs_bit_for_bit(monkeypatch) -> None:
     futures = sample.futures(scen, 60, 0)
     one, two = Evaluator(scen, futures, workers=1), Evaluator(scen, futures, workers=2)
     assert one._prefix is not None and two._prefix is not None  # branched, not full runs
+    some = np.array([41, 3, 17])  # a subset continues the held state of all 60 futures
+    assert np.array_equal(one.subset(some).evaluate(one.plan).margin[0],
+                          Evaluator(scen, futures.isel(run=some)).evaluate(one.plan).margin[0],
+                          equal_nan=True)
     rng = np.random.default_rng(0)
     settings = one.bounds[:, 0] + rng.random((4, len(one.names))) * np.ptp(one.bounds, axis=1)
     settings[0] = one.plan
@@ -151,6 +181,42 @@ def test_branched_runs_equal_full_runs_bit_for_bit(monkeypatch) -> None:
                               equal_nan=True)
         assert np.array_equal(full["met"].transpose("run", "goal").values, a.met[j])
         assert np.array_equal(full["plausible"].values, a.ok[j])
+
+
+def test_continued_runs_are_read_as_ensemble_assess_reads_them(monkeypatch) -> None:
+    """Karamay: the branched path's own reading (goals on their own indicators, the history
+    screen taken from the held years) equals ensemble.assess on the same continued runs,
+    also for runs that leave the model's domain in a goal's variable or in another (the
+    design card's goals: levels, which ensemble.assess can read on such runs' zeros)."""
+    scen = scenario.load("plan").with_goals("design_card")
+    futures = sample.futures(scen, 40, 0)
+    ev = Evaluator(scen, futures, workers=1)
+    other = next(v for v in ev._variables if v not in ev._goal_variables)
+    real = branch.run_from
+
+    def some_outside(*args, **kwargs):
+        out = real(*args, **kwargs)
+        for var, first in ((other, 0), (ev._goal_variables[0], 1)):
+            values = out[var].values.copy()
+            values[first::4, -1] = np.nan
+            out[var] = (out[var].dims, values)
+        return out
+
+    monkeypatch.setattr(branch, "run_from", some_outside)
+    rng = np.random.default_rng(2)
+    chunk = ev.bounds[:, 0] + rng.random((3, len(ev.names))) * np.ptp(ev.bounds, axis=1)
+    runs = np.arange(40)
+    margin, met, ok = ev._run(chunk, runs)
+    samples = futures.isel(run=np.tile(runs, 3)).assign_coords(run=np.arange(120))
+    params = ensemble.parameters(scen, samples, {name: np.repeat(chunk[:, i], 40)
+                                                 for i, name in enumerate(ev.names)})
+    data = simulate.from_raw(ev._branched(params, 3, runs), ev._indicators, project=scen.project)
+    out = ensemble.assess(scen, samples, ev.goal_set, params, data)
+    assert not ok.reshape(-1)[::4].any() and not ok.reshape(-1)[1::4].any() and ok.any()
+    assert np.array_equal(out["margin"].transpose("run", "goal").values.reshape(3, 40, -1),
+                          margin, equal_nan=True)
+    assert np.array_equal(out["met"].transpose("run", "goal").values.reshape(3, 40, -1), met)
+    assert np.array_equal(out["plausible"].values.reshape(3, 40), ok)
 
 
 def test_same_seed_same_frontier_whatever_the_workers() -> None:

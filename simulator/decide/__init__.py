@@ -23,7 +23,7 @@ from ..inputs import model
 from ..inputs.scenario import Scenario
 from ..running import results
 from . import pareto
-from .evaluate import Evaluator, default_workers
+from .evaluate import Evaluator, default_workers, shared_workers
 from .search import build
 
 DEFAULT_RUNS = 10_000
@@ -100,8 +100,7 @@ def search_futures(evaluator: Evaluator, search_runs: int = SEARCH_RUNS) -> Eval
     counted = np.flatnonzero(plan.ok[0])[:search_runs]
     if counted.size == 0:
         counted = np.arange(min(search_runs, evaluator.n))
-    return Evaluator(evaluator.scenario, evaluator.samples.isel(run=counted),
-                     workers=evaluator.workers, branched=True)
+    return evaluator.subset(counted)
 
 
 def frontier(scenario: Scenario, target: float = DEFAULT_TARGET, runs: int = DEFAULT_RUNS,
@@ -124,8 +123,9 @@ def frontier(scenario: Scenario, target: float = DEFAULT_TARGET, runs: int = DEF
     inputs = {k: np.asarray(full.samples[k].values, dtype=float) for k in scenario.uncertainties
               if k in full.samples}
     units = {k: p.units for k, p in model.parameters(scenario.project).items()}
-    out = build(search, full, goal_set, decision_groups(goal_set), target, seed, inputs,
-                units, scenario.project, generations, population, failure_box=not quick)
+    with shared_workers([evaluator, search], workers):  # forked once for every search
+        out = build(search, full, goal_set, decision_groups(goal_set), target, seed, inputs,
+                    units, scenario.project, generations, population, failure_box=not quick)
     out["inputs"] = recorded_inputs(scenario, evaluator.n, seed, target, search_runs,
                                     generations, calibration)
     out["quick"] = bool(quick)

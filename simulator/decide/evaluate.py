@@ -17,22 +17,27 @@ number of workers (elementwise arithmetic run by run; tests check 1 against 2).
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import multiprocessing
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 
 from ..engine import EngineError, branch
-from ..inputs import indicators
+from ..inputs import goals as goals_mod
+from ..inputs import history, indicators
 from ..inputs.scenario import Scenario
 from ..running import ensemble, simulate
 
 CHUNK_RUNS = 20_000  # runs per engine call (settings x futures)
 FUTURES_BLOCK = 5_000  # futures per engine call, at most (blocks: work for both cores)
 _TASK = None  # the function forked workers run (inherited at the fork)
+_SHARED: dict = {"pool": None, "settings": []}  # :func:`shared_workers`' pool, evaluators
 
 
 @dataclass
@@ -90,7 +95,10 @@ class Settings:
         if todo:
             blocks = np.array_split(np.arange(self.n), max(1, -(-self.n // FUTURES_BLOCK)))
             per = max(1, CHUNK_RUNS // len(blocks[0]))
-            chunks = [np.array(todo[i:i + per]) for i in range(0, len(todo), per)]
+            # at least one engine call per worker (a search's generation on a few hundred
+            # futures is one block: its settings are split between the workers)
+            count = max(-(-len(todo) // per), min(len(todo), -(-self.workers // len(blocks))))
+            chunks = np.array_split(np.array(todo, dtype=float), count)
             items = [(c, b) for c in chunks for b in blocks]
             parts = iter(self._map(items))
             for chunk in chunks:
@@ -115,6 +123,10 @@ class Settings:
     # -- running
 
     def _map(self, items: list[tuple]) -> list[tuple]:
+        shared = [i for i, s in enumerate(_SHARED["settings"]) if s is self]
+        if _SHARED["pool"] is not None and shared and self.workers > 1 and len(items) > 1:
+            return _SHARED["pool"].starmap(_run_shared, [(shared[0], *item) for item in items],
+                                           chunksize=1)
         return forked_map(self._run, items, self.workers)
 
     def _run(self, chunk: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray,
@@ -145,12 +157,55 @@ class Evaluator(Settings):
         self._params = ensemble.parameters(scenario, samples)
         vm = simulate.vector_model(project)
         self._prefix = None
+        self._rows = np.arange(self.n)  # each future's run in the held state
         if branched and self.names and _branchable(vm):
             until = float(project.history_settings.years[-1])
             self._prefix = branch.run_until(vm, self._params, self._variables, until,
                                             self._years)
             if not self._levers_act_after(until):
                 self._prefix = None
+        if self._prefix is not None:
+            self._hold_screen(project)
+
+    def _hold_screen(self, project) -> None:
+        """What every setting shares from the held state: whether each future's held
+        years are finite and whether it passes the history screen (the history ends at
+        the branch: the levers do not act on it), and the goals' model variables."""
+        head, state = self._prefix
+        before = head["time"].values < state.time
+        self._held_finite = np.ones(self.n, dtype=bool)
+        for value in head.data_vars.values():
+            if value.dims == ("run", "time"):
+                self._held_finite &= np.isfinite(value.values[:, before]).all(axis=1)
+        self._held_plausible = None
+        figs = history.figures(project)
+        read = history.indicators_needed(figs)
+        held_years = set(head["time"].values.tolist())
+        if not ({f.year for f in figs} | indicators.base_years(project.indicators, read)
+                | {y for f in figs for y in f.bound_years}) <= held_years:
+            return  # the screen reads a year after the branch: each setting screens its runs
+        data = simulate.from_raw(head, read, project=project)
+        inside = data["in_domain"].values
+        if not inside.all():
+            data = data.where(xr.DataArray(inside, dims="run", coords={"run": data["run"]}),
+                              0.0)
+        self._held_plausible = history.plausible(data, figs).values & inside
+        self._goal_indicators = sorted({g.indicator for g in self.goal_set.goals})
+        self._goal_variables = indicators.model_variables(project.indicators,
+                                                          self._goal_indicators)
+
+    def subset(self, index: np.ndarray) -> Evaluator:
+        """This evaluator over its futures ``index``: the 2000-2005 state held for all of
+        them is shared, not run again (each future continues its own run of that state,
+        so the numbers are those of an evaluator set up on these futures alone)."""
+        index = np.asarray(index, dtype=int)
+        samples = self.samples.isel(run=index)
+        if self._prefix is None:
+            return Evaluator(self.scenario, samples, workers=self.workers, branched=True)
+        sub = copy.copy(self)
+        Settings.__init__(sub, self.names, self.bounds, self.plan, len(index), self.workers)
+        sub.samples, sub._rows = samples, self._rows[index]
+        return sub
 
     def remember(self, setting: np.ndarray, data: xr.Dataset) -> None:
         """Seed the cache with ``setting``'s ensemble (:func:`simulator.running.ensemble.run` over
@@ -201,6 +256,8 @@ class Evaluator(Settings):
             keys = ensemble.noise_keys(self.samples)[np.tile(runs, k)]
             data = simulate.run(params, self._indicators, project=project, years=self._years,
                                 seed=int(self.samples.attrs.get("seed", 0)), run_keys=keys)
+        elif self._held_plausible is not None:
+            return self._continued(params, k, runs)
         else:
             data = simulate.from_raw(self._branched(params, k, runs), self._indicators,
                                      project=project)
@@ -210,13 +267,49 @@ class Evaluator(Settings):
         ok = out["plausible"].values.reshape(k, n).astype(bool)
         return margin, met.astype(bool), ok
 
+    def _continued(self, params: dict[str, np.ndarray], k: int,
+                   runs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`_run` from the held state: what :func:`ensemble.assess` gives of the
+        full runs, with the domain checked on every output as there, the goals read on
+        their own indicators only and the history screen taken from the held years."""
+        vm = simulate.vector_model(self.scenario.project)
+        head, state = self._prefix
+        held = self._rows[runs]
+        rows = np.tile(held, k)
+        tail = branch.run_from(vm, state, params, self._variables, self._years, repeat=k,
+                               runs=held)
+        inside = self._held_finite[rows]
+        for value in tail.data_vars.values():
+            if value.dims == ("run", "time"):
+                inside = inside & np.isfinite(value.values).all(axis=1)
+        before = head["time"].values < state.time
+        raw = xr.Dataset(
+            {v: (("run", "time"), np.concatenate([head[v].values[rows][:, before],
+                                                  tail[v].values], axis=1))
+             for v in self._goal_variables},
+            coords={"time": np.concatenate([head["time"].values[before],
+                                            tail["time"].values])})  # runs unlabelled:
+        # nothing for xarray to align while the goals are read
+        data = indicators.from_model_output(raw, self.scenario.project.indicators,
+                                            self._goal_indicators)
+        if not inside.all():  # as ensemble.assess: goals read on zeros, then discarded
+            data = data.where(xr.DataArray(inside, dims="run"), 0.0)
+        out = goals_mod.evaluate(data, self.goal_set)
+        margin = np.where(inside[:, None], out["margin"].transpose("run", "goal").values,
+                          np.nan)
+        met = out["met"].transpose("run", "goal").values.astype(bool) & inside[:, None]
+        ok = self._held_plausible[rows] & inside
+        return margin.reshape(k, len(runs), -1), met.reshape(k, len(runs), -1), \
+            ok.reshape(k, len(runs))
+
     def _branched(self, params: dict[str, np.ndarray], k: int, runs: np.ndarray) -> xr.Dataset:
         vm = simulate.vector_model(self.scenario.project)
         head, state = self._prefix
+        held = self._rows[runs]
         tail = branch.run_from(vm, state, params, self._variables, self._years, repeat=k,
-                               runs=runs)
+                               runs=held)
         before = head["time"].values < state.time
-        rows = np.tile(runs, k)
+        rows = np.tile(held, k)
         variables = {}
         for name, value in tail.data_vars.items():
             if "time" in value.dims:  # (run, time): the held years, then the continued ones
@@ -227,6 +320,28 @@ class Evaluator(Settings):
         times = np.concatenate([head["time"].values[before], tail["time"].values])
         return xr.Dataset(variables, coords={"run": tail["run"].values, "time": times},
                           attrs=tail.attrs)
+
+
+@contextlib.contextmanager
+def shared_workers(settings: list[Settings], workers: int) -> Iterator[None]:
+    """Within the block, the evaluations of ``settings`` run on one set of ``workers``
+    processes forked on entry (each holding these evaluators as they are then: their
+    futures and held state do not change), not on a set forked for every call; the
+    numbers are the same."""
+    if workers <= 1 or threading.active_count() > 1 or _SHARED["pool"] is not None:
+        yield
+        return
+    _SHARED["settings"] = list(settings)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            _SHARED["pool"] = pool
+            yield
+    finally:
+        _SHARED["pool"], _SHARED["settings"] = None, []
+
+
+def _run_shared(index: int, *args):
+    return _SHARED["settings"][index]._run(*args)
 
 
 def forked_map(function, items: list[tuple], workers: int) -> list:

@@ -11,7 +11,8 @@ numbers, so a threshold moved changes only which runs count as meeting it):
   the ``ceil(P n)``-th largest margin of the goal among the runs where the rest hold.
 - :func:`relaxed_threshold`: that move in the goal's own units.
 - :func:`ranking_stability`: the blocking goals ranked by the move they need, with a
-  bootstrap over futures; a ranking is reported only as far as it is stable.
+  bootstrap over futures (:func:`moves_for`: every replicate at once); a ranking is
+  reported only as far as it is stable.
 """
 
 from __future__ import annotations
@@ -31,28 +32,35 @@ def _needed(n_counted: int, target: float) -> int:
 
 def maximal_sets(met: np.ndarray, ok: np.ndarray, target: float,
                  limit: int = 5) -> list[tuple[np.ndarray, float, int]]:
-    """Maximal goal sets (boolean masks) with P >= target, as (mask, probability, count)."""
+    """Maximal goal sets (boolean masks) with P >= target, as (mask, probability, count).
+
+    From every goal meeting the target alone, goals are added greedily (the one that
+    keeps the most runs holding, the first on a tie) while the set still reaches it; all
+    starting goals grow together (their counts are one matrix product a step).
+    """
     met = met[ok]
     n, g = met.shape
     if n == 0:
         return []
     need = _needed(n, target)
+    columns = met.astype(float)  # counts by matrix product: exact (integers below 2^53)
+    hold = met.T.copy()  # (start, run)
+    chosen = np.eye(g, dtype=bool)  # (start, goal)
+    started = hold.sum(axis=1) >= need
+    active = started.copy()
+    while active.any():
+        rows = np.flatnonzero(active)
+        counts = hold[rows].astype(float) @ columns
+        counts[chosen[rows]] = -1
+        best = np.argmax(counts, axis=1)
+        grows = counts[np.arange(len(rows)), best] >= need
+        chosen[rows[grows], best[grows]] = True
+        hold[rows[grows]] &= met[:, best[grows]].T
+        active[rows[~grows]] = False
     found: dict[bytes, tuple[np.ndarray, float, int]] = {}
-    for start in range(g):
-        hold = met[:, start].copy()
-        if hold.sum() < need:
-            continue
-        chosen = np.zeros(g, dtype=bool)
-        chosen[start] = True
-        while True:
-            counts = (met & hold[:, None]).sum(axis=0)
-            counts[chosen] = -1
-            best = int(np.argmax(counts))
-            if counts[best] < need:
-                break
-            chosen[best] = True
-            hold &= met[:, best]
-        found.setdefault(chosen.tobytes(), (chosen, int(hold.sum()) / n, int(hold.sum())))
+    for start in np.flatnonzero(started):
+        count = int(hold[start].sum())
+        found.setdefault(chosen[start].tobytes(), (chosen[start].copy(), count / n, count))
     ranked = sorted(found.values(), key=lambda s: (-s[0].sum(), -s[1], s[0].tobytes()))
     return ranked[:limit]
 
@@ -85,6 +93,27 @@ def move_for(hold: np.ndarray, margin: np.ndarray, ok: np.ndarray, target: float
     return max(0.0, float(-kth))
 
 
+def moves_for(hold: np.ndarray, margin: np.ndarray, ok: np.ndarray, target: float,
+              weights: np.ndarray) -> np.ndarray:
+    """:func:`move_for` under each row of ``weights`` (bootstrap counts, replicates x
+    runs) at once: the runs sorted once, the weights summed row by row (whole numbers:
+    the same sums in any order)."""
+    counted = ok & np.isfinite(margin)
+    total = weights[:, counted].sum(axis=1)
+    holds = counted & hold
+    m = margin[holds]
+    order = np.argsort(-m, kind="stable")
+    cum = np.cumsum(weights[:, holds][:, order], axis=1)
+    need = target * total - 1e-9
+    out = np.full(len(weights), math.inf)
+    if not len(m):
+        return out
+    kth = (cum < need[:, None]).sum(axis=1)  # the first run where the sum reaches need
+    reached = (total > 0) & (cum[:, -1] >= need)
+    out[reached] = np.maximum(0.0, -m[order][kth[reached]])
+    return out
+
+
 def relaxed_threshold(goal, move: float) -> dict:
     """A goal's threshold (or tolerance, for an 'approx' goal) moved by ``move`` x |threshold|."""
     step = move * abs(goal.threshold)
@@ -106,22 +135,23 @@ def ranking_stability(met: np.ndarray, margin: np.ndarray, ok: np.ndarray, rest:
                       bootstrap: int = BOOTSTRAP) -> tuple[list[int], int]:
     """Blocking goals ranked by the move they need (largest first) and how many of the
     leading ranks hold in ``STABLE_SHARE`` of bootstrap replicates over futures."""
-    def moves(weights):
-        return [relaxation(met, margin, ok, rest, g, target, weights) for g in blocking]
-
     def order(values):
         return [blocking[i] for i in sorted(range(len(blocking)),
                                             key=lambda i: (-values[i], blocking[i]))]
 
-    ranked = order(moves(None))
+    ranked = order([relaxation(met, margin, ok, rest, g, target) for g in blocking])
     if len(ranked) < 2:
         return ranked, len(ranked)
     rng = np.random.default_rng(seed)
     n = len(ok)
+    weights = np.stack([rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
+                        for _ in range(bootstrap)])
+    hold = met[:, rest].all(axis=1)
+    by_goal = np.stack([moves_for(hold, margin[:, g], ok, target, weights) for g in blocking],
+                       axis=1)
     agree = np.zeros(len(ranked), dtype=int)
-    for _ in range(bootstrap):
-        weights = rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
-        replicate = order(moves(weights))
+    for values in by_goal:
+        replicate = order(values)
         k = 0
         while k < len(ranked) and replicate[k] == ranked[k]:
             k += 1

@@ -4,7 +4,8 @@ Each objective is a group's satisficing share: the share of counted futures in w
 goal of the group holds (economy, income, population, energy, green).  pymoo's NSGA-III
 (reference directions spread over the groups) searches the levers within their bounds,
 seeded, starting from the scenario's own setting and a Latin hypercube, and stops when the
-objectives stop improving (pymoo's default multi-objective termination, at most
+Pareto set stops improving (:class:`FrontStable`: the hypervolume of every setting evaluated
+grew by at most ``STABLE_TOL`` of itself over ``STABLE_PERIOD`` generations; at most
 ``generations``).  Every setting the search evaluated stays in the evaluator's cache; the
 Pareto set is the non-dominated part of all of them, at most ``MAX_SETTINGS`` spread over
 the front.  Robustness of each setting: satisficing (its worst group's share) and regret
@@ -16,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 from pymoo.algorithms.moo.nsga3 import NSGA3
 from pymoo.core.problem import Problem
+from pymoo.core.termination import Termination
+from pymoo.indicators.hv import Hypervolume
 from pymoo.optimize import minimize
-from pymoo.termination.default import DefaultMultiObjectiveTermination
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from pymoo.util.ref_dirs import get_reference_directions
 from scipy.stats import qmc
@@ -25,6 +27,8 @@ from scipy.stats import qmc
 GENERATIONS = 16
 POPULATION = 36
 MAX_SETTINGS = 30
+STABLE_TOL = 0.005  # the Pareto set's hypervolume grew by 0.5% or less: it stopped improving
+STABLE_PERIOD = 3  # ... over this many generations
 
 
 def group_masks(goals: list[str], groups: dict[str, tuple[str, ...]]) -> dict[str, np.ndarray]:
@@ -44,6 +48,7 @@ class _Levers(Problem):
         bounds = evaluator.bounds[free]
         super().__init__(n_var=int(free.sum()), n_obj=len(masks), xl=bounds[:, 0],
                          xu=bounds[:, 1])
+        self.seen = np.empty((0, len(masks)))  # -shares of every setting evaluated
 
     def full(self, x: np.ndarray) -> np.ndarray:
         settings = np.repeat(self.evaluator.plan[None, :], len(x), axis=0)
@@ -53,6 +58,29 @@ class _Levers(Problem):
     def _evaluate(self, x, out, *args, **kwargs):
         evaluation = self.evaluator.evaluate(self.full(x))
         out["F"] = -group_probabilities(evaluation, self.masks)
+        self.seen = np.vstack([self.seen, out["F"]])
+
+
+class FrontStable(Termination):
+    """Stop after ``max_gen`` generations, or once the Pareto set has stopped improving:
+    the hypervolume of every setting evaluated (groups' shares, from 0) has grown by at
+    most ``tol`` of itself over the last ``period`` generations."""
+
+    def __init__(self, max_gen: int, tol: float = STABLE_TOL, period: int = STABLE_PERIOD):
+        super().__init__()
+        self.max_gen, self.tol, self.period = max_gen, tol, period
+        self.volumes: list[float] = []
+        self.stable = False
+
+    def _update(self, algorithm) -> float:
+        seen = algorithm.problem.seen  # (pymoo runs a copy of this termination)
+        if not len(seen):
+            return 0.0
+        self.volumes.append(float(Hypervolume(ref_point=np.zeros(seen.shape[1])).do(seen)))
+        if len(self.volumes) > self.period:
+            now, before = self.volumes[-1], self.volumes[-1 - self.period]
+            self.stable = now > 0 and now - before <= self.tol * now
+        return 1.0 if self.stable else min(1.0, algorithm.n_gen / self.max_gen)
 
 
 def _directions(n_obj: int, population: int) -> np.ndarray:
@@ -64,21 +92,22 @@ def _directions(n_obj: int, population: int) -> np.ndarray:
 
 
 def search(evaluator, masks: dict[str, np.ndarray], seed: int,
-           generations: int = GENERATIONS, population: int = POPULATION) -> None:
-    """Run NSGA-III over the free levers; the settings it evaluates stay in the cache."""
+           generations: int = GENERATIONS, population: int = POPULATION) -> dict:
+    """Run NSGA-III over the free levers; the settings it evaluates stay in the cache.
+    Returns the generations run and whether the front stopped improving before the cap."""
     free = evaluator.bounds[:, 1] > evaluator.bounds[:, 0]
     if not free.any() or generations < 1:
         evaluator.evaluate(evaluator.plan[None, :])
-        return
+        return {"generations_run": 0, "front_stable": False}
     problem = _Levers(evaluator, masks, free)
     lo, hi = problem.xl, problem.xu
     start = lo + qmc.LatinHypercube(d=int(free.sum()), seed=seed).random(population) * (hi - lo)
     start[0] = evaluator.plan[free]
     algorithm = NSGA3(ref_dirs=_directions(len(masks), population), pop_size=population,
                       sampling=start, eliminate_duplicates=True)
-    termination = DefaultMultiObjectiveTermination(ftol=0.0025, period=5,
-                                                   n_max_gen=generations)
-    minimize(problem, algorithm, termination, seed=seed, verbose=False)
+    result = minimize(problem, algorithm, FrontStable(generations), seed=seed, verbose=False)
+    return {"generations_run": int(result.algorithm.n_gen) - 1,  # pymoo's next generation
+            "front_stable": bool(result.algorithm.termination.stable)}
 
 
 def pareto_set(evaluator, masks: dict[str, np.ndarray],

@@ -51,17 +51,29 @@ def _best_searched_set(archive, target: float) -> int:
     return best
 
 
-def _relaxed(goal_set, full, archive, rest: np.ndarray, g: int, target: float,
-             plan_eval, project) -> dict:
-    """The relaxed threshold of goal ``g`` under the scenario's and under searched levers."""
-    goal = goal_set.goals[g]
-    move = goal_frontier.relaxation(plan_eval.met[0], plan_eval.margin[0], plan_eval.ok[0],
+def _plan_move(plan_eval, rest: np.ndarray, g: int, target: float) -> float:
+    return goal_frontier.relaxation(plan_eval.met[0], plan_eval.margin[0], plan_eval.ok[0],
                                     rest, g, target)
-    setting, evaluation = full.plan, plan_eval
+
+
+def _searched_pick(archive, rest: np.ndarray, g: int, target: float,
+                   plan_move: float) -> int | None:
+    """The searched setting (archive index) needing the smallest move of goal ``g`` on the
+    search futures, if smaller than under the scenario's levers."""
     moves = [goal_frontier.relaxation(archive.met[j], archive.margin[j], archive.ok[j], rest,
                                       g, target) for j in range(len(archive.levers))]
     j = int(np.argmin(moves))
-    if moves[j] < move:
+    return j if moves[j] < plan_move else None
+
+
+def _relaxed(goal_set, full, archive, rest: np.ndarray, g: int, target: float,
+             plan_eval, project, j: int | None) -> dict:
+    """The relaxed threshold of goal ``g`` under the scenario's and under searched levers
+    (``j``: :func:`_searched_pick`)."""
+    goal = goal_set.goals[g]
+    move = _plan_move(plan_eval, rest, g, target)
+    setting, evaluation = full.plan, plan_eval
+    if j is not None:
         candidate = full.evaluate(archive.levers[j])
         found = goal_frontier.relaxation(candidate.met[0], candidate.margin[0],
                                          candidate.ok[0], rest, g, target)
@@ -148,20 +160,26 @@ def build(search, full, goal_set, groups: dict[str, tuple[str, ...]], target: fl
     maximal = _maximal(plan_eval, 0, goals, target, "scenario", plan_levers, 5)
 
     masks = pareto.group_masks(goals, groups)
-    pareto.search(search, masks, seed, generations, population)
+    ran = pareto.search(search, masks, seed, generations, population)
     front = pareto.pareto_set(search, masks)
     archive = search.evaluate(search.archive())  # every searched setting, evaluated once
     setting = archive.levers[_best_searched_set(archive, target)]
-    searched = _maximal(full.evaluate(setting), 0, goals, target, "searched",
-                        full.as_dict(setting), 1)
-    out["maximal_sets"] = maximal + searched
-
     rest = np.zeros(len(goals), dtype=bool)
     if maximal:
         rest = np.isin(goals, maximal[0]["goals"])
     blocking = [g for g in range(len(goals)) if not rest[g]]
-    out["relaxed"] = [_relaxed(goal_set, full, archive, rest, g, target, plan_eval, project)
-                      for g in blocking]
+    picks = {g: _searched_pick(archive, rest, g, target, _plan_move(plan_eval, rest, g, target))
+             for g in blocking}
+    # every searched setting the figures below read on all futures, in one call (larger
+    # engine calls, one set of workers); each is then answered from the cache
+    full.evaluate(np.array([setting, *(archive.levers[j] for j in picks.values() if j is not None),
+                            _setting(full, robust.choose(front)),
+                            *_joint_candidate(archive, target)]))
+    searched = _maximal(full.evaluate(setting), 0, goals, target, "searched",
+                        full.as_dict(setting), 1)
+    out["maximal_sets"] = maximal + searched
+    out["relaxed"] = [_relaxed(goal_set, full, archive, rest, g, target, plan_eval, project,
+                               picks[g]) for g in blocking]
     ranked, stable = goal_frontier.ranking_stability(plan_eval.met[0], plan_eval.margin[0], ok,
                                                      rest, blocking, target, seed)
     out["ranking_stability"] = {"blocking_goals": [goals[g] for g in ranked],
@@ -179,27 +197,39 @@ def build(search, full, goal_set, groups: dict[str, tuple[str, ...]], target: fl
                           for g in goal_set.goals}
     out["search"] = {"futures": int(search.n), "settings_evaluated": int(search.evaluated),
                      "generations": int(generations), "population_size": int(population),
+                     **ran,
                      "optimiser": "pymoo NSGA-III"}
     return out
+
+
+def _setting(full, entry: dict) -> np.ndarray:
+    """A Pareto entry's lever values as a setting of ``full``'s levers."""
+    return np.array([entry["lever_values"][k] for k in full.names])
+
+
+def _joint_candidate(archive, target: float) -> list[np.ndarray]:
+    """The searched setting with the highest joint probability, if it reaches ``target``
+    on the search futures (none else)."""
+    joint = archive.probability()
+    j = int(np.argmax(joint))
+    return [archive.levers[j]] if joint[j] >= target else []
 
 
 def _searched_joint(archive, full, target: float) -> tuple | None:
     """The searched setting with the highest joint probability, if it reaches ``target``
     on the search futures and again on all futures."""
-    joint = archive.probability()
-    j = int(np.argmax(joint))
-    if joint[j] < target:
-        return None
-    evaluation = full.evaluate(archive.levers[j])
-    p = _prob(evaluation.met[0].all(axis=1), evaluation.ok[0])
-    return (full.as_dict(archive.levers[j]), p) if p["probability"] >= target else None
+    for setting in _joint_candidate(archive, target):
+        evaluation = full.evaluate(setting)
+        p = _prob(evaluation.met[0].all(axis=1), evaluation.ok[0])
+        if p["probability"] >= target:
+            return full.as_dict(setting), p
+    return None
 
 
 def _robust(full, front: list[dict], masks: dict[str, np.ndarray],
             inputs: dict[str, np.ndarray] | None, units: dict[str, str]) -> dict:
     """The robust setting on all futures and the PRIM box where its worst group fails."""
-    choice = robust.choose(front)
-    setting = np.array([choice["lever_values"][k] for k in full.names])
+    setting = _setting(full, robust.choose(front))
     evaluation = full.evaluate(setting)
     shares = pareto.group_probabilities(evaluation, masks)[0]
     names = list(masks)
