@@ -99,3 +99,15 @@ def test_a_central_run_outside_the_domain_is_one_line(outside_every, tmp_path, c
     assert not out.exists()
     inputs = _strict((tmp_path / "x.outside-domain.json").read_text())["inputs"]
     assert inputs == {k: float(v) for k, v in scenario.load("plan").central_parameters().items()}
+
+
+def test_runs_outside_the_domain_with_growth_and_ratio_goals(outside_every):
+    """Every goal of the plan, growth rates and ratios included: runs outside the domain are
+    counted apart, never read (their indicators were once replaced by zeros, and 0 / 0 in a
+    growth goal stopped the ensemble with a FloatingPointError)."""
+    scen = scenario.load("plan")
+    assert any(g.indicator for g in scen.goal_set().goals)
+    result = reach.reach(scen, runs=30, seed=1, search_runs=6, generations=1)
+    assert result.outside_domain == 10
+    assert not result.data["met"].isel(run=slice(None, None, 3)).any()
+    assert "nan" not in result.verdict().lower()

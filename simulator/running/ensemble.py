@@ -81,8 +81,9 @@ def assess(scenario: Scenario, samples: xr.Dataset, goal_set: goals_mod.GoalSet,
         data = data.assign_coords(calibration_set=samples["calibration_set"])
     indicator_names = [k for k in data.data_vars if "time" in data[k].dims]
     inside = data["in_domain"]
-    # runs outside the model's domain: goals are evaluated on zeros, then discarded
-    finite = data[indicator_names].where(inside, 0.0) if not bool(inside.all()) \
+    # runs outside the model's domain: goals are evaluated on ones (finite, and no 0 / 0 in a
+    # growth or ratio goal), then discarded
+    finite = data[indicator_names].where(inside, 1.0) if not bool(inside.all()) \
         else data[indicator_names]
     evaluation = goals_mod.evaluate(finite, goal_set)
     readings = evaluation["met_other_reading"].attrs["readings"]
