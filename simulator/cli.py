@@ -86,17 +86,15 @@ def _with_inputs_file(exc: DomainError, path: Path) -> InputError:
 
 def _cmd_calibrate(args) -> int:
     from . import calibrate, history
-    from .calibrate import match
 
     validate.integer(CLI, "--max-nfev", args.max_nfev, 1, MAX_NFEV)
     if args.out is None and not args.dry_run and args.project.found_by == "bundled example":
         raise InputError(args.project.calibration, "--out", "is the bundled example's "
                          "calibration, not a file to replace", "give --out FILE, or run it in "
                          "a project folder (`plansim init DIR`, --project DIR)")
-    particles = match.QUICK_PARTICLES if args.quick else args.particles
-    final_steps = match.QUICK_FINAL_STEPS if args.quick else args.final_steps
-    validate.integer(CLI, "--particles", particles, 4 * calibrate.waves.ISLANDS, 1_000_000)
-    validate.integer(CLI, "--final-steps", final_steps, 4, 100_000)
+    validate.integer(CLI, "--particles", args.particles, 4 * calibrate.waves.ISLANDS,
+                     1_000_000)
+    validate.integer(CLI, "--final-steps", args.final_steps, 4, 100_000)
     outputs.check_path_text(args.out, "--out")
     if not args.dry_run:  # the project's calibration is the file `calibrate` exists to replace
         target = Path(args.out or args.project.calibration)
@@ -108,7 +106,8 @@ def _cmd_calibrate(args) -> int:
     bar, close = _bar(None, "history matching (runs)")
     try:
         cal = calibrate.calibrate(args.project, seed=args.seed, max_nfev=args.max_nfev,
-                                  particles=particles, final_steps=final_steps, progress=bar)
+                                  particles=args.particles, final_steps=args.final_steps,
+                                  progress=bar, quick=args.quick)
     finally:
         close()
     if args.json:
@@ -121,9 +120,8 @@ def _cmd_calibrate(args) -> int:
     else:
         print(cal.point.table())
         e = cal.ensemble
-        print(f"identified directions: {len(cal.point.free)} of {len(cal.target.names)} "
-              f"parameters; fixed at documented defaults in the point fit: "
-              f"{', '.join(sorted(set(cal.target.names) - set(cal.point.free))) or 'none'}")
+        print(f"history space: {len(cal.target.names)} parameters, "
+              f"{len(cal.identifiability.free)} directions determined by the history")
         print(f"history-matched ensemble: {e.size} sets, effective "
               f"{e.effective_sizes()['documented']:.0f} (`plansim calibrate --report` for the "
               "waves, convergence, residuals and bound hits)")
@@ -586,8 +584,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="parameter sets the waves carry")
     p.add_argument("--final-steps", type=int, default=calibrate_waves.FINAL_STEPS,
                    help="moves of every set at the final cut-off (the chains of the diagnostics)")
-    p.add_argument("--quick", action="store_true", help=f"{match.QUICK_PARTICLES} sets and "
-                   f"{match.QUICK_FINAL_STEPS} final steps: a fast, rough calibration for tests")
+    p.add_argument("--quick", action="store_true", help=f"{match.QUICK['particles']} sets, "
+                   f"{match.QUICK['final_steps']} final steps, waves keeping "
+                   f"{match.QUICK['keep']:.0%}: a fast, rough calibration for tests")
     p.add_argument("--max-nfev", type=int, default=200, help="point-fit evaluation budget")
     p.add_argument("--dry-run", action="store_true", help="print the fit, write nothing")
     p.add_argument("--force", action="store_true",

@@ -97,7 +97,9 @@ def load(toml_path: Path | str | None = None,
     weights = {p: np.asarray(ds[f"weight_{p}"].values, dtype=float) for p in priors.PRIORS}
     values = np.asarray(ds["value"].values, dtype=float)
     try:
-        by = json.loads(ds.attrs.get("diagnostics", "{}")).get("effective_sets_by_prior", {})
+        diag = json.loads(ds.attrs.get("diagnostics", "{}"))
+        by = diag.get("effective_sets_by_prior") or {
+            "documented": diag.get("effective_sets", values.shape[0])}
         effective = {p: float(v) for p, v in by.items() if p in priors.PRIORS}
     except (ValueError, TypeError, AttributeError):
         effective = {}

@@ -22,8 +22,7 @@ __all__ = ["CalibrationFailed", "Ensemble", "history_match"]
 
 PARTICLES = 2000
 ALTERNATIVE_SHARE = 0.25  # particles of the uniform and mirrored priors' own waves
-QUICK_PARTICLES = 200
-QUICK_FINAL_STEPS = 6
+QUICK = {"particles": 120, "final_steps": 6, "keep": 0.2, "max_moves": 3}  # for tests
 MISFIT = 1.5  # |mean z| above this over the sets: a structural misfit, named with its size
 BOUND_SHARE = 0.02  # of the range width: a set this close to a bound sits on it
 BOUND_HIT = 0.10  # share of sets on a bound above which the bound binds (a finding)
@@ -108,36 +107,44 @@ class Ensemble:
 
 def history_match(target: Target, start: np.ndarray, seed: int = 0,
                   particles: int = PARTICLES, final_steps: int = waves.FINAL_STEPS,
-                  progress=None) -> Ensemble:
-    """Sample each prior restricted to the non-implausible space: ``documented`` with
-    ``particles`` sets, ``uniform`` and ``mirrored`` with ``ALTERNATIVE_SHARE`` of them
-    (their own waves: a reweighting of the documented sets in this many dimensions leaves
-    a few dozen effective sets). A prior's weights are equal on its own sets, zero on the
-    others'."""
-    runs = {}
-    for i, prior in enumerate(priors.PRIORS):
-        n = particles if prior == "documented" else max(
-            4 * waves.ISLANDS, round(ALTERNATIVE_SHARE * particles))
-        runs[prior] = waves.sample(target, prior, n, [int(seed), 11, i], progress=progress,
-                                   final_steps=final_steps)
+                  progress=None, keep: float = waves.KEEP, max_moves: int = waves.MAX_MOVES,
+                  alternative_waves: bool = False) -> Ensemble:
+    """Sample the documented prior restricted to the non-implausible space; the ``uniform``
+    and ``mirrored`` priors reweight its sets, or (``alternative_waves``) run their own
+    waves with ``ALTERNATIVE_SHARE`` of the particles (a prior's weights then equal on its
+    own sets, zero on the others'; several times the runs)."""
+    settings = {"progress": progress, "final_steps": final_steps, "keep": keep,
+                "max_moves": max_moves}
+    runs = {"documented": waves.sample(target, "documented", particles, [int(seed), 11],
+                                       **settings)}
+    if alternative_waves:
+        for i, prior in enumerate(priors.PRIORS[1:], start=1):
+            n = max(4 * waves.ISLANDS, round(ALTERNATIVE_SHARE * particles))
+            runs[prior] = waves.sample(target, prior, n, [int(seed), 11, i], **settings)
     values = np.concatenate([r["values"] for r in runs.values()])
     z = np.concatenate([r["z"] for r in runs.values()])
-    weights, at = {}, 0
-    for prior, r in runs.items():
-        w = np.zeros(values.shape[0])
-        w[at:at + r["values"].shape[0]] = 1.0 / r["values"].shape[0]
-        weights[prior] = w
-        at += r["values"].shape[0]
     doc = runs["documented"]["diagnostics"]
+    if alternative_waves:
+        weights, at = {}, 0
+        for prior, r in runs.items():
+            w = np.zeros(values.shape[0])
+            w[at:at + r["values"].shape[0]] = 1.0 / r["values"].shape[0]
+            weights[prior] = w
+            at += r["values"].shape[0]
+        effective = {p: r["diagnostics"]["effective_sets"] for p, r in runs.items()}
+    else:
+        weights = {p: priors.weights_from(p, "documented", values, target.lower, target.upper,
+                                          target.default) for p in priors.PRIORS}
+        effective = reweighted_sizes(weights, doc["effective_sets"])
     diagnostics = {"method": "history matching in waves (adaptive cut-offs, sequential Monte "
                              "Carlo with differential-evolution moves) on the simulator",
-                   "prior_sampled": "each prior on its own", "seed": int(seed),
-                   "cutoff_sd": history.CUTOFF, "figures_matched": len(target.figures),
+                   "prior_sampled": "each prior on its own" if alternative_waves
+                   else "documented (uniform and mirrored: importance weights)",
+                   "seed": int(seed), "cutoff_sd": history.CUTOFF,
+                   "figures_matched": len(target.figures),
                    "history_figures": target.n_history, **doc,
                    "stored_sets": int(values.shape[0]),
-                   "effective_sets": doc["effective_sets"],
-                   "effective_sets_by_prior": {p: r["diagnostics"]["effective_sets"]
-                                               for p, r in runs.items()},
+                   "effective_sets": doc["effective_sets"], "effective_sets_by_prior": effective,
                    "alternative_priors": {p: {k: v for k, v in r["diagnostics"].items()
                                               if k not in ("per_parameter", "waves")}
                                           | {"waves": len(r["diagnostics"]["waves"])}
@@ -146,3 +153,11 @@ def history_match(target: Target, start: np.ndarray, seed: int = 0,
         raise CalibrationFailed("a stored set lies outside the non-implausible space")
     return Ensemble(list(target.names), values, z, target.keys, weights,
                     dict(zip(target.names, map(float, start))), diagnostics)
+
+
+def reweighted_sizes(weights: dict[str, np.ndarray], effective: float) -> dict[str, float]:
+    """Effective sets per prior of a reweighted sample: Kish's size of the weights times the
+    chains' effective share of the stored sets."""
+    n = len(next(iter(weights.values())))
+    share = min(1.0, effective / n)
+    return {p: priors.effective_size(w) * share for p, w in weights.items()}

@@ -111,7 +111,7 @@ class _Sampler:
 
 
 def sample(target, prior: str, n: int, seed, progress=None, final_steps: int = FINAL_STEPS,
-           islands: int = ISLANDS) -> dict:
+           islands: int = ISLANDS, keep: float = KEEP, max_moves: int = MAX_MOVES) -> dict:
     """Run the waves and the final chains; the stored sets, their errors and diagnostics."""
     rng = np.random.default_rng(seed)
     s = _Sampler(target, prior, rng, progress)
@@ -126,7 +126,7 @@ def sample(target, prior: str, n: int, seed, progress=None, final_steps: int = F
         finite = m[np.isfinite(m)]
         if finite.size == 0:
             raise CalibrationFailed("every set of the prior leaves the model's domain")
-        cutoff = max(history.CUTOFF, min(float(np.quantile(m, KEEP)), float(finite.max())))
+        cutoff = max(history.CUTOFF, min(float(np.quantile(m, keep)), float(finite.max())))
         alive = m <= cutoff
         idx = np.empty(n, dtype=int)
         for g in range(islands):
@@ -140,9 +140,9 @@ def sample(target, prior: str, n: int, seed, progress=None, final_steps: int = F
             accepted.append(acc)
             lam *= math.exp(acc - ACCEPT)
             if i == 0:
-                moves = MAX_MOVES if acc <= 0 else int(np.clip(
+                moves = max_moves if acc <= 0 else int(np.clip(
                     math.ceil(math.log(1 - MOVED) / math.log(max(1 - acc, 1e-12))),
-                    MIN_MOVES, MAX_MOVES))
+                    min(MIN_MOVES, max_moves), max_moves))
             i += 1
         log.append({"wave": len(log) + 1, "cutoff_sd": cutoff,
                     "non_implausible_fraction": float(alive.mean()), "moves": moves,
@@ -168,6 +168,7 @@ def sample(target, prior: str, n: int, seed, progress=None, final_steps: int = F
             stored_z.append(z)
     diag = convergence(chains, island)
     diag.update({"prior": prior, "particles": n, "islands": islands, "waves": log,
+                 "keep": keep, "max_moves": max_moves,
                  "final_steps": final_steps, "store_every": STORE_EVERY,
                  "final_acceptance": float(np.mean(accepted)), "evaluations": s.evaluations,
                  "proposal_scale": lam})
