@@ -586,7 +586,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="moves of every set at the final cut-off (the chains of the diagnostics)")
     p.add_argument("--quick", action="store_true", help=f"{match.QUICK['particles']} sets, "
                    f"{match.QUICK['final_steps']} final steps, waves keeping "
-                   f"{match.QUICK['keep']:.0%}: a fast, rough calibration for tests")
+                   f"{round(100 * match.QUICK['keep'])} in 100 sets: a fast, rough "
+                   "calibration for tests")
     p.add_argument("--max-nfev", type=int, default=200, help="point-fit evaluation budget")
     p.add_argument("--dry-run", action="store_true", help="print the fit, write nothing")
     p.add_argument("--force", action="store_true",

@@ -134,8 +134,8 @@ def test_history_matching_is_seeded_and_keeps_only_non_implausible_sets(target, 
 
 def test_history_space_holds_every_uncertain_parameter_that_moves_a_figure():
     """Measured apart from the classification (which moves each parameter from the model's
-    defaults): from three sets of the committed ensemble (the future parameters at random
-    points of their ranges), every Uncertain parameter that moves a 2000-2005 figure by more
+    defaults and the point): from three sets of the committed ensemble and the point (the
+    future parameters at random points of their ranges), every Uncertain parameter that moves a 2000-2005 figure by more
     than its error (1 sd) must be in the history space."""
     from simulator.calibrate import space
 
@@ -144,8 +144,9 @@ def test_history_space_holds_every_uncertain_parameter_that_moves_a_figure():
     uncertain = model.parameters(KARAMAY, role="uncertain")
     rng = np.random.default_rng(5)
     movers = set()
-    for i in rng.choice(sets.size, 3, replace=False):
-        base = dict(zip(sets.names, sets.values[i]))
+    bases = [dict(zip(sets.names, sets.values[i]))
+             for i in rng.choice(sets.size, 3, replace=False)]
+    for base in [*bases, calibrate.load_values(project=KARAMAY)]:  # and the point
         base.update({n: p.lower + rng.random() * (p.upper - p.lower)
                      for n, p in uncertain.items() if n not in base})
         moved = space.effects(KARAMAY, sorted(uncertain), base=base)

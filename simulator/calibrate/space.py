@@ -5,7 +5,9 @@ model is classified again without a hand list:
 
 * ``history`` - a ``Calibrated:`` parameter, or an ``Uncertain:`` one that moves any
   history figure (or soft target) when set to either end of its documented range
-  (everything else at its default): ``plansim calibrate`` matches them jointly;
+  (everything else at the defaults, or at the committed calibration's point: a cap
+  such as the maximum wage tightness binds only at some points): ``plansim calibrate``
+  matches them jointly;
 * ``future`` - an ``Uncertain:`` parameter that leaves every history figure exactly
   where it is: it acts from the plan period on and ensembles sample it independently
   (``scenarios/uncertainties.toml``);
@@ -13,7 +15,7 @@ model is classified again without a hand list:
 * ``fixed`` - any other constant (a figure of the plan or a fixed fact).
 
 The measurement is one vectorised engine call of ``2 x (calibrated + uncertain + levers)``
-runs. ``effect`` is the largest change of a figure, in standard deviations of its error
+runs per base point. ``effect`` is the largest change of a figure, in standard deviations of its error
 model; a change above ``ACTS`` (numerical noise) puts an Uncertain parameter in the
 history space.
 """
@@ -70,8 +72,12 @@ def classify(project: Project | None = None) -> dict[str, Classified]:
     project = find() if project is None else project
     params = model.parameters(project)
     measured = sorted(n for n, p in params.items() if p.role in model.ROLES)
+    moved = dict.fromkeys(measured, 0.0)
     with np.errstate(all="ignore"):
-        moved = dict(zip(measured, map(float, effects(project, measured)))) if measured else {}
+        for base in _bases(project):
+            if measured:
+                for n, e in zip(measured, effects(project, measured, base=base)):
+                    moved[n] = max(moved[n], float(e))
     out = {}
     for name, p in params.items():
         effect = moved.get(name, 0.0)
@@ -83,6 +89,22 @@ def classify(project: Project | None = None) -> dict[str, Classified]:
             cls = p.role
         out[name] = Classified(name, p.role, cls, effect)
     return out
+
+
+def _bases(project: Project) -> list[dict[str, float]]:
+    """Where effects are measured: the model's defaults, and the committed calibration's
+    point (a cap or a threshold may bind only there; skipped when it does not fit the
+    model, e.g. a calibration of an older model)."""
+    from ..errors import InputError
+    from . import load_values
+
+    bases = [{}]
+    if project.calibration is not None and project.calibration.is_file():
+        try:
+            bases.append(load_values(project.calibration, project))
+        except InputError:
+            pass
+    return bases
 
 
 def history_space(project: Project | None = None) -> list[str]:
