@@ -120,8 +120,8 @@ def test_undetermined_directions_do_not_move_the_fit(target, point_values):
 
 
 def test_history_matching_is_seeded_and_keeps_only_non_implausible_sets(target, point_values):
-    a = match.history_match(target, point_values, seed=3, particles=40, final_steps=4)
-    b = match.history_match(target, point_values, seed=3, particles=40, final_steps=4)
+    a = match.history_match(target, point_values, seed=3, **match.QUICK)
+    b = match.history_match(target, point_values, seed=3, **match.QUICK)
     np.testing.assert_array_equal(a.values, b.values)
     assert np.abs(a.z).max() <= history.CUTOFF  # every set, no screen afterwards
     d = a.diagnostics
