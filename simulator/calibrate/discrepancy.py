@@ -27,8 +27,10 @@ import numpy as np
 from scipy.optimize import brentq
 
 from ..inputs import history
+from .waves import CalibrationFailed
 
 FAMILIES = ("levels", "growth rates", "shares")
+MAX_SIZE = 1e6  # a family discrepancy beyond a million times a figure: the model misses it
 ITERATIONS = 3  # fit, estimate, refit: the sizes settle within this many rounds
 
 
@@ -57,14 +59,21 @@ def scale(fig: history.Figure, fam: str) -> float:
 
 def estimate(errors: np.ndarray, sd: np.ndarray, scales: np.ndarray) -> float:
     """The smallest delta with ``mean(errors^2 / (sd^2 + (scales * delta)^2)) <= 1``."""
-    def excess(delta: float) -> float:
-        return float(np.mean(errors ** 2 / (sd ** 2 + (scales * delta) ** 2))) - 1.0
+    def excess(delta: float) -> float:  # ratios first: errors of astronomical size stay finite
+        return float(np.mean((errors / np.hypot(sd, scales * delta)) ** 2)) - 1.0
 
     if errors.size == 0 or excess(0.0) <= 0:
         return 0.0
+    if not np.all(np.isfinite(errors)):
+        raise CalibrationFailed("no sampled parameter set reproduces the history: the best "
+                                "joint fit leaves the model's domain on a history figure")
     hi = 1.0
     while excess(hi) > 0:
         hi *= 10.0
+        if hi > MAX_SIZE:
+            raise CalibrationFailed(
+                "no sampled parameter set reproduces the history: the best joint fit misses "
+                f"it by more than a model discrepancy of {MAX_SIZE:,.0f} times a figure")
     return float(brentq(excess, 0.0, hi, xtol=1e-12, rtol=1e-10))
 
 
