@@ -22,7 +22,7 @@ __all__ = ["CalibrationFailed", "Ensemble", "history_match"]
 
 PARTICLES = 2000
 ALTERNATIVE_SHARE = 0.25  # particles of the uniform and mirrored priors' own waves
-QUICK = {"particles": 120, "final_steps": 6, "keep": 0.2, "max_moves": 3}  # for tests
+QUICK = {"particles": 120, "final_steps": 6, "keep": 0.2, "max_moves": 6}  # for tests
 MISFIT = 1.5  # |mean z| above this over the sets: a structural misfit, named with its size
 BOUND_SHARE = 0.02  # of the range width: a set this close to a bound sits on it
 BOUND_HIT = 0.10  # share of sets on a bound above which the bound binds (a finding)
