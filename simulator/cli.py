@@ -227,14 +227,12 @@ def _futures_command(args, command: str):
     """reach's and frontier's common options checked, the scenario loaded: (scenario, out)."""
     from .decide import reach
     from .inputs import scenario
-    from .present import labels
 
     validate.integer(CLI, "--runs", args.runs, 1, reach.MAX_RUNS)
     validate.integer(CLI, "--search-runs", args.search_runs, 1, reach.MAX_RUNS)
     validate.integer(CLI, "--generations", args.generations, 1, MAX_GENERATIONS)
     validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
     outputs.check_path_text(args.out, "--out")
-    labels.check_lang(getattr(args, "lang", "en"))  # reach's verdict language
     scen = scenario.load(args.scenario, args.project).with_goals(args.goals)
     reach.check_scenario(scen)
     memory.check(reach.memory_bytes(scen, args.runs, args.search_runs),
@@ -246,8 +244,10 @@ def _futures_command(args, command: str):
 
 def _cmd_reach(args) -> int:
     from .decide import reach
+    from .present import labels
     from .running import results
 
+    labels.check_lang(args.lang)  # the verdict's language, before any work
     scen, out = _futures_command(args, "reach")
     expected = reach.recorded_inputs(scen, args.runs, args.seed, args.search_runs,
                                      args.generations, args.calibration)

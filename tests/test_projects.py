@@ -123,6 +123,7 @@ def test_project_is_found_from_the_option_the_folder_its_parents_or_the_bundled_
 
 @pytest.mark.parametrize("edit, key", [
     (lambda t: t.replace('name = "Valley', 'nmae = "Valley'), "nmae"),
+    (lambda t: t.replace('name = "Valley', 'name_zh = " "\nname = "Valley'), "name_zh"),
     (lambda t: t.replace('model = "model/valley.mdl"', 'model = "model/lake.mdl"'), "model"),
     (lambda t: t.replace("years = [2012, 2017]", "years = [2017]"), "history.years"),
     (lambda t: t.replace('default_scenario = "drip"', 'default_scenario = "flood"'),
@@ -146,6 +147,19 @@ def test_a_bad_manifest_is_one_line_naming_the_key(valley, capsys, edit, key):
     assert code == 2 and err.count("\n") == 1, err
     assert f"{manifest}: {key}:" in err and "fix:" in err
     assert not (valley / "x.nc").exists()
+
+
+def test_texts_name_the_plan_in_the_readers_language(valley):
+    from simulator.present import labels
+
+    manifest = valley / "plansim.toml"
+    english = labels.project_texts(project.find(valley), "zh")["plan"]
+    assert english == project.find(valley).name  # no name_zh: the name in every language
+    manifest.write_text('name_zh = "河谷灌溉规划"\n' + manifest.read_text(encoding="utf-8"),
+                        encoding="utf-8")
+    proj = project.find(valley)
+    assert labels.project_texts(proj, "zh")["plan"] == "河谷灌溉规划"
+    assert labels.project_texts(proj, "en")["plan"] == proj.name != "河谷灌溉规划"
 
 
 def test_an_indicator_naming_no_model_variable_is_refused_by_name(valley):

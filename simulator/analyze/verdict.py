@@ -26,6 +26,7 @@ from ..present import labels
 from .reachability import held_back_by
 
 BOOTSTRAP = 200
+NEAREST_MOVES_SHOWN = 3  # thresholds of the nearest plan named in the verdict
 AGREE = 0.95  # a rank is stable when this share of resamples puts the same goals first
 DEPTH = 3  # goals named as holding the rest back
 
@@ -183,6 +184,15 @@ def _path_from_frontier(frontier: dict, goal_set, lang: str) -> list[str]:
     elif near.get("kind") == "drop_goals":
         what = t("v_drop", goals=_join([labels.goal_target_by_id(g, goal_set, lang)
                                         for g in goals], lang))
+        moves = [r for r in near.get("relaxed", []) if r.get("goal") in goal_set.ids]
+        if moves:  # the goals kept may hold only at moved thresholds: say which
+            shown = [t("v_relax_one", goal=labels.goal_target_by_id(r["goal"], goal_set, lang),
+                       to=labels.goal_threshold(dataclasses.replace(
+                           goal_set[r["goal"]], threshold=float(r["threshold"])), lang))
+                     for r in moves[:NEAREST_MOVES_SHOWN]]
+            if len(moves) > NEAREST_MOVES_SHOWN:
+                shown.append(t("v_more_moves", n=len(moves) - NEAREST_MOVES_SHOWN))
+            what = _join([what, *shown], lang)
     else:
         what = t("v_levers_change")
     if p is None:

@@ -51,17 +51,26 @@ def _units(project: Project) -> dict[str, str]:
     return {k: p.units for k, p in model.parameters(project).items()}
 
 
-def prim_target(summary: dict) -> list[str] | None:
-    """PRIM's default target: all goals together when that holds in some futures and fails
-    in others, else the goal holding the rest back most (None: all goals; [] nothing)."""
+def prim_targets(summary: dict) -> list[list[str] | None]:
+    """PRIM's targets in order of preference: all goals together when that holds in some
+    futures and fails in others (None), then each goal holding the rest back that holds in
+    some futures and fails in others."""
+    out: list[list[str] | None] = []
     joint = summary["joint_probability"]["count"]
     if 0 < joint < summary["runs_counted"]:
-        return None
+        out.append(None)
     for step in summary["held_back_by"]:
         p = summary["goals"][step["goal"]]["probability"]
         if p is not None and 0 < p < 1:
-            return [step["goal"]]
-    return []
+            out.append([step["goal"]])
+    return out
+
+
+def prim_target(summary: dict) -> list[str] | None:
+    """PRIM's default target: the first of :func:`prim_targets` (None: all goals; []
+    nothing)."""
+    targets = prim_targets(summary)
+    return targets[0] if targets else []
 
 
 _ALTERED = "rerun `plansim reach` (the result was altered or is not a reach result)"
@@ -192,14 +201,16 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
     written["discovery"] = target / "discovery.json"
     step("discovery")
 
-    chosen = prim_target(summary) if summary["runs_counted"] else []
-    if chosen != []:
+    # the first target PRIM finds a box for (all goals together may hold in too few
+    # futures to bound; then the goals holding the rest back, in order)
+    for chosen in (prim_targets(summary) if summary["runs_counted"] else []):
         key = "ALL" if chosen is None else chosen[0]
         box = boxes.get(key) or ds.plan.discover(chosen, inputs=inputs)
         if box.get("restrictions"):
             written["prim"] = plotting.save(plotting.prim_limits(box, goal_set, lang=lang,
                                                                  units=_units(project)),
                                             target / f"prim{suffix}.png")
+            break
     step("prim")
 
     if "calibration_set" in ds.coords or "calibration_set" in ds:
