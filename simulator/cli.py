@@ -100,7 +100,7 @@ def _cmd_calibrate(args) -> int:
                          "a project folder (`plansim init DIR`, --project DIR)")
     validate.integer(CLI, "--particles", args.particles, 4 * calibrate.waves.ISLANDS,
                      1_000_000)
-    validate.integer(CLI, "--final-steps", args.final_steps, 4, 100_000)
+    validate.integer(CLI, "--final-steps", args.final_steps, 40, 1_000_000)
     outputs.check_path_text(args.out, "--out")
     if not args.dry_run:  # the project's calibration is the file `calibrate` exists to replace
         target = Path(args.out or args.project.calibration)
@@ -112,7 +112,7 @@ def _cmd_calibrate(args) -> int:
     bar, close = _bar(None, "history matching (runs)")
     try:
         cal = calibrate.calibrate(args.project, seed=args.seed, max_nfev=args.max_nfev,
-                                  particles=args.particles, final_steps=args.final_steps,
+                                  particles=args.particles, max_steps=args.final_steps,
                                   progress=bar, quick=args.quick)
     finally:
         close()
@@ -571,7 +571,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from .calibrate import match
-    from .calibrate import waves as calibrate_waves
+    from .calibrate import mixing as calibrate_mixing
 
     parser = _Parser(
         prog="plansim",
@@ -757,10 +757,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler")
     p.add_argument("--particles", type=int, default=match.PARTICLES,
                    help="parameter sets the waves carry")
-    p.add_argument("--final-steps", type=int, default=calibrate_waves.FINAL_STEPS,
-                   help="moves of every set at the final cut-off (the chains of the diagnostics)")
+    p.add_argument("--final-steps", type=int, default=calibrate_mixing.MAX_STEPS,
+                   help="steps of every chain at most (the chains stop earlier once "
+                   "converged: >= 50 tau, split-R-hat <= 1.01)")
     p.add_argument("--quick", action="store_true", help=f"{match.QUICK['particles']} sets, "
-                   f"{match.QUICK['final_steps']} final steps, waves keeping "
+                   f"{match.QUICK['max_steps']} chain steps, waves keeping "
                    f"{round(100 * match.QUICK['keep'])} in 100 sets: a fast, rough "
                    "calibration for tests")
     p.add_argument("--max-nfev", type=int, default=200, help="point-fit evaluation budget")

@@ -121,6 +121,43 @@ def test_undetermined_directions_do_not_move_the_fit(target, point_values):
     assert min(checked.values()) >= 1, checked
 
 
+def _mixing(target, seed):
+    """The mixing phase at tiny settings from the committed ensemble's non-implausible sets
+    (at most 80): seconds, and still a real run of every prior's chains."""
+    from simulator.calibrate import mixing, waves
+
+    sets = calibrate.load_sets()
+    pop = sets.values[np.linspace(0, sets.size - 1, 80).astype(int)]
+    z = target.standardized(pop)
+    keep = waves.implausibility(z) <= history.CUTOFF
+    pop, z = pop[keep], z[keep]
+    sampler = waves._Sampler(target, "documented", None)
+    return mixing.run(sampler, pop, z, np.arange(len(pop)) % 4, chains=8, seed=[seed],
+                      max_steps=60, warmup=4, min_steps=20), sampler
+
+
+def test_mixing_chains_are_seeded_and_keep_only_non_implausible_sets(target):
+    """Bounded form of the test below: every prior's own chains, bit-identical with a seed,
+    every stored set within the cut-off, diagnostics per prior (not converged at these
+    settings, and saying so)."""
+    a, sampler = _mixing(target, 3)
+    b, _ = _mixing(target, 3)
+    assert sampler.evaluations > 0
+    assert set(a) == set(priors.PRIORS)
+    for p in priors.PRIORS:
+        np.testing.assert_array_equal(a[p]["values"], b[p]["values"])
+        assert a[p]["values"].shape[0] > 0 and np.abs(a[p]["z"]).max() <= history.CUTOFF
+        inside = (a[p]["values"] >= target.lower) & (a[p]["values"] <= target.upper)
+        assert inside.all()
+        d = a[p]["diagnostics"]
+        assert d["chains"] == 8 and d["steps"] >= 20 and d["rhat_max"] >= 1.0
+        assert 0 < d["effective_sets"] and d["converged"] is False
+        assert 0 < d["acceptance"] < 1
+    # the chains moved: the stored sets are not just the starting population
+    assert len(np.unique(a["documented"]["values"], axis=0)) > 8
+
+
+@pytest.mark.long_calibration
 def test_history_matching_is_seeded_and_keeps_only_non_implausible_sets(target, point_values):
     a = match.history_match(target, point_values, seed=3, **match.QUICK)
     b = match.history_match(target, point_values, seed=3, **match.QUICK)
@@ -190,9 +227,15 @@ def test_priors_reweight_and_mirror(target):
     np.testing.assert_allclose(mirrored - target.lower, target.upper - target.default)
 
 
-def test_cli_calibrate_report_dry_run(capsys, tmp_path):
+@pytest.mark.parametrize("where", [
+    pytest.param("valley", id="valley"),  # the bounded form: a small project's calibration
+    pytest.param("karamay", id="karamay", marks=pytest.mark.long_calibration),
+])
+def test_cli_calibrate_report_dry_run(capsys, tmp_path, where):
     out = tmp_path / "cal.toml"
-    code = main(["calibrate", "--report", "--dry-run", "--quick", "--out", str(out)])
+    proj = ([] if where == "karamay"
+            else ["--project", str(Path(__file__).parent / "projects" / "valley")])
+    code = main(["calibrate", "--report", "--dry-run", "--quick", "--out", str(out), *proj])
     text = capsys.readouterr().out
     assert code == 0, text
     assert "history space:" in text and "model discrepancy per figure family" in text

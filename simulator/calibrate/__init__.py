@@ -11,8 +11,9 @@
 3. :mod:`.identify` - the Jacobian's singular values: which combinations the history
    determines; :mod:`.point` - the point fit of as many parameters as there are
    determined directions (the others at their defaults): ``--calibration point``;
-4. :mod:`.match` / :mod:`.waves` - history matching in waves ending in a sample of the
-   non-implausible space, written to ``calibrated.nc`` with weights per prior
+4. :mod:`.match` / :mod:`.waves` / :mod:`.mixing` - history matching in waves down to
+   the cut-off, then each prior's chains sampling the non-implausible space with their
+   convergence measured, written to ``calibrated.nc`` with weights per prior
    (:mod:`.priors`); ``calibrated.toml`` is its summary.
 
 Runs draw calibration sets from the ensemble (:mod:`.ensemble`) jointly with the
@@ -34,7 +35,7 @@ from ..inputs import history, model, tomlfile, validate
 from ..inputs.project import Project, find
 from ..running import outputs
 from ..running.provenance import file_hash, versions
-from . import discrepancy, errors, identify, match, point, priors, space, waves
+from . import discrepancy, errors, identify, match, mixing, point, priors, space, waves
 from .ensemble import CalibrationSets
 from .ensemble import load as load_sets
 from .point import PointFit
@@ -43,8 +44,9 @@ from .target import Target
 
 METHOD = ("history space classified on the model; discrepancy per figure family estimated at "
           "the best joint fit; least squares point fit of the identified parameters; history "
-          "matching in waves (sequential Monte Carlo, differential-evolution moves) ending in "
-          "a sample of the non-implausible space")
+          "matching in waves (sequential Monte Carlo, differential-evolution moves) down to "
+          "the cut-off, then Metropolis chains per prior (DE-MCz) sampling the "
+          "non-implausible space, run until their convergence is measured")
 
 __all__ = ["Calibration", "CalibrationSets", "PointFit", "Target", "calibrate", "load_sets",
            "load_values", "residual_table", "write"]
@@ -114,7 +116,7 @@ def _weighted_quantiles(x: np.ndarray, w: np.ndarray, qs) -> list[float]:
 
 
 def calibrate(project: Project | None = None, seed: int = 0, max_nfev: int = 200,
-              particles: int = match.PARTICLES, final_steps: int = waves.FINAL_STEPS,
+              particles: int = match.PARTICLES, max_steps: int = mixing.MAX_STEPS,
               progress=None, quick: bool = False) -> Calibration:
     """Classify, estimate the discrepancy, identify, fit and history-match the history space.
 
@@ -126,8 +128,8 @@ def calibrate(project: Project | None = None, seed: int = 0, max_nfev: int = 200
     project = find() if project is None else project
     settings = {"keep": waves.KEEP, "max_moves": waves.MAX_MOVES}
     if quick:  # a rough, fast calibration for tests: fewer sets, faster waves, short fits
-        settings = {k: match.QUICK[k] for k in settings}
-        particles, final_steps = match.QUICK["particles"], match.QUICK["final_steps"]
+        settings = {k: v for k, v in match.QUICK.items() if k not in ("particles", "max_steps")}
+        particles, max_steps = match.QUICK["particles"], match.QUICK["max_steps"]
         max_nfev = min(max_nfev, 20)
     classes = space.classify(project)
     names = sorted(n for n, c in classes.items() if c.cls == "history")
@@ -141,7 +143,7 @@ def calibrate(project: Project | None = None, seed: int = 0, max_nfev: int = 200
         # growth 4 sd off)
         reduced, x_point = full, x_full
         ens = match.history_match(target, x_point, seed=seed, particles=particles,
-                                  final_steps=final_steps, progress=progress, **settings)
+                                  max_steps=max_steps, progress=progress, **settings)
     return Calibration(target, full, ident, reduced, ens, file_hash(project.model),
                        file_hash(project.history), _errors_hash(project), sizes, classes)
 

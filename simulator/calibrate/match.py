@@ -2,8 +2,9 @@
 
 :mod:`.waves` samples the documented prior restricted to the non-implausible space
 (every figure within ``CUTOFF`` sd of its error model with the estimated discrepancy),
-once per prior of :mod:`.priors`; the sets stored are the ensemble, each prior's weights
-equal on its own sets. Effective sizes per prior are the chains' ESS. Nothing is screened after the
+down to the cut-off, and :mod:`.mixing`'s chains sample it under each prior of
+:mod:`.priors`; the sets stored are the ensemble, each prior's weights equal on its own
+sets. Effective sizes per prior are the chains' ESS. Nothing is screened after the
 sampler: each set reproduces the history by construction.
 """
 
@@ -14,15 +15,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..inputs import history
-from . import identify, priors, waves
+from . import identify, mixing, priors, waves
 from .target import Target
 from .waves import CalibrationFailed
 
 __all__ = ["CalibrationFailed", "Ensemble", "history_match"]
 
-PARTICLES = 2000
-ALTERNATIVE_SHARE = 0.25  # particles of the uniform and mirrored priors' own waves
-QUICK = {"particles": 120, "final_steps": 6, "keep": 0.2, "max_moves": 6}  # for tests
+PARTICLES = 1000  # the waves' population: the chains' start and proposal archive
+CHAINS = 160  # per prior (40 in each of the 4 islands)
+QUICK = {"particles": 120, "keep": 0.2, "max_moves": 6, "chains": 16, "min_steps": 40,
+         "max_steps": 80, "warmup": 6}  # for tests: a rough calibration, not converged
 MISFIT = 1.5  # |mean z| above this over the sets: a structural misfit, named with its size
 BOUND_SHARE = 0.02  # of the range width: a set this close to a bound sits on it
 BOUND_HIT = 0.10  # share of sets on a bound above which the bound binds (a finding)
@@ -106,58 +108,47 @@ class Ensemble:
 
 
 def history_match(target: Target, start: np.ndarray, seed: int = 0,
-                  particles: int = PARTICLES, final_steps: int = waves.FINAL_STEPS,
+                  particles: int = PARTICLES, max_steps: int = mixing.MAX_STEPS,
                   progress=None, keep: float = waves.KEEP, max_moves: int = waves.MAX_MOVES,
-                  alternative_waves: bool = False) -> Ensemble:
-    """Sample the documented prior restricted to the non-implausible space; the ``uniform``
-    and ``mirrored`` priors reweight its sets, or (``alternative_waves``) run their own
-    waves with ``ALTERNATIVE_SHARE`` of the particles (a prior's weights then equal on its
-    own sets, zero on the others'; several times the runs)."""
-    settings = {"progress": progress, "final_steps": final_steps, "keep": keep,
-                "max_moves": max_moves}
-    runs = {"documented": waves.sample(target, "documented", particles, [int(seed), 11],
-                                       **settings)}
-    if alternative_waves:
-        for i, prior in enumerate(priors.PRIORS[1:], start=1):
-            n = max(4 * waves.ISLANDS, round(ALTERNATIVE_SHARE * particles))
-            runs[prior] = waves.sample(target, prior, n, [int(seed), 11, i], **settings)
+                  chains: int = CHAINS, min_steps: int = mixing.MIN_STEPS,
+                  warmup: int = mixing.WARMUP) -> Ensemble:
+    """The waves (documented prior) down to the cut-off, then each prior's own chains
+    (:mod:`.mixing`) from their population: a prior's weights are equal on its own sets,
+    zero on the others'; its effective sets are its chains' ESS."""
+    found = waves.sample(target, "documented", particles, [int(seed), 11], progress=progress,
+                         keep=keep, max_moves=max_moves)
+    sampler = waves._Sampler(target, "documented", None, progress)
+    runs = mixing.run(sampler, found["values"], found["z"], found["island"], chains,
+                      [int(seed), 13], max_steps=max_steps, warmup=warmup,
+                      min_steps=min_steps)
     values = np.concatenate([r["values"] for r in runs.values()])
     z = np.concatenate([r["z"] for r in runs.values()])
+    weights, at = {}, 0
+    for prior, r in runs.items():
+        w = np.zeros(values.shape[0])
+        w[at:at + r["values"].shape[0]] = 1.0 / r["values"].shape[0]
+        weights[prior] = w
+        at += r["values"].shape[0]
     doc = runs["documented"]["diagnostics"]
-    if alternative_waves:
-        weights, at = {}, 0
-        for prior, r in runs.items():
-            w = np.zeros(values.shape[0])
-            w[at:at + r["values"].shape[0]] = 1.0 / r["values"].shape[0]
-            weights[prior] = w
-            at += r["values"].shape[0]
-        effective = {p: r["diagnostics"]["effective_sets"] for p, r in runs.items()}
-    else:
-        weights = {p: priors.weights_from(p, "documented", values, target.lower, target.upper,
-                                          target.default) for p in priors.PRIORS}
-        effective = reweighted_sizes(weights, doc["effective_sets"])
     diagnostics = {"method": "history matching in waves (adaptive cut-offs, sequential Monte "
-                             "Carlo with differential-evolution moves) on the simulator",
-                   "prior_sampled": "each prior on its own" if alternative_waves
-                   else "documented (uniform and mirrored: importance weights)",
+                             "Carlo with differential-evolution moves) down to the cut-off, "
+                             "then Metropolis chains per prior (DE-MCz random walk, "
+                             "prefetched along the rejection path) until converged",
+                   "prior_sampled": "each prior by its own chains",
                    "seed": int(seed), "cutoff_sd": history.CUTOFF,
                    "figures_matched": len(target.figures),
-                   "history_figures": target.n_history, **doc,
+                   "history_figures": target.n_history,
+                   "particles": found["particles"], "islands": found["islands"],
+                   "waves": found["waves"], "keep": keep, "max_moves": max_moves,
+                   "wave_runs": found["evaluations"], "evaluations": found["evaluations"]
+                   + sampler.evaluations, **doc,
+                   "converged": all(r["diagnostics"]["converged"] for r in runs.values()),
                    "stored_sets": int(values.shape[0]),
-                   "effective_sets": doc["effective_sets"], "effective_sets_by_prior": effective,
-                   "alternative_priors": {p: {k: v for k, v in r["diagnostics"].items()
-                                              if k not in ("per_parameter", "waves")}
-                                          | {"waves": len(r["diagnostics"]["waves"])}
-                                          for p, r in runs.items() if p != "documented"}}
+                   "effective_sets_by_prior": {p: r["diagnostics"]["effective_sets"]
+                                               for p, r in runs.items()},
+                   "priors": {p: {k: v for k, v in r["diagnostics"].items()
+                                  if k != "per_parameter"} for p, r in runs.items()}}
     if not np.all(np.abs(z) <= history.CUTOFF):
         raise CalibrationFailed("a stored set lies outside the non-implausible space")
     return Ensemble(list(target.names), values, z, target.keys, weights,
                     dict(zip(target.names, map(float, start))), diagnostics)
-
-
-def reweighted_sizes(weights: dict[str, np.ndarray], effective: float) -> dict[str, float]:
-    """Effective sets per prior of a reweighted sample: Kish's size of the weights times the
-    chains' effective share of the stored sets."""
-    n = len(next(iter(weights.values())))
-    share = min(1.0, effective / n)
-    return {p: priors.effective_size(w) * share for p, w in weights.items()}

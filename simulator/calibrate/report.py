@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..inputs import history
 from .discrepancy import FAMILIES
 
 
@@ -35,7 +34,7 @@ def discrepancy_report(sizes: dict) -> str:
 def waves_report(d: dict, ens) -> str:
     """The waves, their cut-offs and non-implausible fractions, and the convergence."""
     lines = [(f"history matching in waves: {d['particles']} sets in {d['islands']} independent "
-             f"islands, {len(d['waves'])} waves, {d['evaluations']} runs; "
+             f"islands, {len(d['waves'])} waves, {d['evaluations']} runs with the chains; "
              f"{'wave':>5s} {'cut-off (sd)':>13s} {'non-implausible':>16s} {'moves':>6s} "
              f"{'acceptance':>11s}")]
     waves = d["waves"]
@@ -48,17 +47,14 @@ def waves_report(d: dict, ens) -> str:
                      f"{100 * w['non_implausible_fraction']:>15.1f}% {w['moves']:>6d} "
                      f"{w['acceptance']:>11.2f}")
     ess = ens.effective_sizes()
-    lines.append(f"final chains: {d['particles']} x {d['final_steps']} steps at the cut-off "
-                 f"{history.CUTOFF:g} sd (acceptance {d['final_acceptance']:.2f}); split-R-hat "
-                 f"max {d['rhat_max']:.3f} over the chains, {d['rhat_islands_max']:.3f} "
-                 f"between islands (target <= 1.01); ESS bulk min {d['ess_bulk_min']:.0f}, "
-                 f"tail min {d['ess_tail_min']:.0f}; autocorrelation time max "
-                 f"{d['tau_max_steps']:.1f} steps (chains {d['chain_length_over_tau']:.1f} tau "
-                 "long)")
-    for p, a in d.get("alternative_priors", {}).items():
-        lines.append(f"prior {p} (its own waves): {a['particles']} sets, {a['waves']} waves; "
-                     f"split-R-hat max {a['rhat_max']:.3f}, between islands "
-                     f"{a['rhat_islands_max']:.3f}; ESS bulk min {a['ess_bulk_min']:.0f}")
+    for p, a in d.get("priors", {}).items():
+        lines.append(
+            f"prior {p}: {a['chains']} chains x {a['steps']} steps after {a['warmup_calls']} "
+            f"warm-up calls (acceptance {a['acceptance']:.2f}); autocorrelation time max "
+            f"{a['tau_max_steps']:.0f} steps (chains {a['chain_length_over_tau']:.1f} tau long, "
+            f"target >= 50); split-R-hat max {a['rhat_max']:.3f} over the chains, "
+            f"{a['rhat_islands_max']:.3f} between islands (target <= 1.01); ESS min "
+            f"{a['effective_sets']:.0f}; {'converged' if a['converged'] else 'NOT CONVERGED'}")
     lines.append(f"stored sets: {d['stored_sets']}; effective sets per prior: "
                  + ", ".join(f"{p} {v:.0f}" for p, v in ess.items()))
     return "\n".join(lines)

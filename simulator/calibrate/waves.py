@@ -15,10 +15,9 @@ sequence of cut-offs (the waves; Del Moral, Doucet & Jasra 2012's adaptive ABC-S
    Gaussian random walk shaped by the island's covariance, scaled toward an
    acceptance of ``ACCEPT``, repeated until a particle has moved with probability
    ``MOVED``;
-3. the last wave has cut-off ``CUTOFF``; then every particle runs ``FINAL_STEPS`` more
-   moves (proposal frozen): ``n`` chains whose rank-normalised split-R-hat and
-   effective sample size (Vehtari et al. 2021) are the convergence diagnostics; the
-   sets stored are each chain's state every ``STORE_EVERY`` steps.
+3. the last wave has cut-off ``CUTOFF``: its population is the start and the proposal
+   archive of :mod:`.mixing`'s chains, which sample the target and prove it (the
+   waves' moves alone do not: their sets stay correlated with their ancestors).
 
 Every move of every particle is one run of one engine call, so a wave costs a few
 engine calls of ``n`` runs. The simulator is cheap enough (thousands of 2000-2005
@@ -46,8 +45,6 @@ KEEP = 0.5  # share of sets a wave keeps while the cut-off is above CUTOFF
 ACCEPT = 0.25
 MOVED = 0.95
 MIN_MOVES, MAX_MOVES = 2, 25
-FINAL_STEPS = 40
-STORE_EVERY = 10
 MAX_WAVES = 200
 STALL = 5  # waves without a 0.1% lower cut-off: the history rules out the whole prior
 
@@ -110,9 +107,10 @@ class _Sampler:
         return x, z, m, accepted / n
 
 
-def sample(target, prior: str, n: int, seed, progress=None, final_steps: int = FINAL_STEPS,
-           islands: int = ISLANDS, keep: float = KEEP, max_moves: int = MAX_MOVES) -> dict:
-    """Run the waves and the final chains; the stored sets, their errors and diagnostics."""
+def sample(target, prior: str, n: int, seed, progress=None, islands: int = ISLANDS,
+           keep: float = KEEP, max_moves: int = MAX_MOVES) -> dict:
+    """Run the waves down to the cut-off ``CUTOFF``; the population (``values``, ``z``,
+    ``island``) and the waves' log. :mod:`.mixing` samples the target from it."""
     rng = np.random.default_rng(seed)
     s = _Sampler(target, prior, rng, progress)
     k = len(target.names)
@@ -157,27 +155,9 @@ def sample(target, prior: str, n: int, seed, progress=None, final_steps: int = F
     else:
         raise CalibrationFailed(f"the cut-off did not reach {history.CUTOFF:g} sd in "
                                 f"{MAX_WAVES} waves (last {log[-1]['cutoff_sd']:.3g} sd)")
-    chains = np.empty((final_steps, n, k))
-    stored_x, stored_z, accepted = [], [], []
-    for step in range(final_steps):
-        x, z, m, acc = s.step(x, z, m, history.CUTOFF, island, lam)
-        chains[step] = x
-        accepted.append(acc)
-        if (step + 1) % STORE_EVERY == 0 or step + 1 == final_steps:
-            stored_x.append(x)
-            stored_z.append(z)
-    diag = convergence(chains, island)
-    diag.update({"prior": prior, "particles": n, "islands": islands, "waves": log,
-                 "keep": keep, "max_moves": max_moves,
-                 "final_steps": final_steps, "store_every": STORE_EVERY,
-                 "final_acceptance": float(np.mean(accepted)), "evaluations": s.evaluations,
-                 "proposal_scale": lam})
-    values = np.concatenate(stored_x)
-    diag["stored_sets"] = int(values.shape[0])
-    diag["effective_sets"] = float(min(values.shape[0], diag["ess_bulk_min"]))
-    return {"values": values, "z": np.concatenate(stored_z), "diagnostics": diag}
-
-
+    return {"values": x, "z": z, "island": island, "waves": log, "keep": keep,
+            "max_moves": max_moves, "particles": n, "islands": islands,
+            "evaluations": s.evaluations, "proposal_scale": lam}
 
 
 def _rank_normal(draws: np.ndarray) -> np.ndarray:
@@ -222,24 +202,3 @@ def ess(draws: np.ndarray, tail: bool = False) -> float:
     pairs = np.minimum.accumulate(pairs)
     tau = max(-1.0 + 2.0 * float(np.sum(pairs)), 1.0 / math.log10(m * n))
     return float(m * n / tau)
-
-
-def convergence(chains: np.ndarray, island: np.ndarray) -> dict:
-    """R-hat and ESS per parameter over the particles' final chains; R-hat between islands."""
-    steps, n, k = chains.shape
-    per_chain = np.transpose(chains, (1, 0, 2))  # (chain, draw, parameter)
-    r = [rhat(per_chain[:, :, j]) for j in range(k)]
-    bulk = [ess(per_chain[:, :, j]) for j in range(k)]
-    tail = [ess(per_chain[:, :, j], tail=True) for j in range(k)]
-    groups = np.unique(island)
-    size = min(int((island == g).sum()) for g in groups)
-    final = chains[-1]
-    between = [rhat(np.stack([final[island == g, j][:size] for g in groups]))
-               for j in range(k)]
-    tau = [steps * n / b for b in bulk]
-    return {"rhat_max": float(np.nanmax(r)), "rhat_islands_max": float(np.nanmax(between)),
-            "ess_bulk_min": float(np.min(bulk)), "ess_tail_min": float(np.min(tail)),
-            "tau_max_steps": float(np.max(tau)),
-            "chain_length_over_tau": float(steps / np.max(tau)),
-            "per_parameter": {"rhat": r, "rhat_islands": between, "ess_bulk": bulk,
-                              "ess_tail": tail}}
