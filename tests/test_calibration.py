@@ -127,6 +127,7 @@ def _mixing(target, seed):
     from simulator.calibrate import mixing, waves
 
     sets = calibrate.load_sets()
+    assert sets.names == target.names  # the committed sets are of the current history space
     pop = sets.values[np.linspace(0, sets.size - 1, 80).astype(int)]
     z = target.standardized(pop)
     keep = waves.implausibility(z) <= history.CUTOFF

@@ -48,6 +48,8 @@ METHOD = ("history space classified on the model; discrepancy per figure family 
           "the cut-off, then Metropolis chains per prior (DE-MCz) sampling the "
           "non-implausible space, run until their convergence is measured")
 
+CLASSIFY_ROUNDS = 3  # fit, classify at the fit, refit until the history space is stable
+
 __all__ = ["Calibration", "CalibrationSets", "PointFit", "Target", "calibrate", "load_sets",
            "load_values", "residual_table", "write"]
 
@@ -134,8 +136,21 @@ def calibrate(project: Project | None = None, seed: int = 0, max_nfev: int = 200
     classes = space.classify(project)
     names = sorted(n for n, c in classes.items() if c.cls == "history")
     with np.errstate(all="ignore"):
-        sizes, target, full = estimate_discrepancy(project, names, max_nfev)
-        x_full = _inside_domain(target, full)
+        for _ in range(CLASSIFY_ROUNDS):
+            sizes, target, full = estimate_discrepancy(project, names, max_nfev)
+            x_full = _inside_domain(target, full)
+            # a cap may bind at one point and not at another: classify again at this fit
+            # (as readers of the calibration will: at the defaults and the committed point)
+            classes = space.classify(project, point={**full.values})
+            again = sorted(n for n, c in classes.items() if c.cls == "history")
+            if again == names:
+                break
+            names = again
+        else:
+            raise InputError(project.model, "history space", "the history space does not "
+                             f"settle in {CLASSIFY_ROUNDS} rounds of fit and classification",
+                             "see `plansim params` for the parameters that move between "
+                             "classes and document their ranges")
         ident = identify.identify(target, x_full)
         # the point is the joint fit of the whole history space: its weak pull to the
         # defaults settles the undetermined directions (fixing all but the determined

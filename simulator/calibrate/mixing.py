@@ -34,18 +34,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from emcee.autocorr import integrated_time
+from emcee.autocorr import AutocorrError, integrated_time
 
 from ..inputs import history
 from . import priors, waves
 
-TRIES = 16  # proposals per chain per engine call: the chain's next steps while it rejects
+TRIES = 12  # proposals per chain per engine call: the chain's next steps while it rejects
 ACCEPT = 0.1  # acceptance per step the warm-up tunes the proposal scale toward
 WARMUP = 60  # engine calls; their draws are discarded
 BLOCK = 40  # engine calls between convergence checks
 THIN = 10  # steps between recorded states
 MIN_STEPS = 1000
-MAX_STEPS = 20000
+MAX_STEPS = 3000
 MIN_TAU = 50.0  # chain length in autocorrelation times (emcee's guidance)
 RHAT = 1.01
 STORED = 4000  # sets kept per prior at most
@@ -128,8 +128,10 @@ def _tau(draws: np.ndarray) -> np.ndarray:
     draws (inf where a chain never moved)."""
     still = np.any(np.ptp(draws, axis=0) == 0, axis=0)
     with np.errstate(all="ignore"):
-        tau = integrated_time(draws, quiet=True) if draws.shape[0] > 1 else np.full(
-            draws.shape[2], np.inf)
+        try:
+            tau = integrated_time(draws, tol=MIN_TAU)
+        except AutocorrError as short:  # shorter than MIN_TAU tau: the estimate, no log line
+            tau = np.asarray(short.tau, dtype=float)
     return np.where(still | ~np.isfinite(tau), np.inf, tau)
 
 

@@ -68,14 +68,16 @@ def effects(project: Project, names: list[str], base: dict[str, float] | None = 
     return delta.reshape(len(names), 2, -1).max(axis=(1, 2))
 
 
-def classify(project: Project | None = None) -> dict[str, Classified]:
-    """Every constant of the model with its class (see the module's docstring)."""
+def classify(project: Project | None = None,
+             point: dict[str, float] | None = None) -> dict[str, Classified]:
+    """Every constant of the model with its class (see the module's docstring); effects
+    measured at the defaults and at ``point`` (default: the committed calibration's)."""
     project = find() if project is None else project
     params = model.parameters(project)
     measured = sorted(n for n, p in params.items() if p.role in model.ROLES)
     moved = dict.fromkeys(measured, 0.0)
     with np.errstate(all="ignore"):
-        for base in _bases(project):
+        for base in (_bases(project) if point is None else [{}, point]):
             if measured:
                 for n, e in zip(measured, effects(project, measured, base=base)):
                     moved[n] = max(moved[n], float(e))
