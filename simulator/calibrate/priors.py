@@ -3,14 +3,14 @@
 * ``documented`` - the model file's default is the best guess and its range holds
   about two standard deviations either side: a normal centred on the default with
   sd = range / 4, truncated to the range. The ensemble's reference weights.
-* ``uniform`` - nothing but the documented range: uniform on it. The ensemble is
-  sampled under this prior, so every other prior is a reweighting of it.
+* ``uniform`` - nothing but the documented range: uniform on it.
 * ``mirrored`` - as ``documented``, centred on the default mirrored in its range
   (``lower + upper - default``): what another modeller starting from other
   defaults would have assumed; the issue's "calibration started from a different
   default".
 
-Parameters are independent under every prior.
+Parameters are independent under every prior. Each prior has its own chains
+(:mod:`.mixing`); :func:`weights_from` only moves their starting points.
 """
 
 from __future__ import annotations
