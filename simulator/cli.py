@@ -11,6 +11,8 @@ in one line on stderr.
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -79,48 +81,46 @@ def _with_inputs_file(exc: DomainError, path: Path) -> InputError:
 
 def _cmd_calibrate(args) -> int:
     from . import calibrate
-    from .calibrate import match
-    from .inputs import history, model
+    from .inputs import history
 
     validate.integer(CLI, "--max-nfev", args.max_nfev, 1, MAX_NFEV)
     if args.out is None and not args.dry_run and args.project.found_by == "bundled example":
         raise InputError(args.project.calibration, "--out", "is the bundled example's "
                          "calibration, not a file to replace", "give --out FILE, or run it in "
                          "a project folder (`plansim init DIR`, --project DIR)")
-    if args.burn < 0 or args.steps - args.burn < match.THIN:
-        raise InputError("command line", "--steps/--walkers/--burn",
-                         f"need burn >= 0 and steps - burn >= {match.THIN} (the thinning)",
-                         "give e.g. --steps 400 --burn 200")
-    dims = len(model.parameters(args.project, role="calibrated"))
-    if args.walkers < 2 * dims:
-        raise InputError("command line", "--walkers", f"{args.walkers} walkers are fewer than "
-                         f"twice the number of calibrated parameters ({dims})",
-                         f"give --walkers {2 * dims} or more")
+    validate.integer(CLI, "--particles", args.particles, 4 * calibrate.waves.ISLANDS,
+                     1_000_000)
+    validate.integer(CLI, "--final-steps", args.final_steps, 40, 1_000_000)
     outputs.check_path_text(args.out, "--out")
     if not args.dry_run:  # the project's calibration is the file `calibrate` exists to replace
         target = Path(args.out or args.project.calibration)
         own_toml, own_nc = _own_calibration(target, args.project)
         outputs.check_file(target, force=args.force or own_toml)
         outputs.check_file(target.with_suffix(".nc"), force=args.force or own_nc)  # ensemble
-    history.figures(args.project)
+    history.figures(args.project, discrepancy=False)
     _announce(args)
-    bar, close = _bar(2 * args.steps, "history matching (engine calls, 2 per emcee step)")
+    bar, close = _bar(None, "history matching (runs)")
     try:
         cal = calibrate.calibrate(args.project, seed=args.seed, max_nfev=args.max_nfev,
-                                  walkers=args.walkers, steps=args.steps, burn=args.burn,
-                                  progress=bar)
+                                  particles=args.particles, max_steps=args.final_steps,
+                                  progress=bar, quick=args.quick)
     finally:
         close()
+    if args.json:
+        print(json.dumps(_finite(cal.as_dict()), indent=1, ensure_ascii=False))
+        if not args.dry_run:
+            calibrate.write(cal, args.out)
+        return 0 if cal.all_within else 1
     if args.report:
         print(cal.report())
     else:
         print(cal.point.table())
         e = cal.ensemble
-        print(f"identified directions: {len(cal.point.free)} of {len(cal.target.names)} "
-              f"parameters; fixed at documented defaults in the point fit: "
-              f"{', '.join(sorted(set(cal.target.names) - set(cal.point.free))) or 'none'}")
-        print(f"history-matched ensemble: {e.size} accepted sets "
-              f"(`plansim calibrate --report` for the identifiability table)")
+        print(f"history space: {len(cal.target.names)} parameters, "
+              f"{len(cal.identifiability.free)} directions determined by the history")
+        print(f"history-matched ensemble: {e.size} sets, effective "
+              f"{e.effective_sizes()['documented']:.0f} (`plansim calibrate --report` for the "
+              "waves, convergence, residuals and bound hits)")
     for name, why in history.not_represented(args.project).items():
         print(f"not represented: {name}: {why}")
     if args.dry_run:
@@ -156,7 +156,20 @@ def _own_calibration(target: Path, project) -> tuple[bool, bool]:
     return ours, ours and meta.get("ensemble_file") == target.with_suffix(".nc").name
 
 
-def _bar(total: int, desc: str):
+def _finite(obj):
+    """``obj`` for strict JSON: numpy numbers as Python ones, NaN and inf as null."""
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _bar(total: int | None, desc: str):
     """One tqdm bar on a terminal; (None, no-op) otherwise."""
     if not sys.stderr.isatty():
         return None, lambda: None
@@ -413,10 +426,18 @@ def _cmd_params(args) -> int:
     if args.markdown:
         print(model.markdown_table(args.project))
         return 0
+    from .calibrate import space
+
     params = model.parameters(args.project, role=args.role)
-    for p in sorted(params.values(), key=lambda p: (p.role, p.name)):
-        print(f"{p.role:10s} {p.name:36s} {p.default:>12.6g}  [{p.lower:g}, {p.upper:g}]  "
-              f"{p.units}")
+    classes = space.classify(args.project)
+    print(f"{'role':10s} {'class':8s} {'parameter':36s} {'default':>12s}  range  units  "
+          "(class: history = matched to 2000-2005 by `plansim calibrate`, future = sampled "
+          "with the futures; history effect in sd)")
+    for p in sorted(params.values(), key=lambda p: (p.role, classes[p.name].cls, p.name)):
+        c = classes[p.name]
+        effect = f"  moves the history by {c.effect:.3g} sd" if c.role in model.ROLES else ""
+        print(f"{p.role:10s} {c.cls:8s} {p.name:36s} {p.default:>12.6g}  [{p.lower:g}, "
+              f"{p.upper:g}]  {p.units}{effect}")
     return 0
 
 
@@ -545,6 +566,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from .calibrate import match
+    from .calibrate import mixing as calibrate_mixing
 
     parser = _Parser(
         prog="plansim",
@@ -725,10 +747,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", action="store_true",
                    help="print the identifiability table (singular values, undetermined "
                    "combinations, per parameter) and the ensemble's spread")
+    p.add_argument("--json", action="store_true", help="print the report's diagnostics as "
+                   "JSON (history space, discrepancy, waves, convergence, residuals, bounds)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler")
-    p.add_argument("--walkers", type=int, default=match.WALKERS, help="emcee walkers")
-    p.add_argument("--steps", type=int, default=match.STEPS, help="emcee steps")
-    p.add_argument("--burn", type=int, default=match.BURN, help="steps discarded as burn-in")
+    p.add_argument("--particles", type=int, default=match.PARTICLES,
+                   help="parameter sets the waves carry")
+    p.add_argument("--final-steps", type=int, default=calibrate_mixing.MAX_STEPS,
+                   help="steps of every chain at most (the chains stop earlier once "
+                   "converged: >= 50 tau, split-R-hat <= 1.01)")
+    p.add_argument("--quick", action="store_true", help=f"{match.QUICK['particles']} sets, "
+                   f"{match.QUICK['max_steps']} chain steps, waves keeping "
+                   f"{round(100 * match.QUICK['keep'])} in 100 sets: a fast, rough "
+                   "calibration for tests")
     p.add_argument("--max-nfev", type=int, default=200, help="point-fit evaluation budget")
     p.add_argument("--dry-run", action="store_true", help="print the fit, write nothing")
     p.add_argument("--force", action="store_true",

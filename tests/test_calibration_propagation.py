@@ -154,3 +154,22 @@ def test_accessor_splits_variance_from_results_file(joint, tmp_path):
                             coords={"goal": ["g"]})
     with pytest.raises(ValueError, match="point calibration"):
         point_only.plan.calibration_shares()
+
+
+def test_futures_take_the_history_space_from_the_sets_and_reproduce_the_history(plan):
+    """No screen: the Latin hypercube samples only the future uncertainties; every
+    history-space parameter comes from the drawn set, and each run reproduces 2000-2005."""
+    from simulator.running import ensemble
+
+    sets = plan.calibration_sets()
+    samples = sample.futures(plan, 60, seed=2)
+    idx = samples["calibration_set"].values
+    for j, name in enumerate(sets.names):
+        if name not in plan.overrides and name not in plan.levers:
+            np.testing.assert_array_equal(samples[name].values, sets.values[idx, j])
+    roles = model.parameters()
+    assert all(roles[n].role != "uncertain" or n not in sets.names
+               for n in sample.calibration.future_uncertainties(plan, sets))
+    data = ensemble.run(plan, samples, names=[])
+    assert bool(data["plausible"].all())
+    assert sets.effective_size() > 0

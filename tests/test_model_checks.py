@@ -81,7 +81,7 @@ def extremes(plan, stocks):
              "field capacity", "refinery capacity", "maximum oil utilisation",
              "local wage index", "fiscal expenditure real", "public investment real",
              "private investment real", "capital lifetime", "oilfield decline rate",
-             "oil utilisation", "budget scale"]
+             "oil utilisation", "budget scale", "natural growth rate"]
     variables = indicators.model_variables(KARAMAY.indicators)
     out = vm.run(params, sorted(set(stocks + variables + extra)))
     return names, out  # vm.run raises on NaN/inf, naming the run and the variable
@@ -96,9 +96,18 @@ def test_extreme_conditions_keep_stocks_non_negative_and_finite(extremes, stocks
     half = names.index("population halved")
     pop = out["population"].sel(time=2000).values
     assert pop[half] == pytest.approx(0.5 * pop[0])
-    # the migration-balance loop answers: jobs pull migrants in (as fast as housing allows)
+    # the migration-balance loop answers: jobs pull migrants in as fast as housing allows.
+    # Housing grows at most `maximum housing growth` a year, and residents grow by natural
+    # growth and net migration, so with half the residents (vacancies everywhere) net
+    # migration runs at the housing limit less natural growth: within 10% of it, and clearly
+    # above the central path's (which the history sets: ~3%/yr at the posterior mode; the
+    # earlier bound, twice the central rate, only held while the point put the central rate
+    # below half the housing limit; models/README.md, extreme conditions)
     rate = out["net migration rate"].sel(time=2001).values
-    assert rate[half] > 2 * max(rate[0], 0.01)
+    room = (out["maximum housing growth"].sel(time=2001).values
+            - out["natural growth rate"].sel(time=2001).values / 1000)
+    assert rate[half] >= 0.9 * room[half]
+    assert rate[half] > rate[0] + 0.01
 
 
 def _case(extremes, name, var, year):
@@ -171,7 +180,15 @@ def test_oil_price_x5_stays_within_the_field_ceiling_and_the_housing_limit(extre
 
 def test_oil_price_x02_cuts_output_jobs_and_people_within_bounds(extremes):
     """Oil price x0.2 from 2006: oil output, unemployment and out-migration answer; population
-    stays above half the central path (the rest of the economy and natural growth remain)."""
+    stays above half the central path (the rest of the economy and natural growth remain).
+
+    By 2015 the planned oil price has caught up with the low price (utilisation ~0.99), so
+    the fall of real oil VA is the fields' loss of investment: field output falls to ~0.62
+    of central, refinery output (pipeline crude, its own programme) hardly moves, and with
+    the fields ~54% of oil VA the total falls ~21%. A point fit that put the field ceiling
+    low (1.42, the ensemble's 5th percentile) held the central fields at their ceiling and
+    cut only 12%: that was the point fit's free direction (models/CALIBRATION.md, section 2),
+    not a reason to loosen this bound."""
     assert _case(extremes, "oil price x0.2", "oil VA real", 2006) < 0.85 * _case(
         extremes, "central", "oil VA real", 2006)
     assert _case(extremes, "oil price x0.2", "oil VA real", 2015) < 0.8 * _case(
@@ -336,14 +353,17 @@ def test_committed_calibration_is_of_the_current_model():
 
 
 def test_point_fit_from_the_model_defaults_is_the_committed_one():
-    target = calibrate.Target.of_model(KARAMAY)
-    full = calibrate.point.fit(target)
-    ident = calibrate.identify.identify(target, np.array([full.values[n] for n in target.names]))
-    cal = calibrate.point.fit(target, free=ident.free)
-    assert cal.all_within, cal.table()
+    """Calibration v2's point: the joint fit of the whole history space from the model's
+    defaults, with the family discrepancies estimated along the way, is the committed one."""
+    from simulator.calibrate import space
+
+    names = sorted(space.history_space(KARAMAY))
+    sizes, target, full = calibrate.estimate_discrepancy(KARAMAY, names, 200)
+    assert full.all_within, full.table()
+    assert sizes == pytest.approx(history.committed_discrepancy(KARAMAY), abs=1e-6)
     committed = calibrate.load_values()
     for j, name in enumerate(target.names):
-        assert abs(cal.values[name] - committed[name]) <= 1e-3 * target.width[j], name
+        assert abs(full.values[name] - committed[name]) <= 1e-3 * target.width[j], name
 
 
 def test_every_constant_is_documented_with_role_units_and_range():

@@ -30,10 +30,17 @@ class CalibrationSets:
     values: np.ndarray
     weights: dict[str, np.ndarray]
     file_hash: str
+    effective: dict[str, float] | None = None  # prior -> the sampler's ESS of its sets
 
     @property
     def size(self) -> int:
         return int(self.values.shape[0])
+
+    def effective_size(self, prior: str = "documented") -> float:
+        """Effective number of independent sets under ``prior``: the sampler's ESS, at
+        most Kish's size of its weights."""
+        kish = priors.effective_size(self.weights[prior])
+        return min(kish, (self.effective or {}).get(prior, kish))
 
     def draw(self, n: int, seed: int, prior: str = "documented") -> np.ndarray:
         """Set index of each of ``n`` runs, drawn by the prior's weights (seeded)."""
@@ -88,5 +95,12 @@ def load(toml_path: Path | str | None = None,
             raise InputError(path, f"parameter.{n}", "not a parameter of the model",
                              "run `plansim calibrate` to refit the current model")
     weights = {p: np.asarray(ds[f"weight_{p}"].values, dtype=float) for p in priors.PRIORS}
-    return CalibrationSets(path, names, np.asarray(ds["value"].values, dtype=float), weights,
-                           digest)
+    values = np.asarray(ds["value"].values, dtype=float)
+    try:
+        diag = json.loads(ds.attrs.get("diagnostics", "{}"))
+        by = diag.get("effective_sets_by_prior") or {
+            "documented": diag.get("effective_sets", values.shape[0])}
+        effective = {p: float(v) for p, v in by.items() if p in priors.PRIORS}
+    except (ValueError, TypeError, AttributeError):
+        effective = {}
+    return CalibrationSets(path, names, values, weights, digest, effective)

@@ -1,48 +1,38 @@
-"""The history-matched ensemble: parameter sets the history does not rule out.
+"""The history-matched ensemble: parameter sets of the history space no figure rules out.
 
-Bayesian calibration with ``emcee`` (affine-invariant ensemble sampler with
-differential-evolution moves, which copes with the long, thin valleys the
-non-identified combinations make): likelihood Gaussian in the figures' errors in
-standard deviations of the error model, prior uniform on the documented ranges.
-Every walker step of every walker is one vectorised integration, so a chain of
-``WALKERS x STEPS`` sets costs ``STEPS`` engine calls. Walkers start around the
-point fit, spread by the local posterior covariance (Laplace approximation), so
-undetermined directions start spread over their prior.
-
-The chain after ``BURN`` steps, thinned, is then screened as history matching
-does: a set is accepted when no figure puts it more than ``CUTOFF`` standard
-deviations away. Accepted sets carry weights for each prior of
-:mod:`simulator.calibrate.priors` (importance weights from the uniform sample).
+:mod:`.waves` samples the documented prior restricted to the non-implausible space
+(every figure within ``CUTOFF`` sd of its error model with the estimated discrepancy),
+down to the cut-off, and :mod:`.mixing`'s chains sample it under each prior of
+:mod:`.priors`; the sets stored are the ensemble, each prior's weights equal on its own
+sets. Effective sizes per prior are the chains' ESS. Nothing is screened after the
+sampler: each set reproduces the history by construction.
 """
 
 from __future__ import annotations
 
-import logging
-import warnings
 from dataclasses import dataclass, field
 
-import emcee
 import numpy as np
 
-from ..errors import PlansimError
 from ..inputs import history
-from . import identify, priors
+from . import identify, mixing, priors, waves
 from .target import Target
+from .waves import CalibrationFailed
 
+__all__ = ["CalibrationFailed", "Ensemble", "history_match"]
 
-class CalibrationFailed(PlansimError):
-    """The history rules out every sampled parameter set."""
-
-
-WALKERS = 384  # many walkers, few steps: an engine call costs about the same for 48 or 200 sets
-STEPS = 400
-BURN = 200
-THIN = 10
+PARTICLES = 1000  # the waves' population: the chains' start and proposal archive
+CHAINS = 120  # per prior (30 in each of the 4 islands)
+QUICK = {"particles": 120, "keep": 0.2, "max_moves": 6, "chains": 16, "min_steps": 40,
+         "max_steps": 80, "warmup": 6}  # for tests: a rough calibration, not converged
+MISFIT = 1.5  # |mean z| above this over the sets: a structural misfit, named with its size
+BOUND_SHARE = 0.02  # of the range width: a set this close to a bound sits on it
+BOUND_HIT = 0.10  # share of sets on a bound above which the bound binds (a finding)
 
 
 @dataclass
 class Ensemble:
-    """Accepted parameter sets ``(set, parameter)`` with their history errors and weights."""
+    """Sets ``(set, parameter)`` with their history errors and weights per prior."""
 
     names: list[str]
     values: np.ndarray
@@ -57,7 +47,9 @@ class Ensemble:
         return int(self.values.shape[0])
 
     def effective_sizes(self) -> dict[str, float]:
-        return {p: priors.effective_size(w) for p, w in self.weights.items()}
+        """Per prior: the effective number of its sets (the chains' ESS, at most the sets)."""
+        by = self.diagnostics.get("effective_sets_by_prior", {})
+        return {p: float(by.get(p, priors.effective_size(w))) for p, w in self.weights.items()}
 
     def spread(self, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
         """Weighted 5-95% width of each parameter among the sets, per documented range width."""
@@ -71,79 +63,92 @@ class Ensemble:
             out.append((hi - lo) / (upper[j] - lower[j]))
         return np.array(out)
 
+    def residuals(self, target: Target) -> list[dict]:
+        """Per figure: mean and sd of z over the sets, share within the cut-off; a mean
+        beyond ``MISFIT`` is a structural misfit, its size the mean error in the unit."""
+        w = self.weights["documented"]
+        rows = []  # documented sets only
+        for i, fig in enumerate(target.figures):
+            z = self.z[:, i]
+            mean = float(np.sum(w * z))
+            rows.append({"figure": fig.key, "history": fig.value, "sd": fig.sd,
+                         "mean_z": mean, "sd_z": float(np.sqrt(np.sum(w * (z - mean) ** 2))),
+                         "mean_error": mean * fig.sd,
+                         "within": float(np.sum(w * (np.abs(z) <= history.CUTOFF))),
+                         "structural_misfit": bool(abs(mean) > MISFIT)})
+        return rows
 
-def _initial(target: Target, start: np.ndarray, rng: np.random.Generator,
-             walkers: int) -> np.ndarray:
-    jac = identify.jacobian(target, start)
-    k = len(target.names)
-    precision = jac.T @ jac + identify.PRIOR_PRECISION * np.eye(k)
-    try:
-        chol = np.linalg.cholesky(np.linalg.inv(precision) + 1e-12 * np.eye(k))
-    except np.linalg.LinAlgError:  # ill-conditioned (errors of astronomical size): a square
-        lam, vec = np.linalg.eigh(precision)  # root of the same covariance, eigenvalues >= prior
-        chol = vec / np.sqrt(np.maximum(lam, identify.PRIOR_PRECISION))
-    unit = (start - target.lower) / target.width + rng.standard_normal((walkers, k)) @ chol.T
-    unit = np.clip(unit, 1e-6, 1 - 1e-6)
-    return target.lower + unit * target.width
+    def bound_hits(self, target: Target) -> list[dict]:
+        """Parameters whose sets pile on a bound, with the figure that pushes them there:
+        the one whose squared error grows most when the parameter moves off the bound
+        (Jacobian at the sets' median)."""
+        w = self.weights["documented"]
+        rel = (self.values - target.lower) / target.width
+        hits = []
+        for j, name in enumerate(self.names):
+            for side, near in (("lower", rel[:, j] <= BOUND_SHARE),
+                               ("upper", rel[:, j] >= 1 - BOUND_SHARE)):
+                share = float(np.sum(w[near]))
+                if share > BOUND_HIT:
+                    hits.append({"parameter": name, "bound": side, "share_of_sets": share,
+                                 "value": float(target.lower[j] if side == "lower"
+                                                else target.upper[j])})
+        if hits:
+            med = np.median(self.values, axis=0)
+            jac = identify.jacobian(target, med)
+            z = target.standardized(med)[0]
+            for h in hits:
+                j = self.names.index(h["parameter"])
+                inward = 1.0 if h["bound"] == "lower" else -1.0
+                push = np.where(np.isfinite(z), z, 0.0) * jac[:, j] * inward
+                i = int(np.argmax(push))
+                h["pushed_by"] = target.keys[i] if push[i] > 0 else "none (prior only)"
+                h["push_sd_per_range"] = float(max(push[i], 0.0))
+        return hits
 
 
-def history_match(target: Target, start: np.ndarray, seed: int = 0, walkers: int = WALKERS,
-                  steps: int = STEPS, burn: int = BURN, thin: int = THIN,
-                  progress=None) -> Ensemble:
-    """Sample the posterior under the uniform prior; keep the sets history does not rule out."""
-    if not (thin >= 1 and 0 <= burn and steps - burn >= thin):
-        raise ValueError("need thin >= 1, burn >= 0 and steps - burn >= thin")
-    rng = np.random.default_rng(seed)
-    k = len(target.names)
-
-    def log_prob(x: np.ndarray) -> np.ndarray:
-        inside = np.all((x >= target.lower) & (x <= target.upper), axis=1)
-        out = np.full(x.shape[0], -np.inf)
-        if inside.any():
-            z = target.standardized(x[inside])
-            out[inside] = np.where(np.all(np.isfinite(z), axis=1),
-                                   -0.5 * np.sum(np.where(np.isfinite(z), z, 0.0) ** 2, axis=1),
-                                   -np.inf)
-        if progress is not None:
-            progress(1)
-        return out
-
-    moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
-    sampler = emcee.EnsembleSampler(walkers, k, log_prob, vectorize=True, moves=moves)
-    state = emcee.State(_initial(target, start, rng, walkers),
-                        random_state=np.random.RandomState(seed).get_state())
-    sampler.run_mcmc(state, steps)
-    chain = sampler.get_chain(discard=burn, thin=thin, flat=True)
-    z = np.vstack([target.standardized(chain[i:i + 2000]) for i in range(0, len(chain), 2000)])
-    n_hist = target.n_history
-    accepted = np.all(np.abs(z[:, :n_hist]) <= history.CUTOFF, axis=1)
-    values, z = chain[accepted], z[accepted]
-    if values.shape[0] == 0:
-        worst = float(np.max(np.abs(target.standardized(start))))
-        missed = (f"misses a figure by {worst:.3g} sd" if np.isfinite(worst)
-                  else "is outside the model's domain")
-        raise CalibrationFailed(f"no sampled parameter set reproduces the history within "
-                                f"{history.CUTOFF:g} sd (the point fit {missed}); see "
-                                "`plansim calibrate --report --dry-run` and the project's "
-                                "observation-error file")
-    weights = {p: priors.weights(p, values, target.lower, target.upper, target.default)
-               for p in priors.PRIORS}
-    emcee_log = logging.getLogger("emcee")
-    level = emcee_log.level
-    emcee_log.setLevel(logging.ERROR)  # it warns that short chains give rough estimates
-    try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            taus = sampler.get_autocorr_time(discard=burn, quiet=True)
-    finally:
-        emcee_log.setLevel(level)
-    tau = float(np.nanmax(taus)) if np.isfinite(taus).any() else float("nan")
-    diagnostics = {"sampler": "emcee.EnsembleSampler (DEMove 0.8, DESnookerMove 0.2)",
-                   "prior_sampled": "uniform", "walkers": walkers, "steps": steps,
-                   "burn": burn, "thin": thin, "seed": int(seed),
-                   "acceptance_fraction": float(np.mean(sampler.acceptance_fraction)),
-                   "autocorrelation_time_max": tau if np.isfinite(tau) else -1.0,
-                   "chain_sets": int(chain.shape[0]), "accepted_sets": int(values.shape[0]),
-                   "cutoff_sd": history.CUTOFF}
+def history_match(target: Target, start: np.ndarray, seed: int = 0,
+                  particles: int = PARTICLES, max_steps: int = mixing.MAX_STEPS,
+                  progress=None, keep: float = waves.KEEP, max_moves: int = waves.MAX_MOVES,
+                  chains: int = CHAINS, min_steps: int = mixing.MIN_STEPS,
+                  warmup: int = mixing.WARMUP) -> Ensemble:
+    """The waves (documented prior) down to the cut-off, then each prior's own chains
+    (:mod:`.mixing`) from their population: a prior's weights are equal on its own sets,
+    zero on the others'; its effective sets are its chains' ESS."""
+    found = waves.sample(target, "documented", particles, [int(seed), 11], progress=progress,
+                         keep=keep, max_moves=max_moves)
+    sampler = waves._Sampler(target, "documented", None, progress)
+    runs = mixing.run(sampler, found["values"], found["z"], found["island"], chains,
+                      [int(seed), 13], max_steps=max_steps, warmup=warmup,
+                      min_steps=min_steps)
+    values = np.concatenate([r["values"] for r in runs.values()])
+    z = np.concatenate([r["z"] for r in runs.values()])
+    weights, at = {}, 0
+    for prior, r in runs.items():
+        w = np.zeros(values.shape[0])
+        w[at:at + r["values"].shape[0]] = 1.0 / r["values"].shape[0]
+        weights[prior] = w
+        at += r["values"].shape[0]
+    doc = runs["documented"]["diagnostics"]
+    diagnostics = {"method": "history matching in waves (adaptive cut-offs, sequential Monte "
+                             "Carlo with differential-evolution moves) down to the cut-off, "
+                             "then Metropolis chains per prior (DE-MCz random walk, "
+                             "prefetched along the rejection path) until converged",
+                   "prior_sampled": "each prior by its own chains",
+                   "seed": int(seed), "cutoff_sd": history.CUTOFF,
+                   "figures_matched": len(target.figures),
+                   "history_figures": target.n_history,
+                   "particles": found["particles"], "islands": found["islands"],
+                   "waves": found["waves"], "keep": keep, "max_moves": max_moves,
+                   "wave_runs": found["evaluations"], "evaluations": found["evaluations"]
+                   + sampler.evaluations, **doc,
+                   "converged": all(r["diagnostics"]["converged"] for r in runs.values()),
+                   "stored_sets": int(values.shape[0]),
+                   "effective_sets_by_prior": {p: r["diagnostics"]["effective_sets"]
+                                               for p, r in runs.items()},
+                   "priors": {p: {k: v for k, v in r["diagnostics"].items()
+                                  if k != "per_parameter"} for p, r in runs.items()}}
+    if not np.all(np.abs(z) <= history.CUTOFF):
+        raise CalibrationFailed("a stored set lies outside the non-implausible space")
     return Ensemble(list(target.names), values, z, target.keys, weights,
                     dict(zip(target.names, map(float, start))), diagnostics)

@@ -46,15 +46,26 @@ class Target:
     fixed: dict[str, float]  # values of other parameters every run uses
 
     @classmethod
-    def of_model(cls, project: Project | None = None,
-                 fixed: dict[str, float] | None = None) -> Target:
+    def of_model(cls, project: Project | None = None, fixed: dict[str, float] | None = None,
+                 names: list[str] | None = None,
+                 discrepancy: dict[str, float] | None = None) -> Target:
+        """The history space's parameters (default: :func:`.space.history_space`) and the
+        figures, with each family's ``discrepancy`` added to their sd (default: the
+        project's calibration file's; ``{}``: none)."""
+        from . import discrepancy as disc
+        from .space import history_space
+
         project = find() if project is None else project
-        free = model.parameters(project, role="calibrated")
-        if not free:
+        if not model.parameters(project, role="calibrated"):
             raise InputError(project.model, None, "no constant is marked `Calibrated:`",
                              "start the comment of each parameter to fit with `Calibrated:`")
-        names = sorted(free)
-        figs = history.figures(project)
+        names = sorted(history_space(project) if names is None else names)
+        free = model.parameters(project)
+        figs = history.figures(project, discrepancy=False)
+        if discrepancy is None:
+            discrepancy = history.committed_discrepancy(project)
+        if discrepancy:
+            figs = disc.applied(figs, disc.families(project, figs), discrepancy)
         return cls(names, np.array([free[n].lower for n in names]),
                    np.array([free[n].upper for n in names]),
                    np.array([free[n].default for n in names]),

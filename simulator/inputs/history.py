@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..errors import InputError
 from . import goals, validate
 from .project import Derived, Project
 
@@ -64,19 +65,47 @@ def _represented(project: Project) -> set[str]:
     return set(project.indicators) | set(project.history_settings.derived)
 
 
-def figures(project: Project) -> list[Figure]:
-    """Figures of indicators the model represents, each with its error budget."""
+def figures(project: Project, discrepancy: bool = True) -> list[Figure]:
+    """Figures of indicators the model represents, each with its error budget and (unless
+    ``discrepancy`` is False) the model discrepancy the project's calibration estimated."""
+    from ..calibrate import discrepancy as disc
     from ..calibrate import errors
 
     settings = project.history_settings
     table = load(project)
     budgets = errors.budgets(table, project)
     rows = table[table["indicator"].isin(_represented(project))]
-    return [Figure(r.indicator, int(r.year), float(r.value), r.comparator, bool(r.derived),
+    figs = [Figure(r.indicator, int(r.year), float(r.value), r.comparator, bool(r.derived),
                    budgets[f"{r.indicator}.{int(r.year)}"].sd,
                    tuple(settings.years) if r.comparator == "<" else (),
                    settings.derived.get(r.indicator))
             for r in rows.itertuples()]
+    sizes = committed_discrepancy(project) if discrepancy else {}
+    return disc.applied(figs, disc.families(project, figs), sizes) if sizes else figs
+
+
+def committed_discrepancy(project: Project) -> dict[str, float]:
+    """The family discrepancies of the project's calibration file (``[discrepancy]``;
+    empty without a calibration file or an older one without them)."""
+    from ..calibrate import discrepancy as disc
+
+    path = project.calibration
+    if path is None or not path.is_file():
+        return {}
+    from . import tomlfile
+
+    doc = tomlfile.read(path, "calibration file not found", "run `plansim calibrate`")
+    table = validate.table(path, "discrepancy", doc.get("discrepancy", {}),
+                           "run `plansim calibrate` to rewrite it")
+    out = {}
+    for fam in disc.FAMILIES:
+        if fam in table:
+            value = validate.number(path, f"discrepancy.{fam}", table[fam])
+            if not (np.isfinite(value) and value >= 0):
+                raise InputError(path, f"discrepancy.{fam}", f"{value} is not a size (0 or "
+                                 "more)", "run `plansim calibrate` to rewrite it")
+            out[fam] = float(value)
+    return out
 
 
 def not_represented(project: Project) -> dict[str, str]:

@@ -41,14 +41,31 @@ def with_calibration(futures: xr.Dataset, sets, seed: int, prior: str = "documen
     return out
 
 
+def future_uncertainties(scenario, sets=None) -> dict:
+    """The scenario's uncertainties the futures sample: all but those of the history space
+    (the calibration file's parameters, or the ensemble's), which the calibration supplies
+    jointly with the others so that every run reproduces the history."""
+    covered = set(scenario.calibrated) | (set(sets.names) if sets is not None else set())
+    covered -= {n for n, p in _roles(scenario).items() if p == "calibrated"}
+    return {k: u for k, u in scenario.uncertainties.items() if k not in covered}
+
+
+def _roles(scenario) -> dict[str, str]:
+    from ..inputs import model
+
+    return {k: p.role for k, p in model.parameters(scenario.project).items()}
+
+
 def futures(scenario, n: int, seed: int, calibration: str = "ensemble",
             prior: str = "documented") -> xr.Dataset:
-    """The runs' sampled inputs: the scenario's uncertainties (Latin hypercube) and, unless
-    ``calibration`` is ``"point"`` or the calibration has no ensemble, calibration sets."""
-    ds = latin_hypercube(scenario.uncertainties, n, seed)
+    """The runs' sampled inputs: the scenario's future uncertainties (Latin hypercube) and,
+    unless ``calibration`` is ``"point"`` or the calibration has no ensemble, calibration
+    sets (which carry the history space: no run is screened afterwards)."""
     sets = scenario.calibration_sets() if calibration == "ensemble" else None
+    uncs = future_uncertainties(scenario, sets)
+    ds = latin_hypercube(uncs, n, seed)
     if sets is None:
         ds.attrs["calibration"] = "point"
         return ds
-    keep = set(scenario.uncertainties) | set(scenario.overrides) | set(scenario.levers)
+    keep = set(uncs) | set(scenario.overrides) | set(scenario.levers)
     return with_calibration(ds, sets, seed, prior, keep)
