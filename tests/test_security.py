@@ -205,8 +205,8 @@ def test_manifest_paths_stay_inside_the_project(valley, tmp_path, capsys):
     (victim / "important.toml").write_text("keep = 1\n", encoding="utf-8")
     (victim / "important.nc").write_bytes(b"keep")
     _edit_manifest(valley, calibration="../victim/important.toml")
-    code, _, err = _cli(capsys, "--project", valley, "calibrate", "--steps", "20",
-                        "--burn", "10", "--max-nfev", "5")
+    code, _, err = _cli(capsys, "--project", valley, "calibrate", "--quick",
+                        "--max-nfev", "5")
     assert code == 2 and "outside the project" in err and err.count("\n") == 1, err
     assert (victim / "important.toml").read_text(encoding="utf-8") == "keep = 1\n"
     assert (victim / "important.nc").read_bytes() == b"keep"
@@ -219,14 +219,14 @@ def test_manifest_paths_stay_inside_the_project(valley, tmp_path, capsys):
 def test_calibrate_replaces_only_its_own_files_without_force(valley, capsys):
     own = valley / "plan" / "calibrated.toml"
     own.write_text("keep = 1\n", encoding="utf-8")  # a file calibrate did not write
-    code, _, err = _cli(capsys, "--project", valley, "calibrate", "--steps", "20",
-                        "--burn", "10", "--max-nfev", "5")
+    code, _, err = _cli(capsys, "--project", valley, "calibrate", "--quick",
+                        "--max-nfev", "5")
     assert code == 2 and "--force" in err, err
     assert own.read_text(encoding="utf-8") == "keep = 1\n"
     own.unlink()
     (valley / "plan" / "calibrated.nc").write_bytes(b"keep")  # an unrelated .nc beside it
-    code, _, err = _cli(capsys, "--project", valley, "calibrate", "--steps", "20",
-                        "--burn", "10", "--max-nfev", "5")
+    code, _, err = _cli(capsys, "--project", valley, "calibrate", "--quick",
+                        "--max-nfev", "5")
     assert code == 2 and "calibrated.nc" in err, err
     assert (valley / "plan" / "calibrated.nc").read_bytes() == b"keep"
 
