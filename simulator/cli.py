@@ -88,7 +88,6 @@ def _with_inputs_file(exc: DomainError, path: Path) -> InputError:
 
 
 def _cmd_calibrate(args) -> int:
-    from . import calibrate
     from .calibrate import match
     from .inputs import history, model
 
@@ -113,6 +112,23 @@ def _cmd_calibrate(args) -> int:
         outputs.check_file(target, force=args.force or own_toml)
         outputs.check_file(target.with_suffix(".nc"), force=args.force or own_nc)  # ensemble
     history.figures(args.project)
+    with _calibration_lock(args):  # one calibrate at a time; both files, or neither
+        return _calibrate_run(args)
+
+
+def _calibration_lock(args):
+    import contextlib
+
+    if args.dry_run:
+        return contextlib.nullcontext()
+    return outputs.locked(Path(args.out or args.project.calibration).parent,
+                          "plansim calibrate")
+
+
+def _calibrate_run(args) -> int:
+    from . import calibrate
+    from .inputs import history
+
     _announce(args)
     bar, close = _bar(2 * args.steps, "history matching (engine calls, 2 per emcee step)")
     try:
@@ -241,6 +257,7 @@ def _cmd_reach(args) -> int:
     outputs.check_dir(out, reach.FILES, force=args.force, same_run=lambda d: (
         results.same_inputs(results.json_object(d / "summary.json"), expected)),
         needed_bytes=reach.result_bytes(scen, args.runs))
+    deeper = _deeper_frontier(scen, args, None)  # a frontier.json beside: checked first
     with outputs.locked(out, "plansim reach"):
         _uncalibrated_note(scen)
         _announce(args)  # once the directory is ours
@@ -251,7 +268,7 @@ def _cmd_reach(args) -> int:
                                  progress=progress, calibration=args.calibration)
         finally:
             close()
-        result.frontier = _deeper_frontier(scen, args, result.frontier)
+        result.frontier = deeper if deeper is not None else result.frontier
         nc, js = result.write(out)
     print(result.leader_verdict(args.lang))
     if args.lang == "en":  # the analyst's details (goal ids, model units) in English only
@@ -295,7 +312,7 @@ def _cmd_frontier(args) -> int:
                             search_runs=args.search_runs, generations=args.generations,
                             workers=args.workers, calibration=args.calibration)
         units = {k: p.units for k, p in model.parameters(scen.project).items()}
-        js = results.write_json(f, out / decide.FILE)
+        js = results.write_json(f, out / decide.FILE, sealed=True)
         csv = results.write_csv(report.pareto_table(f, units), out / "pareto.csv")
         written = [js, csv]
         if not args.no_chart:
