@@ -142,7 +142,11 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
     or none); a tqdm bar on stderr follows the steps (``progress``)."""
     from ..running import outputs
 
-    with outputs.locked(Path(out_dir) / "analysis", "plansim analyze"):
+    if not (Path(out_dir) / "results.nc").is_file():
+        load_results(out_dir)  # its one line, before anything is made
+    target = outputs.check_dir(Path(out_dir) / "analysis", (f"probabilities_{lang}.png",),
+                               option="DIR/analysis", force=True)  # before any work
+    with outputs.locked(target, "plansim analyze"):
         return _analyze(out_dir, goal_set, project, lang, progress)
 
 

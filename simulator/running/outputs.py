@@ -139,15 +139,15 @@ def _record(what: str) -> dict:
 
 
 def _holder(text: str) -> str:
-    """Who a lock record names, for a message ("plansim reach, pid 12, host h, started t")."""
+    """Who a lock record names, for a message ("plansim reach (pid 12 on h, started t)")."""
     import json
 
     try:
         rec = json.loads(text)
-        return (f"{rec['command']}, pid {int(rec['pid'])} on {rec['host']}, started "
-                f"{rec['started']}")
-    except (ValueError, KeyError, TypeError):
-        return "a plansim command"
+        return (f"{str(rec['command'])[:40]} (pid {int(rec['pid'])} on "
+                f"{str(rec['host'])[:40]}, started {str(rec['started'])[:30]})")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "plansim command"
 
 
 def _take_lock(directory: Path, what: str) -> int:
@@ -168,9 +168,9 @@ def _take_lock(directory: Path, what: str) -> int:
                 if exc.errno not in (errno.EACCES, errno.EAGAIN):
                     raise
                 held = os.pread(fd, 4096, 0).decode("utf-8", "replace")
-                raise InputError(directory, None, f"another run is writing into this "
-                                 f"directory ({_holder(held)})",
-                                 "wait for it to finish, or give another --out") from exc
+                raise InputError(directory, None, f"another {_holder(held)} is writing into "
+                                 "this directory", "wait for it to finish, or give another "
+                                 "--out") from exc
             try:  # the file may have been removed by the holder we waited for: lock anew
                 same = os.path.samestat(os.fstat(fd), os.lstat(path))
             except OSError:
@@ -228,11 +228,13 @@ def locked(directory: Path, what: str = "plansim command", staged: bool = True):
     directory = Path(directory)
     made = not directory.exists()
     _refuse_special(directory, str(directory), "dir")
-    directory.mkdir(parents=True, exist_ok=True)
+    with _permission(directory):
+        directory.mkdir(parents=True, exist_ok=True)
     key = directory.resolve()
     fd = None
     if key not in _HELD:
-        fd = _HELD[key] = _take_lock(directory, what)
+        with _permission(directory):
+            fd = _HELD[key] = _take_lock(directory, what)
         for old in directory.glob(f"{STAGING}*"):  # what a killed run left
             if old.is_dir() and not old.is_symlink():
                 shutil.rmtree(old, ignore_errors=True)
@@ -348,6 +350,22 @@ def _held(partial: Path) -> bool:
         os.close(fd)  # drops a lock taken here
 
 
+@contextlib.contextmanager
+def _permission(path: Path):
+    """A folder the user may not write (checked before any work, but it may change, or
+    the check may not see it, e.g. as root on a read-only mount): one line."""
+    try:
+        yield
+    except PermissionError as exc:
+        raise InputError(path, None, "cannot be written here (permission denied)",
+                         "give a path in a folder you can write") from exc
+    except OSError as exc:
+        if exc.errno != errno.EROFS:
+            raise
+        raise InputError(path, None, "is on a read-only file system",
+                         "give a path on a disk you can write") from exc
+
+
 def glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
@@ -365,16 +383,19 @@ def atomic_write(path: Path | str, write: Callable[[Path], None], size_hint: int
     removed by the next write of the same path.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with _permission(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
     _refuse_special(path, str(path), "file")  # again, at the moment of writing
     if not replace and os.path.lexists(path):
         raise InputError(path, None, "already exists", "give another path, or add --force "
                          "to replace it")
     final, path = path, (_staged_path(path) or path)  # inside a locked block: staged
     if path != final:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        with _permission(final):
+            path.parent.mkdir(parents=True, exist_ok=True)
     _sweep_stale(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL, dir=path.parent)
+    with _permission(final):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL, dir=path.parent)
     _lock(fd)  # held while this writer lives: the next writer sweeps it after a kill -9
     try:
         os.chmod(tmp, 0o666 & ~umask())
