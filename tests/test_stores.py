@@ -182,8 +182,9 @@ def test_a_lock_names_its_live_holder_and_a_killed_ones_is_taken_over(tmp_path, 
     refused = f"another plansim sensitivity \\(pid {holder.pid} on"
     with pytest.raises(InputError, match=refused), outputs.locked(out, "plansim brief"):
         pass
-    (out / f"{outputs.STAGING}-{holder.pid}-0").mkdir()  # what it had staged
-    (out / f"{outputs.STAGING}-{holder.pid}-0" / "half.nc").write_bytes(b"half")
+    staging = out / f"{outputs.STAGING}-{holder.pid}-0"
+    assert staging.is_dir()
+    (staging / "half.nc").write_bytes(b"half")  # what it had staged
     holder.send_signal(signal.SIGKILL)
     holder.wait()
     capsys.readouterr()
@@ -236,6 +237,16 @@ def test_a_folder_the_user_cannot_write_is_one_line_before_any_work(tmp_path, ca
                      *[a.replace("DIR", str(tmp_path)) for a in argv])
     _one_line(code, err, "not writable")
     assert not list(tmp_path.iterdir())
+
+
+def test_analyze_into_a_folder_the_user_cannot_write_is_one_line(reach_copy, capsys,
+                                                                 monkeypatch):
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **k: (
+        False if Path(p) == reach_copy and mode & os.W_OK else real(p, mode, **k)))
+    code, err = _cli(capsys, "analyze", reach_copy)
+    _one_line(code, err, "not writable", "DIR/analysis")
+    assert not (reach_copy / "analysis").exists()
 
 
 def test_the_atomic_writer_refusing_permission_is_one_line(tmp_path, reach_copy, capsys,

@@ -83,11 +83,12 @@ def existing(directory, scenario: Scenario, runs: int, seed: int,
     from pathlib import Path
 
     from ..running import seal
+    from . import stored
 
     path = Path(directory) / FILE
     if not os.path.lexists(path):
         return None
-    found = seal.read_json(path, "plansim frontier")  # checked whole, else one line
+    found = stored.check_frontier(seal.read_json(path, "plansim frontier"), path)
     expected = {**results.provenance(scenario, seed), "runs": int(runs),
                 "target": DEFAULT_TARGET, "calibration_requested": calibration}
     inputs = found.get("inputs")

@@ -24,7 +24,7 @@ import xarray as xr
 from .. import calibrate, plotting
 from ..analyze import reachability, sensitivity
 from ..analyze import verdict as verdict_mod
-from ..decide import reach
+from ..decide import reach, stored
 from ..errors import InputError
 from ..inputs import history, model, validate
 from ..inputs import scenario as scenario_mod
@@ -87,7 +87,9 @@ def _load_dir(directory: Path, project: Project
         "goals_selected"]
     scen = scenario_mod.load(path, project).with_goals(selected)
     briefing.check_against_goals(ds, directory / "results.nc", scen.goal_set(), project)
-    if summary is not None and summary.get("frontier", {}).get("quick", True):
+    if summary is not None:  # agrees with results.nc, and has the shape the page reads
+        stored.check_summary(summary, ds, directory / "summary.json")
+    if summary is not None and (summary.get("frontier") or {}).get("quick", True):
         # a deeper `plansim frontier` of the same futures beside the result wins over
         # reach's own quick one
         summary = _with_frontier(summary, directory, scen.name, selected)
@@ -102,7 +104,7 @@ def _with_frontier(summary: dict, directory: Path, name: str, selected: str | No
     path = directory.parent / f"frontier-{name}{goal_suffix(selected)}" / "frontier.json"
     if not os.path.lexists(path):
         return summary
-    frontier = seal.read_json(path, "plansim frontier")
+    frontier = stored.check_frontier(seal.read_json(path, "plansim frontier"), path)
     if frontier.get("seed") != summary.get("seed"):
         return summary
     return {**summary, "frontier": frontier}

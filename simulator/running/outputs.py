@@ -158,7 +158,12 @@ def _take_lock(directory: Path, what: str) -> int:
 
     path = directory / LOCK
     for _attempt in range(5):
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise InputError(path, None, "is a symbolic link", "remove it") from exc
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise InputError(path, None, "is not a regular file", "remove it")
@@ -235,11 +240,19 @@ def locked(directory: Path, what: str = "plansim command", staged: bool = True):
     if key not in _HELD:
         with _permission(directory):
             fd = _HELD[key] = _take_lock(directory, what)
-        for old in directory.glob(f"{STAGING}*"):  # what a killed run left
+        for old in directory.glob(f"{STAGING}*"):  # what a killed run left (or a link)
             if old.is_dir() and not old.is_symlink():
                 shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
     stage = (directory, directory / f"{STAGING}-{os.getpid()}-{len(_STAGES)}", [])
     if staged:
+        try:
+            stage[1].mkdir(mode=0o700)  # ours: never a folder or link found there
+        except BaseException:
+            if fd is not None:
+                _release(directory, _HELD.pop(key))
+            raise
         _STAGES.append(stage)
     try:
         try:
