@@ -335,13 +335,16 @@ def _cmd_analyze(args) -> int:
     goal_set = (scenario.load(args.scenario, args.project).goal_set() if args.scenario
                 else None)
     ds = briefing.load_results(args.dir)
+    said = None
+    if os.path.lexists(Path(args.dir) / "summary.json"):  # the verdict of reach and the brief
+        from .present import brief
+
+        said = brief.verdict_text(args.dir, args.lang, args.project)  # checked before work
     _announce(args)
     written = briefing.analyze(args.dir, goal_set, args.project, lang=args.lang,
                                progress=sys.stderr.isatty())
-    if (Path(args.dir) / "summary.json").is_file():  # the verdict of reach and the brief
-        from .present import brief
-
-        print(brief.verdict_text(args.dir, args.lang, args.project) + "\n")
+    if said is not None:
+        print(said + "\n")
     for name, path in written.items():
         print(f"{name:28s} {path}")
     if not ds["plausible"].values.astype(bool).any():

@@ -265,3 +265,87 @@ def test_the_atomic_writer_refusing_permission_is_one_line(tmp_path, reach_copy,
     code, err = _cli(capsys, "analyze", reach_copy)
     _one_line(code, err, "permission denied")
     assert not (reach_copy / "analysis").exists()
+
+
+# --- a hostile user on the paths added last session ------------------------------------
+
+def _sealed_write(path: Path, obj: dict) -> None:
+    path.write_text(json.dumps(seal.sealed(obj)), encoding="utf-8")
+
+
+@pytest.mark.parametrize("craft, words", [
+    (lambda f: {**f, "nearest": "x"}, "nearest"),
+    (lambda f: {**f, "relaxed": [1, 2]}, "relaxed[0]"),
+    (lambda f: {**f, "target": 1e300}, "target"),
+    (lambda f: {**f, "nearest": {"kind": "threshold", "goals": ["g"], "probability": -5,
+                                 "ci": [1e308, -1e308]}}, "nearest.probability"),
+    (lambda f: {**f, "seed": "2"}, "seed"),
+])
+def test_a_frontier_crafted_with_a_matching_digest_is_one_line(reach_copy, tmp_path, capsys,
+                                                               craft, words):
+    summary = json.loads((reach_copy / "summary.json").read_text(encoding="utf-8"))
+    frontier = {**summary["frontier"], "quick": False}
+    folder = reach_copy.parent / "frontier-plan"
+    folder.mkdir()
+    _sealed_write(folder / "frontier.json", frontier)  # as written: read
+    code, err = _cli(capsys, "brief", reach_copy, "--out", tmp_path / "ok.html")
+    assert code == 0, err
+    _sealed_write(folder / "frontier.json", craft(frontier))
+    code, err = _cli(capsys, "brief", reach_copy, "--out", tmp_path / "b.html")
+    _one_line(code, err, "frontier.json", words, "not a result plansim wrote")
+
+
+@pytest.mark.parametrize("craft, words", [
+    (lambda s: {**s, "held_back_by": "x"}, "does not match the results.nc"),
+    (lambda s: {**s, "goals": {g: {**v, "value": 1.0} for g, v in s["goals"].items()}},
+     "does not match the results.nc"),
+    (lambda s: {**s, "joint_probability": {"value": 1.0, "interval": [1.0, 1.0]}},
+     "does not match the results.nc"),
+    (lambda s: {**s, "calibration": {**s["calibration"], "sets_drawn": "x"}},
+     "calibration.sets_drawn"),
+    (lambda s: {**s, "outside_domain_runs": -1}, "outside_domain_runs"),
+    (lambda s: {**s, "levers": {"x": float("1e300")}}, "levers.x"),
+])
+def test_a_summary_crafted_with_a_matching_digest_is_one_line(reach_copy, tmp_path, capsys,
+                                                              craft, words):
+    path = reach_copy / "summary.json"
+    _sealed_write(path, craft(json.loads(path.read_text(encoding="utf-8"))))
+    for argv in (["brief", reach_copy, "--out", tmp_path / "b.html"], ["analyze", reach_copy]):
+        code, err = _cli(capsys, *argv)
+        _one_line(code, err, "summary.json", words)
+    assert not (tmp_path / "b.html").exists()
+    assert not (reach_copy / "analysis").exists()  # refused before any work
+
+
+@pytest.mark.parametrize("key, value", [
+    ("name_zh", "规划\x1b[2J"), ("name_zh", "规划\u202e划规"), ("name", "a\nb"),
+    ("name_zh", "长" * 201),
+])
+def test_a_plan_name_with_control_or_invisible_characters_is_refused(tmp_path, capsys, key,
+                                                                     value):
+    project = tmp_path / "valley"
+    shutil.copytree(ROOT / "tests" / "projects" / "valley", project)
+    manifest = project / "plansim.toml"
+    lines = [line for line in manifest.read_text(encoding="utf-8").splitlines()
+             if not line.startswith(f"{key} =")]
+    manifest.write_text(f"{key} = {json.dumps(value)}\n" + "\n".join(lines) + "\n",
+                        encoding="utf-8")
+    code, err = _cli(capsys, "--project", project, "goals")
+    _one_line(code, err, "plansim.toml", key, "plain text")
+
+
+def test_links_planted_at_the_lock_or_staging_names_write_nothing_elsewhere(tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (out / outputs.LOCK).symlink_to(victim / "lock")
+    with pytest.raises(InputError, match="symbolic link"), outputs.locked(out, "test"):
+        pass
+    (out / outputs.LOCK).unlink()
+    for n in range(3):  # where this process would stage
+        (out / f"{outputs.STAGING}-{os.getpid()}-{n}").symlink_to(victim)
+    with outputs.locked(out, "test"):
+        results.write_text("x", out / "x.txt")
+    assert sorted(p.name for p in out.iterdir()) == ["x.txt"]
+    assert not list(victim.iterdir())
