@@ -47,8 +47,9 @@ def _rows(value, path, key, command, need_threshold: bool):
         where = f"{key}[{i}]"
         if not isinstance(row, dict) or not isinstance(row.get("goal"), str):
             raise _bad(path, where, "a row naming its goal expected", command)
-        if need_threshold or "threshold" in row:
-            _number(row.get("threshold"), path, f"{where}.threshold", command)
+        if need_threshold or row.get("reachable") or "threshold" in row:
+            _number(row.get("threshold"), path, f"{where}.threshold", command,
+                    optional=not (need_threshold or row.get("reachable")))
         for k in ("move", "original"):
             if k in row:
                 _number(row[k], path, f"{where}.{k}", command, optional=True)
