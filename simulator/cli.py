@@ -98,6 +98,23 @@ def _cmd_calibrate(args) -> int:
         outputs.check_file(target, force=args.force or own_toml)
         outputs.check_file(target.with_suffix(".nc"), force=args.force or own_nc)  # ensemble
     history.figures(args.project, discrepancy=False)
+    with _calibration_lock(args):  # one calibrate at a time; both files, or neither
+        return _calibrate_run(args)
+
+
+def _calibration_lock(args):
+    import contextlib
+
+    if args.dry_run:
+        return contextlib.nullcontext()
+    return outputs.locked(Path(args.out or args.project.calibration).parent,
+                          "plansim calibrate")
+
+
+def _calibrate_run(args) -> int:
+    from . import calibrate
+    from .inputs import history
+
     _announce(args)
     bar, close = _bar(None, "history matching (runs)")
     try:
@@ -244,6 +261,7 @@ def _cmd_reach(args) -> int:
     outputs.check_dir(out, reach.FILES, force=args.force, same_run=lambda d: (
         results.same_inputs(results.json_object(d / "summary.json"), expected)),
         needed_bytes=reach.result_bytes(scen, args.runs))
+    deeper = _deeper_frontier(scen, args, None)  # a frontier.json beside: checked first
     with outputs.locked(out, "plansim reach"):
         _uncalibrated_note(scen)
         _announce(args)  # once the directory is ours
@@ -254,7 +272,7 @@ def _cmd_reach(args) -> int:
                                  progress=progress, calibration=args.calibration)
         finally:
             close()
-        result.frontier = _deeper_frontier(scen, args, result.frontier)
+        result.frontier = deeper if deeper is not None else result.frontier
         nc, js = result.write(out)
     print(result.leader_verdict(args.lang))
     if args.lang == "en":  # the analyst's details (goal ids, model units) in English only
@@ -298,7 +316,7 @@ def _cmd_frontier(args) -> int:
                             search_runs=args.search_runs, generations=args.generations,
                             workers=args.workers, calibration=args.calibration)
         units = {k: p.units for k, p in model.parameters(scen.project).items()}
-        js = results.write_json(f, out / decide.FILE)
+        js = results.write_json(f, out / decide.FILE, sealed=True)
         csv = results.write_csv(report.pareto_table(f, units), out / "pareto.csv")
         written = [js, csv]
         if not args.no_chart:
@@ -321,13 +339,16 @@ def _cmd_analyze(args) -> int:
     goal_set = (scenario.load(args.scenario, args.project).goal_set() if args.scenario
                 else None)
     ds = briefing.load_results(args.dir)
+    said = None
+    if os.path.lexists(Path(args.dir) / "summary.json"):  # the verdict of reach and the brief
+        from .present import brief
+
+        said = brief.verdict_text(args.dir, args.lang, args.project)  # checked before work
     _announce(args)
     written = briefing.analyze(args.dir, goal_set, args.project, lang=args.lang,
                                progress=sys.stderr.isatty())
-    if (Path(args.dir) / "summary.json").is_file():  # the verdict of reach and the brief
-        from .present import brief
-
-        print(brief.verdict_text(args.dir, args.lang, args.project) + "\n")
+    if said is not None:
+        print(said + "\n")
     for name, path in written.items():
         print(f"{name:28s} {path}")
     if not ds["plausible"].values.astype(bool).any():

@@ -88,26 +88,42 @@ def test_the_audit_hook_puts_findings_in_the_brief(monkeypatch):
     assert brief.audit_findings(plan, "en") == ["[impossible] A and B cannot both hold."]
 
 
-@pytest.fixture
-def no_plausible_dir(small_reach_dir, tmp_path):
-    """The small reach result with every future marked implausible (as when no sampled
-    future reproduces the history): every probability is None."""
-    import xarray as xr
+@pytest.fixture(scope="module")
+def no_plausible_dir(tmp_path_factory):
+    """A genuine reach result in which no sampled future reproduces the history: the
+    project's copy reports 2005 GDP at three times the plan's 120.88 亿元, which no
+    future of the model comes near (results are checked whole, so a result edited to
+    say so would be refused): every probability is None. Returns (project, result)."""
+    from pathlib import Path
 
-    with xr.open_dataset(small_reach_dir / "results.nc") as opened:
-        ds = opened.load()
-    ds["plausible"][:] = False
-    out = tmp_path / "none-plausible"
-    out.mkdir()
-    ds.to_netcdf(out / "results.nc")
-    assert ds.plan.summary()["joint_probability"]["probability"] is None
-    return out
+    from simulator.decide import reach
+    from simulator.inputs import project as project_mod
+
+    root = Path(__file__).resolve().parents[1]
+    copy = tmp_path_factory.mktemp("no-history-match")
+    shutil.copy(root / "plansim.toml", copy)
+    for folder in ("models", "scenarios"):
+        shutil.copytree(root / folder, copy / folder, ignore=shutil.ignore_patterns(".cache"))
+    history = copy / "models" / "data" / "history.csv"
+    text = history.read_text(encoding="utf-8")
+    assert "gdp_nominal,2005,120.88," in text
+    history.write_text(text.replace("gdp_nominal,2005,120.88,", "gdp_nominal,2005,362.64,"),
+                       encoding="utf-8")
+    proj = project_mod.find(copy)
+    out = tmp_path_factory.mktemp("none-plausible")
+    result = reach.reach(scenario.load("plan", proj), runs=300, seed=2, search_runs=10,
+                         generations=1)
+    result.write(out)
+    assert result.summary_json()["joint_probability"]["value"] is None
+    return copy, out
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_brief_with_no_plausible_future_says_so(no_plausible_dir, tmp_path, lang):
     page = tmp_path / f"none-{lang}.html"
-    assert cli.main(["brief", str(no_plausible_dir), "--lang", lang, "--out", str(page)]) == 0
+    proj, result = no_plausible_dir
+    assert cli.main(["brief", str(result), "--lang", lang, "--out", str(page),
+                     "--project", str(proj)]) == 0
     text = html.unescape(page.read_text(encoding="utf-8"))
     assert labels.text("v_no_plausible", lang, runs=300) in text
     assert labels.text("not_available", lang) in text
@@ -115,13 +131,16 @@ def test_brief_with_no_plausible_future_says_so(no_plausible_dir, tmp_path, lang
 
 
 def test_analyze_and_charts_with_no_plausible_future(no_plausible_dir, tmp_path, capsys):
-    assert cli.main(["analyze", str(no_plausible_dir)]) == 0
+    proj, result = no_plausible_dir
+    assert cli.main(["analyze", str(result), "--project", str(proj)]) == 0
     out = capsys.readouterr().out
     assert "No plausible future" in out and "probabilities" in out
     assert "sensitivity_chart" not in out
     for kind in ("scorecard", "fan", "conflicts"):
-        assert cli.main(["chart", kind, str(no_plausible_dir), "--out", str(tmp_path)]) == 0
-    assert cli.main(["chart", "prim", str(no_plausible_dir), "--out", str(tmp_path)]) == 2
+        assert cli.main(["chart", kind, str(result), "--out", str(tmp_path),
+                         "--project", str(proj)]) == 0
+    assert cli.main(["chart", "prim", str(result), "--out", str(tmp_path),
+                     "--project", str(proj)]) == 2
     err = capsys.readouterr().err
     assert "no plausible future" in err and err.count("\n") == 1
 

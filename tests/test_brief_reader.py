@@ -16,6 +16,7 @@ from simulator import cli, plotting
 from simulator.analyze import sensitivity, verdict
 from simulator.inputs import model, scenario
 from simulator.present import brief, briefing, labels
+from simulator.running import seal
 
 # Latin words a Chinese page may show: method names, the program's name, statistics.
 ALLOWED = {"PRIM", "PAWN", "Sobol", "Morris", "KS", "S1", "ST", "plansim", "PySD", "SALib",
@@ -336,6 +337,6 @@ def test_the_brief_finds_the_frontier_beside_the_result(small_reach_dir, tmp_pat
     seed = json.loads((result / "summary.json").read_text(encoding="utf-8"))["seed"]
     (tmp_path / "out" / "frontier-plan").mkdir()
     (tmp_path / "out" / "frontier-plan" / "frontier.json").write_text(
-        json.dumps({**FRONTIER, "seed": seed}), encoding="utf-8")
+        json.dumps(seal.sealed({**FRONTIER, "seed": seed})), encoding="utf-8")
     assert brief._load_dir(result, plan.project)[1]["frontier"]["nearest"]["kind"] == \
         "threshold"

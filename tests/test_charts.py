@@ -13,6 +13,7 @@ from simulator.inputs import goals
 from simulator.plotting import style
 from simulator.plotting.conflicts import conflict_ratios
 from simulator.present import chart
+from simulator.running import seal
 
 
 def _sweep_summary():
@@ -86,7 +87,8 @@ def test_plansim_chart_writes_png_and_svg(small_reach_dir, tmp_path, capsys):
     assert (tmp_path / "scorecard_zh.png").is_file() and (tmp_path / "scorecard_zh.svg").is_file()
     sweep = tmp_path / "sweep"
     sweep.mkdir()
-    (sweep / "summary.json").write_text(json.dumps({**_sweep_summary(), "scenario": "plan"}))
+    (sweep / "summary.json").write_text(json.dumps(seal.sealed({**_sweep_summary(),
+                                                                "scenario": "plan"})))
     assert cli.main(["chart", "lever-map", str(sweep), "--out", str(tmp_path)]) == 0
     assert cli.main(["chart", "nothing", str(small_reach_dir)]) == 2
     assert cli.main(["chart", "conflicts", str(tmp_path / "none")]) == 2

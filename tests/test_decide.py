@@ -237,7 +237,10 @@ def test_cli_frontier_json_follows_the_contract(tmp_path, capsys) -> None:
                      "--generations", "2", "--out", str(out), "--json", "--no-chart"])
     assert code == 0
     f = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(c))
-    assert f == json.loads((out / "frontier.json").read_text(encoding="utf-8"))
+    from simulator.running import seal
+
+    written = json.loads((out / "frontier.json").read_text(encoding="utf-8"))
+    assert f == seal.unsealed(seal.check_json(written, out / "frontier.json", "frontier"))
     assert {"target", "futures", "seed", "maximal_sets", "relaxed", "ranking_stability",
             "pareto", "robust", "nearest"} <= set(f)
     assert f["target"] == 0.5 and f["nearest"]["kind"] in ("threshold", "drop_goals", "levers")

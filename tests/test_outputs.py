@@ -138,7 +138,8 @@ def test_a_bundled_name_is_not_found_under_a_wrong_directory(capsys, no_work):
     assert scenario.resolve("green-first") == SCENARIOS_DIR / "green-first.toml"
 
 
-def test_reach_refuses_a_directory_another_reach_holds(tmp_path, capsys, no_work):
-    with outputs.locked(tmp_path / "r"):
-        assert cli.main(["reach", "--runs", "10", "--out", str(tmp_path / "r")]) == 2
-        assert "another plansim reach" in one_error_line(capsys)
+def test_reach_refuses_a_directory_another_reach_holds(tmp_path, capsys, no_work,
+                                                       lock_holder):
+    holder = lock_holder(tmp_path / "r", "plansim reach")
+    assert cli.main(["reach", "--runs", "10", "--out", str(tmp_path / "r")]) == 2
+    assert f"another plansim reach (pid {holder.pid} on" in one_error_line(capsys)

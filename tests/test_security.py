@@ -17,6 +17,7 @@ from simulator import cli
 from simulator.engine.translate import translate, translate_reference
 from simulator.engine.vector_model import VectorModel
 from simulator.inputs import project
+from simulator.running import seal
 
 ROOT = Path(__file__).resolve().parents[1]
 VALLEY = Path(__file__).parent / "projects" / "valley"
@@ -483,18 +484,11 @@ def test_sensitivity_keeps_existing_results_and_unwritable_folders(no_compute, t
         locked_out.chmod(0o700)
 
 
-def test_sensitivity_holds_a_lock_while_it_writes(tmp_path, capsys):
-    import fcntl
-
+def test_sensitivity_holds_a_lock_while_it_writes(tmp_path, capsys, no_compute, lock_holder):
     out = tmp_path / "s"
-    out.mkdir()
-    fd = os.open(out, os.O_RDONLY)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    try:
-        code, _, err = _cli(capsys, "sensitivity", "--method", "tornado", "--out", out)
-        _one_line(code, err, "another plansim sensitivity")
-    finally:
-        os.close(fd)
+    holder = lock_holder(out, "plansim sensitivity")
+    code, _, err = _cli(capsys, "sensitivity", "--method", "tornado", "--out", out)
+    _one_line(code, err, f"another plansim sensitivity (pid {holder.pid}")
 
 
 @pytest.mark.parametrize("argv, words", [
@@ -600,7 +594,11 @@ def test_chart_of_a_crafted_sensitivity_result_is_one_line(tmp_path, capsys):
                          "base": ("output", [1.0])},
                         coords={"output": [output], "input": ["a"]},
                         attrs={"method": "tornado", "runs": 3})
+        (source / "tornado.nc").unlink(missing_ok=True)
         ds.to_netcdf(source / "tornado.nc")
+        code, _, err = _cli(capsys, "chart", "tornado", source, "--out", tmp_path / "c")
+        _one_line(code, err, "records no digest of its content")  # a file plansim never wrote
+        seal.seal_netcdf(source / "tornado.nc")  # crafted with a matching digest
         code, _, err = _cli(capsys, "chart", "tornado", source, "--out", tmp_path / "c")
         _one_line(code, err, words)
     assert not (tmp_path / "victim").exists()
@@ -670,7 +668,7 @@ def test_a_lever_map_is_drawn_from_the_checked_store_not_a_crafted_summary(small
         assert code == 2 and "Traceback" not in err and "summary.json" in err, err
 
 
-def _altered_reach(source: Path, target: Path, edit) -> Path:
+def _altered_reach(source: Path, target: Path, edit, reseal: bool = True) -> Path:
     import xarray as xr
 
     shutil.copytree(source, target)
@@ -678,6 +676,8 @@ def _altered_reach(source: Path, target: Path, edit) -> Path:
         ds = edit(opened.load())
     (target / "results.nc").unlink()
     ds.to_netcdf(target / "results.nc")
+    if reseal:  # crafted with a matching digest: the reader's own checks still refuse it
+        seal.seal_netcdf(target / "results.nc")
     return target
 
 
@@ -696,12 +696,17 @@ def _altered_reach(source: Path, target: Path, edit) -> Path:
         "projection renamed"])
 def test_an_altered_reach_result_is_one_line_never_a_brief(small_reach_dir, tmp_path, capsys,
                                                          edit, words):
+    plain = _altered_reach(small_reach_dir, tmp_path / "p", edit, reseal=False)
     reach_dir = _altered_reach(small_reach_dir, tmp_path / "r", edit)
-    for argv in (["brief", reach_dir, "--out", tmp_path / "b.html"], ["analyze", reach_dir],
-                 ["chart", "scorecard", reach_dir, "--out", tmp_path / "c"]):
+    for argv in (["brief", "DIR", "--out", tmp_path / "b.html"], ["analyze", "DIR"],
+                 ["chart", "scorecard", "DIR", "--out", tmp_path / "c"]):
+        # as edited: its content no longer matches the digest reach recorded
+        code, _, err = _cli(capsys, *[plain if a == "DIR" else a for a in argv])
+        _one_line(code, err, "was altered since it was written")
+        assert "results.nc" in err and "plansim reach" in err
         if words == "scenario_file" and argv[0] == "analyze":
             continue  # analyze reads no scenario back from the result
-        code, _, err = _cli(capsys, *argv)
+        code, _, err = _cli(capsys, *[reach_dir if a == "DIR" else a for a in argv])
         assert code == 2 and words in err and "Traceback" not in err, (argv, err)
     assert not (tmp_path / "b.html").exists()
 

@@ -248,7 +248,8 @@ def write(cal: Calibration, path: Path | str | None = None) -> tuple[Path, Path]
                  "point_evaluations": cal.point.evaluations,
                  "method": METHOD,
                  "all_within_cutoff": cal.all_within, "cutoff_sd": history.CUTOFF,
-                 "ensemble_file": nc_path.name, "ensemble_hash": file_hash(nc_path),
+                 "ensemble_file": nc_path.name,
+                 "ensemble_hash": file_hash(outputs.current(nc_path)),  # staged until the end
                  "ensemble_sets": e.size,
                  "effective_sets": {p: float(v) for p, v in e.effective_sizes().items()},
                  "written": _dt.date.today().isoformat(), **versions()},

@@ -15,6 +15,7 @@ single nearest reachable plan (:mod:`.search`).  Lever settings are evaluated by
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 
@@ -81,10 +82,13 @@ def existing(directory, scenario: Scenario, runs: int, seed: int,
     inputs (``plansim reach`` copies it into summary.json), else None."""
     from pathlib import Path
 
+    from ..running import seal
+    from . import stored
+
     path = Path(directory) / FILE
-    if not path.is_file() or path.is_symlink():
+    if not os.path.lexists(path):
         return None
-    found = results.json_object(path)  # {} if unreadable or not an object
+    found = stored.check_frontier(seal.read_json(path, "plansim frontier"), path)
     expected = {**results.provenance(scenario, seed), "runs": int(runs),
                 "target": DEFAULT_TARGET, "calibration_requested": calibration}
     inputs = found.get("inputs")

@@ -214,7 +214,8 @@ class Reach:
                  "best_levers": self.best_levers, "calibration_mode": self.calibration["mode"],
                  "calibration_sets_hash": self.calibration.get("sets_hash", "none")}
         nc = results.write_netcdf(ds, out_dir / "results.nc", attrs)
-        js = results.write_json(self.summary_json(), out_dir / "summary.json")
+        js = results.write_json(self.summary_json(), out_dir / "summary.json",
+                                sealed=True)
         return nc, js
 
 

@@ -33,7 +33,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..errors import InputError
-from . import tomlfile
+from . import tomlfile, validate
 
 MANIFEST = "plansim.toml"
 TOP_KEYS = {"name", "name_zh", "description", "model", "indicators", "history", "goals", "calibration",
@@ -276,6 +276,9 @@ def load(directory: Path | str, found_by: str = "given") -> Project:
     if not isinstance(name_zh, str) or not name_zh.strip():
         raise InputError(manifest, "name_zh", "not a name",
                          'write name_zh = "规划名称" (the plan\'s name in Chinese) or leave it out')
+    validate.text(manifest, "name", name)  # shown in every verdict, chart and brief
+    validate.text(manifest, "name_zh", name_zh)
+    validate.text(manifest, "description", data.get("description", "-"), limit=2000)
     scenarios = _path(manifest, data, "scenarios", directory=True)
     default = data.get("default_scenario", "plan")
     if not isinstance(default, str):

@@ -54,6 +54,25 @@ def string(path, key, value, allow_empty: bool = True) -> str:
     return value
 
 
+MAX_TEXT = 200
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069"
+                     "\ufeff]")
+"""Control characters (a terminal's escape sequences, line breaks) and invisible or
+direction-changing format characters (``U+202E`` shows text backwards)."""
+
+
+def text(path, key, value, limit: int = MAX_TEXT) -> str:
+    """A text a person reads in a verdict, a chart or the brief (a plan's name): a
+    non-blank string of at most ``limit`` characters without control, invisible or
+    direction-changing characters."""
+    string(path, key, value, allow_empty=False)
+    if len(value) > limit or _HIDDEN.search(value):
+        raise InputError(path, key, f"'{shown(value)}' is not a plain text (longer than "
+                         f"{limit} characters, or with control or invisible characters)",
+                         f"write {key} as plain text of at most {limit} characters")
+    return value
+
+
 MAX_PATH = 4096
 
 

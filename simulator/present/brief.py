@@ -15,6 +15,7 @@ import base64
 import html
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +24,13 @@ import xarray as xr
 from .. import calibrate, plotting
 from ..analyze import reachability, sensitivity
 from ..analyze import verdict as verdict_mod
-from ..decide import reach
+from ..decide import reach, stored
 from ..errors import InputError
 from ..inputs import history, model, validate
 from ..inputs import scenario as scenario_mod
 from ..inputs.project import Project, find
 from ..plotting import style
-from ..running import outputs, results, runs
+from ..running import outputs, results, runs, seal
 from . import briefing, labels
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:")
@@ -72,8 +73,8 @@ def _load_dir(directory: Path, project: Project
               ) -> tuple[xr.Dataset, dict, scenario_mod.Scenario]:
     """A reach result directory: its ensemble, its summary.json and its scenario."""
     ds = briefing.load_results(directory)
-    summary = (results.json_object(directory / "summary.json")  # else: from results.nc
-               if (directory / "summary.json").is_file() else None)
+    summary = (seal.read_json(directory / "summary.json", "plansim reach")  # else: results.nc
+               if os.path.lexists(directory / "summary.json") else None)
     name = ds.attrs.get("scenario_file", "")
     if name:  # read back from a result file: a plain name in the project's scenarios
         validate.name(directory / "results.nc", "scenario_file", name)
@@ -86,7 +87,9 @@ def _load_dir(directory: Path, project: Project
         "goals_selected"]
     scen = scenario_mod.load(path, project).with_goals(selected)
     briefing.check_against_goals(ds, directory / "results.nc", scen.goal_set(), project)
-    if summary is not None and summary.get("frontier", {}).get("quick", True):
+    if summary is not None:  # agrees with results.nc, and has the shape the page reads
+        stored.check_summary(summary, ds, directory / "summary.json")
+    if summary is not None and (summary.get("frontier") or {}).get("quick", True):
         # a deeper `plansim frontier` of the same futures beside the result wins over
         # reach's own quick one
         summary = _with_frontier(summary, directory, scen.name, selected)
@@ -99,9 +102,9 @@ def _with_frontier(summary: dict, directory: Path, name: str, selected: str | No
     from ..inputs.validate import goal_suffix
 
     path = directory.parent / f"frontier-{name}{goal_suffix(selected)}" / "frontier.json"
-    if not path.is_file():
+    if not os.path.lexists(path):
         return summary
-    frontier = results.json_object(path)
+    frontier = stored.check_frontier(seal.read_json(path, "plansim frontier"), path)
     if frontier.get("seed") != summary.get("seed"):
         return summary
     return {**summary, "frontier": frontier}

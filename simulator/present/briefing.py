@@ -24,7 +24,7 @@ from ..errors import InputError
 from ..inputs import goals as goals_mod
 from ..inputs import validate
 from ..inputs.project import Project, find
-from ..running import results
+from ..running import results, seal
 
 
 def load_results(out_dir: Path | str) -> xr.Dataset:
@@ -38,6 +38,7 @@ def load_results(out_dir: Path | str) -> xr.Dataset:
     except (OSError, ValueError, RuntimeError, TypeError) as exc:
         raise InputError(path, None, f"not a readable netCDF result ({type(exc).__name__})",
                          "give the directory of a `plansim reach` run") from exc
+    seal.check_dataset(ds, path, "plansim reach")  # checked whole, before any work
     for key in ("met", "joint", "plausible", "margin"):
         if key not in ds:
             raise InputError(path, key, "missing", "give the directory of a `plansim reach` run")
@@ -160,7 +161,20 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
             project: Project | None = None, lang: str = "en",
             progress: bool = True) -> dict[str, Path]:
     """Write the briefing's charts (PNG and SVG, labels in ``lang``, file names ending in
-    ``_<lang>``) and tables; a tqdm bar on stderr follows the steps (``progress``)."""
+    ``_<lang>``) and tables into ``out_dir``/analysis (locked while written, every file
+    or none); a tqdm bar on stderr follows the steps (``progress``)."""
+    from ..running import outputs
+
+    if not (Path(out_dir) / "results.nc").is_file():
+        load_results(out_dir)  # its one line, before anything is made
+    target = outputs.check_dir(Path(out_dir) / "analysis", (f"probabilities_{lang}.png",),
+                               option="DIR/analysis", force=True)  # before any work
+    with outputs.locked(target, "plansim analyze"):
+        return _analyze(out_dir, goal_set, project, lang, progress)
+
+
+def _analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None,
+             project: Project | None, lang: str, progress: bool) -> dict[str, Path]:
     import sys
 
     from tqdm import tqdm
@@ -174,7 +188,6 @@ def analyze(out_dir: Path | str, goal_set: goals_mod.GoalSet | None = None,
     project = find() if project is None else project
     ds = load_results(out_dir)
     target = Path(out_dir) / "analysis"
-    target.mkdir(parents=True, exist_ok=True)
     goal_set = goal_set or goals_mod.load(project=project)
     check_against_goals(ds, Path(out_dir) / "results.nc", goal_set, project)
     written: dict[str, Path] = {}

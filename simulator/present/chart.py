@@ -20,7 +20,6 @@ module reads the files and names the outputs.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import xarray as xr
@@ -30,8 +29,8 @@ from ..errors import InputError
 from ..inputs import scenario as scenario_mod
 from ..inputs import validate
 from ..inputs.project import Project, find
-from ..running import runs
-from ..running.outputs import check_dir
+from ..running import runs, seal
+from ..running.outputs import check_dir, locked
 from . import briefing, labels
 
 KINDS = ("scorecard", "fan", "conflicts", "prim", "tornado", "sobol", "morris", "pawn",
@@ -68,6 +67,12 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
     # of the same kind and language in ``out`` are redrawn (as a sweep's summary is)
     out = check_dir(out, tuple(f"{kind}_{lang}.{fmt}" for fmt in plotting.style.FORMATS),
                     force=True)
+    with locked(out, "plansim chart"):  # every chart of the command, or none
+        return _draw(kind, source, lang, out, indicator, goal, output, levers, value, project)
+
+
+def _draw(kind, source, lang, out, indicator, goal, output, levers, value, project
+          ) -> list[Path]:
     figures: dict[str, object] = {}
     if kind in ("scorecard", "fan", "conflicts", "prim"):
         if _reach_dir(source):
@@ -134,7 +139,13 @@ def draw(kind: str, source=None, lang: str = "en", out: Path | str = "out/charts
         if not path.is_file():
             raise InputError(path, None, "no result of this method",
                              f"run `plansim sensitivity --method {kind} --out DIR` first")
-        ds = xr.open_dataset(path).load()
+        try:
+            with xr.open_dataset(path) as opened:
+                ds = opened.load()
+        except (OSError, ValueError, RuntimeError, TypeError) as exc:
+            raise InputError(path, None, f"not a readable netCDF result ({type(exc).__name__})",
+                             f"rerun `plansim sensitivity --method {kind}`") from exc
+        seal.check_dataset(ds, path, f"plansim sensitivity --method {kind}")
         goal_set = _goal_set(ds, project)
         outputs = [output] if output else [str(o) for o in ds["output"].values]
         key = {"sobol": "ST", "morris": "mu_star", "pawn": "median", "tornado": "swing"}[kind]
@@ -174,11 +185,7 @@ def _sweep_summary(source: Path) -> tuple[dict, Path]:
         return sweep_summary.summarize(source), source / sweep_store.STORE
     if not path.is_file():
         raise InputError(path, None, "no sweep summary", "give a `plansim sweep --out` DIR")
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(path, None, f"not a readable sweep summary ({type(exc).__name__})",
-                         "rerun the `plansim sweep` command to rebuild it") from None
+    summary = seal.read_json(path, "plansim sweep")
     if not isinstance(summary, dict) or not isinstance(summary.get("scenario"), str):
         raise InputError(path, "scenario", "not a sweep summary naming its scenario",
                          "rerun the `plansim sweep` command to rebuild it")

@@ -117,28 +117,192 @@ def check_dir(path: Path | str, files: tuple[str, ...], *, option: str = "--out"
     return path
 
 
+LOCK = ".plansim.lock"
+"""The lock file a command holds in the directory it writes: a POSIX record lock (the
+kernel drops it when the process ends, even by ``kill -9``; worker processes forked
+from the command do not inherit it) over a record naming the holder (command, pid,
+host, start time)."""
+
+STAGING = ".plansim-staging"
+"""Where a locked command's files wait until the command has them all (then renamed
+into place): a full disk or a ``kill -9`` leaves the directory as it was."""
+
+_STAGES: list[tuple[Path, Path, list]] = []  # (directory, staging folder, [(staged, final)])
+
+
+def _record(what: str) -> dict:
+    import socket
+    import time
+
+    return {"command": what, "pid": os.getpid(), "host": socket.gethostname(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
+def _holder(text: str) -> str:
+    """Who a lock record names, for a message ("plansim reach (pid 12 on h, started t)")."""
+    import json
+
+    try:
+        rec = json.loads(text)
+        return (f"{str(rec['command'])[:40]} (pid {int(rec['pid'])} on "
+                f"{str(rec['host'])[:40]}, started {str(rec['started'])[:30]})")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "plansim command"
+
+
+def _take_lock(directory: Path, what: str) -> int:
+    """Open and lock ``directory``/.plansim.lock; refuse (InputError) if a live process
+    holds it; take over, with one line, a lock a killed run left."""
+    import json
+    import sys
+
+    path = directory / LOCK
+    for _attempt in range(5):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise InputError(path, None, "is a symbolic link", "remove it") from exc
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError(path, None, "is not a regular file", "remove it")
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                    raise
+                held = os.pread(fd, 4096, 0).decode("utf-8", "replace")
+                raise InputError(directory, None, f"another {_holder(held)} is writing into "
+                                 "this directory", "wait for it to finish, or give another "
+                                 "--out") from exc
+            try:  # the file may have been removed by the holder we waited for: lock anew
+                same = os.path.samestat(os.fstat(fd), os.lstat(path))
+            except OSError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            left = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+            if left:  # the record of a run that ended without releasing it (kill -9)
+                print(f"plansim: {directory}: taking over the lock of {_holder(left)}, "
+                      "which ended without releasing it", file=sys.stderr)
+            data = json.dumps(_record(what)).encode("utf-8")
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, data, 0)
+            return fd
+        except BaseException:
+            os.close(fd)
+            raise
+    raise InputError(directory, None, "the lock file keeps changing", "retry the command")
+
+
+def _release(directory: Path, fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        if os.path.samestat(os.fstat(fd), os.lstat(directory / LOCK)):
+            os.unlink(directory / LOCK)
+    os.close(fd)
+
+
+def _commit(directory: Path, staging: Path, files: list) -> None:
+    """Move the staged files into place (renames on one disk: no space needed)."""
+    folders = set()
+    for staged, final in files:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        _refuse_special(final, str(final), "file")  # a link planted meanwhile
+        os.replace(staged, final)
+        folders.add(final.parent)
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            fsync(folder)
+
+
+_HELD: dict[Path, int] = {}  # directories this process holds the lock of
+
+
 @contextlib.contextmanager
-def locked(directory: Path, what: str = "plansim command"):
-    """Hold an exclusive lock on ``directory`` (made if missing); refuse if another holds it."""
+def locked(directory: Path, what: str = "plansim command", staged: bool = True):
+    """Hold the lock of ``directory`` (made if missing) while a command writes into it:
+    refused in one line while another live run holds it; a lock a killed run left is
+    taken over with one line (:data:`LOCK`). With ``staged``, files written into
+    ``directory`` through :func:`atomic_write` wait in a :data:`STAGING` folder and are
+    moved into place when the block ends without error: a full disk, an error or a
+    ``kill -9`` leave none of them. A block inside another of the same directory shares
+    its lock."""
     directory = Path(directory)
     made = not directory.exists()
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory, os.O_RDONLY)
+    _refuse_special(directory, str(directory), "dir")
+    with _permission(directory):
+        directory.mkdir(parents=True, exist_ok=True)
+    key = directory.resolve()
+    fd = None
+    if key not in _HELD:
+        with _permission(directory):
+            fd = _HELD[key] = _take_lock(directory, what)
+        for old in directory.glob(f"{STAGING}*"):  # what a killed run left (or a link)
+            if old.is_dir() and not old.is_symlink():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
+    stage = (directory, directory / f"{STAGING}-{os.getpid()}-{len(_STAGES)}", [])
+    if staged:
+        try:
+            stage[1].mkdir(mode=0o700)  # ours: never a folder or link found there
+        except BaseException:
+            if fd is not None:
+                _release(directory, _HELD.pop(key))
+            raise
+        _STAGES.append(stage)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise InputError(directory, None, f"another {what} is writing into this "
-                             "directory", "wait for it to finish, or give another --out") from exc
-        try:
             yield directory
-        except BaseException:
+            if staged:
+                _STAGES.remove(stage)
+                staged = False
+                _commit(*stage)
+        finally:
+            if staged:
+                _STAGES.remove(stage)
+            shutil.rmtree(stage[1], ignore_errors=True)
+    except BaseException:
+        if fd is not None:
+            _release(directory, _HELD.pop(key))
+            fd = None
             if made:  # leave no empty directory behind a failed first run
                 with contextlib.suppress(OSError):
                     directory.rmdir()
-            raise
+        raise
     finally:
-        os.close(fd)
+        if fd is not None:
+            _release(directory, _HELD.pop(key))
+
+
+def _staged_path(path: Path) -> Path | None:
+    """Where ``path`` is written while a :func:`locked` block of its directory stages it."""
+    for directory, staging, files in reversed(_STAGES):
+        try:
+            rel = path.absolute().relative_to(directory.absolute())
+        except ValueError:
+            continue
+        if rel.parts and (rel.parts[0].startswith(STAGING) or rel.parts[0] == LOCK):
+            return None
+        target = staging / rel
+        files[:] = [(s, f) for s, f in files if f != path]
+        files.append((target, path))
+        return target
+    return None
+
+
+def current(path: Path | str) -> Path:
+    """Where the file written to ``path`` is now (its staged copy inside a
+    :func:`locked` block, else ``path``)."""
+    path = Path(path)
+    for _directory, _staging, files in reversed(_STAGES):
+        for staged, final in files:
+            if final == path:
+                return staged
+    return path
 
 
 def umask() -> int:
@@ -199,6 +363,22 @@ def _held(partial: Path) -> bool:
         os.close(fd)  # drops a lock taken here
 
 
+@contextlib.contextmanager
+def _permission(path: Path):
+    """A folder the user may not write (checked before any work, but it may change, or
+    the check may not see it, e.g. as root on a read-only mount): one line."""
+    try:
+        yield
+    except PermissionError as exc:
+        raise InputError(path, None, "cannot be written here (permission denied)",
+                         "give a path in a folder you can write") from exc
+    except OSError as exc:
+        if exc.errno != errno.EROFS:
+            raise
+        raise InputError(path, None, "is on a read-only file system",
+                         "give a path on a disk you can write") from exc
+
+
 def glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
@@ -216,13 +396,19 @@ def atomic_write(path: Path | str, write: Callable[[Path], None], size_hint: int
     removed by the next write of the same path.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with _permission(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
     _refuse_special(path, str(path), "file")  # again, at the moment of writing
     if not replace and os.path.lexists(path):
         raise InputError(path, None, "already exists", "give another path, or add --force "
                          "to replace it")
+    final, path = path, (_staged_path(path) or path)  # inside a locked block: staged
+    if path != final:
+        with _permission(final):
+            path.parent.mkdir(parents=True, exist_ok=True)
     _sweep_stale(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL, dir=path.parent)
+    with _permission(final):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL, dir=path.parent)
     _lock(fd)  # held while this writer lives: the next writer sweeps it after a kill -9
     try:
         os.chmod(tmp, 0o666 & ~umask())
@@ -233,10 +419,12 @@ def atomic_write(path: Path | str, write: Callable[[Path], None], size_hint: int
             free = shutil.disk_usage(path.parent).free
             full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
             if full or (size_hint and free < size_hint):
+                where = next((f"nothing was written into {d}" for d, st, _ in _STAGES
+                              if st in path.parents), "nothing was written")
+                needs = f"needs about {size_hint / MB:.1f} MB, " if size_hint else ""
                 raise DiskFullError(
-                    f"{path}: disk full while writing (needs about "
-                    f"{max(size_hint, 1) / MB:.1f} MB, {free / MB:.1f} MB free); fix: free "
-                    "space or write to another disk; nothing was written") from exc
+                    f"{final}: disk full while writing ({needs}{free / MB:.1f} MB free); "
+                    f"fix: free space or write to another disk; {where}") from exc
             raise
         _refuse_special(path, str(path), "file")  # a link planted while writing
         os.replace(tmp, path)
@@ -247,7 +435,7 @@ def atomic_write(path: Path | str, write: Callable[[Path], None], size_hint: int
         raise
     finally:
         os.close(fd)
-    return path
+    return final
 
 
 def fsync(path: Path) -> None:

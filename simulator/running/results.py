@@ -11,7 +11,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from . import outputs
+from . import outputs, seal
 from .provenance import file_hash, versions
 
 
@@ -72,13 +72,19 @@ def write_netcdf(ds: xr.Dataset, path: Path | str, attrs: dict, compress: bool =
             ds[name] = ds[name].astype("int8")
             ds[name].attrs["flag"] = "1 = true"
     encoding = {k: {"zlib": True, "complevel": 4} for k in ds.data_vars} if compress else None
-    return outputs.atomic_write(Path(path), lambda p: ds.to_netcdf(p, engine="netcdf4",
-                                                                   encoding=encoding),
-                                size_hint=int(ds.nbytes))
+
+    def write(p: Path) -> None:
+        ds.to_netcdf(p, engine="netcdf4", encoding=encoding)
+        seal.seal_netcdf(p)  # the digest a reader checks (simulator.running.seal)
+
+    return outputs.atomic_write(Path(path), write, size_hint=int(ds.nbytes))
 
 
-def write_json(obj: dict, path: Path | str) -> Path:
-    """Write strict JSON (no NaN or inf) with sorted keys (byte-identical for identical content)."""
+def write_json(obj: dict, path: Path | str, sealed: bool = False) -> Path:
+    """Write strict JSON (no NaN or inf) with sorted keys (byte-identical for identical content);
+    ``sealed``: with the digest of its content, for a result another command reads back
+    (:func:`simulator.running.seal.read_json`)."""
+    obj = seal.sealed(obj) if sealed else obj
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
     data = text.encode("utf-8")
     return outputs.atomic_write(Path(path), lambda p: p.write_bytes(data), size_hint=len(data))

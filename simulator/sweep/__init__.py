@@ -218,7 +218,7 @@ def execute(spec_path: str | Path, out_dir: str | Path, workers: int | None = No
 
     client = execution.connect(scheduler, security) if scheduler is not None else None
     try:
-        with outputs.locked(out, "sweep"):
+        with outputs.locked(out, "sweep", staged=False):  # resumable blocks
             store.clean_partials(out)
             goal_set = spec.scenario.goal_set()
             if store_path.exists():
@@ -262,7 +262,7 @@ def execute(spec_path: str | Path, out_dir: str | Path, workers: int | None = No
             if missing:
                 raise RuntimeError(f"blocks {missing[:5]} do not verify after the sweep")
             summary_data = summarize(out, check=False)  # verified just above
-            summary_path = results.write_json(summary_data, out / SUMMARY)
+            summary_path = results.write_json(summary_data, out / SUMMARY, sealed=True)
     finally:
         if client is not None:
             client.close()
