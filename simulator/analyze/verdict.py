@@ -177,6 +177,24 @@ def _relaxed_rows(frontier: dict, goal_set, lang: str) -> list[dict]:
     return rows
 
 
+def _moves(rows: list[dict], goal_set, lang: str) -> list[str]:
+    """The first :data:`NEAREST_MOVES_SHOWN` threshold moves as sentences, then how many more;
+    a move too small to show at the goal's precision is counted, not shown as 'x to x'."""
+    said = []
+    for r in rows:
+        goal = goal_set[r["goal"]]
+        moved = labels.goal_threshold(dataclasses.replace(goal, threshold=float(r["threshold"])),
+                                      lang)
+        if moved != labels.goal_threshold(goal, lang):
+            said.append(labels.text("v_relax_one", lang,
+                                    goal=labels.goal_target_by_id(r["goal"], goal_set, lang),
+                                    to=moved))
+    shown = said[:NEAREST_MOVES_SHOWN]
+    if len(rows) > len(shown):
+        shown.append(labels.text("v_more_moves", lang, n=len(rows) - len(shown)))
+    return shown
+
+
 def _path_from_frontier(frontier: dict, goal_set, lang: str) -> list[str]:
     t = lambda key, **kw: labels.text(key, lang, **kw)
     near = frontier.get("nearest") or {}
@@ -185,22 +203,13 @@ def _path_from_frontier(frontier: dict, goal_set, lang: str) -> list[str]:
     goals = [g for g in near.get("goals", []) if g in goal_set.ids]
     if near.get("kind") == "threshold":
         by_goal = {r["goal"]: r for r in frontier.get("relaxed", [])}
-        changes = [t("v_relax_one", goal=labels.goal_target_by_id(g, goal_set, lang),
-                     to=labels.goal_threshold(dataclasses.replace(
-                         goal_set[g], threshold=float(by_goal[g]["threshold"])), lang))
-                   for g in goals if g in by_goal]
-        what = _join(changes, lang)
+        what = _join(_moves([by_goal[g] for g in goals if g in by_goal], goal_set, lang), lang)
     elif near.get("kind") == "drop_goals":
         what = t("v_drop", goals=_join([labels.goal_target_by_id(g, goal_set, lang)
                                         for g in goals], lang))
         moves = [r for r in near.get("relaxed", []) if r.get("goal") in goal_set.ids]
         if moves:  # the goals kept may hold only at moved thresholds: say which
-            shown = [t("v_relax_one", goal=labels.goal_target_by_id(r["goal"], goal_set, lang),
-                       to=labels.goal_threshold(dataclasses.replace(
-                           goal_set[r["goal"]], threshold=float(r["threshold"])), lang))
-                     for r in moves[:NEAREST_MOVES_SHOWN]]
-            if len(moves) > NEAREST_MOVES_SHOWN:
-                shown.append(t("v_more_moves", n=len(moves) - NEAREST_MOVES_SHOWN))
+            shown = _moves(moves, goal_set, lang)
             what = _join([what, *shown], lang)
     else:
         what = t("v_levers_change")
