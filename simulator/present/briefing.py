@@ -278,8 +278,8 @@ def _check_plausible(ds: xr.Dataset, path: Path, project: Project, inside: xr.Da
     except (KeyError, ValueError) as exc:
         raise InputError(path, "plausible", f"its trajectories do not cover the project's "
                          f"history ({exc})", _ALTERED) from None
-    # a run marked plausible must pass the screen (a run may be set aside, as the tests
-    # do to stage "no plausible future"; never one the history rules out counted)
-    if (ds["plausible"].values.astype(bool) & ~redone.values).any():
-        raise InputError(path, "plausible", "marks runs the project's history rules out "
-                         "(its screen of the result's own trajectories)", _ALTERED)
+    # the plausible flags are the screen itself, both ways: a run the history rules out is
+    # never counted, and a run it keeps is never set aside (a brief over fewer futures)
+    if (ds["plausible"].values.astype(bool) != redone.values).any():
+        raise InputError(path, "plausible", "its flags are not the project's history screen "
+                         "of the result's own trajectories", _ALTERED)
