@@ -254,10 +254,15 @@ def test_documented_district_loops_measure_as_labelled_or_say_why(district_measu
         # a loop labelled reinforcing (balancing) measures so, or the spec says why not
         assert result.measured == result.loop.polarity or result.reason, result.loop.id
     # model v3 (issue 16): the wage -> productivity -> wage loop no longer closes (wages follow
-    # technology and the regional path), the field ceiling and the housing limit balance
+    # technology and the regional path), the field ceiling balances; the housing limit
+    # balances while it binds (2010 on the central path under calibration v2: 0.72; it binds
+    # in few years there, so over 2008-2015 it is documented mixed)
     by_id = {r.loop.id: r for r in district_measurement.results}
     assert "wage-productivity" not in by_id
-    assert by_id["field-ceiling"].measured == "-" and by_id["housing-limit"].measured == "-"
+    assert by_id["field-ceiling"].measured == "-"
+    housing = by_id["housing-limit"]
+    assert housing.measured == "-" or (
+        housing.loop.mixed and min(c.ratios["population"][2010] for c in housing.by_cut) < 0.98)
     assert by_id["oil-capacity"].measured == "+"
 
 
