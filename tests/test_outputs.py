@@ -143,3 +143,16 @@ def test_reach_refuses_a_directory_another_reach_holds(tmp_path, capsys, no_work
     holder = lock_holder(tmp_path / "r", "plansim reach")
     assert cli.main(["reach", "--runs", "10", "--out", str(tmp_path / "r")]) == 2
     assert f"another plansim reach (pid {holder.pid} on" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize("value, shown", [
+    (15170.4, "15,170"), (21530.0, "21,530"), (2_500_000.0, "2,500,000"), (7.2451, "7.245"),
+    (0.82049, "0.8205"), (0.0, "0"), (-1234.5, "-1,234"), (0.00001234, "0.00001234")])
+def test_the_central_scorecard_shows_numbers_a_person_reads(value, shown):
+    assert runs.plain(value) == shown and "e" not in runs.plain(value)
+
+
+def test_plansim_run_prints_no_scientific_notation(tmp_path, capsys):
+    assert cli.main(["run", "--out", str(tmp_path / "x.nc")]) == 0
+    out = capsys.readouterr().out
+    assert "15,000" in out and not __import__("re").search(r"\de[+-]\d", out), out

@@ -6,6 +6,7 @@ its central value, every indicator over the model's years, and the scorecard.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import xarray as xr
@@ -40,8 +41,8 @@ class ScenarioRun:
             e = ev.sel(goal=g.id)
             comp = "≈" if g.comparator == "approx" else g.comparator
             tol = f"±{g.tolerance:g}" if g.tolerance else ""
-            target = f"{comp} {g.threshold:g}{tol}"
-            lines.append(f"{g.id:28s} {float(e['value']):>12.4g}  {target:>22s} "
+            target = f"{comp} {plain(g.threshold)}{tol}"
+            lines.append(f"{g.id:28s} {plain(float(e['value'])):>12s}  {target:>22s} "
                          f"{100 * float(e['margin']):>+7.1f}%  "
                          f"{'met' if bool(e['met']) else 'MISSED'}")
         missed = [g.id for g in self.goal_set.goals if not bool(ev['met'].sel(goal=g.id))]
@@ -63,6 +64,19 @@ class ScenarioRun:
         ev = self.evaluation.isel(run=0, drop=True)
         ev = ev.rename({k: f"goal_{k}" for k in ev.data_vars})
         return xr.merge([ind, ev])
+
+
+def plain(value: float) -> str:
+    """A number for a person: four significant figures, thousands separated from 1,000 on,
+    never scientific notation."""
+    size = abs(value)
+    if not math.isfinite(value):
+        return str(value)
+    if size >= 1000:
+        return f"{value:,.0f}"
+    if size >= 1e-4 or size == 0:
+        return f"{value:.4g}"
+    return f"{value:.8f}".rstrip("0")
 
 
 def run_scenario(name_or_path=None, project: Project | None = None,
