@@ -750,3 +750,36 @@ def test_a_partial_file_of_a_writer_killed_by_sigkill_goes_with_the_next_write(t
     outputs.atomic_write(target, lambda p: p.write_bytes(b"whole"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
     assert target.read_bytes() == b"whole"
+
+
+def test_every_parse_of_a_translation_holds_the_one_parse_lock(valley, monkeypatch):
+    """CPython 3.11's AST constructor shares its recursion depth between threads
+    (python/cpython#106905: 'SystemError: AST constructor recursion depth mismatch' when the
+    engine's thread slots translated at once): every parse of a translation holds one lock."""
+    import ast
+    import threading
+
+    from simulator.engine import trust
+
+    real = ast.parse
+    held = []
+
+    def locked_elsewhere() -> bool:  # whether this thread holds the lock another cannot take
+        free = []
+
+        def probe():
+            free.append(trust._PARSE.acquire(blocking=False))
+            if free[0]:
+                trust._PARSE.release()
+        thread = threading.Thread(target=probe)
+        thread.start()
+        thread.join()
+        return not free[0]
+
+    def parse(source, *args, **kwargs):
+        held.append(locked_elsewhere())
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", parse)
+    VectorModel(valley / "model" / "valley.mdl")
+    assert held and all(held), held

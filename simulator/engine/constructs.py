@@ -170,7 +170,9 @@ def _order_structure_name(node: _ae.SmoothStructure | _ae.DelayStructure) -> str
 
 def _source_issues(source: str) -> list[tuple[str, str]]:
     """Second check, on the translated Python: backend names and ``float()`` calls."""
-    tree = ast.parse(source)
+    from .trust import parse  # one parse at a time (CPython 3.11 and threads)
+
+    tree = parse(source)
     imported = {alias.asname or alias.name
                 for node in tree.body if isinstance(node, ast.ImportFrom)
                 and (node.module or "").startswith("pysd") for alias in node.names}

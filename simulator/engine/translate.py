@@ -9,7 +9,6 @@ import os
 import re
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import platformdirs
@@ -42,7 +41,7 @@ keeps the real part of a complex power assigned to a subscript; e6 sends ``np.ra
 and ``stats.*.rvs`` draws to each run's own stream (:mod:`.draws`)."""
 
 
-_TRANSLATION_LOCK = threading.Lock()
+_TRANSLATION_LOCK = trust._PARSE  # one translation at a time, and no ast parse beside it
 
 
 # --------------------------------------------------------------------------- hashing, cache
@@ -137,6 +136,12 @@ def _translate(mdl_path: Path, cache_dir: str | os.PathLike | None, vector: bool
     if (target.exists() or _record(target).exists()) and _verified(target, mdl_path):
         return target
     cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with _TRANSLATION_LOCK:
+        _translate_locked(mdl_path, target, vector)
+    return target
+
+
+def _translate_locked(mdl_path: Path, target: Path, vector: bool) -> None:
     try:
         abstract = _parse_model(mdl_path)  # Vensim or XMILE, by suffix
     except Exception as exc:  # PySD's parser on a file it cannot read
@@ -148,7 +153,6 @@ def _translate(mdl_path: Path, cache_dir: str | os.PathLike | None, vector: bool
     if vector:
         _raise_if_unsupported(mdl_path, _abstract_issues(abstract))
     _build_atomically(abstract, target, vector, mdl_path)
-    return target
 
 
 def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool,
@@ -340,5 +344,5 @@ def _index_expression(index: ast.expr) -> ast.expr:
 
 def _array_safe_source(source: str) -> str:
     """``source`` with :class:`_ArraySafeCalls` applied."""
-    tree = _ArraySafeCalls().visit(ast.parse(source))
+    tree = _ArraySafeCalls().visit(trust.parse(source))
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"

@@ -28,6 +28,7 @@ import builtins
 import dataclasses
 import os
 import re
+import threading
 from pathlib import Path
 
 from pysd.translators.structures import abstract_model as _am
@@ -188,11 +189,24 @@ def _check_function(model, function: ast.FunctionDef) -> None:
             raise _refuse(model, statement, f"nests a definition in '{function.name}'")
 
 
+# CPython 3.11's AST constructor keeps its recursion depth in state shared between threads
+# (python/cpython#106905): two threads translating at once (the engine's thread slots) raised
+# "SystemError: AST constructor recursion depth mismatch". One parse at a time; a translation
+# (PySD's parser evaluates literals with ast too) holds the same lock from start to end.
+_PARSE = threading.RLock()
+
+
+def parse(source: str, mode: str = "exec") -> ast.AST:
+    """``ast.parse`` one thread at a time (see :data:`_PARSE`)."""
+    with _PARSE:
+        return ast.parse(source, mode=mode)
+
+
 def check_source(source: str, model: Path | str) -> ast.Module:
     """The parsed ``source`` of a translation of ``model``, if it holds only what
     PySD's translator writes; else :class:`UntrustedModel` in one line."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError) as exc:
         raise _refuse(model, None, f"is not valid Python ({type(exc).__name__}: "
                       f"{str(exc).splitlines()[0][:60]})") from None
