@@ -172,15 +172,14 @@ def _build_atomically(abstract: _am.AbstractModel, target: Path, vector: bool,
         abstract.sections[0].path = built
         for section in abstract.sections[1:]:
             section.path = Path(tmp) / f"{target.stem}__{section.path.name}"
-        with _TRANSLATION_LOCK:
-            try:
-                ModelBuilder(abstract).build_model()
-            except Exception as exc:  # PySD's builder on a model it parsed but cannot build
-                raise EngineError(
-                    f"{mdl_path}: PySD cannot translate this model ({type(exc).__name__}: "
-                    f"{' '.join(str(exc).split())[:120]}); fix: correct the model (every "
-                    "variable it uses must be defined; it must run in Vensim or Stella)"
-                ) from exc
+        try:  # under _TRANSLATION_LOCK, which _translate holds for the whole translation
+            ModelBuilder(abstract).build_model()
+        except Exception as exc:  # PySD's builder on a model it parsed but cannot build
+            raise EngineError(
+                f"{mdl_path}: PySD cannot translate this model ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:120]}); fix: correct the model (every "
+                "variable it uses must be defined; it must run in Vensim or Stella)"
+            ) from exc
         digests = {}
         for section in abstract.sections:
             source = _data_from_model_dir(section.path.read_text(encoding="utf-8"), model_dir)
