@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..inputs import tomlfile
+from ..numbers import positional
 
 LANGUAGES = ("zh", "en")
 LABELS_FILE = Path(__file__).resolve().parents[1] / "data" / "labels.toml"
@@ -131,16 +132,7 @@ def output(name: str, goal_set, lang: str) -> str:
 def number(x: float, digits: int = 4) -> str:
     """``x`` to ``digits`` significant digits, positional (``68470``, ``0.0007``, never
     ``6.847e+04``)."""
-    import numpy as np
-
-    x = float(x)
-    if x == 0 or not np.isfinite(x):
-        return "0" if x == 0 else "–"
-    magnitude = int(np.floor(np.log10(abs(x))))
-    if magnitude >= digits - 1:
-        return f"{round(x):d}"
-    return np.format_float_positional(x, precision=digits, unique=True, fractional=False,
-                                      trim="-")
+    return positional(x, digits)
 
 
 def count(n: int) -> str:

@@ -6,7 +6,6 @@ its central value, every indicator over the model's years, and the scorecard.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import xarray as xr
@@ -15,6 +14,7 @@ from ..errors import DomainError
 from ..inputs import goals as goals_mod
 from ..inputs import scenario as scenario_mod
 from ..inputs.project import Project
+from ..numbers import positional
 from . import simulate
 
 
@@ -69,14 +69,7 @@ class ScenarioRun:
 def plain(value: float) -> str:
     """A number for a person: four significant figures, thousands separated from 1,000 on,
     never scientific notation."""
-    size = abs(value)
-    if not math.isfinite(value):
-        return str(value)
-    if size >= 1000:
-        return f"{value:,.0f}"
-    if size >= 1e-4 or size == 0:
-        return f"{value:.4g}"
-    return f"{value:.8f}".rstrip("0")
+    return positional(value, 4, grouped=True)
 
 
 def run_scenario(name_or_path=None, project: Project | None = None,
