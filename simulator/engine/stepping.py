@@ -149,24 +149,31 @@ class EulerStep:
 
     The arithmetic is PySD's: every state and derivative is read first, then each stock
     in turn gets ``state + ddt * dt`` (``np.multiply`` then ``np.add``: the same ufuncs
-    in the same order as the operators) through its ``update``.  Each stock's new state
-    is a new array at its first two steps; from then on it is written into the array
-    that held the stock's state two steps before (double buffering: no allocation).
+    on the same values as the operators, element by element) through its ``update``.
+    The stocks written in place share one float64 buffer, each stock a contiguous slice
+    of it shaped as its state: the derivatives are copied into the slices, then one
+    ``np.multiply`` by ``dt`` and one ``np.add`` of the states (each element's operations
+    are those of its own stock's; numpy's loops compute element by element).  The new
+    states are views of that buffer, handed to each stock's ``update`` in PySD's order.
+    The buffer is new at the first two steps; from then on the step writes into the
+    buffer that held the states two steps before (double buffering: no allocation, and
+    two ufunc calls for all the stocks instead of two per stock).
 
-    Why no value can see such a write: the array written at step ``t`` held the state of
-    step ``t - 2``, and what PySD keeps across steps never holds a state array of an
+    Why no value can see such a write: the buffer written at step ``t`` held the states
+    of step ``t - 2``, and what PySD keeps across steps never holds a state array of an
     earlier step: the step cache is emptied at every step, the output handler copies each
     saved value, INITIAL values and first states are taken at initialisation (before the
     step allocated anything), SAMPLE IF TRUE stores ``state * 0 + value`` (a new array)
     and every other stateful keeps its own state.  The exceptions are refused the writes
     model-wide: DELAY FIXED keeps its input values in a pipe for several steps, and a
-    model with macros takes the nested, allocating step.  The state being replaced is
+    model with macros takes the nested, allocating step.  The states being replaced are
     never written, so a value computed in this step (a cached auxiliary equal to a
     stock, a derivative that is another stock) keeps PySD's values while the stocks are
     updated one by one.  Only float64 ``ndarray`` states of stocks whose ``update`` only
     stores the new state (INTEG, SMOOTH, DELAY, DELAY N, TREND, FORECAST), with a float64
-    derivative of the state's shape, are written into; anything else (a scalar or integer
-    derivative, runs as a named dimension) takes PySD's allocating step.
+    ``ndarray`` derivative of the state's shape, are written into; anything else (a
+    scalar or integer derivative, runs as a named dimension, a stock storing something
+    else than the array it is given) takes PySD's allocating step.
     """
 
     def __init__(self, model: Any, in_place: bool, nested: Callable[[Any, float], None]):
@@ -177,13 +184,16 @@ class EulerStep:
         self.in_place = in_place and self.flat and not any(
             isinstance(e, (_st.DelayFixed, Macro)) for e in model._stateful_elements.values())
         self.eligible = [type(e).update is _OWN_UPDATE for e in self.elements]
-        self.owned: dict[int, np.ndarray] = {}  # the state the step wrote last
-        self.spare: dict[int, np.ndarray] = {}  # the state it wrote before that
+        self.layout: tuple = ()  # ((stock index, shape), ...) of the buffers' slices
+        # (buffer, its view per stock): the one the step wrote last, the one before that
+        self.owned: tuple[np.ndarray, list[np.ndarray]] | None = None
+        self.spare: tuple[np.ndarray, list[np.ndarray]] | None = None
+        self.refused: set[int] = set()  # stocks that did not keep the array given
 
     def reset(self) -> None:
         """Forget the arrays (a new integration)."""
-        self.owned.clear()
-        self.spare.clear()
+        self.layout, self.owned, self.spare = (), None, None
+        self.refused.clear()
 
     def __call__(self, dt: float) -> None:
         if not self.flat:
@@ -196,24 +206,49 @@ class EulerStep:
             for element, state, ddt in zip(elements, states, derivatives):
                 element.update(state + ddt * dt)
             return
-        owned, spare, eligible = self.owned, self.spare, self.eligible
+        eligible, refused = self.eligible, self.refused
+        layout = tuple((i, state.shape) for i, (state, ddt) in enumerate(zip(states, derivatives))
+                       if eligible[i] and i not in refused and type(state) is np.ndarray
+                       and state.dtype is _FLOAT64 and type(ddt) is np.ndarray
+                       and ddt.dtype is _FLOAT64 and ddt.shape == state.shape)
+        if layout != self.layout:
+            self.layout, self.owned, self.spare = layout, None, None
+        owned = self.owned
+        mine = owned is not None and all(states[i] is view
+                                         for (i, _), view in zip(layout, owned[1]))
+        buffer, views = self.spare if mine and self.spare is not None else _buffer(layout)
+        for (i, _), view in zip(layout, views):
+            np.copyto(view, derivatives[i])
+        np.multiply(buffer, dt, out=buffer)
+        if mine:  # every state is a slice of the buffer written last
+            np.add(owned[0], buffer, out=buffer)
+        else:
+            for (i, _), view in zip(layout, views):
+                np.add(states[i], view, out=view)
+        new = {i: view for (i, _), view in zip(layout, views)}
         for i, (element, state, ddt) in enumerate(zip(elements, states, derivatives)):
-            mine = eligible[i] and owned.get(i) is state
-            buffer = spare.get(i) if mine else None
-            if (buffer is not None and type(ddt) is np.ndarray and ddt.dtype == np.float64
-                    and ddt.shape == state.shape):
-                new = np.multiply(ddt, dt, out=buffer)
-                np.add(state, new, out=new)
-            else:
-                new = state + ddt * dt
-            element.update(new)
-            if (eligible[i] and type(new) is np.ndarray and new.dtype == np.float64
-                    and element.state is new):
-                if mine and state.shape == new.shape:
-                    spare[i] = state
-                else:
-                    spare.pop(i, None)
-                owned[i] = new
-            else:
-                owned.pop(i, None)
-                spare.pop(i, None)
+            value = new.get(i)
+            if value is None:
+                element.update(state + ddt * dt)
+                continue
+            element.update(value)
+            if element.state is not value:  # a state stored as something else: may hold it
+                refused.add(i)
+        if refused.intersection(new):
+            self.layout, self.owned, self.spare = (), None, None  # no buffer written again
+        else:
+            self.spare, self.owned = (owned if mine else None), (buffer, views)
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _buffer(layout: tuple) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A new float64 buffer for the stocks of ``layout`` and one view of it per stock."""
+    sizes = [math.prod(shape) for _, shape in layout]
+    buffer = np.empty(sum(sizes), dtype=np.float64)
+    views, start = [], 0
+    for (_, shape), size in zip(layout, sizes):
+        views.append(buffer[start:start + size].reshape(shape))
+        start += size
+    return buffer, views
