@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -185,14 +186,18 @@ class EulerStep:
             isinstance(e, (_st.DelayFixed, Macro)) for e in model._stateful_elements.values())
         self.eligible = [type(e).update is _OWN_UPDATE for e in self.elements]
         self.layout: tuple = ()  # ((stock index, shape), ...) of the buffers' slices
+        self.index: list[int] = []  # the stocks of layout, in order
+        self.shapes: list[tuple] = []  # their shapes
+        self.slots: list[int] = []  # per stock: its view in a buffer, -1 if none
         # (buffer, its view per stock): the one the step wrote last, the one before that
         self.owned: tuple[np.ndarray, list[np.ndarray]] | None = None
         self.spare: tuple[np.ndarray, list[np.ndarray]] | None = None
         self.refused: set[int] = set()  # stocks that did not keep the array given
+        self._lay_out(())
 
     def reset(self) -> None:
         """Forget the arrays (a new integration)."""
-        self.layout, self.owned, self.spare = (), None, None
+        self._lay_out(())
         self.refused.clear()
 
     def __call__(self, dt: float) -> None:
@@ -206,38 +211,64 @@ class EulerStep:
             for element, state, ddt in zip(elements, states, derivatives):
                 element.update(state + ddt * dt)
             return
-        eligible, refused = self.eligible, self.refused
-        layout = tuple((i, state.shape) for i, (state, ddt) in enumerate(zip(states, derivatives))
-                       if eligible[i] and i not in refused and type(state) is np.ndarray
-                       and state.dtype is _FLOAT64 and type(ddt) is np.ndarray
-                       and ddt.dtype is _FLOAT64 and ddt.shape == state.shape)
-        if layout != self.layout:
-            self.layout, self.owned, self.spare = layout, None, None
-        owned = self.owned
-        mine = owned is not None and all(states[i] is view
-                                         for (i, _), view in zip(layout, owned[1]))
+        refused, owned = self.refused, self.owned
+        if owned is not None and all(map(operator.is_, map(states.__getitem__, self.index),
+                                         owned[1])):  # every state is a slice written last
+            layout = self.layout if _fits(derivatives, self.index, self.shapes) else None
+        else:
+            layout = None
+        if layout is None:
+            eligible = self.eligible
+            layout = tuple((i, state.shape) for i, (state, ddt)
+                           in enumerate(zip(states, derivatives))
+                           if eligible[i] and i not in refused and type(state) is np.ndarray
+                           and state.dtype is _FLOAT64 and type(ddt) is np.ndarray
+                           and ddt.dtype is _FLOAT64 and ddt.shape == state.shape)
+            if layout != self.layout:
+                self._lay_out(layout)
+            mine = False
+        else:
+            mine = True
         buffer, views = self.spare if mine and self.spare is not None else _buffer(layout)
-        for (i, _), view in zip(layout, views):
+        for i, view in zip(self.index, views):
             np.copyto(view, derivatives[i])
         np.multiply(buffer, dt, out=buffer)
-        if mine:  # every state is a slice of the buffer written last
+        if mine:
             np.add(owned[0], buffer, out=buffer)
         else:
-            for (i, _), view in zip(layout, views):
+            for i, view in zip(self.index, views):
                 np.add(states[i], view, out=view)
-        new = {i: view for (i, _), view in zip(layout, views)}
-        for i, (element, state, ddt) in enumerate(zip(elements, states, derivatives)):
-            value = new.get(i)
-            if value is None:
+        kept = True
+        for element, state, ddt, slot in zip(elements, states, derivatives, self.slots):
+            if slot < 0:
                 element.update(state + ddt * dt)
                 continue
+            value = views[slot]
             element.update(value)
             if element.state is not value:  # a state stored as something else: may hold it
-                refused.add(i)
-        if refused.intersection(new):
-            self.layout, self.owned, self.spare = (), None, None  # no buffer written again
-        else:
+                refused.add(self.index[slot])
+                kept = False
+        if kept:
             self.spare, self.owned = (owned if mine else None), (buffer, views)
+        else:
+            self._lay_out(())  # no buffer written again
+
+    def _lay_out(self, layout: tuple) -> None:
+        """Stocks ``layout`` (index, shape) written in place from now on (new buffers)."""
+        self.layout, self.owned, self.spare = layout, None, None
+        self.index = [i for i, _ in layout]
+        self.shapes = [shape for _, shape in layout]
+        position = {i: k for k, i in enumerate(self.index)}
+        self.slots = [position.get(i, -1) for i in range(len(self.elements))]
+
+
+def _fits(derivatives: list, index: list[int], shapes: list[tuple]) -> bool:
+    """Whether the derivatives of stocks ``index`` are float64 arrays of their shapes."""
+    for i, shape in zip(index, shapes):
+        ddt = derivatives[i]
+        if type(ddt) is not np.ndarray or ddt.dtype is not _FLOAT64 or ddt.shape != shape:
+            return False
+    return True
 
 
 _FLOAT64 = np.dtype(np.float64)
