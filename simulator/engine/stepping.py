@@ -23,6 +23,7 @@ the same order (bit-identical to plain PySD), with less around them:
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import operator
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from pysd.py_backend.components import Time
 from pysd.py_backend.model import Macro
 
 _MISSING = object()
+_VARIADIC = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 
 
 class StepCache(Cache):
@@ -51,15 +53,26 @@ class StepCache(Cache):
     def __call__(self, func: Callable[..., Any], *args: Any) -> Callable[..., Any]:
         data, name = self.data, func.__name__
         get = data.get
+        code = getattr(func, "__code__", None)
+        if code is not None and code.co_argcount == 0 and not code.co_flags & _VARIADIC:
+
+            @functools.wraps(func)
+            def cached_func() -> Any:  # (most components: no arguments to pack)
+                value = get(name, _MISSING)
+                if value is _MISSING:
+                    value = data[name] = func()
+                return value
+
+            return cached_func
 
         @functools.wraps(func)
-        def cached_func(*args: Any) -> Any:
+        def cached_args_func(*args: Any) -> Any:
             value = get(name, _MISSING)
             if value is _MISSING:
                 value = data[name] = func(*args)
             return value
 
-        return cached_func
+        return cached_args_func
 
     def clean(self) -> None:
         self.data.clear()
@@ -105,15 +118,21 @@ def _constant(function: Callable[..., Any]) -> Callable[..., Any]:
 class RunSmooth(_st.Smooth):
     """SMOOTH with PySD's ``ddt``; for a numpy state the roll by one along the order axis
     is a slice copy into ``np.empty_like(state)`` (``np.roll``'s result: a new array of
-    the state's dtype), then ``targets[0] = input`` and PySD's arithmetic."""
+    the state's dtype), then ``targets[0] = input`` and PySD's arithmetic.  For a first
+    order SMOOTH of a float64 state and input, ``targets`` is the input itself (a copy
+    of it, one row): ``input - state`` subtracts the same values element by element."""
 
     def ddt(self) -> Any:
         state = self.state
         if self.shape_info or type(state) is not np.ndarray:
             return super().ddt()
+        value = self.input_func()
+        if (len(state) == 1 and state.dtype is _FLOAT64 and type(value) is np.ndarray
+                and value.dtype is _FLOAT64 and value.shape == state.shape[1:]):
+            return np.subtract(value, state) * self.order / self.smooth_time_func()
         targets = np.empty_like(state)
         targets[1:] = state[:-1]
-        targets[0] = self.input_func()
+        targets[0] = value
         return (targets - state) * self.order / self.smooth_time_func()
 
 
@@ -245,7 +264,7 @@ class EulerStep:
                 continue
             value = views[slot]
             element.update(value)
-            if element.state is not value:  # a state stored as something else: may hold it
+            if element._state is not value:  # a state stored as something else: may hold it
                 refused.add(self.index[slot])
                 kept = False
         if kept:
