@@ -119,11 +119,18 @@ class _ArrayOutput(OutputHandlerInterface):
 
 
 def _subscripts(model: Any, key: str) -> dict[str, list]:
-    """The subscript ranges of output ``key`` in PySD's order ({} if unsubscripted)."""
-    if key == "time":
-        return {}
-    coords = model.get_coords(key)
-    return {} if not coords else {dim: list(coords[0][dim]) for dim in coords[1]}
+    """The subscript ranges of output ``key`` in PySD's order ({} if unsubscripted).
+
+    Read once per loaded model and variable (they come from the component's
+    declaration, which no call changes); callers do not modify the answer.
+    """
+    memo = model.__dict__.setdefault("_plansim_subscripts", {})
+    found = memo.get(key)
+    if found is None:
+        coords = None if key == "time" else model.get_coords(key)
+        found = memo[key] = ({} if not coords
+                             else {dim: list(coords[0][dim]) for dim in coords[1]})
+    return found
 
 
 def _sizes(dims: dict[str, list]) -> tuple[int, ...]:

@@ -43,7 +43,7 @@ from .errors import (
 )
 from .functions import _ARRAY_FUNCTIONS, _power
 from .lookups import _RUN_LOOKUP_CLASSES
-from .output import _handler_file
+from .output import _handler_file, _subscripts
 from .overhead import set_up_once
 from .parameters import _GivenParameters
 from .runs import (
@@ -388,9 +388,7 @@ class VectorModel(_GivenParameters):
 
     def _subscripts_of(self, real: str) -> dict[str, list]:
         """Subscript ranges of a variable, in PySD's order ({} if unsubscripted)."""
-        py = self._names.py_of_real[real]
-        coords = None if py == "time" else self._model.get_coords(py)
-        return {} if not coords else {dim: list(coords[0][dim]) for dim in coords[1]}
+        return _subscripts(self._model, self._names.py_of_real[real])
 
     def _set_constants(self, values: Mapping[str, np.ndarray]) -> None:
         """``Model.set_components`` for constant values, which refuses numpy arrays.
