@@ -286,6 +286,24 @@ def test_result_layout(functions_model: VectorModel) -> None:
     assert result.attrs["model_sha256"] == model_hash(FUNCTIONS_MDL)
 
 
+
+@pytest.mark.parametrize("mdl", [FUNCTIONS_MDL, FIXTURES / "subscripts.mdl"])
+def test_result_built_directly_is_the_merged_dataset(mdl: Path, cache_dir: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """engine/control.py: the Dataset built with ``_construct_direct`` (no merge) is
+    identical to the one xarray's merging constructor builds from the same variables."""
+    from simulator.engine import control
+
+    vm = VectorModel(mdl, cache_dir)
+    constant = next(iter(vm.parameters))
+    params = {constant: np.array([0.5, 1.0, 2.0]) * (vm.parameters[constant] or 1.0)}
+    direct = vm.run(params, vm.variables, check_finite=False)
+    monkeypatch.setattr(control, "_direct_dataset", lambda *args: None)
+    merged = vm.run(params, vm.variables, check_finite=False)
+    xr.testing.assert_identical(direct, merged)
+    assert list(direct.indexes) == list(merged.indexes)
+    assert direct.attrs == merged.attrs
+
 # --------------------------------------------------------------------------- errors
 
 

@@ -27,9 +27,10 @@ def _if_then_else(condition: Any, val_if_true: Callable[[], Any],
     ``xr.where``, same dtype promotion).  Scalars go to PySD's function.
     """
     if isinstance(condition, np.ndarray):
-        if condition.all():
+        true = np.count_nonzero(condition)  # (``all``/``any`` in one C call)
+        if true == condition.size:
             return val_if_true()
-        if not condition.any():
+        if not true:
             return val_if_false()
         before = draws_made()
         both = np.where(condition, val_if_true(), val_if_false())

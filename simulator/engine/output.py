@@ -53,6 +53,8 @@ class _ArrayOutput(OutputHandlerInterface):
         flat = [key for key in self.capture_elements_step if not self.dims[key]]
         buffer = np.empty((columns, len(flat), n), dtype=np.float64)
         self.steps = {key: buffer[:, i, :] for i, key in enumerate(flat)}
+        self.flat: tuple[np.ndarray, list[str]] | None = (buffer, flat) if flat else None
+        self.subscripted = [key for key in self.capture_elements_step if self.dims[key]]
         self.steps.update({key: np.empty((columns, n) + _sizes(self.dims[key]),
                                          dtype=np.float64)
                            for key in self.capture_elements_step if self.dims[key]})
@@ -66,13 +68,19 @@ class _ArrayOutput(OutputHandlerInterface):
                 raise EngineError(f"PySD saved more than the {column} requested years")
             self._grow()  # PySD's own saved steps (control values changing in the run)
         self.times.append(float(model.time()))
-        module, dims = self.module, self.dims
-        for key, array in self.steps.items():
-            value = getattr(module, key)()
-            if type(value) is np.ndarray and not dims[key]:
-                array[column] = value  # (what _run_block passes as it is)
-            else:
-                array[column] = _run_block(value, dims[key])
+        module, dims, steps = self.module, self.dims, self.steps
+        if self.flat is not None:
+            buffer, keys = self.flat
+            values = [getattr(module, key)() for key in keys]
+            try:  # every value an (N,) array: one copy into the step's row of the buffer
+                if set(map(len, values)) != {self.shape[0]}:
+                    raise ValueError
+                np.concatenate(values, out=buffer[column].reshape(-1))
+            except (TypeError, ValueError):  # a number (or a 0-d array) among them
+                for key, value in zip(keys, values):
+                    steps[key][column] = _run_block(value, {})
+        for key in self.subscripted:
+            steps[key][column] = _run_block(getattr(module, key)(), dims[key])
 
     def _grow(self) -> None:
         """Twice the columns: the saved steps are only known as PySD's clock runs."""
@@ -80,6 +88,8 @@ class _ArrayOutput(OutputHandlerInterface):
         self.shape = (n, max(2 * columns, 1))
         self.steps = {key: np.concatenate([array, np.empty_like(array)], axis=0)
                       for key, array in self.steps.items()}
+        self.flat = None  # each output its own array now
+        self.subscripted = list(self.steps)
 
     def postprocess(self, **kwargs: Any) -> _ArrayOutput:
         return self
@@ -109,11 +119,18 @@ class _ArrayOutput(OutputHandlerInterface):
 
 
 def _subscripts(model: Any, key: str) -> dict[str, list]:
-    """The subscript ranges of output ``key`` in PySD's order ({} if unsubscripted)."""
-    if key == "time":
-        return {}
-    coords = model.get_coords(key)
-    return {} if not coords else {dim: list(coords[0][dim]) for dim in coords[1]}
+    """The subscript ranges of output ``key`` in PySD's order ({} if unsubscripted).
+
+    Read once per loaded model and variable (they come from the component's
+    declaration, which no call changes); callers do not modify the answer.
+    """
+    memo = model.__dict__.setdefault("_plansim_subscripts", {})
+    found = memo.get(key)
+    if found is None:
+        coords = None if key == "time" else model.get_coords(key)
+        found = memo[key] = ({} if not coords
+                             else {dim: list(coords[0][dim]) for dim in coords[1]})
+    return found
 
 
 def _sizes(dims: dict[str, list]) -> tuple[int, ...]:

@@ -173,11 +173,14 @@ def _as_real(value: Any) -> Any:
     not allocate (:class:`~.stepping.EulerStep` writes only into state arrays it allocated).
     """
     if type(value) is np.ndarray and value.ndim:
-        return value.astype(np.float64, copy=False)
+        return value if value.dtype is _FLOAT64 else value.astype(np.float64, copy=False)
     if isinstance(value, xr.DataArray) and RUN in value.dims or (
             isinstance(value, np.ndarray) and value.ndim):
         return value.astype(np.float64, copy=False)
     return float(value)
+
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _runs_only(values: Sequence[Any]) -> bool | None:

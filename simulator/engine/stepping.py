@@ -23,7 +23,9 @@ the same order (bit-identical to plain PySD), with less around them:
 from __future__ import annotations
 
 import functools
+import inspect
 import math
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +36,7 @@ from pysd.py_backend.components import Time
 from pysd.py_backend.model import Macro
 
 _MISSING = object()
+_VARIADIC = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 
 
 class StepCache(Cache):
@@ -50,15 +53,26 @@ class StepCache(Cache):
     def __call__(self, func: Callable[..., Any], *args: Any) -> Callable[..., Any]:
         data, name = self.data, func.__name__
         get = data.get
+        code = getattr(func, "__code__", None)
+        if code is not None and code.co_argcount == 0 and not code.co_flags & _VARIADIC:
+
+            @functools.wraps(func)
+            def cached_func() -> Any:  # (most components: no arguments to pack)
+                value = get(name, _MISSING)
+                if value is _MISSING:
+                    value = data[name] = func()
+                return value
+
+            return cached_func
 
         @functools.wraps(func)
-        def cached_func(*args: Any) -> Any:
+        def cached_args_func(*args: Any) -> Any:
             value = get(name, _MISSING)
             if value is _MISSING:
                 value = data[name] = func(*args)
             return value
 
-        return cached_func
+        return cached_args_func
 
     def clean(self) -> None:
         self.data.clear()
@@ -104,15 +118,21 @@ def _constant(function: Callable[..., Any]) -> Callable[..., Any]:
 class RunSmooth(_st.Smooth):
     """SMOOTH with PySD's ``ddt``; for a numpy state the roll by one along the order axis
     is a slice copy into ``np.empty_like(state)`` (``np.roll``'s result: a new array of
-    the state's dtype), then ``targets[0] = input`` and PySD's arithmetic."""
+    the state's dtype), then ``targets[0] = input`` and PySD's arithmetic.  For a first
+    order SMOOTH of a float64 state and input, ``targets`` is the input itself (a copy
+    of it, one row): ``input - state`` subtracts the same values element by element."""
 
     def ddt(self) -> Any:
         state = self.state
         if self.shape_info or type(state) is not np.ndarray:
             return super().ddt()
+        value = self.input_func()
+        if (len(state) == 1 and state.dtype is _FLOAT64 and type(value) is np.ndarray
+                and value.dtype is _FLOAT64 and value.shape == state.shape[1:]):
+            return np.subtract(value, state) * self.order / self.smooth_time_func()
         targets = np.empty_like(state)
         targets[1:] = state[:-1]
-        targets[0] = self.input_func()
+        targets[0] = value
         return (targets - state) * self.order / self.smooth_time_func()
 
 
@@ -149,24 +169,31 @@ class EulerStep:
 
     The arithmetic is PySD's: every state and derivative is read first, then each stock
     in turn gets ``state + ddt * dt`` (``np.multiply`` then ``np.add``: the same ufuncs
-    in the same order as the operators) through its ``update``.  Each stock's new state
-    is a new array at its first two steps; from then on it is written into the array
-    that held the stock's state two steps before (double buffering: no allocation).
+    on the same values as the operators, element by element) through its ``update``.
+    The stocks written in place share one float64 buffer, each stock a contiguous slice
+    of it shaped as its state: the derivatives are copied into the slices, then one
+    ``np.multiply`` by ``dt`` and one ``np.add`` of the states (each element's operations
+    are those of its own stock's; numpy's loops compute element by element).  The new
+    states are views of that buffer, handed to each stock's ``update`` in PySD's order.
+    The buffer is new at the first two steps; from then on the step writes into the
+    buffer that held the states two steps before (double buffering: no allocation, and
+    two ufunc calls for all the stocks instead of two per stock).
 
-    Why no value can see such a write: the array written at step ``t`` held the state of
-    step ``t - 2``, and what PySD keeps across steps never holds a state array of an
+    Why no value can see such a write: the buffer written at step ``t`` held the states
+    of step ``t - 2``, and what PySD keeps across steps never holds a state array of an
     earlier step: the step cache is emptied at every step, the output handler copies each
     saved value, INITIAL values and first states are taken at initialisation (before the
     step allocated anything), SAMPLE IF TRUE stores ``state * 0 + value`` (a new array)
     and every other stateful keeps its own state.  The exceptions are refused the writes
     model-wide: DELAY FIXED keeps its input values in a pipe for several steps, and a
-    model with macros takes the nested, allocating step.  The state being replaced is
+    model with macros takes the nested, allocating step.  The states being replaced are
     never written, so a value computed in this step (a cached auxiliary equal to a
     stock, a derivative that is another stock) keeps PySD's values while the stocks are
     updated one by one.  Only float64 ``ndarray`` states of stocks whose ``update`` only
     stores the new state (INTEG, SMOOTH, DELAY, DELAY N, TREND, FORECAST), with a float64
-    derivative of the state's shape, are written into; anything else (a scalar or integer
-    derivative, runs as a named dimension) takes PySD's allocating step.
+    ``ndarray`` derivative of the state's shape, are written into; anything else (a
+    scalar or integer derivative, runs as a named dimension, a stock storing something
+    else than the array it is given) takes PySD's allocating step.
     """
 
     def __init__(self, model: Any, in_place: bool, nested: Callable[[Any, float], None]):
@@ -177,13 +204,20 @@ class EulerStep:
         self.in_place = in_place and self.flat and not any(
             isinstance(e, (_st.DelayFixed, Macro)) for e in model._stateful_elements.values())
         self.eligible = [type(e).update is _OWN_UPDATE for e in self.elements]
-        self.owned: dict[int, np.ndarray] = {}  # the state the step wrote last
-        self.spare: dict[int, np.ndarray] = {}  # the state it wrote before that
+        self.layout: tuple = ()  # ((stock index, shape), ...) of the buffers' slices
+        self.index: list[int] = []  # the stocks of layout, in order
+        self.shapes: list[tuple] = []  # their shapes
+        self.slots: list[int] = []  # per stock: its view in a buffer, -1 if none
+        # (buffer, its view per stock): the one the step wrote last, the one before that
+        self.owned: tuple[np.ndarray, list[np.ndarray]] | None = None
+        self.spare: tuple[np.ndarray, list[np.ndarray]] | None = None
+        self.refused: set[int] = set()  # stocks that did not keep the array given
+        self._lay_out(())
 
     def reset(self) -> None:
         """Forget the arrays (a new integration)."""
-        self.owned.clear()
-        self.spare.clear()
+        self._lay_out(())
+        self.refused.clear()
 
     def __call__(self, dt: float) -> None:
         if not self.flat:
@@ -196,24 +230,75 @@ class EulerStep:
             for element, state, ddt in zip(elements, states, derivatives):
                 element.update(state + ddt * dt)
             return
-        owned, spare, eligible = self.owned, self.spare, self.eligible
-        for i, (element, state, ddt) in enumerate(zip(elements, states, derivatives)):
-            mine = eligible[i] and owned.get(i) is state
-            buffer = spare.get(i) if mine else None
-            if (buffer is not None and type(ddt) is np.ndarray and ddt.dtype == np.float64
-                    and ddt.shape == state.shape):
-                new = np.multiply(ddt, dt, out=buffer)
-                np.add(state, new, out=new)
-            else:
-                new = state + ddt * dt
-            element.update(new)
-            if (eligible[i] and type(new) is np.ndarray and new.dtype == np.float64
-                    and element.state is new):
-                if mine and state.shape == new.shape:
-                    spare[i] = state
-                else:
-                    spare.pop(i, None)
-                owned[i] = new
-            else:
-                owned.pop(i, None)
-                spare.pop(i, None)
+        refused, owned = self.refused, self.owned
+        if owned is not None and all(map(operator.is_, map(states.__getitem__, self.index),
+                                         owned[1])):  # every state is a slice written last
+            layout = self.layout if _fits(derivatives, self.index, self.shapes) else None
+        else:
+            layout = None
+        if layout is None:
+            eligible = self.eligible
+            layout = tuple((i, state.shape) for i, (state, ddt)
+                           in enumerate(zip(states, derivatives))
+                           if eligible[i] and i not in refused and type(state) is np.ndarray
+                           and state.dtype is _FLOAT64 and type(ddt) is np.ndarray
+                           and ddt.dtype is _FLOAT64 and ddt.shape == state.shape)
+            if layout != self.layout:
+                self._lay_out(layout)
+            mine = False
+        else:
+            mine = True
+        buffer, views = self.spare if mine and self.spare is not None else _buffer(layout)
+        for i, view in zip(self.index, views):
+            np.copyto(view, derivatives[i])
+        np.multiply(buffer, dt, out=buffer)
+        if mine:
+            np.add(owned[0], buffer, out=buffer)
+        else:
+            for i, view in zip(self.index, views):
+                np.add(states[i], view, out=view)
+        kept = True
+        for element, state, ddt, slot in zip(elements, states, derivatives, self.slots):
+            if slot < 0:
+                element.update(state + ddt * dt)
+                continue
+            value = views[slot]
+            element.update(value)
+            if element._state is not value:  # a state stored as something else: may hold it
+                refused.add(self.index[slot])
+                kept = False
+        if kept:
+            self.spare, self.owned = (owned if mine else None), (buffer, views)
+        else:
+            self._lay_out(())  # no buffer written again
+
+    def _lay_out(self, layout: tuple) -> None:
+        """Stocks ``layout`` (index, shape) written in place from now on (new buffers)."""
+        self.layout, self.owned, self.spare = layout, None, None
+        self.index = [i for i, _ in layout]
+        self.shapes = [shape for _, shape in layout]
+        position = {i: k for k, i in enumerate(self.index)}
+        self.slots = [position.get(i, -1) for i in range(len(self.elements))]
+
+
+def _fits(derivatives: list, index: list[int], shapes: list[tuple]) -> bool:
+    """Whether the derivatives of stocks ``index`` are float64 arrays of their shapes."""
+    for i, shape in zip(index, shapes):
+        ddt = derivatives[i]
+        if type(ddt) is not np.ndarray or ddt.dtype is not _FLOAT64 or ddt.shape != shape:
+            return False
+    return True
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _buffer(layout: tuple) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A new float64 buffer for the stocks of ``layout`` and one view of it per stock."""
+    sizes = [math.prod(shape) for _, shape in layout]
+    buffer = np.empty(sum(sizes), dtype=np.float64)
+    views, start = [], 0
+    for (_, shape), size in zip(layout, sizes):
+        views.append(buffer[start:start + size].reshape(shape))
+        start += size
+    return buffer, views

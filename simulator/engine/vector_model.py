@@ -43,7 +43,7 @@ from .errors import (
 )
 from .functions import _ARRAY_FUNCTIONS, _power
 from .lookups import _RUN_LOOKUP_CLASSES
-from .output import _handler_file
+from .output import _handler_file, _subscripts
 from .overhead import set_up_once
 from .parameters import _GivenParameters
 from .runs import (
@@ -93,6 +93,7 @@ class VectorModel(_GivenParameters):
         self._runs = _RunCount()
         self._streams = RunStreams()
         self._lock = threading.Lock()
+        self._no_dependencies: dict[str, dict] = {}
         source = self.py_path.read_text(encoding="utf-8")
         self.draws_random = f"{_RANDOM_DRAW_NAME}(" in source or f"{_RANDOM_RVS_NAME}(" in source
         """The model uses RANDOM functions (each run draws from its own stream)."""
@@ -283,7 +284,9 @@ class VectorModel(_GivenParameters):
             arrays, times = self._integrate(len(labels), out_names, times, control)
         if check_finite:
             _raise_if_non_finite(arrays, times, labels, given)
-        return self._dataset(arrays, given, labels, times).assign_attrs(random_seed=int(seed))
+        result = self._dataset(arrays, given, labels, times)
+        result.attrs["random_seed"] = int(seed)  # (assign_attrs would copy every variable)
+        return result
 
     def _check_outputs(self, out_names: list[str]) -> None:
         for real in out_names:
@@ -385,9 +388,7 @@ class VectorModel(_GivenParameters):
 
     def _subscripts_of(self, real: str) -> dict[str, list]:
         """Subscript ranges of a variable, in PySD's order ({} if unsubscripted)."""
-        py = self._names.py_of_real[real]
-        coords = None if py == "time" else self._model.get_coords(py)
-        return {} if not coords else {dim: list(coords[0][dim]) for dim in coords[1]}
+        return _subscripts(self._model, self._names.py_of_real[real])
 
     def _set_constants(self, values: Mapping[str, np.ndarray]) -> None:
         """``Model.set_components`` for constant values, which refuses numpy arrays.
@@ -408,7 +409,9 @@ class VectorModel(_GivenParameters):
                                       in getattr(original, "__dict__", {}).items()
                                       if key != "__wrapped__"})
             components._set_component(py, constant)
-            model._dependencies[py] = {}
+            # the same empty dict at every call: the call counts of the graph stay valid
+            # (overhead._CallCounts recounts a graph whose dict objects changed)
+            model._dependencies[py] = self._no_dependencies.setdefault(py, {})
             model.cache.cached_funcs.discard(py)
 
     def _dataset(self, arrays: dict[str, np.ndarray], given: dict[str, np.ndarray],
