@@ -67,6 +67,15 @@ def statistics(data) -> dict[str, float]:
         "largest fall of growth year to year (points)": float(swing.max()),
         "median unemployment: range over 2006-2015 (points)":
             float(unemployment.max() - unemployment.min()),
+        "share of run-years 2006-2015 with job availability above 1 (%)":
+            100.0 * float((vacancies > 1.0).mean()),
+        "range of unemployment 2006-2015 within each future, median (points)":
+            float(np.median(np.ptp(series["unemployment_rate"][:, 1:], axis=1))),
+        "largest one-year change of unemployment, 90th percentile of futures (points)":
+            float(np.percentile(np.abs(np.diff(series["unemployment_rate"], axis=1)).max(
+                axis=1), 90)),
+        "largest one-year change of unemployment in any future (points)":
+            float(np.abs(np.diff(series["unemployment_rate"], axis=1)).max()),
         "median unemployment 2006 (%)": float(unemployment[0]),
         "median unemployment 2015 (%)": float(unemployment[-1]),
         "futures with an oil price collapse of 40% or more": float(has.sum()),
