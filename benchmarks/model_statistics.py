@@ -25,6 +25,16 @@ INDICATORS = ["gdp_real", "va_oil_real", "unemployment_rate",
 YEARS = list(range(2006, 2016))
 
 
+def _longest_run(mask: np.ndarray) -> np.ndarray:
+    """Longest run of consecutive True along the years, per future."""
+    best = np.zeros(mask.shape[0], dtype=int)
+    current = np.zeros(mask.shape[0], dtype=int)
+    for j in range(mask.shape[1]):
+        current = np.where(mask[:, j], current + 1, 0)
+        best = np.maximum(best, current)
+    return best
+
+
 def statistics(data) -> dict[str, float]:
     """The issue's statistics from an ensemble dataset (plausible runs only)."""
     keep = data["plausible"].values.astype(bool)
@@ -45,6 +55,10 @@ def statistics(data) -> dict[str, float]:
     rows = np.flatnonzero(has)
     oil_fall = -100.0 * (oil[rows, col] / oil[rows, col - 1] - 1.0)
     ratio_2010 = series["income_ratio_xinjiang"][:, 5]
+    # slack: registered unemployment above each future's own frictional rate (points)
+    slack = (series["unemployment_rate"][:, 1:]
+             - 100.0 * data["frictional unemployment"].values[keep][:, None])
+    shocked = (start <= 2015) & (depth >= 0.2)
     pop_2015 = series["population"][:, -1]
     vacancies = data["job_availability"].sel(time=YEARS).values[keep]
     green = data["green_ratio"].sel(time=[2000, 2001, 2005]).values[keep]
@@ -67,6 +81,20 @@ def statistics(data) -> dict[str, float]:
         "largest fall of growth year to year (points)": float(swing.max()),
         "median unemployment: range over 2006-2015 (points)":
             float(unemployment.max() - unemployment.min()),
+        "share of run-years 2006-2015 with job availability above 1 (%)":
+            100.0 * float((vacancies > 1.0).mean()),
+        "range of unemployment 2006-2015 within each future, median (points)":
+            float(np.median(np.ptp(series["unemployment_rate"][:, 1:], axis=1))),
+        "largest one-year change of unemployment, 90th percentile of futures (points)":
+            float(np.percentile(np.abs(np.diff(series["unemployment_rate"], axis=1)).max(
+                axis=1), 90)),
+        "largest one-year change of unemployment in any future (points)":
+            float(np.abs(np.diff(series["unemployment_rate"], axis=1)).max()),
+        "futures with unemployment 1 point or more above the frictional rate for 3 years or "
+        "more (%)": 100.0 * float((_longest_run(slack >= 1.0) >= 3).mean()),
+        "range of the median unemployment without an oil collapse of 20% or more (points)":
+            float(np.ptp(np.median(series["unemployment_rate"][~shocked, 1:], axis=0)))
+            if (~shocked).any() else float("nan"),
         "median unemployment 2006 (%)": float(unemployment[0]),
         "median unemployment 2015 (%)": float(unemployment[-1]),
         "futures with an oil price collapse of 40% or more": float(has.sum()),

@@ -3,6 +3,8 @@
 Extreme conditions, integration error, stock balance and behaviour reproduction.
 """
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -42,6 +44,11 @@ def _extreme_cases(base: dict) -> dict[str, dict]:
         "oil decline": oil_decline,
         "oil collapse": {"oil price shock year": 2008.0, "oil price shock depth": 0.7,
                          "oil price recovery time": 6.0},
+        # the same collapse with registered unemployment following the jobs within one time step
+        # (1/8 year, the v3.1 behaviour; shorter is below the Euler step)
+        "oil collapse, no lag": {"oil price shock year": 2008.0, "oil price shock depth": 0.7,
+                                 "oil price recovery time": 6.0,
+                                 "unemployment adjustment time": 0.125},
         "population halved": {"initial population": base["initial population"] / 2},
         "high inflation": {"future general inflation": 0.5},
         "oil price x5": {**lasting, "oil price shock depth": -4.0},
@@ -81,7 +88,9 @@ def extremes(plan, stocks):
              "field capacity", "refinery capacity", "maximum oil utilisation",
              "local wage index", "fiscal expenditure real", "public investment real",
              "private investment real", "capital lifetime", "oilfield decline rate",
-             "oil utilisation", "budget scale", "natural growth rate"]
+             "oil utilisation", "budget scale", "natural growth rate",
+             "maximum out migration rate", "crowding tolerance", "unemployment adjustment time",
+             "indicated unemployment share"]
     variables = indicators.model_variables(KARAMAY.indicators)
     out = vm.run(params, sorted(set(stocks + variables + extra)))
     return names, out  # vm.run raises on NaN/inf, naming the run and the variable
@@ -221,6 +230,71 @@ def test_population_halved_means_vacancies_and_in_migration_within_the_housing_l
     assert _case(extremes, "population halved", "net migration rate", 2001) > 0.05
     pop = _case(extremes, "population halved", "population", 2015)
     assert pop < 1.2 * _case(extremes, "central", "population", 2015)
+
+
+def _swings(series: np.ndarray, threshold: float) -> int:
+    """Number of monotone runs between turning points (start and end included) that move by
+    more than threshold: one for a fall that settles, two per cycle of a ringing system."""
+    turning, direction = [series[0]], 0
+    for a, b in itertools.pairwise(series):
+        step = np.sign(b - a)
+        if step == 0:
+            continue
+        if direction and step != direction:
+            turning.append(a)
+        direction = step
+    turning.append(series[-1])
+    return int(np.sum(np.abs(np.diff(turning)) > threshold))
+
+
+def test_population_doubled_leaves_gradually_without_ringing(extremes):
+    """Issue 16, review v3.1 point 6: twice the residents in 2000 sent 60% of them away in one
+    year and unemployment rang (51, 1.2, 10.3, 1.2, 10.4% in 2000, 2001, 2005, 2006, 2009).
+    Out-migration is now bounded and registered unemployment adjusts over time. Bounds: no
+    year loses more than the maximum out-migration rate of its residents (direction: the
+    population falls in 2001); unemployment stays above 20% through 2003 (the slack the
+    surplus leaves), makes at most one swing of more than 5 points (the fall from the
+    start) and changes by at most 10 points in any year."""
+    pop, _ = _series(extremes, "population doubled", "population")
+    bound = _case(extremes, "population doubled", "maximum out migration rate", 2000)
+    change = pop[1:] / pop[:-1] - 1
+    assert change[0] < 0
+    assert change.min() >= -bound - 1e-9, (change.min(), bound)
+    u, _ = _series(extremes, "population doubled", "unemployment rate")
+    assert np.all(u[:4] > 20)
+    assert _swings(u, 5.0) <= 1, u
+    assert np.abs(np.diff(u)).max() <= 10, u
+
+
+def test_population_halved_fills_within_the_housing_limit_without_ringing(extremes):
+    """Half the residents in 2000 (v3.1: in-migration up to 42% of residents a year, then an
+    overshoot to 14.9% unemployment). Bounds: residents never exceed the housing limit's
+    (1 + crowding tolerance) x the housed population; no year's unemployment rate is more
+    than 5 points above the central run's and no swing exceeds 5 points."""
+    pop, _ = _series(extremes, "population halved", "population")
+    housed, _ = _series(extremes, "population halved", "housed population")
+    tolerance = _case(extremes, "population halved", "crowding tolerance", 2000)
+    assert np.all(pop <= (1 + tolerance) * housed * (1 + 1e-9))
+    u, _ = _series(extremes, "population halved", "unemployment rate")
+    central, _ = _series(extremes, "central", "unemployment rate")
+    assert np.all(u <= central + 5), u
+    assert _swings(u, 5.0) == 0, u
+
+
+def test_registered_unemployment_follows_the_balance_of_jobs_with_a_lag(extremes):
+    """A 70% oil price collapse at the start of 2008: unemployment rises above the central
+    path (direction) and stays more than 0.5 points above it for at least two years after
+    2008; its largest one-year change is at most 5 points and at most 0.8 x the change when
+    registered unemployment follows the jobs within one time step (adjustment time 1/8 year,
+    the v3.1 behaviour; the review found up to 10.9 points in a year in the ensemble)."""
+    u, years = _series(extremes, "oil collapse", "unemployment rate")
+    central, _ = _series(extremes, "central", "unemployment rate")
+    instant, _ = _series(extremes, "oil collapse, no lag", "unemployment rate")
+    after = years >= 2009
+    assert np.sum((u - central)[after] > 0.5) >= 2, u
+    step = np.abs(np.diff(u)).max()
+    assert step <= 5, u
+    assert step <= 0.8 * np.abs(np.diff(instant)).max(), (u, instant)
 
 
 def test_zero_investment_runs_oil_capacity_down_at_its_decline_rate(extremes):
