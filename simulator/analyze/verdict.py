@@ -262,9 +262,12 @@ def other_readings(goal_set, summary: dict, n: int, lang: str) -> list[str]:
         if not other or other.get("value") is None or g not in goal_set.ids:
             continue
         ind = other["indicator"]
+        # the goal as read the other way: its other indicator and, where the other reading
+        # is another figure of the same clause, that figure (goals.toml other_threshold)
+        read = goal_set[g].other() or goal_set[g]
         out.append(labels.text(
             "v_other_reading", lang, indicator=labels.indicator(ind, lang),
-            unit=labels.unit(ind, lang), goal=labels.goal_target_by_id(g, goal_set, lang),
+            unit=labels.unit(ind, lang), goal=labels.goal_target(read, lang),
             met=labels.text("v_met", lang, k=labels.count(_count_of(other, n)),
                             n=labels.count(n), p=labels.percent(other["value"], lang))))
     return out
