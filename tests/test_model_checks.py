@@ -533,3 +533,19 @@ def test_the_low_end_of_the_commerce_boost_continues_the_tenth_plan_pace(plan):
     assert growth[2] < 12.0 < growth[0] < growth[1]
     promo = out["promotion spending share"].sel(time=slice(2006, 2010)).values
     assert np.all(promo[0] == 0) and np.all(promo[1] > 0)
+
+
+def test_the_plan_never_greens_below_a_futures_own_2000_2005_effort(plan):
+    """大力提高城区绿化水平 (四.(三).1): from 2006 the greening share is the lever, but never
+    below the future's own calibrated 2000-2005 share. The history-matched sets lie along a
+    share-cost ridge (0.13 at 41 yuan/m2 and 0.275 at 98 fit 2000-2005 alike); a fixed lever
+    of 0.148 would have halved greening where the share was 0.275 (mirrored-default fit: green
+    ratio 38.7% in 2010 against 46.5%, tests/test_calibration_propagation.py)."""
+    lever = plan.levers["greening spending share"].value
+    out = _lever_runs(plan, [{"historical greening share": 0.10},
+                             {"historical greening share": 0.25}], ["greening share in force"])
+    years = slice(2006, 2015)
+    share = out["greening share in force"].sel(time=years).values
+    assert np.allclose(share[0], lever) and np.allclose(share[1], 0.25)
+    before = out["greening share in force"].sel(time=slice(2000, 2005)).values
+    assert np.allclose(before[0], 0.10) and np.allclose(before[1], 0.25)
