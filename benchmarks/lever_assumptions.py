@@ -5,7 +5,10 @@
 
 Levers the plan gives no size for are drawn with the futures (`[implementation]` in the
 scenario). For each, the goal probabilities among plausible futures in the lowest and the
-highest third of its range; goals that move by `--min` points or more are printed.
+highest third of its range; goals that move by `--min` points or more are printed, and
+said to be conditional on the range: their probability (and the joint one) is that of the
+range drawn, so a range whose end the plan text does not give (scenarios/plan.toml says
+which, e.g. the commerce/tourism boost's high end) carries over into them.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ def thirds(result_dir: Path, minimum: float = 8.0) -> list[str]:
         lines.append(f"{lever} [{r['low']:g}, {r['high']:g}], {low.sum()} / {high.sum()} "
                      f"futures: all goals {100 * joint[low].mean():.1f}% -> "
                      f"{100 * joint[high].mean():.1f}%; " + ("; ".join(moved) or "no goal moves"))
+        if moved:
+            lines.append(f"  conditional on {lever} in [{r['low']:g}, {r['high']:g}]: "
+                         + ", ".join(m.split(" ", 1)[0] for m in moved))
     return lines
 
 

@@ -102,18 +102,23 @@ def test_karamay_current_price_gdp_goal_assumes_no_inflation(karamay):
         100 * ((120.88 / 64.3) ** 0.2 / 1.074 - 1))
 
 
-def test_karamay_income_goals_agree_when_the_growth_goal_is_read_real(karamay):
-    """Issue 16: 15,000元 in 2010 (6.8%/yr nominal from 10,788元) and 5%/yr real growth
-    agree at about 1.7%/yr prices; read nominal, the 5% goal was redundant."""
-    assert not [f for f in karamay.findings if "urban_income_growth_2010" in f.goals]
-    income = [f for f in karamay.consistent if f.check == "nominal_real"
-              and f.numbers["nominal_level"] == 15000.0]
-    assert len(income) == 1
-    assert income[0].numbers["real_level"] == pytest.approx(10788 * 1.05 ** 5)
-    assert income[0].numbers["inflation"] == pytest.approx(
-        100 * ((15000 / (10788 * 1.05 ** 5)) ** 0.2 - 1))
-    assert round(income[0].numbers["inflation"], 1) == 1.7
-
+def test_karamay_income_growth_read_nominal_is_a_floor_below_the_level(karamay):
+    """Issue 16 review findings 2-4: 5%/yr urban income growth is read at current prices (the
+    plan's money rates are nominal), so the audit lists it as weaker than 15,000元 in 2010
+    (10,788 x 1.05^5 = 13,769元 < 15,000元); the rural 450元 a year (5,850 + 5 x 450 = 8,100元)
+    and the fiscal rate the 8亿元 level implies (13.06%/yr) state their levels again."""
+    def redundant(*ids):
+        return [f for f in karamay.findings
+                if f.check == "implied_rate" and f.verdict == "redundant" and set(f.goals) == set(ids)]
+    urban = redundant("urban_income_2010", "urban_income_growth_2010")
+    assert len(urban) == 1
+    assert urban[0].numbers["second_level"] == pytest.approx(10788 * 1.05 ** 5)
+    assert urban[0].numbers["first"] == pytest.approx(100 * ((15000 / 10788) ** 0.2 - 1))
+    rural = redundant("rural_income_2010", "rural_income_increase_2010")
+    assert len(rural) == 1 and rural[0].numbers["first_level"] == 5850 + 5 * 450
+    fiscal = redundant("fiscal_revenue_2010", "fiscal_revenue_growth_2010")
+    assert len(fiscal) == 1
+    assert fiscal[0].numbers["second_level"] == pytest.approx(8.0, abs=0.005)
 
 def test_karamay_population_is_shown_as_the_plans_projection(karamay):
     assert "population_2010" not in karamay.goals

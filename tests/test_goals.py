@@ -96,28 +96,64 @@ def test_bad_goal_files_name_the_key(tmp_path, text, key):
         assert key in str(err.value)
 
 
-def test_the_income_growth_goal_is_read_real_with_the_nominal_reading_beside_it():
-    """5%/yr urban income growth is a real rate (issue 16): read on real income, the
-    nominal reading evaluated too, and the summary carries its probability beside."""
+def test_the_income_sentence_is_read_nominal_in_one_basis_with_the_real_reading_beside():
+    """Issue 16 review findings 2 and 4: 四.(八).1 says 城区居民人均可支配收入年均增长5%以上，
+    农牧民人均纯收入年均增加450元以上 in one sentence. The plan's money rates are nominal
+    (16.1%/yr revenue is 2.05 -> 4.33亿元 at current prices), so both halves are read at
+    current prices, each with its real reading evaluated beside it; no reason in goals.toml
+    claims that an unmarked rate of the plan is real."""
     from simulator.analyze import reachability
 
-    plan_goal = goals.load()["urban_income_growth_2010"]
-    assert (plan_goal.indicator, plan_goal.other_reading, plan_goal.kind) == (
-        "urban_income_real", "urban_income", "target")
-    assert "2005 prices" in plan_goal.unit and "nominal" in plan_goal.reading
-    g = dataclasses.replace(plan_goal, id="growth")
+    gs = goals.load()
+    urban, rural = gs["urban_income_growth_2010"], gs["rural_income_increase_2010"]
+    assert urban.section == rural.section == "四.(八).1"
+    assert (urban.indicator, urban.other_reading) == ("urban_income", "urban_income_real")
+    assert (rural.indicator, rural.other_reading) == ("rural_income", "rural_income_real")
+    assert "real" in urban.reading and "2005 prices" in rural.reading
+    # the plan's own arithmetic the reasons quote: revenue 16.1%/yr is nominal, and the
+    # rural half in current yuan meets the 8,000元 level: 5,850 + 5 x 450
+    assert round(100 * ((4.33 / 2.05) ** 0.2 - 1), 1) == 16.1
+    assert 5850 + 5 * 450 >= gs["rural_income_2010"].threshold
+    text = Path(gs.source).read_text(encoding="utf-8")
+    assert "real unless it says" not in text
+    g = dataclasses.replace(urban, id="growth")
     nominal = np.array([100.0 * 1.07 ** max(0, y - 2005) for y in YEARS])
     real = np.array([100.0 * 1.04 ** max(0, y - 2005) for y in YEARS])
-    # future 0: 4%/yr real, 7%/yr nominal; future 1: 7%/yr real (no inflation)
-    data = _data(urban_income=np.vstack([nominal, nominal]),
-                 urban_income_real=np.vstack([real, nominal]))
+    # future 0: 4%/yr real, 7%/yr nominal; future 1: 4%/yr real and nominal (no inflation)
+    data = _data(urban_income=np.vstack([nominal, real]),
+                 urban_income_real=np.vstack([real, real]))
     out = goals.evaluate(data, goals.GoalSet((g,)))
-    assert out["met"].values[:, 0].tolist() == [False, True]
-    assert out["met_other_reading"].values[:, 0].tolist() == [True, True]
+    assert out["met"].values[:, 0].tolist() == [True, False]
+    assert out["met_other_reading"].values[:, 0].tolist() == [False, False]
     summary = reachability.summarize(out)
     assert summary["goals"]["growth"]["probability"] == 0.5
-    assert summary["goals"]["growth"]["other_reading"]["probability"] == 1.0
-    assert summary["goals"]["growth"]["other_reading"]["indicator"] == "urban_income"
+    assert summary["goals"]["growth"]["other_reading"]["probability"] == 0.0
+    assert summary["goals"]["growth"]["other_reading"]["indicator"] == "urban_income_real"
+
+
+def test_fiscal_revenue_growth_is_the_rate_its_level_implies_with_15_percent_beside():
+    """Issue 16 review finding 3: 地方财政收入达8亿元，年均增长15% is one clause; from 4.33亿元
+    (2005) 8亿元 is 13.06%/yr, 15%/yr would be 8.71亿元. The growth goal is read at the rate
+    the level implies, the literal 15% printed beside it (other_threshold)."""
+    from simulator.analyze import reachability
+
+    gs = goals.load()
+    level, growth = gs["fiscal_revenue_2010"], gs["fiscal_revenue_growth_2010"]
+    assert level.quote == growth.quote == "地方财政收入达8亿元，年均增长15%"
+    assert growth.threshold == pytest.approx(100 * ((level.threshold / 4.33) ** 0.2 - 1),
+                                             abs=0.005)
+    assert growth.other_threshold == 15.0 and growth.other_reading == ""
+    assert growth.other().threshold == 15.0 and growth.other().indicator == "fiscal_revenue"
+    g = dataclasses.replace(growth, id="fiscal")
+    # 4.33 -> 8.0亿元 (the level) and 4.33 -> 8.71亿元 (15%/yr)
+    path = lambda end: np.array([4.33 * (end / 4.33) ** (max(0, y - 2005) / 5)
+                                 for y in YEARS])
+    out = goals.evaluate(_data(fiscal_revenue=np.vstack([path(8.0), path(8.71)])),
+                         goals.GoalSet((g,)))
+    assert out["met"].values[:, 0].tolist() == [True, True]
+    assert out["met_other_reading"].values[:, 0].tolist() == [False, True]
+    other = reachability.summarize(out)["goals"]["fiscal"]["other_reading"]
+    assert other["threshold"] == 15.0 and other["probability"] == 0.5
 
 
 def test_every_plan_goal_says_whether_it_is_a_target_or_a_projection():
@@ -169,10 +205,12 @@ def test_bad_projection_files_name_the_key(tmp_path, extra, key):
         goals.load(path, years_available=None, vocabulary=None)
 
 
-def test_an_other_reading_without_its_reason_is_refused(tmp_path):
+@pytest.mark.parametrize("other", ['other_reading = "urban_income_real"',
+                                   "other_threshold = 2.0"])
+def test_an_other_reading_without_its_reason_is_refused(tmp_path, other):
     path = tmp_path / "goals.toml"
     path.write_text('[[goal]]\nid = "g"\nindicator = "urban_income"\nyears = [2010]\n'
                     'comparator = ">="\nthreshold = 1.0\nunit = "u"\nsection = "s"\n'
-                    'quote = "q"\nother_reading = "urban_income_real"\n', encoding="utf-8")
+                    f'quote = "q"\n{other}\n', encoding="utf-8")
     with pytest.raises(InputError, match="reading"):
         goals.load(path)

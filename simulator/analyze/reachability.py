@@ -57,11 +57,14 @@ def summarize(evaluation: xr.Dataset, plausible: xr.DataArray | None = None) -> 
         other = evaluation["met_other_reading"]
         readings = dict(r.split("=", 1) for r in
                         str(other.attrs.get("readings", "")).split(";") if r)
+        thresholds = dict(r.split("=", 1) for r in
+                          str(other.attrs.get("thresholds", "")).split(";") if r)
         flags = other.values.astype(bool)[mask]
         for i, g in enumerate(goals):
             if g in readings:
-                per_goal[g]["other_reading"] = {"indicator": readings[g],
-                                                **_prob(flags[:, i])}
+                per_goal[g]["other_reading"] = {
+                    "indicator": readings[g], **_prob(flags[:, i]),
+                    **({"threshold": float(thresholds[g])} if g in thresholds else {})}
     projections = {}
     if "projection_met" in evaluation:  # the plan's projections: never part of joint
         flags = evaluation["projection_met"].values.astype(bool)[mask]

@@ -255,16 +255,20 @@ def expectations(goal_set, summary: dict, n: int, lang: str) -> list[str]:
 
 def other_readings(goal_set, summary: dict, n: int, lang: str) -> list[str]:
     """One sentence per goal with an ``other_reading`` (goals.toml): how often it holds read
-    on the other indicator (e.g. the income growth goal at current prices)."""
+    the other way (e.g. the income growth goal at 2005 prices, fiscal growth at 15%/yr)."""
     out = []
-    for g, v in summary.get("goals", {}).items():
-        other = v.get("other_reading")
-        if not other or other.get("value") is None or g not in goal_set.ids:
+    per_goal = summary.get("goals", {})
+    for g in goal_set.ids:  # in the goals file's order, whatever order summary.json keeps
+        other = per_goal.get(g, {}).get("other_reading")
+        if not other or other.get("value") is None:
             continue
         ind = other["indicator"]
+        # the goal as read the other way: its other indicator and, where the other reading
+        # is another figure of the same clause, that figure (goals.toml other_threshold)
+        read = goal_set[g].other() or goal_set[g]
         out.append(labels.text(
             "v_other_reading", lang, indicator=labels.indicator(ind, lang),
-            unit=labels.unit(ind, lang), goal=labels.goal_target_by_id(g, goal_set, lang),
+            unit=labels.unit(ind, lang), goal=labels.goal_target(read, lang),
             met=labels.text("v_met", lang, k=labels.count(_count_of(other, n)),
                             n=labels.count(n), p=labels.percent(other["value"], lang))))
     return out

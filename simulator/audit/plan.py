@@ -263,7 +263,7 @@ def load(goals_file: Path | str, history_file: Path | str,
     accounts = {} if accounts_file is None else _read_accounts(Path(accounts_file), figures)
     if accounts:
         _known_names(Path(accounts_file), accounts,
-                     {f.indicator for f in figures} | {g.indicator for g in goal_set.goals})
+                     {f.indicator for f in figures} | goals_mod.indicators_needed(goal_set))
     sources = {str(p): file_hash(p) for p in (goals_file, history_file, accounts_file)
                if p is not None}
     return Plan(goal_set, figures, tuple(accounts.get("rates", ())),

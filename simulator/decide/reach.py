@@ -82,7 +82,9 @@ class Reach:
                           **({"other_reading": {
                               "indicator": v["other_reading"]["indicator"],
                               "value": v["other_reading"]["probability"],
-                              "interval": v["other_reading"]["interval"]}}
+                              "interval": v["other_reading"]["interval"],
+                              **({"threshold": v["other_reading"]["threshold"]}
+                                 if "threshold" in v["other_reading"] else {})}}
                              if "other_reading" in v else {})}
                       for g, v in s["goals"].items()},
             **({"projections": projection_entries(s["projections"], self.scenario.goal_set())}
@@ -324,8 +326,8 @@ def projection_entries(projections: dict, goal_set) -> dict:
 
 def _reading_lines(per_goal: dict, goal_set) -> list[str]:
     """A goal read one way, with its probability read the other way beside it."""
-    return [f"Reading: {g} on {goal_set[g].indicator}: {_pct(v)}; on "
-            f"{v['other_reading']['indicator']}: {_pct(v['other_reading'])} "
+    return [f"Reading: {g} as {goal_set[g].describe()}: {_pct(v)}; as "
+            f"{goal_set[g].other().describe()}: {_pct(v['other_reading'])} "
             f"({goal_set[g].reading})" for g, v in per_goal.items() if "other_reading" in v]
 
 

@@ -7,6 +7,7 @@ indicator dataset with dims ``(run, time)`` and returns ``(run, goal)`` arrays.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,18 @@ class Goal:
     other_reading: str = ""  # an indicator the goal could also be read on (e.g. real income
     reading: str = ""        # for a growth rate the plan does not call real), and why not
     kind: str = "target"  # or "projection" (KINDS)
+    # the other reading's threshold, when the other reading is another figure of the same
+    # clause (e.g. 年均增长15% beside the 8亿元 it states with it); None: the goal's own
+    other_threshold: float | None = None
+
+    def other(self) -> Goal | None:
+        """The goal read the other way (its other indicator and/or threshold), or None."""
+        if not (self.other_reading or self.other_threshold is not None):
+            return None
+        return dataclasses.replace(
+            self, indicator=self.other_reading or self.indicator,
+            threshold=self.threshold if self.other_threshold is None else self.other_threshold,
+            other_reading="", other_threshold=None, reading="")
 
     def describe(self) -> str:
         """A one-line statement of the goal, e.g. ``tertiary_share > 30 % in 2010``."""
@@ -122,7 +135,8 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
         if key in table:
             validate.string(path, f"{where}.{key}", table[key])
     allowed = set(_REQUIRED) | {"measure", "base_year", "tolerance", "note", "label_zh",
-                                 "label_en", "other_reading", "reading", "kind"}
+                                 "label_en", "other_reading", "other_threshold", "reading",
+                                 "kind"}
     for key in table:
         if key not in allowed:
             raise InputError(path, f"{where}.{key}", "unknown key",
@@ -137,7 +151,13 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
                                       and other not in vocabulary):
         raise InputError(path, f"{where}.other_reading", f"unknown indicator {other!r}",
                          "name an indicator of the project's indicators file")
-    if other and not table.get("reading"):
+    other_threshold = (validate.number(path, f"{where}.other_threshold",
+                                       table["other_threshold"])
+                       if "other_threshold" in table else None)
+    if other_threshold == 0:
+        raise InputError(path, f"{where}.other_threshold", "zero",
+                         "margins are normalised by the threshold; use a non-zero threshold")
+    if (other or other_threshold is not None) and not table.get("reading"):
         raise InputError(path, f"{where}.reading", "missing",
                          "say why the goal is read on its indicator and not on the other")
     kind = table.get("kind", "target")
@@ -174,7 +194,8 @@ def _goal_from_table(path: Path, i: int, table: dict, years_available: tuple[int
                 section=table["section"], quote=table["quote"], measure=measure,
                 base_year=base, tolerance=tolerance, note=table.get("note", ""),
                 label_zh=str(table.get("label_zh", "")), label_en=str(table.get("label_en", "")),
-                other_reading=other, reading=str(table.get("reading", "")), kind=kind)
+                other_reading=other, reading=str(table.get("reading", "")), kind=kind,
+                other_threshold=other_threshold)
 
 
 def load(path: Path | str | None = None, project: Project | None = None, *,
@@ -329,8 +350,9 @@ def evaluate(data: xr.Dataset, goals: GoalSet) -> xr.Dataset:
         margins.append(m)
         mets.append(met)
         # the other reading, when the goal has one and the data hold its indicator
-        others.append(_met(goal, measured(goal, data[goal.other_reading])).all("time")
-                      if goal.other_reading in data else mets[-1])
+        other = goal.other()
+        others.append(_met(other, measured(other, data[other.indicator])).all("time")
+                      if other is not None and other.indicator in data else mets[-1])
     goal_index = xr.DataArray(goals.ids, dims="goal", name="goal")
     out = xr.Dataset({
         "value": xr.concat(values, dim=goal_index),
@@ -340,7 +362,9 @@ def evaluate(data: xr.Dataset, goals: GoalSet) -> xr.Dataset:
     }).transpose("run", "goal")
     out["joint"] = out["met"].all("goal")
     out["met_other_reading"].attrs["readings"] = ";".join(
-        f"{g.id}={g.other_reading}" for g in goals.goals if g.other_reading)
+        f"{g.id}={g.other().indicator}" for g in goals.goals if g.other() is not None)
+    out["met_other_reading"].attrs["thresholds"] = ";".join(
+        f"{g.id}={g.other_threshold!r}" for g in goals.goals if g.other_threshold is not None)
     out["margin"].attrs["description"] = "signed margin / |threshold|; >= 0 means met"
     out["value"].attrs["description"] = "goal measure in the goal's worst year"
     # the projections whose indicator the data hold (as for other readings)
