@@ -134,7 +134,7 @@ def _mixing(target, seed):
     pop, z = pop[keep], z[keep]
     sampler = waves._Sampler(target, "documented", None)
     return mixing.run(sampler, pop, z, np.arange(len(pop)) % 4, chains=8, seed=[seed],
-                      max_steps=60, warmup=4, min_steps=20), sampler
+                      max_steps=120, warmup=4, min_steps=40), sampler
 
 
 def test_mixing_chains_are_seeded_and_keep_only_non_implausible_sets(target):
