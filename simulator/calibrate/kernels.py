@@ -43,8 +43,8 @@ from . import priors, waves
 
 KINDS = ("refresh", "subspace", "full")
 WEIGHTS = np.array([0.25, 0.25, 0.50])  # share of steps of each kernel
-TRIES = 12  # proposals per chain per engine call: the chain's next steps while it rejects
-ACCEPT = {"refresh": 0.15, "subspace": 0.1, "full": 0.1}  # what the warm-up tunes toward
+TRIES = 24  # proposals per chain per engine call: the chain's next steps while it rejects
+ACCEPT = {"refresh": 0.05, "subspace": 0.05, "full": 0.05}  # what the warm-up tunes toward
 INFORMED = 1.0  # eigenvalue (sd^2 per prior sd^2) from which a direction is informed
 POINTS = 6  # archive states whose Jacobians make a subspace
 STEP = 1e-3  # central-difference step, prior sd
