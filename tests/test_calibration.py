@@ -242,6 +242,7 @@ def test_cli_calibrate_report_dry_run(capsys, tmp_path, where):
     assert "history space:" in text and "model discrepancy per figure family" in text
     assert "singular values:" in text and "history matching in waves" in text
     assert "split-R-hat" in text and "residuals over the sets" in text and "90% width" in text
+    assert "kernels (share of steps, acceptance): refresh" in text
     assert not out.exists() and not out.with_suffix(".nc").exists()
 
 

@@ -42,7 +42,7 @@ from ..inputs import history
 from . import priors, waves
 
 KINDS = ("refresh", "subspace", "full")
-WEIGHTS = np.array([0.25, 0.25, 0.50])  # share of steps of each kernel
+WEIGHTS = np.array([0.0, 0.0, 1.0])  # share of steps of each kernel (measured: CALIBRATION.md)
 TRIES = 24  # proposals per chain per engine call: the chain's next steps while it rejects
 ACCEPT = {"refresh": 0.05, "subspace": 0.05, "full": 0.05}  # what the warm-up tunes toward
 INFORMED = 1.0  # eigenvalue (sd^2 per prior sd^2) from which a direction is informed
@@ -83,6 +83,11 @@ class Chains:
         """Each (prior, island)'s archive of ``u`` states and its likelihood-informed
         subspace, from the Jacobians at ``POINTS`` of the archive's states (one call)."""
         k = self.u.shape[1]
+        self.archives.update(archives)
+        if WEIGHTS[0] + WEIGHTS[1] == 0:  # only the full walk: no subspace to measure
+            for key in self.keys:
+                self.basis[key], self.rank[key] = np.eye(k), k
+            return
         eye = np.eye(k) * STEP
         sets, at = [], {}
         for key in self.keys:
@@ -104,7 +109,6 @@ class Chains:
             order = np.argsort(-lam)
             self.basis[key] = vec[:, order]
             self.rank[key] = int(np.clip((lam >= INFORMED).sum(), 1, k - 1))
-            self.archives[key] = archives[key]
 
     def round(self, record=None):
         """Every chain's next steps, up to its first acceptance or ``TRIES`` steps;
