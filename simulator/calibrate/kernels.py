@@ -4,7 +4,11 @@ in the prior's standard-normal coordinates, several steps per engine call.
 Each chain lives in ``u = Phi^-1(F(x))`` (:func:`.priors.to_normal`, per parameter): under
 its prior ``u ~ N(0, I)``, and the target is ``N(u; 0, I) * [x(u) non-implausible]``. Each
 step is one of three kernels, drawn at random with fixed weights ``WEIGHTS`` (independently
-of the state, so the mixture leaves the target invariant; Tierney 1994):
+of the state, so the mixture leaves the target invariant; Tierney 1994). By default the
+full walk takes every step: measured on model v3, the other two, accepted more often,
+end a chain's prefetched run of proposals early with a small move and cost engine calls
+per autocorrelation time (``models/CALIBRATION.md``); they stay for models where the
+history informs few directions:
 
 * ``refresh`` - the directions the history barely informs get a Crank-Nicolson move
   ``w' = sqrt(1 - beta^2) w + beta xi`` (``xi ~ N(0, I)``, ``w`` the coordinates of ``u``

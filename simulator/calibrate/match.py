@@ -133,9 +133,8 @@ def history_match(target: Target, start: np.ndarray, seed: int = 0,
     diagnostics = {"method": "history matching in waves (adaptive cut-offs, sequential Monte "
                              "Carlo with differential-evolution moves) down to the cut-off, "
                              "then Metropolis chains per prior in its standard-normal "
-                             "coordinates (Crank-Nicolson refresh of the weakly informed "
-                             "directions, DE-MCz walks in the informed subspace and in all "
-                             "directions; prefetched along the rejection path) until converged",
+                             "coordinates (DE-MCz random walk, prefetched along the "
+                             "rejection path) until converged",
                    "prior_sampled": "each prior by its own chains",
                    "seed": int(seed), "cutoff_sd": history.CUTOFF,
                    "figures_matched": len(target.figures),

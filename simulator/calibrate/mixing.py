@@ -8,9 +8,9 @@ in the same engine call (the engine's cost per call, not per run, dominates batc
 few hundred runs).
 
 Each chain is a Metropolis chain in its prior's standard-normal coordinates; its steps
-are a fixed mixture of three kernels (:mod:`.kernels`): a Crank-Nicolson refresh of the
-directions the history barely informs, a DE-MCz random walk inside the informed subspace,
-and one in every direction; each (prior, island) has its own archive (the island's
+are a fixed mixture of kernels (:mod:`.kernels`; by default the DE-MCz random walk in
+every direction alone, optionally a Crank-Nicolson refresh of the directions the history
+barely informs and a walk inside the informed subspace); each (prior, island) has its own archive (the island's
 population), subspace and step sizes. A round evaluates each chain's next
 ``kernels.TRIES`` steps as if each were rejected, in one engine call for all chains
 (prefetching along the rejection path, Brockwell 2006).
