@@ -45,9 +45,8 @@ from .target import Target
 METHOD = ("history space classified on the model; discrepancy per figure family estimated at "
           "the best joint fit; least squares point fit of the identified parameters; history "
           "matching in waves (sequential Monte Carlo, differential-evolution moves) down to "
-          "the cut-off, then Metropolis chains per prior in its standard-normal "
-          "coordinates (DE-MCz) sampling the non-implausible space, run until their "
-          "convergence is measured")
+          "the cut-off, then Metropolis chains per prior (DE-MCz) sampling the "
+          "non-implausible space, run until their convergence is measured")
 
 CLASSIFY_ROUNDS = 3  # fit, classify at the fit, refit until the history space is stable
 

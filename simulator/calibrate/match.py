@@ -22,7 +22,7 @@ from .waves import CalibrationFailed
 __all__ = ["CalibrationFailed", "Ensemble", "history_match"]
 
 PARTICLES = 1000  # the waves' population: the chains' start and proposal archive
-CHAINS = 40  # per prior (10 in each of the 4 islands): few, long chains (R-hat asks length)
+CHAINS = 120  # per prior (30 in each of the 4 islands)
 QUICK = {"particles": 120, "keep": 0.2, "max_moves": 6, "chains": 16, "min_steps": 40,
          "max_steps": 80, "warmup": 6}  # for tests: a rough calibration, not converged
 MISFIT = 1.5  # |mean z| above this over the sets: a structural misfit, named with its size
@@ -132,9 +132,8 @@ def history_match(target: Target, start: np.ndarray, seed: int = 0,
     doc = runs["documented"]["diagnostics"]
     diagnostics = {"method": "history matching in waves (adaptive cut-offs, sequential Monte "
                              "Carlo with differential-evolution moves) down to the cut-off, "
-                             "then Metropolis chains per prior in its standard-normal "
-                             "coordinates (DE-MCz random walk, prefetched along the "
-                             "rejection path) until converged",
+                             "then Metropolis chains per prior (DE-MCz random walk, "
+                             "prefetched along the rejection path) until converged",
                    "prior_sampled": "each prior by its own chains",
                    "seed": int(seed), "cutoff_sd": history.CUTOFF,
                    "figures_matched": len(target.figures),

@@ -7,25 +7,22 @@ split over the waves' independent islands); all chains of all islands of all pri
 in the same engine call (the engine's cost per call, not per run, dominates batches of a
 few hundred runs).
 
-Each chain is a Metropolis chain in its prior's standard-normal coordinates; its steps
-are a fixed mixture of kernels (:mod:`.kernels`; by default the DE-MCz random walk in
-every direction alone, optionally a Crank-Nicolson refresh of the directions the history
-barely informs and a walk inside the informed subspace); each (prior, island) has its own archive (the island's
-population), subspace and step sizes. A round evaluates each chain's next
-``kernels.TRIES`` steps as if each were rejected, in one engine call for all chains
-(prefetching along the rejection path, Brockwell 2006).
+Each chain is a Metropolis chain with a fixed, symmetric random-walk proposal built from
+its island's archive (ter Braak & Vrugt 2008's DE-MCz): ``x + gamma (a - b) + e``, ``a``
+and ``b`` two archived states, ``gamma`` the prior's scale times ``exp(U(-2, 1))`` (several
+step sizes, for the narrow corners of the space; 1 in a tenth of the moves). A round
+draws each chain's next ``TRIES`` proposals as if each were rejected (all from the
+current state), evaluates them in one call, and the chain takes its steps in order up to
+the first acceptance: exactly the sequential chain, several steps per call (prefetching
+along the rejection path, Brockwell 2006).
 
-A warm-up of ``WARMUP`` calls tunes each kernel's step toward its acceptance target; its
-draws are discarded and the proposal is then frozen. The measured run grows until its
-chains are at least ``MIN_TAU`` integrated autocorrelation times long (emcee's estimator)
-and their rank-normalised split-R-hat, over the chains and between the islands, is at most
-``RHAT``, or ``MAX_STEPS`` (the report then says *not converged*). The sets kept are the
-chains' states every ``tau`` steps (at most ``STORED`` per prior).
-
-Length, not the number of chains, is what R-hat asks: for chains that sample the target,
-split-R-hat is about ``1 + tau / length`` (each half's mean has variance ``sigma^2 tau /
-(length / 2)``), so R-hat <= 1.01 on the slowest parameter needs chains about 100 tau long;
-``50 tau`` alone gives about 1.02. Hence few chains per island, run long.
+A warm-up of ``WARMUP`` calls tunes each prior's scale toward ``ACCEPT`` acceptance and
+collects the archive (its states); its draws are discarded and the proposal is then
+frozen. The measured run grows until its chains are at least ``MIN_TAU`` integrated
+autocorrelation times long (emcee's estimator) and their rank-normalised split-R-hat, over
+the chains and between the islands, is at most ``RHAT``, or ``MAX_STEPS`` (the report then
+says *not converged*). The sets kept are the chains' states every ``tau`` steps (at most
+``STORED`` per prior).
 
 Why not an independence sampler from the population (a kernel density or a Gaussian
 fitted to it): measured on model v3's 80-parameter space, 3,000 proposals of either gave
@@ -39,16 +36,91 @@ import math
 import numpy as np
 from emcee.autocorr import AutocorrError, integrated_time
 
-from . import kernels, priors, waves
+from ..inputs import history
+from . import priors, waves
 
+TRIES = 12  # proposals per chain per engine call: the chain's next steps while it rejects
+ACCEPT = 0.1  # acceptance per step the warm-up tunes the proposal scale toward
 WARMUP = 60  # engine calls; their draws are discarded
 BLOCK = 40  # engine calls between convergence checks
 THIN = 10  # steps between recorded states
 MIN_STEPS = 1000
-MAX_STEPS = 7000
+MAX_STEPS = 3000
 MIN_TAU = 50.0  # chain length in autocorrelation times (emcee's guidance)
 RHAT = 1.01
 STORED = 4000  # sets kept per prior at most
+
+
+class _Chains:
+    """All chains of all priors and islands, advanced together, one engine call per round.
+
+    Each chain is an ordinary Metropolis chain with a fixed random-walk proposal
+    ``x + gamma (a - b) + e`` (``a``, ``b`` drawn from its (prior, island)'s archive,
+    ``gamma`` its prior's scale times ``exp(U(-2, 1))``, or 1 in a tenth of the moves).
+    A round draws each chain's next ``TRIES`` proposals as if each were rejected (all
+    from the current state) and evaluates them in one call; the chain then takes its
+    steps in order up to the first acceptance: exactly the sequential chain, several steps
+    per call (Brockwell 2006's prefetching along the rejection path)."""
+
+    def __init__(self, sampler, x, z, prior_of, island_of, archives, rng):
+        self.s, self.x, self.z, self.rng = sampler, x, z, rng
+        self.prior_of, self.island_of, self.archives = prior_of, island_of, archives
+        t = sampler.t
+        self.lp = np.concatenate([priors.logpdf(p, x[prior_of == p], t.lower, t.upper,
+                                                t.default) for p in priors.PRIORS])
+        self.scale = {p: 2.38 / math.sqrt(2 * x.shape[1]) for p in priors.PRIORS}
+        self.steps = np.zeros(x.shape[0], dtype=int)
+        self.accepted = np.zeros(x.shape[0], dtype=int)
+
+    def round(self, record=None):
+        """Every chain's next steps, up to its first acceptance or ``TRIES`` steps;
+        ``record(chain, step, x, z)`` gets each state at a step divisible by ``THIN``."""
+        t, rng = self.s.t, self.rng
+        n, k = self.x.shape
+        prop = np.repeat(self.x[:, None, :], TRIES, axis=1)
+        gamma = np.array([self.scale[p] for p in self.prior_of])[:, None] * np.exp(
+            rng.uniform(-2.0, 1.0, (n, TRIES)))
+        gamma = np.where(rng.random((n, TRIES)) < 0.1, 1.0, gamma)
+        for key, arch in self.archives.items():
+            idx = np.flatnonzero((self.prior_of == key[0]) & (self.island_of == key[1]))
+            a = rng.integers(0, arch.shape[0], (idx.size, TRIES))
+            b = (a + rng.integers(1, arch.shape[0], (idx.size, TRIES))) % arch.shape[0]
+            prop[idx] += gamma[idx, :, None] * (arch[a] - arch[b])
+        prop += 1e-4 * t.width * rng.standard_normal((n, TRIES, k))
+        lp = np.empty((n, TRIES))
+        for p in priors.PRIORS:
+            mine = self.prior_of == p
+            lp[mine] = priors.logpdf(p, prop[mine].reshape(-1, k), t.lower, t.upper,
+                                     t.default).reshape(-1, TRIES)
+        cand = np.log(rng.random((n, TRIES))) < lp - self.lp[:, None]
+        ci, cj = np.nonzero(cand)
+        zc = self.s.evaluate(prop[ci, cj])
+        ok = np.zeros((n, TRIES), dtype=bool)
+        ok[ci, cj] = waves.implausibility(zc) <= history.CUTOFF
+        zfull = {(i, j): r for i, j, r in zip(ci, cj, range(ci.size))}
+        first = np.where(ok.any(axis=1), np.argmax(ok, axis=1), -1)
+        for i in range(n):
+            taken = TRIES if first[i] < 0 else first[i] + 1
+            if record is not None:
+                for s in range(self.steps[i] + 1, self.steps[i] + taken + 1):
+                    if s % THIN == 0:
+                        moved = first[i] >= 0 and s == self.steps[i] + taken
+                        record(i, s, prop[i, first[i]] if moved else self.x[i],
+                               zc[zfull[i, first[i]]] if moved else self.z[i])
+            if first[i] >= 0:
+                self.x[i], self.lp[i] = prop[i, first[i]], lp[i, first[i]]
+                self.z[i] = zc[zfull[i, first[i]]]
+                self.accepted[i] += 1
+            self.steps[i] += taken
+
+    def tune(self):
+        """Warm-up: each prior's scale toward ``ACCEPT`` acceptance per step."""
+        for p in priors.PRIORS:
+            mine = self.prior_of == p
+            acc = self.accepted[mine].sum() / max(1, self.steps[mine].sum())
+            self.scale[p] *= math.exp(2.0 * (acc - ACCEPT))
+        self.accepted[:] = 0
+        self.steps[:] = 0
 
 
 def _tau(draws: np.ndarray) -> np.ndarray:
@@ -116,25 +188,30 @@ def run(sampler, pop: np.ndarray, pop_z: np.ndarray, pop_island: np.ndarray, cha
             zs.append(pop_z[start])
             prior_of += [p] * per_island
             island_of += [int(g)] * per_island
-            archives[(p, int(g))] = priors.to_normal(p, pop[members], t.lower, t.upper,
-                                                     t.default)
-    state = kernels.Chains(sampler, np.concatenate(xs), np.concatenate(zs),
-                           np.array(prior_of), np.array(island_of), rng)
-    state.geometry(archives)  # frozen from here: the warm-up tunes the steps to it
+            archives[(p, int(g))] = pop[members]
+    state = _Chains(sampler, np.concatenate(xs), np.concatenate(zs), np.array(prior_of),
+                    np.array(island_of), archives, rng)
+    seen = {key: [] for key in archives}
     for r in range(warmup):
         state.round()
         if r % 10 == 9:
             state.tune()
-    state.reset()
+        if r >= warmup // 2:
+            for key in archives:
+                seen[key].append(state.x[(state.prior_of == key[0])
+                                         & (state.island_of == key[1])].copy())
+    for key in archives:  # DE-MCz: the archive is the warm-up's states of the same chains
+        state.archives[key] = np.concatenate(seen[key] or [state.x[
+            (state.prior_of == key[0]) & (state.island_of == key[1])]])
+    state.steps[:] = 0
+    state.accepted[:] = 0
     n, k = state.x.shape
     records = max_steps // THIN
     draws = np.empty((records, n, k))
     zdraws = np.empty((records, n, state.z.shape[1]))
 
-    def record(i, after, count, x, z):
-        """The chain ``i`` is at ``x`` for its steps ``after + 1 .. after + count``."""
-        first = (after // THIN + 1) * THIN
-        for s in range(first, min(after + count, records * THIN) + 1, THIN):
+    def record(i, s, x, z):
+        if s // THIN <= records:
             draws[s // THIN - 1, i], zdraws[s // THIN - 1, i] = x, z
 
     out, calls = {}, 0
@@ -159,13 +236,8 @@ def run(sampler, pop: np.ndarray, pop_z: np.ndarray, pop_island: np.ndarray, cha
         rows = np.arange(length - 1, -1, -every)[::-1]
         values = draws[rows][:, mine].reshape(-1, k)
         zv = zdraws[rows][:, mine].reshape(-1, state.z.shape[1])
-        mine_keys = [key for key in state.keys if key[0] == p]
         d.update({"converged": converged(d), "warmup_calls": warmup, "calls": calls,
-                  "tries_per_call": kernels.TRIES, "thin_steps": THIN,
-                  "kernels": {kind: float(w) for kind, w in zip(kernels.KINDS,
-                                                                 kernels.WEIGHTS)},
-                  "kernel_acceptance": state.acceptance(mine),
-                  "informed_directions": [state.rank[key] for key in mine_keys],
+                  "tries_per_call": TRIES, "thin_steps": THIN, "scale": state.scale[p],
                   "acceptance": float(state.accepted[mine].sum()
                                       / max(1, state.steps[mine].sum())),
                   "stored_every_records": every, "stored_sets": int(values.shape[0]),

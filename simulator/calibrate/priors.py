@@ -16,7 +16,7 @@ Parameters are independent under every prior. Each prior has its own chains
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import stats
 
 PRIORS = ("documented", "uniform", "mirrored")
 SD_PER_RANGE = 0.25
@@ -82,37 +82,3 @@ def weights_from(name: str, sampled: str, x: np.ndarray, lower, upper, default) 
     log = log - np.max(log)
     w = np.exp(log)
     return w / w.sum()
-
-
-def _normal_parts(name: str, lower, upper, default):
-    sd = SD_PER_RANGE * (np.asarray(upper) - lower)
-    mu = centre(name, lower, upper, default)
-    lo, hi = special.ndtr((lower - mu) / sd), special.ndtr((upper - mu) / sd)
-    return mu, sd, lo, hi
-
-
-def to_normal(name: str, x: np.ndarray, lower, upper, default) -> np.ndarray:
-    """The prior's coordinates made standard normal: ``u = Phi^-1(F(x))`` per parameter
-    (``F`` the prior's distribution function). Under prior ``name``, ``u ~ N(0, I)``: the
-    parameters are independent, so any rotation of ``u`` is again ``N(0, I)``; the mixing
-    chains move in these coordinates (:mod:`.kernels`). Inverse: :func:`from_normal`."""
-    if name == "uniform":
-        q = (x - lower) / (np.asarray(upper) - lower)
-    else:
-        mu, sd, lo, hi = _normal_parts(name, lower, upper, default)
-        q = (special.ndtr((x - mu) / sd) - lo) / (hi - lo)
-    return special.ndtri(np.clip(q, _Q, 1.0 - _Q))
-
-
-def from_normal(name: str, u: np.ndarray, lower, upper, default) -> np.ndarray:
-    """The parameter sets of standard-normal coordinates ``u`` (:func:`to_normal`)."""
-    q = special.ndtr(u)
-    if name == "uniform":
-        x = lower + q * (np.asarray(upper) - lower)
-    else:
-        mu, sd, lo, hi = _normal_parts(name, lower, upper, default)
-        x = mu + sd * special.ndtri(lo + q * (hi - lo))
-    return np.clip(x, lower, upper)
-
-
-_Q = 1e-15  # distribution-function values kept this far from 0 and 1 (u within about 8)

@@ -55,11 +55,6 @@ def waves_report(d: dict, ens) -> str:
             f"target >= 50); split-R-hat max {a['rhat_max']:.3f} over the chains, "
             f"{a['rhat_islands_max']:.3f} between islands (target <= 1.01); ESS min "
             f"{a['effective_sets']:.0f}; {'converged' if a['converged'] else 'NOT CONVERGED'}")
-        if "kernel_acceptance" in a:
-            lines.append("  kernels (share of steps, acceptance): " + ", ".join(
-                f"{k} {100 * a['kernels'][k]:.0f}% {a['kernel_acceptance'][k]:.2f}"
-                for k in a["kernels"]) + "; informed directions per island: "
-                + ", ".join(str(r) for r in a.get("informed_directions", [])))
     lines.append(f"stored sets: {d['stored_sets']}; effective sets per prior: "
                  + ", ".join(f"{p} {v:.0f}" for p, v in ess.items()))
     return "\n".join(lines)
