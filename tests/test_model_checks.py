@@ -516,15 +516,17 @@ def test_talent_policy_adds_residents_output_and_posts(plan):
 def test_investment_attraction_is_land_and_tax_not_budget(plan):
     """Review point 2b: incentives are forgone taxes of the attracted firms, not spending the
     programmes share: investment attraction at 0.25 raises private investment and local
-    industry output and leaves the 2010 green ratio within 0.3 points (v3: 81% -> 44% of
-    futures met the green goal from 0 to 0.2)."""
+    industry output and does not lower the 2010 green ratio by more than 0.3 points (v3: 81% ->
+    44% of futures met the green goal from 0 to 0.2). It may raise it: the attracted firms'
+    taxes enlarge the budget greening takes its share of (model v3.2, greening paid before the
+    discretionary programmes: +0.36 points in the central run), but by less than 1 point."""
     out = _lever_runs(plan, [{"investment attraction": 0.0}, {"investment attraction": 0.25}],
                       ["private investment real", "local industry VA real", "green ratio",
                        "attracted capital share"])
     assert np.all(np.diff(out["private investment real"].sel(time=2008).values) > 0)
     assert np.all(np.diff(out["local industry VA real"].sel(time=2010).values) > 0)
     green = out["green ratio"].sel(time=2010).values
-    assert abs(green[1] - green[0]) < 0.3
+    assert -0.3 < green[1] - green[0] < 1.0
     assert 0 < out["attracted capital share"].sel(time=2015).values[1] < 0.25
 
 
