@@ -500,7 +500,10 @@ def test_talent_policy_adds_residents_output_and_posts(plan):
     the budget. Recruits now fill posts recruited for them and raise local firms'
     productivity: at the plan's upper end (0.005) population 2010 rises by at least half the
     recruits that arrived, local industry output rises, and unemployment rises by < 0.2 points."""
-    out = _lever_runs(plan, [{"talent attraction rate": 0.0}, {"talent attraction rate": 0.005}],
+    room = {"public investment commitment": 0.12}  # leaves the programmes budget (below the
+    # plan's range, where the central run pays no discretionary programme: plan.toml)
+    out = _lever_runs(plan, [{**room, "talent attraction rate": 0.0},
+                             {**room, "talent attraction rate": 0.005}],
                       ["population", "local industry VA real", "unemployment rate",
                        "talent arrivals", "talent workers"])
     pop = out["population"].sel(time=2010).values
@@ -539,10 +542,26 @@ def test_public_investment_keeps_its_share_under_the_plan(plan):
     years = slice(2006, 2015)
     share = out["public investment share"].sel(time=years).values[0]
     scale = out["budget scale"].sel(time=years).values[0]
-    committed = plan.levers["public investment commitment"].value
+    committed = plan.central_parameters()["public investment commitment"]
     assert committed > 0
     assert np.all(share >= committed * scale - 1e-12)
     assert np.all(share >= 0.5 * committed)
+
+
+def test_public_investment_does_not_fall_in_2006_anywhere_in_the_plan_range(plan):
+    """Issue 16 review of v3.2, findings 1-2: at the lever point 0.12 real public investment
+    fell 29% in 2006, and the quick lever search cut the commitment to 0.016, both against
+    四.(二).1 必须进一步加大投资力度. The commitment is now an implementation range the search
+    does not move, whose low end keeps real public investment at least at its 2005 level in
+    2006 (central run); its high end is the 2000-2005 share (median 0.22)."""
+    name = "public investment commitment"
+    assert name in plan.implementation and name not in plan.levers
+    unc = plan.uncertainties[name]
+    assert 0.19 <= unc.spec["low"] < unc.spec["high"] <= 0.22
+    out = _lever_runs(plan, [{name: unc.spec["low"]}, {name: unc.spec["high"]}],
+                      ["public investment real"])
+    p = out["public investment real"]
+    assert np.all(p.sel(time=2006).values >= p.sel(time=2005).values)
 
 
 def test_green_ratio_rises_no_faster_in_2001_than_the_history_average(plan):
@@ -573,20 +592,22 @@ def test_committed_lines_are_paid_before_the_discretionary_programmes(plan):
     variables = ["greening spending real", "fiscal expenditure real", "greening effective share",
                  "public investment share", "budget scale", "budget room", "committed demand",
                  "discretionary demand", "promotion spending share", "science share paid",
-                 "culture share paid"]
+                 "culture share paid", "committed budget scale"]
     out = _lever_runs(plan, [{}, {"commerce tourism boost": 0.4, "commerce promotion cost": 0.6}],
                       variables)
     years = slice(2006, 2015)
     y = {v: out[v].sel(time=years).values for v in variables}
-    committed = plan.levers["public investment commitment"].value
-    assert np.all(y["committed demand"] <= y["budget room"])  # the committed lines fit
+    committed = plan.central_parameters()["public investment commitment"]
+    cscale = y["committed budget scale"]  # < 1 only when the committed lines alone exceed
+    assert np.all(y["committed demand"] * cscale <= y["budget room"] + 1e-12)  # the room
+    assert np.allclose(cscale, np.minimum(1, y["budget room"] / y["committed demand"]))
     spent_green = y["greening spending real"] / y["fiscal expenditure real"]
-    assert np.allclose(spent_green, y["greening effective share"], rtol=1e-9)
-    assert np.all(y["public investment share"] >= committed - 1e-12)
+    assert np.allclose(spent_green, y["greening effective share"] * cscale, rtol=1e-9)
+    assert np.all(y["public investment share"] >= committed * cscale - 1e-12)
     assert y["budget scale"][1].min() < 0.7  # the squeeze is real at the top of the range...
-    # ...and falls on the discretionary programmes only, within what is left
+    # ...and falls on the discretionary programmes first, within what is left
     paid = y["discretionary demand"] * y["budget scale"]
-    assert np.all(paid <= y["budget room"] - y["committed demand"] + 1e-12)
+    assert np.all(paid <= y["budget room"] - y["committed demand"] * cscale + 1e-12)
     assert np.all(y["promotion spending share"] * y["budget scale"] <= paid + 1e-12)
     assert np.allclose(y["science share paid"], 0.02) and np.allclose(y["culture share paid"], 0.02)
 
@@ -600,8 +621,11 @@ def test_the_low_end_of_the_commerce_boost_continues_the_tenth_plan_pace(plan):
     boost = plan.uncertainties["commerce tourism boost"]
     low, high = boost.spec["low"], boost.spec["high"]
     assert plan.overrides["commerce boost in public investment"] == low
-    out = _lever_runs(plan, [{"commerce tourism boost": low}, {"commerce tourism boost": high},
-                             {"commerce tourism boost": 0.0}],
+    room = {"public investment commitment": 0.12}  # the high end's promotion needs budget
+    # room, which the plan's public investment range leaves none of in the central run
+    out = _lever_runs(plan, [{**room, "commerce tourism boost": low},
+                             {**room, "commerce tourism boost": high},
+                             {**room, "commerce tourism boost": 0.0}],
                       ["tertiary VA real", "promotion spending share"])
     t = out["tertiary VA real"]
     growth = 100 * ((t.sel(time=2010) / t.sel(time=2005)).values ** 0.2 - 1)
