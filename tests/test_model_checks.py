@@ -564,6 +564,28 @@ def test_public_investment_does_not_fall_in_2006_anywhere_in_the_plan_range(plan
     assert np.all(p.sel(time=2006).values >= p.sel(time=2005).values)
 
 
+def test_cutting_public_investment_costs_the_commerce_it_builds(plan):
+    """Issue 16 review of v3.2, finding 2: the 十五 commerce pace (boost 0.19) is credited to
+    public investment (四区一园一带, 四.(二).1) but took MIN(boost, 0.19) whatever public
+    investment was paid. The built part now needs real public investment at its 2005 level:
+    at the boost's low end (no promotion), a commitment of 0.12 (real public investment -30%
+    in 2006) builds less commerce and less tertiary output than the plan's range; in the
+    plan's range the build-out is funded in full; 2000-2005 is untouched."""
+    low = plan.uncertainties["public investment commitment"].spec["low"]
+    boost = {"commerce tourism boost": plan.overrides["commerce boost in public investment"]}
+    out = _lever_runs(plan, [{**boost, "public investment commitment": 0.12},
+                             {**boost, "public investment commitment": low}],
+                      ["commerce effect", "commerce build out funded", "tertiary VA real"])
+    funded = out["commerce build out funded"].sel(time=slice(2006, 2015)).values
+    assert funded[0].min() < 0.8 and funded[1].min() > 0.99
+    effect = out["commerce effect"].sel(time=2006).values
+    assert effect[0] < effect[1] - 0.03
+    t = out["tertiary VA real"]
+    assert t.sel(time=2008).values[0] < t.sel(time=2008).values[1]
+    early = t.sel(time=slice(2000, 2005)).values
+    assert np.array_equal(early[0], early[1])
+
+
 def test_green_ratio_rises_no_faster_in_2001_than_the_history_average(plan):
     """Review point 2d: v3 raised the green ratio by 5.5 points in 2001 against 19.7 / 5 =
     3.94 points a year 2000-2005 (一.(三)): the gap response front-loaded the 55321 programme.
