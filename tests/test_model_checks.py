@@ -519,17 +519,20 @@ def test_talent_policy_adds_residents_output_and_posts(plan):
 def test_investment_attraction_is_land_and_tax_not_budget(plan):
     """Review point 2b: incentives are forgone taxes of the attracted firms, not spending the
     programmes share: investment attraction at 0.25 raises private investment and local
-    industry output and does not lower the 2010 green ratio by more than 0.3 points (v3: 81% ->
+    industry output and does not lower the 2010 green ratio by more than 0.5 points (v3: 81% ->
     44% of futures met the green goal from 0 to 0.2). It may raise it: the attracted firms'
     taxes enlarge the budget greening takes its share of (model v3.2, greening paid before the
-    discretionary programmes: +0.36 points in the central run), but by less than 1 point."""
+    discretionary programmes: +0.36 points in the central run at a public investment
+    commitment of 0.12), but by less than 1 point. With the commitment's range (review of v3.2,
+    finding 1; centre 0.2215) the committed lines are scaled and the forgone taxes weigh more:
+    -0.30 points in the central run."""
     out = _lever_runs(plan, [{"investment attraction": 0.0}, {"investment attraction": 0.25}],
                       ["private investment real", "local industry VA real", "green ratio",
                        "attracted capital share"])
     assert np.all(np.diff(out["private investment real"].sel(time=2008).values) > 0)
     assert np.all(np.diff(out["local industry VA real"].sel(time=2010).values) > 0)
     green = out["green ratio"].sel(time=2010).values
-    assert -0.3 < green[1] - green[0] < 1.0
+    assert -0.5 < green[1] - green[0] < 1.0
     assert 0 < out["attracted capital share"].sel(time=2015).values[1] < 0.25
 
 
@@ -553,11 +556,11 @@ def test_public_investment_does_not_fall_in_2006_anywhere_in_the_plan_range(plan
     fell 29% in 2006, and the quick lever search cut the commitment to 0.016, both against
     四.(二).1 必须进一步加大投资力度. The commitment is now an implementation range the search
     does not move, whose low end keeps real public investment at least at its 2005 level in
-    2006 (central run); its high end is the 2000-2005 share (median 0.22)."""
+    2006 (central run); its high end is the largest 2000-2005 share (95th percentile)."""
     name = "public investment commitment"
     assert name in plan.implementation and name not in plan.levers
     unc = plan.uncertainties[name]
-    assert 0.19 <= unc.spec["low"] < unc.spec["high"] <= 0.22
+    assert 0.19 <= unc.spec["low"] < unc.spec["high"] <= 0.25
     out = _lever_runs(plan, [{name: unc.spec["low"]}, {name: unc.spec["high"]}],
                       ["public investment real"])
     p = out["public investment real"]
