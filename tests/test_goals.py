@@ -214,3 +214,15 @@ def test_an_other_reading_without_its_reason_is_refused(tmp_path, other):
                     f'quote = "q"\n{other}\n', encoding="utf-8")
     with pytest.raises(InputError, match="reading"):
         goals.load(path)
+
+
+def test_the_energy_goal_left_right_is_the_national_assessment_of_the_same_target():
+    """Issue 16 review of v3.2, finding 3: 降低20%左右 was read with a 2-point width of no
+    source. The national 20%左右 was judged met at a 19.1% fall (2010): a fall of 19% or more
+    counts, 18% does not."""
+    g = dataclasses.replace(goals.load()["energy_intensity_2010"], id="e")
+    assert g.threshold == 0.80 and g.tolerance == pytest.approx(0.01)
+    path = lambda end: np.array([1.0 if y <= 2005 else end for y in YEARS])
+    out = goals.evaluate(_data(energy_intensity_index=np.vstack(
+        [path(0.809), path(0.80), path(0.815), path(0.82)])), goals.GoalSet((g,)))
+    assert out["met"].values[:, 0].tolist() == [True, True, False, False]
