@@ -158,7 +158,9 @@ def main(argv=None) -> int:
                   else bound[0] <= value <= bound[1])
             failed += not ok
             verdict = f"   (issue: {op} {bound}) {'holds' if ok else 'FAILS'}"
-        print(f"{name}: {value:,.2f}{verdict}")
+        shown = f"{value:,.0f}" if name.startswith(("futures with", "plausible futures")) \
+            and float(value).is_integer() else f"{value:,.2f}"  # counts are whole numbers
+        print(f"{name}: {shown}{verdict}")
     print(bands(data))
     return 1 if failed else 0
 
