@@ -800,7 +800,7 @@ def test_energy_saving_programmes_are_paid_not_zeroed_by_the_budget_order(plan_f
     """Third review of v3.2 (REVIEW-v3.2c.md, D): paid after greening and public investment,
     the industry and transport energy-saving programmes ran at zero in 89% of futures (effort
     multiplier 2006-2010: median 0.000, 90th percentile 0.006). They now serve the main goal
-    -20% energy intensity (三.(四).1) as held lines paid after the public investment floor (五.(五):
+    -20% energy intensity (三.(四).1) as held lines paid after the public investment floor (五.(四):
     the yearly budget carries the plan's targets): in every future they get at least half of
     what they ask on average over 2006-2010, in 90% at least 90%. The price: where real
     expenditure grows too little in 2006 to hold greening's 2005 real level after the floor,
