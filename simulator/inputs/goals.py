@@ -362,7 +362,7 @@ def evaluate(data: xr.Dataset, goals: GoalSet) -> xr.Dataset:
     }).transpose("run", "goal")
     out["joint"] = out["met"].all("goal")
     out["met_other_reading"].attrs["readings"] = ";".join(
-        f"{g.id}={g.other().indicator}" for g in goals.goals if g.other() is not None)
+        f"{g.id}={o.indicator}" for g in goals.goals if (o := g.other()) is not None)
     out["met_other_reading"].attrs["thresholds"] = ";".join(
         f"{g.id}={g.other_threshold!r}" for g in goals.goals if g.other_threshold is not None)
     out["margin"].attrs["description"] = "signed margin / |threshold|; >= 0 means met"
