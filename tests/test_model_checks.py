@@ -709,9 +709,9 @@ def test_committed_lines_are_paid_before_the_discretionary_programmes(plan):
 def test_the_low_end_of_the_commerce_boost_continues_the_tenth_plan_pace(plan):
     """Issue 16 review finding 1: at boost 0 real services grew 10.9%/yr 2005-2010 against
     13.2%/yr in 2001-2005 (一.(二)), under 十五's own 商贸活区 strategy. The range's low end is
-    that pace continued, built by public investment (四区一园一带, 四.(二).1): the central run at
-    the low end grows 13.2 +- 0.3 %/yr, with no promotion spending; the high end adds
-    promotion paid from what the committed lines leave."""
+    that pace continued, built by public investment (四区一园一带, 四.(二).1), with no promotion
+    spending; the high end adds promotion paid from what the committed lines leave. The pace
+    is measured in the ensemble (below); the central run grows a little faster."""
     boost = plan.uncertainties["commerce tourism boost"]
     low, high = boost.spec["low"], boost.spec["high"]
     assert plan.overrides["commerce boost in public investment"] == low
@@ -723,7 +723,7 @@ def test_the_low_end_of_the_commerce_boost_continues_the_tenth_plan_pace(plan):
                       ["tertiary VA real", "promotion spending share"])
     t = out["tertiary VA real"]
     growth = 100 * ((t.sel(time=2010) / t.sel(time=2005)).values ** 0.2 - 1)
-    assert abs(growth[0] - 13.2) < 0.3
+    assert 13.0 < growth[0] < 14.0
     assert growth[2] < 12.0 < growth[0] < growth[1]
     promo = out["promotion spending share"].sel(time=slice(2006, 2010)).values
     assert np.all(promo[0] == 0) and np.all(promo[1] > 0)
@@ -774,7 +774,8 @@ def plan_futures(plan):
     params = ensemble.parameters(plan, samples, None)
     variables = ["public investment real", "greening spending real", "held budget scale",
                  "programme effort multiplier", "programme effort requested",
-                 "public investment floor paid", "public investment floor share"]
+                 "public investment floor paid", "public investment floor share",
+                 "tertiary VA real"]
     return vector_model(KARAMAY).run(params, variables, years=list(range(2004, 2011)),
                                      seed=0, run_keys=ensemble.noise_keys(samples))
 
@@ -817,3 +818,14 @@ def test_energy_saving_programmes_are_paid_not_zeroed_by_the_budget_order(plan_f
     assert ratio.min() > 0.7
     short = out["held budget scale"].sel(time=2006).values < 1
     assert np.all(ratio[~short] >= 1 - 1e-9)  # greening falls only where the held lines are short
+
+
+def test_the_commerce_low_end_continues_the_tenth_plan_pace_in_the_median_future(plan_futures):
+    """Fourth review of v3.2 (REVIEW-v3.2d.md, M1): at 0.19 the central run grew services
+    13.2%/yr 2005-2010 (一.(二): 年均递增13.2%) but the median future only 12.9%/yr (tertiary
+    goal -3.1 +- 0.8 points). The scenario's setting is now measured on the plan's futures: the
+    median future's real tertiary growth 2005-2010 is 13.2%/yr (the text's figure is printed to
+    0.1; 400 futures here, sd of their median about 0.2 points)."""
+    t = plan_futures["tertiary VA real"]
+    growth = 100 * ((t.sel(time=2010) / t.sel(time=2005)).values ** 0.2 - 1)
+    assert abs(np.median(growth) - 13.2) < 0.3
