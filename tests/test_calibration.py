@@ -158,6 +158,22 @@ def test_mixing_chains_are_seeded_and_keep_only_non_implausible_sets(target):
     assert len(np.unique(a["documented"]["values"], axis=0)) > 8
 
 
+def test_mixing_archive_pools_the_islands_of_a_prior():
+    """The DE-MCz archive of each (prior, island) holds the recent states of every island of
+    that prior and none of another prior's: an island's own archive keeps its proposals as
+    narrow as the island (between-island R-hat 1.83 on model v3.2; pooled 1.03)."""
+    from simulator.calibrate import mixing
+
+    prior_of = np.array(["documented"] * 4 + ["uniform"] * 4)
+    keys = [(p, g) for p in ("documented", "uniform") for g in (0, 1)]
+    states = [np.arange(8.0)[:, None] + 10 * r for r in range(3)]  # 3 calls, 8 chains
+    arch = mixing._pooled(states, prior_of, keys)
+    for p, offset in (("documented", 0), ("uniform", 4)):
+        expected = sorted(10 * r + offset + i for r in range(3) for i in range(4))
+        for g in (0, 1):
+            assert sorted(arch[(p, g)][:, 0]) == expected
+
+
 @pytest.mark.long_calibration
 def test_history_matching_is_seeded_and_keeps_only_non_implausible_sets(target, point_values):
     a = match.history_match(target, point_values, seed=3, **match.QUICK)

@@ -8,18 +8,21 @@ in the same engine call (the engine's cost per call, not per run, dominates batc
 few hundred runs).
 
 Each chain is a Metropolis chain with a fixed, symmetric random-walk proposal built from
-its island's archive (ter Braak & Vrugt 2008's DE-MCz): ``x + gamma (a - b) + e``, ``a``
-and ``b`` two archived states, ``gamma`` the prior's scale times ``exp(U(-2, 1))`` (several
-step sizes, for the narrow corners of the space; 1 in a tenth of the moves). A round
+its prior's archive (ter Braak & Vrugt 2008's DE-MCz; states of every island of the
+prior): ``x + gamma (a - b) + e``, ``a`` and ``b`` two archived states, ``gamma`` the
+prior's scale times ``exp(U(-2, 1))`` (several step sizes, for the narrow corners of the
+space; 1 in a tenth of the moves). A round
 draws each chain's next ``TRIES`` proposals as if each were rejected (all from the
 current state), evaluates them in one call, and the chain takes its steps in order up to
 the first acceptance: exactly the sequential chain, several steps per call (prefetching
 along the rejection path, Brockwell 2006).
 
 A warm-up of ``WARMUP`` calls tunes each prior's scale toward ``ACCEPT`` acceptance and
-collects the archive (its states); its draws are discarded and the proposal is then
-frozen. The measured run grows until its chains are at least ``MIN_TAU`` integrated
-autocorrelation times long (emcee's estimator) and their rank-normalised split-R-hat, over
+renews the archive every ``REFRESH`` calls from the chains' states of the last ``REFRESH``
+calls, pooled over the islands, so the proposal widens as the chains spread out of the
+waves' narrow population; its draws are discarded and the proposal is then frozen. The
+measured run grows until its chains are at least ``MIN_TAU`` integrated autocorrelation
+times long (emcee's estimator) and their rank-normalised split-R-hat, over
 the chains and between the islands, is at most ``RHAT``, or ``MAX_STEPS`` (the report then
 says *not converged*). The sets kept are the chains' states every ``tau`` steps (at most
 ``STORED`` per prior).
@@ -41,7 +44,8 @@ from . import priors, waves
 
 TRIES = 12  # proposals per chain per engine call: the chain's next steps while it rejects
 ACCEPT = 0.1  # acceptance per step the warm-up tunes the proposal scale toward
-WARMUP = 60  # engine calls; their draws are discarded
+WARMUP = 120  # engine calls; their draws are discarded
+REFRESH = 20  # warm-up calls between archive refreshes (the archive: the last REFRESH calls)
 BLOCK = 40  # engine calls between convergence checks
 THIN = 10  # steps between recorded states
 MIN_STEPS = 1000
@@ -56,6 +60,7 @@ class _Chains:
 
     Each chain is an ordinary Metropolis chain with a fixed random-walk proposal
     ``x + gamma (a - b) + e`` (``a``, ``b`` drawn from its (prior, island)'s archive,
+    the same for every island of a prior after the warm-up's first renewal,
     ``gamma`` its prior's scale times ``exp(U(-2, 1))``, or 1 in a tenth of the moves).
     A round draws each chain's next ``TRIES`` proposals as if each were rejected (all
     from the current state) and evaluates them in one call; the chain then takes its
@@ -121,6 +126,16 @@ class _Chains:
             self.scale[p] *= math.exp(2.0 * (acc - ACCEPT))
         self.accepted[:] = 0
         self.steps[:] = 0
+
+
+def _pooled(states: list[np.ndarray], prior_of: np.ndarray, keys) -> dict:
+    """DE-MCz archives from the warm-up's recent states: each prior's chains of every island
+    pooled (an island's own states alone keep its proposals as narrow as the island; measured
+    in ``models/CALIBRATION.md``), the same archive for each of the prior's islands."""
+    stacked = np.stack(states)
+    pooled = {p: stacked[:, prior_of == p].reshape(-1, stacked.shape[2])
+              for p in {key[0] for key in keys}}
+    return {key: pooled[key[0]] for key in keys}
 
 
 def _tau(draws: np.ndarray) -> np.ndarray:
@@ -191,18 +206,17 @@ def run(sampler, pop: np.ndarray, pop_z: np.ndarray, pop_island: np.ndarray, cha
             archives[(p, int(g))] = pop[members]
     state = _Chains(sampler, np.concatenate(xs), np.concatenate(zs), np.array(prior_of),
                     np.array(island_of), archives, rng)
-    seen = {key: [] for key in archives}
+    window = max(1, min(REFRESH, warmup // 2))
+    seen = []
     for r in range(warmup):
         state.round()
         if r % 10 == 9:
             state.tune()
-        if r >= warmup // 2:
-            for key in archives:
-                seen[key].append(state.x[(state.prior_of == key[0])
-                                         & (state.island_of == key[1])].copy())
-    for key in archives:  # DE-MCz: the archive is the warm-up's states of the same chains
-        state.archives[key] = np.concatenate(seen[key] or [state.x[
-            (state.prior_of == key[0]) & (state.island_of == key[1])]])
+        seen = [*seen[-(window - 1):], state.x.copy()] if window > 1 else [state.x.copy()]
+        if r % REFRESH == REFRESH - 1 or r == warmup - 1:
+            state.archives = _pooled(seen, state.prior_of, archives)
+    if not warmup:
+        state.archives = _pooled([state.x], state.prior_of, archives)
     state.steps[:] = 0
     state.accepted[:] = 0
     n, k = state.x.shape
