@@ -27,6 +27,7 @@ import inspect
 import math
 import operator
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,36 @@ from pysd.py_backend.components import Time
 from pysd.py_backend.model import Macro
 
 _MISSING = object()
+_FIRST = operator.itemgetter(0)
+_STATE = operator.attrgetter("_state")
+
+
+class _StepValues(dict):
+    """The step cache's values by component name; a missing one is computed by the
+    component without arguments last cached under that name."""
+
+    __slots__ = ("functions",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.functions: dict[str, Callable[[], Any]] = {}
+
+    def __missing__(self, name: str) -> Any:
+        value = self[name] = self.functions[name]()
+        return value
+
+
+class _Cached(functools.partial):
+    """``data[name]`` (or a run's constant value) as a component: PySD's attribute
+    ``args`` (the component's arguments, copied from it by ``functools.update_wrapper``)
+    in place of the partial's."""
+
+    @property
+    def args(self) -> Any:  # type: ignore[override]
+        try:
+            return self.__dict__["args"]
+        except KeyError:
+            raise AttributeError("args") from None
 _VARIADIC = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 
 
@@ -43,27 +74,25 @@ class StepCache(Cache):
     """PySD's ``Cache`` (step cache by component name) without a ``KeyError`` per miss.
 
     The values live in one dict for the model's life, emptied by :meth:`clean` (PySD
-    replaces it): each cached component holds that dict and its own name.
+    replaces it).  A component without arguments is cached as ``data[name]`` in C
+    (``functools.partial`` of the dict's ``__getitem__``): a value computed in this step
+    is returned without a Python frame, a missing one is computed by the dict's
+    ``__missing__`` with the component installed last under that name, and stored
+    (nothing is stored if it raises, as in PySD).
     """
 
     def __init__(self, cached_funcs: set[str] | None = None):
         self.cached_funcs = set() if cached_funcs is None else cached_funcs
-        self.data: dict[str, Any] = {}
+        self.data: _StepValues = _StepValues()
 
     def __call__(self, func: Callable[..., Any], *args: Any) -> Callable[..., Any]:
         data, name = self.data, func.__name__
-        get = data.get
         code = getattr(func, "__code__", None)
         if code is not None and code.co_argcount == 0 and not code.co_flags & _VARIADIC:
+            data.functions[name] = func  # (most components: no arguments)
+            return functools.update_wrapper(_Cached(data.__getitem__, name), func)
 
-            @functools.wraps(func)
-            def cached_func() -> Any:  # (most components: no arguments to pack)
-                value = get(name, _MISSING)
-                if value is _MISSING:
-                    value = data[name] = func()
-                return value
-
-            return cached_func
+        get = data.get
 
         @functools.wraps(func)
         def cached_args_func(*args: Any) -> Any:
@@ -102,11 +131,25 @@ def add_constant_cache(model: Any) -> None:
         if cache_type == "run":
             components._set_component(element, _constant(getattr(components, element)))
             model._constant_funcs.add(element)
+    hoisted = model.__dict__.get("_plansim_hoisted")
+    if hoisted is not None:  # the step equations' constant parts: kept from now on
+        hoisted.start(model.cache_type)
+
+
+def remove_constant_cache(model: Any, remove: Callable[[], None]) -> None:
+    """PySD's ``Model._remove_constant_cache`` (``remove``), the hoisted constant parts of
+    the step equations (:mod:`.hoist`) forgotten first."""
+    hoisted = model.__dict__.get("_plansim_hoisted")
+    if hoisted is not None:
+        hoisted.stop()
+    remove()
 
 
 def _constant(function: Callable[..., Any]) -> Callable[..., Any]:
     function.function = function  # type: ignore[attr-defined]
     value = function.value = function()  # type: ignore[attr-defined]
+    if getattr(function, "args", None) == []:  # a component without arguments: in C
+        return functools.update_wrapper(_Cached(_FIRST, (value,)), function)
 
     @functools.wraps(function)
     def wrapper(*args: Any) -> Any:
@@ -161,6 +204,7 @@ class RunTime(Time):
 
 
 _OWN_UPDATE = _st.DynamicStateful.update
+_OWN_STATE = _st.Stateful.state
 """``update`` that only stores the new state: the classes whose states may be owned."""
 
 
@@ -203,7 +247,8 @@ class EulerStep:
         self.flat = not any(isinstance(e, Macro) for e in self.elements)
         self.in_place = in_place and self.flat and not any(
             isinstance(e, (_st.DelayFixed, Macro)) for e in model._stateful_elements.values())
-        self.eligible = [type(e).update is _OWN_UPDATE for e in self.elements]
+        self.eligible = [type(e).update is _OWN_UPDATE and type(e).state is _OWN_STATE
+                         for e in self.elements]
         self.layout: tuple = ()  # ((stock index, shape), ...) of the buffers' slices
         self.index: list[int] = []  # the stocks of layout, in order
         self.shapes: list[tuple] = []  # their shapes
@@ -224,7 +269,9 @@ class EulerStep:
             self.nested(self.model, dt)
             return
         elements = self.elements
-        states = [element.state for element in elements]
+        states = list(map(_STATE, elements))  # (PySD's ``state``, without its property)
+        if not all(map(operator.is_not, states, repeat(None))):
+            states = [element.state for element in elements]  # PySD's error
         derivatives = [element.ddt() for element in elements]
         if not self.in_place:
             for element, state, ddt in zip(elements, states, derivatives):
@@ -249,8 +296,11 @@ class EulerStep:
         else:
             mine = True
         buffer, views = self.spare if mine and self.spare is not None else _buffer(layout)
-        for i, view in zip(self.index, views):
-            np.copyto(view, derivatives[i])
+        if self.flat_states:  # every state (N,): the derivatives copied in one call
+            np.concatenate(list(map(derivatives.__getitem__, self.index)), out=buffer)
+        else:
+            for i, view in zip(self.index, views):
+                view[...] = derivatives[i]
         np.multiply(buffer, dt, out=buffer)
         if mine:
             np.add(owned[0], buffer, out=buffer)
@@ -263,7 +313,10 @@ class EulerStep:
                 element.update(state + ddt * dt)
                 continue
             value = views[slot]
-            element.update(value)
+            if element.shape_info:
+                element.update(value)
+            else:  # PySD's ``update`` of an unshaped state, without its two calls
+                element._state = value
             if element._state is not value:  # a state stored as something else: may hold it
                 refused.add(self.index[slot])
                 kept = False
@@ -277,6 +330,7 @@ class EulerStep:
         self.layout, self.owned, self.spare = layout, None, None
         self.index = [i for i, _ in layout]
         self.shapes = [shape for _, shape in layout]
+        self.flat_states = bool(layout) and all(len(shape) == 1 for shape in self.shapes)
         position = {i: k for k, i in enumerate(self.index)}
         self.slots = [position.get(i, -1) for i in range(len(self.elements))]
 
