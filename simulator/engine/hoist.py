@@ -5,7 +5,7 @@ PySD evaluates an element whose dependencies are all constants once per run (its
 migrant_working_age_share())``, is computed again at every step: an array operation
 over the runs each time, for the same values.  Here each maximal sub-expression of a
 step equation built only from numbers, run-cached elements (constants included) and pure
-operations is evaluated where PySD evaluates it (lazily, at its first use, by the same
+operations (and INITIAL values) is evaluated where PySD evaluates it (lazily, at its first use, by the same
 numpy calls on the same values, so with the same bits and the same exceptions) and kept
 for the rest of the run.
 
@@ -13,14 +13,15 @@ The rewrite takes PySD's translation, already checked by :mod:`.trust`, apart wi
 ``ast`` and puts it back together: the only new code is one call per sub-expression to a
 name ``_plansim_hoisted_<k>``, whose function holds that sub-expression as it stood.  A
 sub-expression qualifies only if every node in it is one of: a number; a call without
-arguments of an element PySD caches per run; ``+ - * /`` or unary ``-``/``+``; a call of
+arguments of an element PySD caches per run or of an INITIAL object; ``+ - * /`` or unary ``-``/``+``; a call of
 :data:`PURE_NAMES` or of numpy's :data:`PURE_NUMPY` (no draws, no time, no state).  The
 rewritten functions pass :func:`.trust.check_source` again before they are compiled.
 
 Kept values are valid only while PySD's constant cache is in place: they are used from
 ``Model._add_constant_cache`` (when PySD freezes its run-cached elements) to the next
 ``_remove_constant_cache`` (before the engine sets the next ensemble's constants), and
-only for sub-expressions whose elements are all run-cached in that run.  Outside that
+only for sub-expressions whose elements are all run-cached in that run (INITIAL values
+are set before, when PySD initialises the run).  Outside that
 window (initialisation, a model whose graph changed) each call evaluates its
 sub-expression as the original equation would.
 """
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pysd.py_backend import statefuls as _st
 
 from . import trust
 
@@ -58,14 +60,16 @@ class HoistedValues:
         self.values: dict[int, Any] = {}
         self.allowed: set[int] = set()
         self.elements: dict[int, frozenset[str]] = {}  # per sub-expression: its elements
+        self.initials: frozenset[str] = frozenset()  # INITIAL objects among them
 
     def start(self, cache_type: dict[str, Any]) -> None:
         """PySD's constant cache is in place: keep the sub-expressions whose elements are
         all run-cached in this run."""
         self.values.clear()
         self.allowed.clear()
-        self.allowed.update(k for k, names in self.elements.items()
-                            if all(cache_type.get(name) == "run" for name in names))
+        initials = self.initials
+        self.allowed.update(k for k, names in self.elements.items() if all(
+            name in initials or cache_type.get(name) == "run" for name in names))
 
     def stop(self) -> None:
         """The constants may change: keep nothing."""
@@ -196,14 +200,18 @@ def hoist(model: Any, source: str, py_path: Path, model_path: Path | str) -> int
     """
     module = model.components._components
     cache_type = getattr(model, "cache_type", {}) or {}
+    # INITIAL values are set when PySD initialises, before its constant cache
+    initials = frozenset(name for name, value in vars(module).items()
+                         if isinstance(value, _st.Initial))
     constant = {name for name, kind in cache_type.items()
-                if kind == "run" and not model.get_args(name)}
+                if kind == "run" and not model.get_args(name)} | initials
     step = {name for name, kind in cache_type.items() if kind == "step"}
     numpy_name = next((name for name, value in vars(module).items() if value is np), None)
     if not step:
         return 0
     tree = trust.parse(source)
     values = model.__dict__.setdefault("_plansim_hoisted", HoistedValues())
+    values.initials = initials
     rewriter = _Rewriter(constant, numpy_name, start=len(values.elements))
     rewritten: list[ast.FunctionDef] = []
     hoisted: list[ast.FunctionDef] = []
