@@ -26,6 +26,7 @@ import functools
 import inspect
 import math
 import operator
+from collections import deque
 from collections.abc import Callable
 from itertools import repeat
 from typing import Any
@@ -37,62 +38,39 @@ from pysd.py_backend.components import Time
 from pysd.py_backend.model import Macro
 
 _MISSING = object()
-_FIRST = operator.itemgetter(0)
-_STATE = operator.attrgetter("_state")
-
-
-class _StepValues(dict):
-    """The step cache's values by component name; a missing one is computed by the
-    component without arguments last cached under that name."""
-
-    __slots__ = ("functions",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.functions: dict[str, Callable[[], Any]] = {}
-
-    def __missing__(self, name: str) -> Any:
-        value = self[name] = self.functions[name]()
-        return value
-
-
-class _Cached(functools.partial):
-    """``data[name]`` (or a run's constant value) as a component: PySD's attribute
-    ``args`` (the component's arguments, copied from it by ``functools.update_wrapper``)
-    in place of the partial's."""
-
-    @property
-    def args(self) -> Any:  # type: ignore[override]
-        try:
-            return self.__dict__["args"]
-        except KeyError:
-            raise AttributeError("args") from None
 _VARIADIC = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+_STATE = operator.attrgetter("_state")
+_SHAPE_INFO = operator.attrgetter("shape_info")
+_DTYPE = operator.attrgetter("dtype")
+_SHAPE = operator.attrgetter("shape")
+_exhaust = deque(maxlen=0).extend  # runs an iterator to its end, keeping nothing
 
 
 class StepCache(Cache):
     """PySD's ``Cache`` (step cache by component name) without a ``KeyError`` per miss.
 
     The values live in one dict for the model's life, emptied by :meth:`clean` (PySD
-    replaces it).  A component without arguments is cached as ``data[name]`` in C
-    (``functools.partial`` of the dict's ``__getitem__``): a value computed in this step
-    is returned without a Python frame, a missing one is computed by the dict's
-    ``__missing__`` with the component installed last under that name, and stored
-    (nothing is stored if it raises, as in PySD).
+    replaces it): each cached component holds that dict and its own name.
     """
 
     def __init__(self, cached_funcs: set[str] | None = None):
         self.cached_funcs = set() if cached_funcs is None else cached_funcs
-        self.data: _StepValues = _StepValues()
+        self.data: dict[str, Any] = {}
 
     def __call__(self, func: Callable[..., Any], *args: Any) -> Callable[..., Any]:
         data, name = self.data, func.__name__
+        get = data.get
         code = getattr(func, "__code__", None)
         if code is not None and code.co_argcount == 0 and not code.co_flags & _VARIADIC:
-            data.functions[name] = func  # (most components: no arguments)
-            return functools.update_wrapper(_Cached(data.__getitem__, name), func)
 
-        get = data.get
+            @functools.wraps(func)
+            def cached_func() -> Any:  # (most components: no arguments to pack)
+                value = get(name, _MISSING)
+                if value is _MISSING:
+                    value = data[name] = func()
+                return value
+
+            return cached_func
 
         @functools.wraps(func)
         def cached_args_func(*args: Any) -> Any:
@@ -148,8 +126,6 @@ def remove_constant_cache(model: Any, remove: Callable[[], None]) -> None:
 def _constant(function: Callable[..., Any]) -> Callable[..., Any]:
     function.function = function  # type: ignore[attr-defined]
     value = function.value = function()  # type: ignore[attr-defined]
-    if getattr(function, "args", None) == []:  # a component without arguments: in C
-        return functools.update_wrapper(_Cached(_FIRST, (value,)), function)
 
     @functools.wraps(function)
     def wrapper(*args: Any) -> Any:
@@ -277,10 +253,11 @@ class EulerStep:
             for element, state, ddt in zip(elements, states, derivatives):
                 element.update(state + ddt * dt)
             return
-        refused, owned = self.refused, self.owned
-        if owned is not None and all(map(operator.is_, map(states.__getitem__, self.index),
+        refused, owned, index = self.refused, self.owned, self.index
+        written = list(map(derivatives.__getitem__, index))
+        if owned is not None and all(map(operator.is_, map(states.__getitem__, index),
                                          owned[1])):  # every state is a slice written last
-            layout = self.layout if _fits(derivatives, self.index, self.shapes) else None
+            layout = self.layout if self._fits(written) else None
         else:
             layout = None
         if layout is None:
@@ -292,56 +269,68 @@ class EulerStep:
                            and ddt.dtype is _FLOAT64 and ddt.shape == state.shape)
             if layout != self.layout:
                 self._lay_out(layout)
+            index = self.index
+            written = list(map(derivatives.__getitem__, index))
             mine = False
         else:
             mine = True
         buffer, views = self.spare if mine and self.spare is not None else _buffer(layout)
-        if self.flat_states:  # every state (N,): the derivatives copied in one call
-            np.concatenate(list(map(derivatives.__getitem__, self.index)), out=buffer)
-        else:
-            for i, view in zip(self.index, views):
-                view[...] = derivatives[i]
+        if written:  # each derivative into its stock's slice, in one call (C order)
+            np.concatenate(written, axis=None, out=buffer)
         np.multiply(buffer, dt, out=buffer)
         if mine:
             np.add(owned[0], buffer, out=buffer)
         else:
-            for i, view in zip(self.index, views):
+            for i, view in zip(index, views):
                 np.add(states[i], view, out=view)
         kept = True
-        for element, state, ddt, slot in zip(elements, states, derivatives, self.slots):
-            if slot < 0:
-                element.update(state + ddt * dt)
-                continue
-            value = views[slot]
-            if element.shape_info:
+        if not any(map(_SHAPE_INFO, self.stored)):
+            # the stocks in PySD's order: a run of stocks written in place gets its new
+            # states stored (what their ``update`` does for an unshaped state), any other
+            # stock PySD's update of ``state + ddt * dt``
+            for first, last, slot, other in self.segments:
+                _exhaust(map(setattr, elements[first:last], repeat("_state"),
+                             views[slot:slot + last - first]))
+                if other >= 0:
+                    elements[other].update(states[other] + derivatives[other] * dt)
+        else:
+            for element, state, ddt, slot in zip(elements, states, derivatives, self.slots):
+                if slot < 0:
+                    element.update(state + ddt * dt)
+                    continue
+                value = views[slot]
                 element.update(value)
-            else:  # PySD's ``update`` of an unshaped state, without its two calls
-                element._state = value
-            if element._state is not value:  # a state stored as something else: may hold it
-                refused.add(self.index[slot])
-                kept = False
+                if element._state is not value:  # a state stored as something else
+                    refused.add(self.index[slot])
+                    kept = False
         if kept:
             self.spare, self.owned = (owned if mine else None), (buffer, views)
         else:
             self._lay_out(())  # no buffer written again
+
+    def _fits(self, written: list) -> bool:
+        """Whether the derivatives ``written`` are float64 arrays of their stocks' shapes."""
+        return (all(map(operator.is_, map(type, written), repeat(np.ndarray)))
+                and all(map(operator.is_, map(_DTYPE, written), repeat(_FLOAT64)))
+                and list(map(_SHAPE, written)) == self.shapes)
 
     def _lay_out(self, layout: tuple) -> None:
         """Stocks ``layout`` (index, shape) written in place from now on (new buffers)."""
         self.layout, self.owned, self.spare = layout, None, None
         self.index = [i for i, _ in layout]
         self.shapes = [shape for _, shape in layout]
-        self.flat_states = bool(layout) and all(len(shape) == 1 for shape in self.shapes)
         position = {i: k for k, i in enumerate(self.index)}
         self.slots = [position.get(i, -1) for i in range(len(self.elements))]
-
-
-def _fits(derivatives: list, index: list[int], shapes: list[tuple]) -> bool:
-    """Whether the derivatives of stocks ``index`` are float64 arrays of their shapes."""
-    for i, shape in zip(index, shapes):
-        ddt = derivatives[i]
-        if type(ddt) is not np.ndarray or ddt.dtype is not _FLOAT64 or ddt.shape != shape:
-            return False
-    return True
+        self.stored = [self.elements[i] for i in self.index]
+        # (first, last, slot, other): stocks first..last-1 written in place (their views
+        # from ``slot`` on), then stock ``other`` (-1: none) updated by PySD's ``update``
+        self.segments: list[tuple[int, int, int, int]] = []
+        first, slots = 0, self.slots
+        for k, slot in enumerate([*slots, -1]):
+            if slot < 0:
+                self.segments.append((first, k, slots[first] if first < k else 0,
+                                      k if k < len(slots) else -1))
+                first = k + 1
 
 
 _FLOAT64 = np.dtype(np.float64)
