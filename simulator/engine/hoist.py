@@ -37,6 +37,7 @@ import numpy as np
 from pysd.py_backend import statefuls as _st
 
 from . import trust
+from .runs import _REAL_NAME, _as_real
 
 HOISTED_PREFIX = "_plansim_hoisted_"
 FILLED_PREFIX = "_plansim_filled_"
@@ -77,21 +78,26 @@ class HoistedValues:
         self.allowed.clear()
 
     @staticmethod
-    def bound(function: Callable[..., Any], number: float) -> Callable[[Any], Any]:
-        """``function(number, x)``; for a float64 ``(N,)`` array ``x``, ``function(filled,
-        x)`` with ``filled`` the number as a float64 ``(N,)`` array (numpy's loop over two
-        arrays: the same comparison per element as against the broadcast number, which
-        numpy converts to float64 the same way, and a third of the time at N = 1,000).
-        The filled array is the site's own, made once per N, and never written."""
-        kept: list[np.ndarray] = [np.full(0, number, dtype=np.float64)]
+    def bound(function: Callable[..., Any], number: float,
+              real: bool = False) -> Callable[[Any], Any]:
+        """``function(number, x)`` (``_as_real(function(number, x))`` if ``real``); for a
+        float64 ``(N,)`` array ``x``, ``function(filled, x)`` with ``filled`` the number as
+        a float64 ``(N,)`` array (numpy's loop over two arrays: the same comparison per
+        element as against the broadcast number, which numpy converts to float64 the same
+        way, and a third of the time at N = 1,000; a float64 array, which ``_as_real``
+        returns as it is).  The filled array is the site's own, made once per N, and never
+        written."""
+        filled = np.full(0, number, dtype=np.float64)
 
         def bounded(x: Any) -> Any:
-            if type(x) is np.ndarray and x.dtype is _FLOAT64 and x.ndim == 1:
-                filled = kept[0]
-                if filled.shape != x.shape:
-                    filled = kept[0] = np.full(x.shape, number, dtype=np.float64)
-                return function(filled, x)
-            return function(number, x)
+            nonlocal filled
+            if type(x) is np.ndarray and x.dtype is _FLOAT64:
+                if filled.shape == x.shape:
+                    return function(filled, x)
+                if x.ndim == 1:
+                    filled = np.full(x.shape, number, dtype=np.float64)
+                    return function(filled, x)
+            return _as_real(function(number, x)) if real else function(number, x)
 
         return bounded
 
@@ -116,7 +122,8 @@ class _Rewriter(ast.NodeTransformer):
         self.constant = constant
         self.numpy_name = numpy_name
         self.found: list[tuple[int, ast.expr, frozenset[str]]] = []
-        self.bounds: list[tuple[int, str, float | int]] = []  # (key, function, number)
+        # (key, function, number, within _as_real)
+        self.bounds: list[tuple[int, str, float | int, bool]] = []
         self.next = start
 
     def _elements(self, node: ast.AST) -> frozenset[str] | None:
@@ -157,14 +164,17 @@ class _Rewriter(ast.NodeTransformer):
                 return ast.copy_location(ast.Call(
                     func=ast.Name(id=f"{HOISTED_PREFIX}{key}", ctx=ast.Load()),
                     args=[], keywords=[]), node)
-        bound = self._bound(node)
-        if bound is not None:  # np.maximum(0, x) -> _plansim_filled_<k>(x)
+        real = (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == _REAL_NAME and len(node.args) == 1 and not node.keywords)
+        call = node.args[0] if real else node
+        bound = self._bound(call)
+        if bound is not None:  # [_as_real(]np.maximum(0, x)[)] -> _plansim_filled_<k>(x)
             key = self.next
             self.next += 1
-            self.bounds.append((key, *bound))
+            self.bounds.append((key, *bound, real))
             return ast.copy_location(ast.Call(
                 func=ast.Name(id=f"{FILLED_PREFIX}{key}", ctx=ast.Load()),
-                args=[self.visit(node.args[1])], keywords=[]), node)
+                args=[self.visit(call.args[1])], keywords=[]), node)
         return self.generic_visit(node)
 
     def _bound(self, node: ast.AST) -> tuple[str, float | int] | None:
@@ -239,8 +249,9 @@ def hoist(model: Any, source: str, py_path: Path, model_path: Path | str) -> int
     evaluators = _compiled(hoisted, module, py_path, model_path)
     for (key, _, _), evaluate in zip(rewriter.found, evaluators):
         setattr(module, f"{HOISTED_PREFIX}{key}", values.function(key, evaluate))
-    for key, name, number in rewriter.bounds:
-        setattr(module, f"{FILLED_PREFIX}{key}", values.bound(getattr(np, name), number))
+    for key, name, number, real in rewriter.bounds:
+        setattr(module, f"{FILLED_PREFIX}{key}",
+                values.bound(getattr(np, name), number, real))
     for function in functions:
         _install(model, function)
     return len(rewriter.found) + len(rewriter.bounds)
