@@ -7,12 +7,11 @@ form of MAX/MIN must give numpy's bits for NaN, infinities and signed zeros.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_engine_exactness import assert_bits_equal_plain_pysd, write_model
+from test_engine_exactness import _quiet, assert_bits_equal_plain_pysd, write_model  # noqa: F401
 
 from simulator.engine import VectorModel
 from simulator.engine import hoist as _hoist
@@ -23,14 +22,6 @@ EQUATIONS = {
     "y": "s * (1 - b) / (a + c) + MAX(-1, s - c ^ b) + IF THEN ELSE(Time > 2, MIN(c, s), a - b)",
     "z": "INITIAL(s) * (a - b) + s",
 }
-
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        yield
 
 
 def test_hoisted_model_gives_plain_pysd_bits_from_one_ensemble_to_the_next(
