@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from test_engine_exactness import _quiet, assert_bits_equal_plain_pysd, write_model  # noqa: F401
 
-from simulator.engine import VectorModel
+from simulator.engine import EngineError, VectorModel
 from simulator.engine import hoist as _hoist
 
 EQUATIONS = {
@@ -63,3 +63,25 @@ def test_number_against_a_filled_array_gives_numpy_bits(function, number) -> Non
         assert bounded(values).tobytes() == expected.tobytes()
     for scalar in (0.5, -0.0, 3, np.float64(-2.0)):  # numbers go as they came
         assert repr(bounded(scalar)) == repr(function(number, scalar))
+
+
+def test_the_step_cache_filled_first_gives_plain_pysd_bits(tmp_path: Path) -> None:
+    # p / q is taken only after time 2 and only where q is not 0: a branch PySD evaluates
+    # only when taken must not be evaluated first (q = 0 as a number raises in Python)
+    mdl = write_model(tmp_path, {**EQUATIONS, "q": "0",
+                                 "w": "INTEG(IF THEN ELSE(q = 0, s, a / q) + SMOOTH(y, b + 1), 0)"})
+    model = VectorModel(mdl, tmp_path / "cache")
+    prefill = model._model._plansim_prefill
+    assert {"y", "s"} <= set(prefill.strict)
+    for params in ({"a": np.array([2.0, 0.5, 4.0])}, {"b": np.array([0.5, 0.25])}, {}):
+        assert_bits_equal_plain_pysd(mdl, model, params, ["s", "y", "z", "w"],
+                                     tmp_path / "cache")
+    assert prefill.current is not None
+
+
+def test_an_equation_raising_in_the_filled_step_is_named(tmp_path: Path) -> None:
+    mdl = write_model(tmp_path, {"p": "1", "y": "p / (Time - 2)", "s": "INTEG(y, 0)"})
+    model = VectorModel(mdl, tmp_path / "cache")
+    assert "y" in model._model._plansim_prefill.strict
+    with pytest.raises(EngineError, match="'y'"):
+        model.run({}, ["s"])

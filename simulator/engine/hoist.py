@@ -202,9 +202,11 @@ def _has_operation(node: ast.expr) -> bool:
         isinstance(node, ast.Call) and bool(node.args))
 
 
-def hoist(model: Any, source: str, py_path: Path, model_path: Path | str) -> int:
+def hoist(model: Any, source: str, py_path: Path,
+          model_path: Path | str) -> ast.Module | None:
     """Rewrite ``model``'s step equations (of the translation ``source``, from the file
-    ``py_path``) with their constant sub-expressions hoisted; the number hoisted.
+    ``py_path``) with their constant sub-expressions hoisted; the translation's tree with
+    the step equations as rewritten (their decorators dropped), None without any.
 
     Call before the step cache wraps the components (it wraps what is installed here).
     """
@@ -218,7 +220,7 @@ def hoist(model: Any, source: str, py_path: Path, model_path: Path | str) -> int
     step = {name for name, kind in cache_type.items() if kind == "step"}
     numpy_name = next((name for name, value in vars(module).items() if value is np), None)
     if not step:
-        return 0
+        return None
     tree = trust.parse(source)
     values = model.__dict__.setdefault("_plansim_hoisted", HoistedValues())
     values.initials = initials
@@ -242,7 +244,7 @@ def hoist(model: Any, source: str, py_path: Path, model_path: Path | str) -> int
                 body=[ast.Return(value=expression)], decorator_list=[], returns=None,
                 type_comment=None))
     if not rewritten:
-        return 0
+        return tree
     for key, _, names in rewriter.found:
         values.elements[key] = names
     functions = _compiled(rewritten, module, py_path, model_path)
@@ -254,7 +256,7 @@ def hoist(model: Any, source: str, py_path: Path, model_path: Path | str) -> int
                 values.bound(getattr(np, name), number, real))
     for function in functions:
         _install(model, function)
-    return len(rewriter.found) + len(rewriter.bounds)
+    return tree
 
 
 def _compiled(definitions: Iterable[ast.FunctionDef], module: Any, py_path: Path,

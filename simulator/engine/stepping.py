@@ -112,6 +112,9 @@ def add_constant_cache(model: Any) -> None:
     hoisted = model.__dict__.get("_plansim_hoisted")
     if hoisted is not None:  # the step equations' constant parts: kept from now on
         hoisted.start(model.cache_type)
+    prefill = model.__dict__.get("_plansim_prefill")
+    if prefill is not None:  # the equations this run's step cache keeps
+        prefill.select(model.cache.cached_funcs)
 
 
 def remove_constant_cache(model: Any, remove: Callable[[], None]) -> None:
@@ -233,6 +236,7 @@ class EulerStep:
         self.owned: tuple[np.ndarray, list[np.ndarray]] | None = None
         self.spare: tuple[np.ndarray, list[np.ndarray]] | None = None
         self.refused: set[int] = set()  # stocks that did not keep the array given
+        self.prefill: Callable[[dict], None] | None = None  # (see .prefill)
         self._lay_out(())
 
     def reset(self) -> None:
@@ -244,6 +248,8 @@ class EulerStep:
         if not self.flat:
             self.nested(self.model, dt)
             return
+        if self.prefill is not None:  # the strict equations first (.prefill)
+            self.prefill(self.model.cache.data)
         elements = self.elements
         states = list(map(_STATE, elements))  # (PySD's ``state``, without its property)
         if not all(map(operator.is_not, states, repeat(None))):

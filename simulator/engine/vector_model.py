@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import math
@@ -47,6 +48,7 @@ from .lookups import _RUN_LOOKUP_CLASSES
 from .output import _handler_file, _subscripts
 from .overhead import set_up_once
 from .parameters import _GivenParameters
+from .prefill import Prefill
 from .runs import (
     _ASSIGN_LOC_NAME,
     _ASSIGN_MASK_NAME,
@@ -195,11 +197,16 @@ class VectorModel(_GivenParameters):
     def _make_array_safe(self, source: str) -> None:
         module = self._model.components._components
         self._runs.named = bool(getattr(module, "_subscript_dict", None))
+        tree = None
         if not self._runs.named:  # runs as numpy arrays: constant parts of steps once a run
-            hoist(self._model, source, self.py_path, self.mdl_path)
+            tree = hoist(self._model, source, self.py_path, self.mdl_path)
         self._make_model_array_safe(self._model, self._stateful_owners())
         self._step = EulerStep(self._model, in_place=True, nested=_euler_step)
         self._model._euler_step = self._step
+        if isinstance(tree, ast.Module) and self._step.flat and not self.draws_random:
+            step = {name for name, kind in self._model.cache_type.items() if kind == "step"}
+            self._step.prefill = self._model._plansim_prefill = Prefill(
+                module, tree, step, self.py_path, self.mdl_path)
         self._model._add_constant_cache = lambda: add_constant_cache(self._model)
         self._model._remove_constant_cache = functools.partial(
             remove_constant_cache, self._model, self._model._remove_constant_cache)
