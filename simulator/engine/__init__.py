@@ -67,7 +67,8 @@ all made here, none in the model:
    run-cached elements, INITIAL values and pure operations) are evaluated once per
    run, and MAX/MIN of a number against a filled array (:mod:`.hoist`: the checked
    translation rewritten with ``ast``, checked again, same operations on the same
-   values).
+   values); the equations every step evaluates fill the step cache first, from one
+   generated function (:mod:`.prefill`).
 
 7. Subscripts.  In a model with subscripts a bare ``(N,)`` array would meet
    PySD's DataArrays by position, so there the runs are a named ``run``
@@ -113,7 +114,8 @@ refusals), :mod:`.translate` (PySD's builder, the built file rewritten, cache),
 functions over run arrays), :mod:`.lookups`, :mod:`.statefuls`
 (stateful objects, Euler step), :mod:`.output`, :mod:`.control` (names, time
 grid), :mod:`.vectors`, :mod:`.draws`, :mod:`.overhead` (PySD's per-call set-up,
-once), :mod:`.hoist` (constant parts of step equations, once a run), :mod:`.parameters` (the values an ensemble is given), :mod:`.vector_model`
+once), :mod:`.hoist` (constant parts of step equations, once a run), :mod:`.prefill` (the
+step cache filled first), :mod:`.parameters` (the values an ensemble is given), :mod:`.vector_model`
 (:class:`VectorModel`), :mod:`.reference` (plain PySD, one run) and
 :mod:`.conformance` (the two compared, run by run).
 

@@ -11,7 +11,7 @@ one's equations come before it: the same expressions (the checked translation's,
 their hoisted parts, :mod:`.hoist`) on the same values, each value stored in the step
 cache under its name, as its cached call would; a call of another such equation reads the
 value just computed.  A value already cached (an output read at a saved step, before the
-step) is kept, not recomputed.  What each equation computes does not depend on when in
+step) is kept, not recomputed (a second version of the function, for a cache not empty).  What each equation computes does not depend on when in
 the step it is computed (the states change only after every derivative is taken), so the
 values are PySD's bit for bit.
 
@@ -108,8 +108,9 @@ class Prefill:
                                                                   ast.Lambda):
                         roots += _strict_calls(value.args[position].body, names)
         self.strict = self._order(roots)  # every strict equation, its equations first
-        self.built: dict[frozenset[str], Callable[[dict], None] | None] = {}
-        self.current: Callable[[dict], None] | None = None
+        Fill = Callable[..., None] | None
+        self.built: dict[frozenset[str], tuple[Fill, Fill]] = {}
+        self.current: tuple[Fill, Fill] = (None, None)  # (into an empty cache, keeping)
 
     def _order(self, roots: list[str]) -> list[str]:
         order: list[str] = []
@@ -131,18 +132,29 @@ class Prefill:
         """The fill for this run: the strict equations the step cache keeps (``cached``)."""
         chosen = frozenset(name for name in self.strict if name in cached)
         if chosen not in self.built:
-            self.built[chosen] = self._build([n for n in self.strict if n in chosen])
+            names = [n for n in self.strict if n in chosen]
+            self.built[chosen] = (self._build(names, False), self._build(names, True))
         self.current = self.built[chosen]
 
-    def _build(self, names: list[str]) -> Callable[[dict], None] | None:
+    def _build(self, names: list[str], kept: bool) -> Callable[..., None] | None:
+        """The fill of ``names``; ``kept``: a value already in the cache is kept (the
+        cache is empty at the start of a step but for the outputs of a saved step)."""
         if not names:
             return None
         local = _Locals(set(names))
         body: list[ast.stmt] = []
         for name in names:
             value = f"_v_{name}"
-            expression = local.visit(_copy(self.expressions[name]))
+            # _v_x = _data['x'] = <x>, or, keeping a cached value,
             # _v_x = _get('x', _missing); if _v_x is _missing: _v_x = _data['x'] = <x>
+            store = ast.Assign(targets=[ast.Name(id=value, ctx=ast.Store()),
+                                        ast.Subscript(value=ast.Name(id="_data", ctx=ast.Load()),
+                                                      slice=ast.Constant(value=name),
+                                                      ctx=ast.Store())],
+                               value=local.visit(_copy(self.expressions[name])))
+            if not kept:
+                body.append(store)
+                continue
             body.append(ast.Assign(targets=[ast.Name(id=value, ctx=ast.Store())],
                                    value=ast.Call(func=ast.Name(id="_get", ctx=ast.Load()),
                                                   args=[ast.Constant(value=name),
@@ -151,12 +163,7 @@ class Prefill:
             body.append(ast.If(
                 test=ast.Compare(left=ast.Name(id=value, ctx=ast.Load()), ops=[ast.Is()],
                                  comparators=[ast.Name(id="_missing", ctx=ast.Load())]),
-                body=[ast.Assign(targets=[ast.Name(id=value, ctx=ast.Store()),
-                                          ast.Subscript(value=ast.Name(id="_data", ctx=ast.Load()),
-                                                        slice=ast.Constant(value=name),
-                                                        ctx=ast.Store())],
-                                 value=expression)],
-                orelse=[]))
+                body=[store], orelse=[]))
         arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in (
             "_data", "_get", "_missing")], vararg=None, kwonlyargs=[], kw_defaults=[],
             kwarg=None, defaults=[])
@@ -169,7 +176,7 @@ class Prefill:
         return namespace["_plansim_prefill"]
 
     def __call__(self, data: dict) -> None:
-        fill = self.current
+        fill = self.current[1 if data else 0]
         if fill is not None:
             with contextlib.suppress(Exception):  # (raised again by the step, named)
                 fill(data, data.get, _MISSING)
