@@ -15,6 +15,9 @@ step) is kept, not recomputed (a second version of the function, for a cache not
 the step it is computed (the states change only after every derivative is taken), so the
 values are PySD's bit for bit.
 
+The function also returns each INTEG's derivative (its ``ddt`` lambda's expression, the
+same way), which the Euler step takes instead of calling ``ddt``.
+
 Not for models with RANDOM functions (the draws' order is the order PySD evaluates in),
 macros or runs as a named dimension.  If the function raises, the step goes on as PySD's
 (the equation raises again there, named by the engine as before).
@@ -27,7 +30,6 @@ arguments) and passes :func:`.trust.check_source` before it is compiled.
 from __future__ import annotations
 
 import ast
-import contextlib
 import copy
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +40,8 @@ from . import trust
 ROOTS = {"Integ": (0,), "Smooth": (0, 1)}
 """Stateful constructors whose derivative evaluates these lambda arguments at every step
 (INTEG: its derivative; SMOOTH: its input and its smoothing time)."""
+DERIVATIVE = "Integ"
+"""The stateful whose derivative (its ``ddt``, the first lambda) the fill also returns."""
 _MISSING = object()
 
 
@@ -99,6 +103,7 @@ class Prefill:
         self.calls = {name: _strict_calls(expression, names)
                       for name, expression in self.expressions.items()}
         roots: list[str] = []
+        self.derivatives: list[tuple[str, ast.expr]] = []  # (INTEG object, its derivative)
         for statement in tree.body:
             value = getattr(statement, "value", None)
             if (isinstance(statement, ast.Assign) and isinstance(value, ast.Call)
@@ -107,6 +112,10 @@ class Prefill:
                     if position < len(value.args) and isinstance(value.args[position],
                                                                   ast.Lambda):
                         roots += _strict_calls(value.args[position].body, names)
+                target = statement.targets[0] if len(statement.targets) == 1 else None
+                if (value.func.id == DERIVATIVE and isinstance(target, ast.Name) and value.args
+                        and isinstance(value.args[0], ast.Lambda)):
+                    self.derivatives.append((target.id, value.args[0].body))
         self.strict = self._order(roots)  # every strict equation, its equations first
         Fill = Callable[..., None] | None
         self.built: dict[frozenset[str], tuple[Fill, Fill]] = {}
@@ -139,7 +148,7 @@ class Prefill:
     def _build(self, names: list[str], kept: bool) -> Callable[..., None] | None:
         """The fill of ``names``; ``kept``: a value already in the cache is kept (the
         cache is empty at the start of a step but for the outputs of a saved step)."""
-        if not names:
+        if not names and not self.derivatives:
             return None
         local = _Locals(set(names))
         body: list[ast.stmt] = []
@@ -164,6 +173,10 @@ class Prefill:
                 test=ast.Compare(left=ast.Name(id=value, ctx=ast.Load()), ops=[ast.Is()],
                                  comparators=[ast.Name(id="_missing", ctx=ast.Load())]),
                 body=[store], orelse=[]))
+        # return {'_integ_x': <its derivative>, ...}: what each INTEG's ``ddt`` returns
+        body.append(ast.Return(value=ast.Dict(
+            keys=[ast.Constant(value=name) for name, _ in self.derivatives],
+            values=[local.visit(_copy(expression)) for _, expression in self.derivatives])))
         arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in (
             "_data", "_get", "_missing")], vararg=None, kwonlyargs=[], kw_defaults=[],
             kwarg=None, defaults=[])
@@ -175,11 +188,16 @@ class Prefill:
         exec(compile(tree, str(self.py_path), "exec"), vars(self.module), namespace)  # noqa: S102
         return namespace["_plansim_prefill"]
 
-    def __call__(self, data: dict) -> None:
+    def __call__(self, data: dict) -> dict[str, Any] | None:
+        """Fill the step cache ``data``; each INTEG's derivative by its object's name (None
+        if the fill raised: the step computes them, and raises it again, named)."""
         fill = self.current[1 if data else 0]
         if fill is not None:
-            with contextlib.suppress(Exception):  # (raised again by the step, named)
-                fill(data, data.get, _MISSING)
+            try:
+                return fill(data, data.get, _MISSING)
+            except Exception:  # noqa: BLE001
+                return None
+        return None
 
 
 def _copy(node: ast.expr) -> ast.expr:

@@ -236,7 +236,8 @@ class EulerStep:
         self.owned: tuple[np.ndarray, list[np.ndarray]] | None = None
         self.spare: tuple[np.ndarray, list[np.ndarray]] | None = None
         self.refused: set[int] = set()  # stocks that did not keep the array given
-        self.prefill: Callable[[dict], None] | None = None  # (see .prefill)
+        self.prefill: Callable[[dict], dict | None] | None = None  # (see .prefill)
+        self.names = [getattr(e, "py_name", None) for e in self.elements]  # stateful names
         self._lay_out(())
 
     def reset(self) -> None:
@@ -248,13 +249,18 @@ class EulerStep:
         if not self.flat:
             self.nested(self.model, dt)
             return
+        filled = None
         if self.prefill is not None:  # the strict equations first (.prefill)
-            self.prefill(self.model.cache.data)
+            filled = self.prefill(self.model.cache.data)
         elements = self.elements
         states = list(map(_STATE, elements))  # (PySD's ``state``, without its property)
         if not all(map(operator.is_not, states, repeat(None))):
             states = [element.state for element in elements]  # PySD's error
-        derivatives = [element.ddt() for element in elements]
+        if filled:  # an INTEG's derivative as the fill computed it, else its ddt()
+            derivatives = [element.ddt() if ddt is _MISSING else ddt for element, ddt in
+                           zip(elements, map(filled.get, self.names, repeat(_MISSING)))]
+        else:
+            derivatives = [element.ddt() for element in elements]
         if not self.in_place:
             for element, state, ddt in zip(elements, states, derivatives):
                 element.update(state + ddt * dt)
