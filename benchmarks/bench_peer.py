@@ -232,14 +232,17 @@ def scaling_child(args: argparse.Namespace) -> int:
     first = sample(vm, min(block, n), rng_seed)  # the same draws for every block: same cost
     vm.run(head(first, 10), outputs, years=years, check_finite=False)  # warm-up
     kept = {name: np.empty((n, len(years))) for name in outputs}
+    block_rates: list[float] = []  # wall runs/s of each block, its copy into kept included
 
     def all_blocks() -> None:
         for start in range(0, n, block):
             size = min(block, n - start)
+            wall = time.perf_counter()
             data = vm.run(head(first, size), outputs, years=years, check_finite=False)
             for name in outputs:
                 kept[name][start:start + size] = data[name].values
             del data
+            block_rates.append(size / (time.perf_counter() - wall))
 
     rss_before = own_peak_mib()
     seconds = cpu = float("inf")
@@ -248,6 +251,7 @@ def scaling_child(args: argparse.Namespace) -> int:
         all_blocks()
         seconds = min(seconds, time.perf_counter() - wall)
         cpu = min(cpu, time.process_time() - cpu_start)
+    fastest_block, median_block = max(block_rates), float(np.median(block_rates))
     traced = ""
     if args.tracemalloc:
         tracemalloc.start()
@@ -257,6 +261,8 @@ def scaling_child(args: argparse.Namespace) -> int:
     print(f"scaling N={n} block={block} outputs={len(outputs)} years={len(years)} "
           f"seconds={seconds:.2f} runs_per_s={n / seconds:.0f} "
           f"cpu_seconds={cpu:.2f} runs_per_cpu_s={n / cpu:.0f} "
+          f"fastest_block_runs_per_s={fastest_block:.0f} "
+          f"median_block_runs_per_s={median_block:.0f} "
           f"peak_rss_mib={own_peak_mib():.0f} rss_after_load_mib={rss_before:.0f}{traced}")
     return 0
 
@@ -269,7 +275,7 @@ def scaling(args: argparse.Namespace) -> None:
     print(f"plansim alone, 1 thread, blocks from memory (limit {memory.limit() / 2**30:.1f} "
           f"GiB), indicators of {args.model.name} in {args.scaling_years}; load average "
           f"{os.getloadavg()[0]:.1f}")
-    rates = {}
+    rates, fastest = {}, {}
     for n in sorted(args.scaling):
         command = [sys.executable, str(Path(__file__).resolve()), "--scaling-child", str(n),
                    "--model", str(args.model), "--cache-dir", str(args.cache_dir),
@@ -278,12 +284,17 @@ def scaling(args: argparse.Namespace) -> None:
                    *(["--tracemalloc"] if args.tracemalloc else [])]
         line = _run(command).strip().splitlines()[-1]
         rates[n] = float(re.search(r"runs_per_cpu_s=(\d+)", line).group(1))
+        fastest[n] = float(re.search(r"fastest_block_runs_per_s=(\d+)", line).group(1))
         print(f"{line} cpu_vs_N={min(rates)}: {rates[n] / rates[min(rates)]:.2f} "
-              f"(load {os.getloadavg()[0]:.1f})")
-    low, high = min(rates.values()), max(rates.values())
-    print(f"scaling spread (runs per CPU second, which the load of a shared machine "
-          f"disturbs least): slowest/fastest {low / high:.2f} over N = "
-          f"{', '.join(f'{n:,}' for n in sorted(rates))}")
+              f"wall_fastest_block_vs_N={min(fastest)}: "
+              f"{fastest[n] / fastest[min(fastest)]:.2f} (load {os.getloadavg()[0]:.1f})")
+    for what, values in ((("runs per CPU second, which the load of a shared machine "
+                          "disturbs least"), rates),
+                         (("wall runs/s of the fastest block, the least loaded moment of "
+                          "each N"), fastest)):
+        low, high = min(values.values()), max(values.values())
+        print(f"scaling spread ({what}): slowest/fastest {low / high:.2f} over N = "
+              f"{', '.join(f'{n:,}' for n in sorted(values))}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,7 +63,12 @@ all made here, none in the model:
    (double buffering; models with DELAY FIXED or macros keep the allocating step),
    PySD's step cache answers without a ``KeyError`` per first call, constants come
    from a closure, SMOOTH rolls its state by slicing, the clock's return-time test is
-   plain float arithmetic.
+   plain float arithmetic.  The constant parts of the step equations (numbers,
+   run-cached elements, INITIAL values and pure operations) are evaluated once per
+   run, and MAX/MIN of a number against a filled array (:mod:`.hoist`: the checked
+   translation rewritten with ``ast``, checked again, same operations on the same
+   values); the equations every step evaluates fill the step cache first, from one
+   generated function (:mod:`.prefill`).
 
 7. Subscripts.  In a model with subscripts a bare ``(N,)`` array would meet
    PySD's DataArrays by position, so there the runs are a named ``run``
@@ -109,7 +114,8 @@ refusals), :mod:`.translate` (PySD's builder, the built file rewritten, cache),
 functions over run arrays), :mod:`.lookups`, :mod:`.statefuls`
 (stateful objects, Euler step), :mod:`.output`, :mod:`.control` (names, time
 grid), :mod:`.vectors`, :mod:`.draws`, :mod:`.overhead` (PySD's per-call set-up,
-once), :mod:`.parameters` (the values an ensemble is given), :mod:`.vector_model`
+once), :mod:`.hoist` (constant parts of step equations, once a run), :mod:`.prefill` (the
+step cache filled first), :mod:`.parameters` (the values an ensemble is given), :mod:`.vector_model`
 (:class:`VectorModel`), :mod:`.reference` (plain PySD, one run) and
 :mod:`.conformance` (the two compared, run by run).
 

@@ -106,7 +106,7 @@ class _ArrayOutput(OutputHandlerInterface):
             saved = self.steps.pop(key)[:columns]
             whole = len(index) == columns and np.array_equal(index, np.arange(columns))
             # (run, year) as a view of the time-major buffer: no copy of the outputs
-            return np.moveaxis(saved if whole else saved[index], 0, 1)
+            return (saved if whole else saved[index]).swapaxes(0, 1)  # (np.moveaxis's view)
         out = np.empty((n, len(index)) + _sizes(self.dims.get(key, {})), dtype=np.float64)
         if key in self.constants:
             value = self.constants[key]

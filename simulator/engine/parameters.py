@@ -42,8 +42,10 @@ class _GivenParameters:
             raise EngineError(f"parameter arrays differ in length: {sorted(sizes)}")
         n = sizes.pop() if sizes else 1
         labels = _run_labels(params, [*raw.values(), *elements.values()], n)
-        given = {k: np.array(np.broadcast_to(a, (n, *self._element_shape(k))), dtype=np.float64)
-                 for k, a in arrays.items()}
+        subscripted = self._subscripted
+        given = {k: np.array(a, dtype=np.float64) if a.shape == (n,) and k not in subscripted
+                 else np.array(np.broadcast_to(a, (n, *self._element_shape(k))), dtype=np.float64)
+                 for k, a in arrays.items()}  # (a copy either way; (n,) without broadcast_to)
         for (real, index), values in element_arrays.items():
             if real in raw:
                 raise EngineError(f"parameter {real!r} is given whole and by element; give "
@@ -59,6 +61,8 @@ class _GivenParameters:
 
         None for any other name (resolved as a whole parameter).
         """
+        if "[" not in str(name):  # (the pattern needs one)
+            return None
         match = re.fullmatch(r"\s*([^\[\]]+?)\s*\[([^\[\]]*)\]\s*", str(name))
         if match is None:
             return None

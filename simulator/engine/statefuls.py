@@ -25,9 +25,13 @@ class _Broadcast:
         self.runs = runs
 
     def __call__(self) -> Any:
-        if self.runs.named:
-            return _named_run_value(self.func(), self.runs.n)
-        return _run_array(self.func(), self.runs.n)
+        runs = self.runs
+        if runs.named:
+            return _named_run_value(self.func(), runs.n)
+        value = self.func()
+        if type(value) is np.ndarray and value.shape == (runs.n,):
+            return value  # (_run_array's first case, without its call)
+        return _run_array(value, runs.n)
 
 
 class _Uniform:
@@ -144,9 +148,28 @@ _BROADCAST_ATTRS: dict[type, tuple[str, ...]] = {
 _UNIFORM_ATTRS: dict[type, tuple[str, str]] = {
     _st.Smooth: ("order_func", "order"), _st.Delay: ("order_func", "order"),
     _st.DelayN: ("order_func", "order"), _st.DelayFixed: ("delay_time_func", "delay time")}
+class _StateCall:
+    """``Stateful.__call__`` (``self.state``) reading the state without the property."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        state = self._state
+        return self.state if state is None else state  # (None: PySD's AttributeError)
+
+
+class _RunInteg(_StateCall, _st.Integ):
+    """INTEG, its value read as PySD reads it."""
+
+
+class _RunInitial(_StateCall, _st.Initial):
+    """INITIAL, its value read as PySD reads it."""
+
+
 _RUN_CLASSES: dict[type, type] = {_st.Delay: _RunDelay, _st.DelayN: _RunDelayN,
                                   _st.Trend: _RunTrend, _st.Forecast: _RunForecast,
-                                  _st.SampleIfTrue: _RunSampleIfTrue, _st.Smooth: RunSmooth}
+                                  _st.SampleIfTrue: _RunSampleIfTrue, _st.Smooth: RunSmooth,
+                                  **{kind: run for kind, run in ((_st.Integ, _RunInteg),
+                                                                 (_st.Initial, _RunInitial))
+                                     if kind.__call__ is _st.Stateful.__call__}}
 
 
 def _euler_step(model: pysd.py_backend.model.Model, dt: float) -> None:

@@ -26,7 +26,9 @@ import functools
 import inspect
 import math
 import operator
+from collections import deque
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -37,6 +39,11 @@ from pysd.py_backend.model import Macro
 
 _MISSING = object()
 _VARIADIC = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+_STATE = operator.attrgetter("_state")
+_SHAPE_INFO = operator.attrgetter("shape_info")
+_DTYPE = operator.attrgetter("dtype")
+_SHAPE = operator.attrgetter("shape")
+_exhaust = deque(maxlen=0).extend  # runs an iterator to its end, keeping nothing
 
 
 class StepCache(Cache):
@@ -102,6 +109,21 @@ def add_constant_cache(model: Any) -> None:
         if cache_type == "run":
             components._set_component(element, _constant(getattr(components, element)))
             model._constant_funcs.add(element)
+    hoisted = model.__dict__.get("_plansim_hoisted")
+    if hoisted is not None:  # the step equations' constant parts: kept from now on
+        hoisted.start(model.cache_type)
+    prefill = model.__dict__.get("_plansim_prefill")
+    if prefill is not None:  # the equations this run's step cache keeps
+        prefill.select(model.cache.cached_funcs)
+
+
+def remove_constant_cache(model: Any, remove: Callable[[], None]) -> None:
+    """PySD's ``Model._remove_constant_cache`` (``remove``), the hoisted constant parts of
+    the step equations (:mod:`.hoist`) forgotten first."""
+    hoisted = model.__dict__.get("_plansim_hoisted")
+    if hoisted is not None:
+        hoisted.stop()
+    remove()
 
 
 def _constant(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -161,6 +183,7 @@ class RunTime(Time):
 
 
 _OWN_UPDATE = _st.DynamicStateful.update
+_OWN_STATE = _st.Stateful.state
 """``update`` that only stores the new state: the classes whose states may be owned."""
 
 
@@ -203,7 +226,8 @@ class EulerStep:
         self.flat = not any(isinstance(e, Macro) for e in self.elements)
         self.in_place = in_place and self.flat and not any(
             isinstance(e, (_st.DelayFixed, Macro)) for e in model._stateful_elements.values())
-        self.eligible = [type(e).update is _OWN_UPDATE for e in self.elements]
+        self.eligible = [type(e).update is _OWN_UPDATE and type(e).state is _OWN_STATE
+                         for e in self.elements]
         self.layout: tuple = ()  # ((stock index, shape), ...) of the buffers' slices
         self.index: list[int] = []  # the stocks of layout, in order
         self.shapes: list[tuple] = []  # their shapes
@@ -212,6 +236,8 @@ class EulerStep:
         self.owned: tuple[np.ndarray, list[np.ndarray]] | None = None
         self.spare: tuple[np.ndarray, list[np.ndarray]] | None = None
         self.refused: set[int] = set()  # stocks that did not keep the array given
+        self.prefill: Callable[[dict], dict | None] | None = None  # (see .prefill)
+        self.names = [getattr(e, "py_name", None) for e in self.elements]  # stateful names
         self._lay_out(())
 
     def reset(self) -> None:
@@ -223,17 +249,27 @@ class EulerStep:
         if not self.flat:
             self.nested(self.model, dt)
             return
+        filled = None
+        if self.prefill is not None:  # the strict equations first (.prefill)
+            filled = self.prefill(self.model.cache.data)
         elements = self.elements
-        states = [element.state for element in elements]
-        derivatives = [element.ddt() for element in elements]
+        states = list(map(_STATE, elements))  # (PySD's ``state``, without its property)
+        if not all(map(operator.is_not, states, repeat(None))):
+            states = [element.state for element in elements]  # PySD's error
+        if filled:  # an INTEG's derivative as the fill computed it, else its ddt()
+            derivatives = [element.ddt() if ddt is _MISSING else ddt for element, ddt in
+                           zip(elements, map(filled.get, self.names, repeat(_MISSING)))]
+        else:
+            derivatives = [element.ddt() for element in elements]
         if not self.in_place:
             for element, state, ddt in zip(elements, states, derivatives):
                 element.update(state + ddt * dt)
             return
-        refused, owned = self.refused, self.owned
-        if owned is not None and all(map(operator.is_, map(states.__getitem__, self.index),
+        refused, owned, index = self.refused, self.owned, self.index
+        written = list(map(derivatives.__getitem__, index))
+        if owned is not None and all(map(operator.is_, map(states.__getitem__, index),
                                          owned[1])):  # every state is a slice written last
-            layout = self.layout if _fits(derivatives, self.index, self.shapes) else None
+            layout = self.layout if self._fits(written) else None
         else:
             layout = None
         if layout is None:
@@ -245,32 +281,50 @@ class EulerStep:
                            and ddt.dtype is _FLOAT64 and ddt.shape == state.shape)
             if layout != self.layout:
                 self._lay_out(layout)
+            index = self.index
+            written = list(map(derivatives.__getitem__, index))
             mine = False
         else:
             mine = True
         buffer, views = self.spare if mine and self.spare is not None else _buffer(layout)
-        for i, view in zip(self.index, views):
-            np.copyto(view, derivatives[i])
+        if written:  # each derivative into its stock's slice, in one call (C order)
+            np.concatenate(written, axis=None, out=buffer)
         np.multiply(buffer, dt, out=buffer)
         if mine:
             np.add(owned[0], buffer, out=buffer)
         else:
-            for i, view in zip(self.index, views):
+            for i, view in zip(index, views):
                 np.add(states[i], view, out=view)
         kept = True
-        for element, state, ddt, slot in zip(elements, states, derivatives, self.slots):
-            if slot < 0:
-                element.update(state + ddt * dt)
-                continue
-            value = views[slot]
-            element.update(value)
-            if element._state is not value:  # a state stored as something else: may hold it
-                refused.add(self.index[slot])
-                kept = False
+        if not any(map(_SHAPE_INFO, self.stored)):
+            # the stocks in PySD's order: a run of stocks written in place gets its new
+            # states stored (what their ``update`` does for an unshaped state), any other
+            # stock PySD's update of ``state + ddt * dt``
+            for first, last, slot, other in self.segments:
+                _exhaust(map(setattr, elements[first:last], repeat("_state"),
+                             views[slot:slot + last - first]))
+                if other >= 0:
+                    elements[other].update(states[other] + derivatives[other] * dt)
+        else:
+            for element, state, ddt, slot in zip(elements, states, derivatives, self.slots):
+                if slot < 0:
+                    element.update(state + ddt * dt)
+                    continue
+                value = views[slot]
+                element.update(value)
+                if element._state is not value:  # a state stored as something else
+                    refused.add(self.index[slot])
+                    kept = False
         if kept:
             self.spare, self.owned = (owned if mine else None), (buffer, views)
         else:
             self._lay_out(())  # no buffer written again
+
+    def _fits(self, written: list) -> bool:
+        """Whether the derivatives ``written`` are float64 arrays of their stocks' shapes."""
+        return (all(map(operator.is_, map(type, written), repeat(np.ndarray)))
+                and all(map(operator.is_, map(_DTYPE, written), repeat(_FLOAT64)))
+                and list(map(_SHAPE, written)) == self.shapes)
 
     def _lay_out(self, layout: tuple) -> None:
         """Stocks ``layout`` (index, shape) written in place from now on (new buffers)."""
@@ -279,15 +333,16 @@ class EulerStep:
         self.shapes = [shape for _, shape in layout]
         position = {i: k for k, i in enumerate(self.index)}
         self.slots = [position.get(i, -1) for i in range(len(self.elements))]
-
-
-def _fits(derivatives: list, index: list[int], shapes: list[tuple]) -> bool:
-    """Whether the derivatives of stocks ``index`` are float64 arrays of their shapes."""
-    for i, shape in zip(index, shapes):
-        ddt = derivatives[i]
-        if type(ddt) is not np.ndarray or ddt.dtype is not _FLOAT64 or ddt.shape != shape:
-            return False
-    return True
+        self.stored = [self.elements[i] for i in self.index]
+        # (first, last, slot, other): stocks first..last-1 written in place (their views
+        # from ``slot`` on), then stock ``other`` (-1: none) updated by PySD's ``update``
+        self.segments: list[tuple[int, int, int, int]] = []
+        first, slots = 0, self.slots
+        for k, slot in enumerate([*slots, -1]):
+            if slot < 0:
+                self.segments.append((first, k, slots[first] if first < k else 0,
+                                      k if k < len(slots) else -1))
+                first = k + 1
 
 
 _FLOAT64 = np.dtype(np.float64)

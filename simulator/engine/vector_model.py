@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import math
@@ -42,10 +43,12 @@ from .errors import (
     UnsupportedConstruct,
 )
 from .functions import _ARRAY_FUNCTIONS, _power
+from .hoist import hoist
 from .lookups import _RUN_LOOKUP_CLASSES
 from .output import _handler_file, _subscripts
 from .overhead import set_up_once
 from .parameters import _GivenParameters
+from .prefill import Prefill
 from .runs import (
     _ASSIGN_LOC_NAME,
     _ASSIGN_MASK_NAME,
@@ -70,7 +73,13 @@ from .statefuls import (
     _Uniform,
     plain_packing_issue,
 )
-from .stepping import EulerStep, RunTime, add_constant_cache, use_step_cache
+from .stepping import (
+    EulerStep,
+    RunTime,
+    add_constant_cache,
+    remove_constant_cache,
+    use_step_cache,
+)
 from .translate import model_hash, translate
 from .vectors import VECTOR_FUNCTIONS
 
@@ -97,7 +106,7 @@ class VectorModel(_GivenParameters):
         source = self.py_path.read_text(encoding="utf-8")
         self.draws_random = f"{_RANDOM_DRAW_NAME}(" in source or f"{_RANDOM_RVS_NAME}(" in source
         """The model uses RANDOM functions (each run draws from its own stream)."""
-        self._make_array_safe()
+        self._make_array_safe(source)
         self._one_clock()
         self.changing_controls = changing_controls(self._model._dependencies)
         """Control values that change during the run (default years: PySD's saved steps)."""
@@ -185,13 +194,22 @@ class VectorModel(_GivenParameters):
 
     # -- making the loaded model array-safe
 
-    def _make_array_safe(self) -> None:
+    def _make_array_safe(self, source: str) -> None:
         module = self._model.components._components
         self._runs.named = bool(getattr(module, "_subscript_dict", None))
+        tree = None
+        if not self._runs.named:  # runs as numpy arrays: constant parts of steps once a run
+            tree = hoist(self._model, source, self.py_path, self.mdl_path)
         self._make_model_array_safe(self._model, self._stateful_owners())
         self._step = EulerStep(self._model, in_place=True, nested=_euler_step)
         self._model._euler_step = self._step
+        if isinstance(tree, ast.Module) and self._step.flat and not self.draws_random:
+            step = {name for name, kind in self._model.cache_type.items() if kind == "step"}
+            self._step.prefill = self._model._plansim_prefill = Prefill(
+                module, tree, step, self.py_path, self.mdl_path)
         self._model._add_constant_cache = lambda: add_constant_cache(self._model)
+        self._model._remove_constant_cache = functools.partial(
+            remove_constant_cache, self._model, self._model._remove_constant_cache)
         if type(self._model.time) is Time:
             self._model.time.__class__ = RunTime
         set_up_once(self._model)  # PySD's per-call counts and name scans, once

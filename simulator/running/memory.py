@@ -69,10 +69,14 @@ def check(needed: int, what: str, given: str | None = None) -> None:
 
 BLOCK_SHARE = 8
 """A vectorised block may take this fraction (1/8) of the memory limit."""
-MIN_BLOCK, MAX_BLOCK = 2_000, 100_000
+MIN_BLOCK, MAX_BLOCK = 2_000, 10_000
 """Bounds of a block chosen from memory: below 2,000 runs the per-call cost of PySD's
 step loop dominates (2,000-run blocks cost 1.9x per run against 10,000-run ones on the
-district model); above 100,000 runs/s no longer rises."""
+district model); above 10,000 runs each of a step's arrays (8 bytes a run) outgrows
+what a core's cache keeps of a step's working set, and the runs per CPU second fall
+(district model, 43 indicators in two years, 80,000 runs in blocks of 5,000 / 10,000 /
+20,000 / 40,000 / 80,000 runs: 27,500 / 28,700 / 26,600 / 23,900 / 23,400 runs per CPU
+second on a 1 MB L2 cache, benchmarks/README.md)."""
 
 
 THREADS_ENV = "PLANSIM_THREADS"
