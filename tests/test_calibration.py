@@ -306,3 +306,53 @@ def test_family_discrepancy_makes_the_mean_squared_error_one():
     assert discrepancy.estimate(0.1 * errors, sd, np.ones(4)) == 0.0  # within the error
     assert [discrepancy.family(u) for u in ("%/yr", "%", "亿元 (current)", "person")] == [
         "growth rates", "shares", "levels", "levels"]
+
+
+def _toy_chains(share, seed):
+    """mixing.run on a target with a known distribution: each prior restricted to the box
+    |x_i - c_i| <= 3 s_i (the 'figures' are z = (x - c) / s), 4 dimensions."""
+    from simulator.calibrate import mixing
+
+    class Toy:
+        lower, upper, default = np.zeros(4), np.ones(4), np.array([0.3, 0.5, 0.2, 0.6])
+        width = upper - lower
+
+    c, s = np.array([0.3, 0.5, 0.5, 0.4]), np.array([0.1, 0.05, 0.3, 0.12])
+
+    class Sampler:
+        t, evaluations = Toy, 0
+
+        def evaluate(self, x):
+            return (x - c) / s
+
+    lo, hi = np.maximum(0.0, c - 3 * s), np.minimum(1.0, c + 3 * s)
+    pop = lo + (hi - lo) * np.random.default_rng(0).random((400, 4))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(mixing, "LATTICE_SHARE", share)
+        out = mixing.run(Sampler(), pop, (pop - c) / s, np.arange(400) % 4, 40, [seed],
+                         max_steps=3000, warmup=40, min_steps=3000)
+    return out, Toy, lo, hi
+
+
+@pytest.mark.parametrize("share", [1.0, 0.5])
+def test_lattice_moves_sample_a_known_target(share):
+    """The chains' mean and variance under each prior match the exact truncated normal
+    (uniform: the box): a lattice move that chose among its points by anything but
+    prior x indicator (or whose lattice depended on the state) would fail this."""
+    from scipy import stats
+
+    out, toy, lo, hi = _toy_chains(share, 2)
+    for p, r in out.items():
+        v = r["values"].reshape(-1, 40, 4)  # (stored state, chain, parameter)
+        if p == "uniform":
+            mean, var = (lo + hi) / 2, (hi - lo) ** 2 / 12
+        else:
+            mu = priors.centre(p, toy.lower, toy.upper, toy.default)
+            sd = priors.SD_PER_RANGE * toy.width
+            exact = stats.truncnorm((lo - mu) / sd, (hi - mu) / sd, loc=mu, scale=sd)
+            mean, var = exact.mean(), exact.var()
+        se = v.mean(axis=0).std(axis=0, ddof=1) / np.sqrt(40)  # from the chains' means
+        assert np.all(np.abs(v.mean(axis=(0, 1)) - mean) < 4.5 * se + 1e-3 * (hi - lo)), p
+        np.testing.assert_allclose(v.reshape(-1, 4).var(axis=0), var, rtol=0.08)
+        if share == 1.0:
+            assert 0.05 < r["diagnostics"]["lattice_valid_share"] < 0.9
