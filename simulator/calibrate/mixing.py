@@ -17,25 +17,6 @@ current state), evaluates them in one call, and the chain takes its steps in ord
 the first acceptance: exactly the sequential chain, several steps per call (prefetching
 along the rejection path, Brockwell 2006).
 
-A step is, with probability ``LATTICE_SHARE`` (drawn ahead, independent of the state), a
-**lattice move** instead: Gibbs sampling on a random lattice along a line (a multiple-try
-move). The direction ``v = a - b + e`` (two archived states, ``e`` a tiny symmetric jitter),
-the spacing ``delta`` (the prior's spacing times ``exp(U(-1, 1))``) and the current state's
-index ``j``, uniform in ``0 .. LATTICE-1``, are drawn independently of the state; the lattice
-is ``x_k = x + (k - j) delta v``, ``k = 0 .. LATTICE-1``, all evaluated in the chain's engine
-call, and the next state is ``x_k`` with probability proportional to
-``p(x_k) [max_i |z_i(x_k)| <= CUTOFF]`` (``x`` itself is valid, so the set is never empty).
-Exactness: a given lattice ``L`` (a set of points) arises from each of its points ``y`` with
-the same probability ``q(L)``: from ``x_k`` it is drawn with index ``k`` and direction ``v``,
-or index ``LATTICE-1-k`` and direction ``-v``, and ``v``, ``-v`` are equally likely (``a``,
-``b`` swap; ``e`` symmetric), ``delta`` and ``j`` do not depend on the point. So
-``pi(x) P(x -> y) = sum_L q(L) pi(x) pi(y) / pi(L)`` is symmetric in ``x`` and ``y``: the
-move is reversible for the target. Mixed with the walk step by step (each step's kernel
-drawn ahead, independent of the state), so the chain is the sequential mixture chain;
-a lattice step ends the chain's call. ``tests/test_calibration.py`` checks the mean and
-variance on a truncated Gaussian. The warm-up tunes each prior's spacing toward ``VALID``
-of the lattice points being valid.
-
 A warm-up of ``WARMUP`` calls tunes each prior's scale toward ``ACCEPT`` acceptance and
 renews the archive every ``REFRESH`` calls from the chains' states of the last ``REFRESH``
 calls, pooled over the islands, so the proposal widens as the chains spread out of the
@@ -62,9 +43,6 @@ from ..inputs import history
 from . import priors, waves
 
 TRIES = 12  # proposals per chain per engine call: the chain's next steps while it rejects
-LATTICE = 16  # points of a lattice move (all evaluated in the chain's engine call)
-LATTICE_SHARE = 1.0  # probability that a step is a lattice move (else a random-walk step)
-VALID = 0.35  # share of valid lattice points the warm-up tunes the lattice spacing toward
 ACCEPT = 0.1  # acceptance per step the warm-up tunes the proposal scale toward
 WARMUP = 120  # engine calls; their draws are discarded
 REFRESH = 20  # warm-up calls between archive refreshes (the archive: the last REFRESH calls)
@@ -96,102 +74,58 @@ class _Chains:
         self.lp = np.concatenate([priors.logpdf(p, x[prior_of == p], t.lower, t.upper,
                                                 t.default) for p in priors.PRIORS])
         self.scale = {p: 2.38 / math.sqrt(2 * x.shape[1]) for p in priors.PRIORS}
-        self.spacing = {p: 0.05 for p in priors.PRIORS}
         self.steps = np.zeros(x.shape[0], dtype=int)
         self.accepted = np.zeros(x.shape[0], dtype=int)
-        self.walk = np.zeros((x.shape[0], 2))  # random-walk steps accepted, taken
-        self.valid = np.zeros((x.shape[0], 2))  # lattice points valid, lattice points seen
-        self.next_lattice = rng.random(x.shape[0]) < LATTICE_SHARE  # the next step's kernel
 
     def round(self, record=None):
-        """Every chain's next steps: a lattice move (one step), or random-walk steps up to
-        the first acceptance, ``TRIES`` steps or the next lattice step;
+        """Every chain's next steps, up to its first acceptance or ``TRIES`` steps;
         ``record(chain, step, x, z)`` gets each state at a step divisible by ``THIN``."""
         t, rng = self.s.t, self.rng
         n, k = self.x.shape
-        labels = rng.random((n, TRIES + 1)) < LATTICE_SHARE  # each step's kernel, drawn ahead
-        labels[:, 0] = self.next_lattice
-        lattice = labels[:, 0]
-        walk = np.where(labels[:, :TRIES].any(axis=1), np.argmax(labels[:, :TRIES], axis=1),
-                        TRIES)  # random-walk steps before the next lattice step
-        prior_scale = np.array([self.scale[p] for p in self.prior_of])
-        gamma = prior_scale[:, None] * np.exp(rng.uniform(-2.0, 1.0, (n, TRIES)))
+        prop = np.repeat(self.x[:, None, :], TRIES, axis=1)
+        gamma = np.array([self.scale[p] for p in self.prior_of])[:, None] * np.exp(
+            rng.uniform(-2.0, 1.0, (n, TRIES)))
         gamma = np.where(rng.random((n, TRIES)) < 0.1, 1.0, gamma)
-        spacing = np.array([self.spacing[p] for p in self.prior_of]) * np.exp(
-            rng.uniform(-1.0, 1.0, n))
-        diff = np.empty((n, TRIES + 1, k))
         for key, arch in self.archives.items():
             idx = np.flatnonzero((self.prior_of == key[0]) & (self.island_of == key[1]))
-            a = rng.integers(0, arch.shape[0], (idx.size, TRIES + 1))
-            b = (a + rng.integers(1, arch.shape[0], (idx.size, TRIES + 1))) % arch.shape[0]
-            diff[idx] = arch[a] - arch[b]
-        diff += 1e-4 * t.width * rng.standard_normal((n, TRIES + 1, k))
-        prop = self.x[:, None, :] + gamma[:, :, None] * diff[:, :TRIES]
-        offset = np.arange(LATTICE)[None, :] - rng.integers(0, LATTICE, n)[:, None]
-        grid = self.x[:, None, :] + (offset * spacing[:, None])[:, :, None] * diff[:, None, -1]
+            a = rng.integers(0, arch.shape[0], (idx.size, TRIES))
+            b = (a + rng.integers(1, arch.shape[0], (idx.size, TRIES))) % arch.shape[0]
+            prop[idx] += gamma[idx, :, None] * (arch[a] - arch[b])
+        prop += 1e-4 * t.width * rng.standard_normal((n, TRIES, k))
         lp = np.empty((n, TRIES))
-        lg = np.empty((n, LATTICE))
         for p in priors.PRIORS:
             mine = self.prior_of == p
             lp[mine] = priors.logpdf(p, prop[mine].reshape(-1, k), t.lower, t.upper,
                                      t.default).reshape(-1, TRIES)
-            lg[mine] = priors.logpdf(p, grid[mine].reshape(-1, k), t.lower, t.upper,
-                                     t.default).reshape(-1, LATTICE)
-        cand = ((np.log(rng.random((n, TRIES))) < lp - self.lp[:, None])
-                & (np.arange(TRIES)[None, :] < walk[:, None]))
+        cand = np.log(rng.random((n, TRIES))) < lp - self.lp[:, None]
         ci, cj = np.nonzero(cand)
-        gi, gj = np.nonzero(lattice[:, None] & np.isfinite(lg) & (offset != 0))
-        zc = self.s.evaluate(np.concatenate([prop[ci, cj], grid[gi, gj]]))
+        zc = self.s.evaluate(prop[ci, cj])
         ok = np.zeros((n, TRIES), dtype=bool)
-        ok[ci, cj] = waves.implausibility(zc[:ci.size]) <= history.CUTOFF
-        row = {(i, j): r for i, j, r in zip(ci, cj, range(ci.size))}
+        ok[ci, cj] = waves.implausibility(zc) <= history.CUTOFF
+        zfull = {(i, j): r for i, j, r in zip(ci, cj, range(ci.size))}
         first = np.where(ok.any(axis=1), np.argmax(ok, axis=1), -1)
-        weight = np.zeros((n, LATTICE))  # the Gibbs weights: prior x [non-implausible]
-        weight[gi, gj] = np.where(waves.implausibility(zc[ci.size:]) <= history.CUTOFF,
-                                  np.exp(lg[gi, gj] - self.lp[gi]), 0.0)
-        here = offset == 0
-        weight[here] = 1.0  # the current state, valid, relative to itself
-        grow = {(i, j): ci.size + r for i, j, r in zip(gi, gj, range(gi.size))}
-        pick = rng.random(n)
         for i in range(n):
-            if lattice[i]:
-                cum = np.cumsum(weight[i])
-                j = int(np.searchsorted(cum, pick[i] * cum[-1], side="right"))
-                self.valid[i] += ((weight[i] > 0).sum() - 1, LATTICE - 1)
-                taken, moved = 1, not here[i, j]
-                new = (grid[i, j], lg[i, j], zc[grow[i, j]]) if moved else None
-            else:
-                taken = walk[i] if first[i] < 0 else first[i] + 1
-                moved = first[i] >= 0
-                new = (prop[i, first[i]], lp[i, first[i]], zc[row[i, first[i]]]) if moved \
-                    else None
+            taken = TRIES if first[i] < 0 else first[i] + 1
             if record is not None:
                 for s in range(self.steps[i] + 1, self.steps[i] + taken + 1):
                     if s % THIN == 0:
-                        last = moved and s == self.steps[i] + taken
-                        record(i, s, new[0] if last else self.x[i],
-                               new[2] if last else self.z[i])
-            if moved:
-                self.x[i], self.lp[i], self.z[i] = new
+                        moved = first[i] >= 0 and s == self.steps[i] + taken
+                        record(i, s, prop[i, first[i]] if moved else self.x[i],
+                               zc[zfull[i, first[i]]] if moved else self.z[i])
+            if first[i] >= 0:
+                self.x[i], self.lp[i] = prop[i, first[i]], lp[i, first[i]]
+                self.z[i] = zc[zfull[i, first[i]]]
                 self.accepted[i] += 1
-            if not lattice[i]:
-                self.walk[i] += (moved, taken)
             self.steps[i] += taken
-            self.next_lattice[i] = labels[i, taken]
 
     def tune(self):
         """Warm-up: each prior's scale toward ``ACCEPT`` acceptance per step."""
         for p in priors.PRIORS:
             mine = self.prior_of == p
-            acc, taken = self.walk[mine].sum(axis=0)
-            self.scale[p] *= math.exp(2.0 * (acc / max(1.0, taken) - ACCEPT))
-            seen = self.valid[mine].sum(axis=0)
-            if seen[1]:
-                self.spacing[p] *= math.exp(2.0 * (seen[0] / seen[1] - VALID))
+            acc = self.accepted[mine].sum() / max(1, self.steps[mine].sum())
+            self.scale[p] *= math.exp(2.0 * (acc - ACCEPT))
         self.accepted[:] = 0
         self.steps[:] = 0
-        self.walk[:] = 0
-        self.valid[:] = 0
 
 
 def _pooled(states: list[np.ndarray], prior_of: np.ndarray, keys) -> dict:
@@ -285,8 +219,6 @@ def run(sampler, pop: np.ndarray, pop_z: np.ndarray, pop_island: np.ndarray, cha
         state.archives = _pooled([state.x], state.prior_of, archives)
     state.steps[:] = 0
     state.accepted[:] = 0
-    state.walk[:] = 0
-    state.valid[:] = 0
     n, k = state.x.shape
     records = max_steps // THIN
     draws = np.empty((records, n, k))
@@ -320,12 +252,6 @@ def run(sampler, pop: np.ndarray, pop_z: np.ndarray, pop_island: np.ndarray, cha
         zv = zdraws[rows][:, mine].reshape(-1, state.z.shape[1])
         d.update({"converged": converged(d), "warmup_calls": warmup, "calls": calls,
                   "tries_per_call": TRIES, "thin_steps": THIN, "scale": state.scale[p],
-                  "lattice_points": LATTICE, "lattice_share": LATTICE_SHARE,
-                  "lattice_spacing": state.spacing[p],
-                  "lattice_valid_share": float(state.valid[mine, 0].sum()
-                                               / max(1.0, state.valid[mine, 1].sum())),
-                  "walk_acceptance": float(state.walk[mine, 0].sum()
-                                           / max(1.0, state.walk[mine, 1].sum())),
                   "acceptance": float(state.accepted[mine].sum()
                                       / max(1, state.steps[mine].sum())),
                   "stored_every_records": every, "stored_sets": int(values.shape[0]),
