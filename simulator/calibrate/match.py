@@ -23,7 +23,7 @@ __all__ = ["CalibrationFailed", "Ensemble", "history_match"]
 
 PARTICLES = 1000  # the waves' population: the chains' start and proposal archive
 CHAINS = 120  # per prior (30 in each of the 4 islands)
-QUICK = {"particles": 120, "keep": 0.2, "max_moves": 6, "chains": 16, "min_steps": 40,
+QUICK = {"particles": 120, "keep": 0.3, "max_moves": 8, "chains": 16, "min_steps": 40,
          "max_steps": 80, "warmup": 6}  # for tests: a rough calibration, not converged
 MISFIT = 1.5  # |mean z| above this over the sets: a structural misfit, named with its size
 BOUND_SHARE = 0.02  # of the range width: a set this close to a bound sits on it
