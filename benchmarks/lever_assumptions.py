@@ -31,11 +31,12 @@ import numpy as np
 import xarray as xr
 
 # Budget-paid levers of models/karamay.mdl and the variable that scales what they ask: talent
-# (`talent arrivals`) and the commerce boost above the part public investment builds (`commerce
-# effect`) share the discretionary `budget scale`; the industry and transport energy-saving
+# (`talent arrivals`) gets the discretionary `budget scale`; the commerce boost above the part
+# public investment builds (`commerce effect`) is paid with the rises of greening and public
+# investment, `committed budget scale` (v3.3b); the industry and transport energy-saving
 # programmes run at `programme effort multiplier` = requested x `held budget scale` (v3.3).
 PAID_BY = {"talent attraction rate": "budget scale",
-           "commerce tourism boost": "budget scale",
+           "commerce tourism boost": "committed budget scale",
            "energy saving programme": "held budget scale",
            "transport energy programme": "held budget scale"}
 YEARS = list(range(2006, 2011))

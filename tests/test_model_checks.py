@@ -673,8 +673,10 @@ def test_committed_lines_are_paid_before_the_discretionary_programmes(plan):
     Since v3.3 (REVIEW-v3.2c.md) the order is: the public investment floor (its 2005 real
     level), then the held lines (greening at its 2005 real level and the energy-saving
     programmes), then the rises of greening and public investment, then talent and
-    promotion. Checked at the central run and at the top of the promotion range (boost 0.4,
-    cost 0.6)."""
+    promotion. Since v3.3b (REVIEW-v3.3.md M1: paid last, promotion was paid in 0.8% of
+    futures, against 四.(一).1 加大…整体宣传促销力度 for the tertiary share, a main goal) the
+    commerce promotion is paid with the rises, in proportion; talent last. Checked at the
+    central run and at the top of the promotion range (boost 0.4, cost 0.6)."""
     variables = ["greening spending real", "fiscal expenditure real", "greening effective share",
                  "public investment share", "budget scale", "budget room", "committed demand",
                  "discretionary demand", "promotion spending share", "science share paid",
@@ -698,11 +700,14 @@ def test_committed_lines_are_paid_before_the_discretionary_programmes(plan):
     assert np.all(y["greening paid share"] >= y["greening floor share"] * hscale - 1e-12)
     rise = committed - y["public investment floor share"]
     assert np.all(y["public investment share"] >= floor + rise * cscale - 1e-12)
-    assert y["budget scale"][1].min() < 0.7  # the squeeze is real at the top of the range...
-    # ...and falls on the discretionary programmes first, within what is left
+    assert cscale[1].min() < 0.7  # the squeeze is real at the top of the range, shared by the
+    # rises and the promotion in proportion (promotion is part of the committed demand)...
+    asked = (y["greening effective share"] - y["greening floor share"] + rise
+             + y["promotion spending share"])
+    assert np.allclose(y["committed demand"], asked)
+    # ...and talent gets only what they leave
     paid = y["discretionary demand"] * y["budget scale"]
     assert np.all(paid <= after_held - y["committed demand"] * cscale + 1e-12)
-    assert np.all(y["promotion spending share"] * y["budget scale"] <= paid + 1e-12)
     assert np.allclose(y["science share paid"], 0.02) and np.allclose(y["culture share paid"], 0.02)
 
 
@@ -751,15 +756,23 @@ def test_building_programme_runs_outside_the_district_budget(plan):
     builders through the permit) ran at zero in 89% of futures once greening and public
     investment took the room. It is now neither charged nor scaled: with the budget scale at
     0 (central run, 2006-2010) the programme still lowers building energy per resident, by
-    at least half of its nominal pace over 2006-2010, and it asks nothing of the budget."""
-    out = _lever_runs(plan, [{"building energy programme": 0.0},
+    at least half of its nominal pace over 2006-2010, and it asks nothing of the budget.
+    Since v3.3 the budget runs out only in extreme settings: culture at 0.30 of expenditure
+    (outside its range on purpose) leaves no room for the held and committed lines."""
+    squeeze = {"culture spending share": 0.30}
+    out = _lever_runs(plan, [{**squeeze, "building energy programme": 0.0},
+                             {**squeeze, "building energy programme": 0.04},
+                             {"building energy programme": 0.0},
                              {"building energy programme": 0.04}],
-                      ["building energy per resident", "budget scale",
-                       "energy saving requested"])
-    assert float(out["budget scale"].sel(time=slice(2006, 2010)).values[1].max()) < 0.05
+                      ["building energy per resident", "held budget scale",
+                       "committed budget scale", "energy saving requested"])
+    years = slice(2006, 2010)
+    assert float(out["committed budget scale"].sel(time=years).values[1].max()) < 0.05
+    assert float(out["held budget scale"].sel(time=years).values[1].max()) < 0.5
     b = out["building energy per resident"].sel(time=2010).values
     assert b[1] < b[0] * (1 - 0.5 * 0.04 * 4)
-    asked = out["energy saving requested"].sel(time=2006).values  # later years move through
+    assert b[3] < b[2] * (1 - 0.5 * 0.04 * 4)
+    asked = out["energy saving requested"].sel(time=2006).values[2:]  # later years move through
     assert asked[0] == pytest.approx(asked[1], rel=1e-5)  # the intensity gap the programme
     # narrows (the budget programmes run from 2006 since v3.3), not its cost
 
@@ -806,7 +819,8 @@ def test_energy_saving_programmes_are_paid_not_zeroed_by_the_budget_order(plan_f
     what they ask on average over 2006-2010, in 90% at least 90%. The price: where real
     expenditure grows too little in 2006 to hold greening's 2005 real level after the floor,
     greening and the programmes are scaled together, and real greening falls (in about a
-    quarter of futures; models/README.md, v3.3) but by less than 30%."""
+    quarter of futures; models/README.md, v3.3) but by less than 35% (0.69 of its 2005
+    level at worst in these 400 futures since v3.3b pays the promotion with the rises)."""
     out = plan_futures
     years = slice(2006, 2010)
     paid = (out["programme effort multiplier"].sel(time=years)
@@ -815,17 +829,26 @@ def test_energy_saving_programmes_are_paid_not_zeroed_by_the_budget_order(plan_f
     assert np.percentile(paid, 10) >= 0.9
     green = out["greening spending real"]
     ratio = (green.sel(time=2006) / green.sel(time=2005)).values
-    assert ratio.min() > 0.7
+    assert ratio.min() > 0.65
     short = out["held budget scale"].sel(time=2006).values < 1
     assert np.all(ratio[~short] >= 1 - 1e-9)  # greening falls only where the held lines are short
 
 
-def test_the_commerce_low_end_continues_the_tenth_plan_pace_in_the_median_future(plan_futures):
+def test_the_commerce_low_end_continues_the_tenth_plan_pace_in_the_median_future(plan):
     """Fourth review of v3.2 (REVIEW-v3.2d.md, M1): at 0.19 the central run grew services
     13.2%/yr 2005-2010 (一.(二): 年均递增13.2%) but the median future only 12.9%/yr (tertiary
     goal -3.1 +- 0.8 points). The scenario's setting is now measured on the plan's futures: the
     median future's real tertiary growth 2005-2010 is 13.2%/yr (the text's figure is printed to
-    0.1; 400 futures here, sd of their median about 0.2 points)."""
-    t = plan_futures["tertiary VA real"]
+    0.1; the plan's 2,000 futures of `plansim reach --runs 2000 --seed 0`, at the range's low
+    end: a smaller sample's median is off by up to 0.4 points)."""
+    from simulator import sample
+    from simulator.running import ensemble
+
+    samples = sample.futures(plan, 2000, 0, "ensemble")
+    params = ensemble.parameters(plan, samples, None)
+    params["commerce tourism boost"] = np.full(2000, plan.uncertainties[
+        "commerce tourism boost"].spec["low"])
+    t = vector_model(KARAMAY).run(params, ["tertiary VA real"], years=[2005, 2010], seed=0,
+                                  run_keys=ensemble.noise_keys(samples))["tertiary VA real"]
     growth = 100 * ((t.sel(time=2010) / t.sel(time=2005)).values ** 0.2 - 1)
-    assert abs(np.median(growth) - 13.2) < 0.3
+    assert abs(np.median(growth) - 13.2) < 0.15
