@@ -84,6 +84,7 @@ def _cmd_calibrate(args) -> int:
     from .inputs import history
 
     validate.integer(CLI, "--max-nfev", args.max_nfev, 1, MAX_NFEV)
+    validate.integer(CLI, "--seed", args.seed, 0, MAX_SEED)
     if args.out is None and not args.dry_run and args.project.found_by == "bundled example":
         raise InputError(args.project.calibration, "--out", "is the bundled example's "
                          "calibration, not a file to replace", "give --out FILE, or run it in "

@@ -110,6 +110,8 @@ def test_groups_and_ids_mix_in_a_goal_selection():
     (["reach", "--seed", str(2**70)], "--seed"), (["reach", "--runs", "abc"], "--runs"),
     (["reach", "--generations", "0"], "--generations"),
     (["calibrate", "--max-nfev", "0", "--dry-run"], "--max-nfev"),
+    (["calibrate", "--seed", "-1", "--dry-run"], "--seed"),
+    (["calibrate", "--seed", str(2**32), "--dry-run"], "--seed"),
     (["sweep", "x.toml", "--workers", "1" * 5000], "--workers"), (["nosuch"], "choice")])
 def test_command_line_integers_are_bounded_before_work(argv, key, capsys, tmp_path):
     assert cli.main([*argv, *(["--out", str(tmp_path / "o")] if argv[0] == "reach" else [])]) == 2
