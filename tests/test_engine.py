@@ -451,6 +451,30 @@ def test_karamay_tiny_ensembles_are_bit_identical(cache_dir: Path, n: int) -> No
     assert_bit_identical_to_single_runs(KARAMAY_MDL, result, params, outputs, cache_dir)
 
 
+@pytest.mark.skipif(not KARAMAY_MDL.exists(), reason="models/karamay.mdl not written yet")
+def test_karamay_stopped_early_is_bit_identical_up_to_the_stop(cache_dir: Path) -> None:
+    """``until`` (what calibration uses: the history ends in 2005) stops the clock early;
+    the outputs up to it are the full run's, bit for bit, and a full run afterwards is
+    unchanged (the stop does not stick to the model)."""
+    model = VectorModel(KARAMAY_MDL, cache_dir)
+    params = sample(model, N_RUNS, seed=2027)
+    outputs = model.variables
+    years = np.arange(2000.0, 2006.0)
+    full = model.run(params, outputs, years=YEARS, check_finite=False)
+    early = model.run(params, outputs, years=years, check_finite=False, until=2005.0,
+                      inputs=False)
+    again = model.run(params, outputs, years=YEARS, check_finite=False)
+    for name in outputs:
+        a = full[name].sel(time=years).values
+        assert np.array_equal(a, early[name].values, equal_nan=True), name
+        assert np.array_equal(full[name].values, again[name].values, equal_nan=True), name
+    assert not set(params) & set(early.data_vars) - set(outputs)
+    with pytest.raises(EngineError, match="until"):
+        model.run(params, outputs, years=YEARS, check_finite=False, until=2005.0)
+    with pytest.raises(EngineError, match="until"):
+        model.run(params, outputs, years=years, check_finite=False, until=2005.06)
+
+
 def test_subscript_range_read_from_a_file_beside_the_model(tmp_path: Path) -> None:
     """GET DIRECT SUBSCRIPT names a file in the model's folder, as plain PySD reads it,
     with the translation cache elsewhere (tests/get_subscript_3d_arrays_xls of the suite)."""

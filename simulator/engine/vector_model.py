@@ -272,7 +272,8 @@ class VectorModel(_GivenParameters):
 
     def run(self, params: xr.Dataset | Mapping[str, Any], outputs: Sequence[str],
             years: Iterable[float] | None = None, *, check_finite: bool = True,
-            seed: int = DEFAULT_SEED, run_keys: Sequence[int] | None = None) -> xr.Dataset:
+            seed: int = DEFAULT_SEED, run_keys: Sequence[int] | None = None,
+            until: float | None = None, inputs: bool = True) -> xr.Dataset:
         """Integrate every run from INITIAL TIME; outputs over ``(run, time)``.
 
         ``params`` maps parameter names (Vensim or Python names) to scalars or 1-D
@@ -290,21 +291,39 @@ class VectorModel(_GivenParameters):
         ``np.random.seed([seed, run_keys[i]])`` when ``run_keys`` (each run's index in a
         larger ensemble run in blocks) are given; the result's ``random_seed`` attribute
         records ``seed``.
+
+        ``until``: stop the integration at this step of the clock instead of FINAL TIME
+        (the steps before it are the same operations on the same values, so outputs up to
+        ``until`` are bit-identical; ``years`` must not pass it). ``inputs=False`` leaves
+        the given parameters out of the result (a caller that only reads outputs).
         """
+        arrays, times, given, labels = self.run_arrays(params, outputs, years, seed=seed,
+                                                       run_keys=run_keys, until=until)
+        if check_finite:
+            _raise_if_non_finite(arrays, times, labels, given)
+        result = self._dataset(arrays, given if inputs else {}, labels, times)
+        result.attrs["random_seed"] = int(seed)  # (assign_attrs would copy every variable)
+        return result
+
+    def run_arrays(self, params: xr.Dataset | Mapping[str, Any], outputs: Sequence[str],
+                   years: Iterable[float] | None = None, *, seed: int = DEFAULT_SEED,
+                   run_keys: Sequence[int] | None = None, until: float | None = None
+                   ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray],
+                              np.ndarray]:
+        """:meth:`run`'s integration without the dataset: each output's array ``(run,
+        time, *subscripts)`` by its Vensim name, the times, the given parameters and the
+        run labels (a caller evaluating many small ensembles skips xarray's cost)."""
         given, labels = self._given(params)
         out_names = list(dict.fromkeys(self._names.real(name, "output") for name in outputs))
         self._check_outputs(out_names)
         with self._lock:
             control = self._set_parameters(given, len(labels))
             times = self._years(control, years)
+            stop = self._until(control, until, times)
             self._streams.reset(seed, len(labels), self._runs.named,
                                 None if run_keys is None else np.asarray(run_keys))
-            arrays, times = self._integrate(len(labels), out_names, times, control)
-        if check_finite:
-            _raise_if_non_finite(arrays, times, labels, given)
-        result = self._dataset(arrays, given, labels, times)
-        result.attrs["random_seed"] = int(seed)  # (assign_attrs would copy every variable)
-        return result
+            arrays, times = self._integrate(len(labels), out_names, times, control, stop)
+        return arrays, times, given, labels
 
     def _check_outputs(self, out_names: list[str]) -> None:
         for real in out_names:
@@ -362,8 +381,23 @@ class VectorModel(_GivenParameters):
             raise EngineError("years is empty")
         return values
 
+    def _until(self, control: _Control, until: float | None,
+               times: np.ndarray | None) -> float | None:
+        """The stop time ``until`` checked: a step of a fixed clock, no output after it."""
+        if until is None:
+            return None
+        if self.changing_controls or times is None:
+            raise EngineError("until: a control value changes during the run; run to FINAL TIME")
+        steps = (until - control.initial_time) / control.time_step
+        if abs(steps - round(steps)) > 1e-6 or not control.initial_time <= until \
+                <= control.final_time or (times.size and times.max() > until + 1e-9):
+            raise EngineError(f"until {until:g} is not a step of the clock at or after every "
+                              "output year")
+        return float(until)
+
     def _integrate(self, n: int, out_names: list[str], times: np.ndarray | None,
-                   control: _Control) -> tuple[dict[str, np.ndarray], np.ndarray]:
+                   control: _Control, until: float | None = None
+                   ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         model = self._model
         for lookup in model._lookup_elements + model._external_elements:
             lookup.warned = set()
@@ -376,7 +410,8 @@ class VectorModel(_GivenParameters):
             handler = model.run(
                 return_columns=py_outputs,
                 return_timestamps=None if times is None else list(times),
-                final_time=model.components._control_vars["final_time"],
+                final_time=(model.components._control_vars["final_time"] if until is None
+                            else until),
                 output_file=_handler_file(n, columns))
         if times is None:  # PySD's own saved steps
             times = np.asarray(handler.times, dtype=np.float64)

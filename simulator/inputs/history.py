@@ -135,6 +135,32 @@ def simulated(fig: Figure, data: xr.Dataset) -> xr.DataArray:
     return series.sel(time=fig.year)
 
 
+def simulated_array(fig: Figure, data: dict[str, np.ndarray], times: np.ndarray) -> np.ndarray:
+    """:func:`simulated` on arrays ``(run, time)`` by indicator (the same operations)."""
+    series = data[fig.source]
+
+    def at(year: float) -> np.ndarray:
+        where = np.flatnonzero(times == year)
+        if where.size != 1:
+            raise KeyError(f"{fig.key}: year {year} not among the times")
+        return series[:, where[0]]
+
+    if fig.measure is not None:
+        d = fig.measure
+        value, base = at(fig.year), at(d.base_year)
+        elapsed = float(fig.year) - d.base_year
+        if d.measure == "level":
+            return value
+        if d.measure == "ratio":
+            return value / base
+        if d.measure == "growth":
+            return 100.0 * ((value / base) ** (1.0 / elapsed) - 1.0)
+        return (value - base) / elapsed
+    if fig.comparator == "<":
+        return np.max(np.column_stack([at(y) for y in fig.bound_years]), axis=1)
+    return at(fig.year)
+
+
 def error(fig: Figure, model_value: xr.DataArray | float):
     """Signed error in the figure's unit (0 inside a bound)."""
     if fig.comparator == "<":

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from ..errors import InputError
@@ -71,6 +72,29 @@ def load(path: Path | str) -> dict[str, Indicator]:
                              "write year_on_year = true")
         out[name] = Indicator(name, table["variable"], str(table.get("unit", "")),
                               str(table.get("description", name)), base, yoy)
+    return out
+
+
+def from_arrays(raw: dict[str, np.ndarray], times: np.ndarray,
+                catalogue: dict[str, Indicator], names: list[str]) -> dict[str, np.ndarray]:
+    """:func:`from_model_output` on arrays ``(run, time)`` by model variable: the same
+    operations in the same order, so the same values bit for bit."""
+    out = {}
+    for name in names:
+        ind = catalogue[name]
+        values = raw[ind.variable]
+        if ind.index_to_year is not None:
+            at = np.flatnonzero(times == ind.index_to_year)
+            if at.size != 1:
+                raise KeyError(f"{name}: base year {ind.index_to_year} not among the times")
+            values = values / values[:, at[0]:at[0] + 1]
+        if ind.year_on_year:
+            growth = np.full(values.shape, np.nan)
+            growth[:, 1:] = 100.0 * (values[:, 1:] / values[:, :-1] - 1.0)
+            if values.shape[1] > 1:
+                growth[:, 0] = growth[:, 1]
+            values = growth
+        out[name] = values
     return out
 
 

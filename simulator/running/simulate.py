@@ -67,6 +67,22 @@ def run(params: dict | xr.Dataset, names: list[str] | None = None, *, project: P
     return from_raw(raw, names, project=project)
 
 
+def history_run(params: dict, names: list[str], *, project: Project,
+                years: list[int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The named indicators at ``years`` only, as arrays ``(run, time)`` by name, and the
+    times: what calibration evaluates millions of times. The runs stop at the last of
+    ``years`` (the steps before are the same operations, so the values are bit-identical
+    to :func:`run`'s; models whose control values change in the run, or that use RANDOM
+    functions, run to FINAL TIME), and no dataset is built (:func:`.indicators.from_arrays`
+    is :func:`.indicators.from_model_output` on arrays). Non-finite values stay."""
+    years = _years(project, names, years)
+    vm = vector_model(project)
+    until = None if vm.changing_controls or vm.draws_random else float(max(years))
+    arrays, times, _, _ = vm.run_arrays(_as_runs(params), _variables(project, names),
+                                        years=years, until=until)
+    return indicators.from_arrays(arrays, times, project.indicators, names), times
+
+
 def from_raw(raw: xr.Dataset, names: list[str], *, project: Project) -> xr.Dataset:
     """What :func:`run` returns, from the engine's output ``raw`` (also of branched runs)."""
     out = indicators.from_model_output(raw, project.indicators, names)
