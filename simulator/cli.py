@@ -92,6 +92,8 @@ def _cmd_calibrate(args) -> int:
     validate.integer(CLI, "--particles", args.particles, 4 * calibrate.waves.ISLANDS,
                      1_000_000)
     validate.integer(CLI, "--final-steps", args.final_steps, 40, 1_000_000)
+    if args.workers is not None:
+        validate.integer(CLI, "--workers", args.workers, 1, 64)
     outputs.check_path_text(args.out, "--out")
     if not args.dry_run:  # the project's calibration is the file `calibrate` exists to replace
         target = Path(args.out or args.project.calibration)
@@ -121,7 +123,7 @@ def _calibrate_run(args) -> int:
     try:
         cal = calibrate.calibrate(args.project, seed=args.seed, max_nfev=args.max_nfev,
                                   particles=args.particles, max_steps=args.final_steps,
-                                  progress=bar, quick=args.quick)
+                                  progress=bar, quick=args.quick, workers=args.workers)
     finally:
         close()
     if args.json:
@@ -777,6 +779,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--final-steps", type=int, default=calibrate_mixing.MAX_STEPS,
                    help="steps of every chain at most (the chains stop earlier once "
                    "converged: >= 50 tau, split-R-hat <= 1.01)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes for the three priors' chains (default: one per prior, at "
+                   "most the cores; the result is the same to the last bit)")
     p.add_argument("--quick", action="store_true", help=f"{match.QUICK['particles']} sets, "
                    f"{match.QUICK['max_steps']} chain steps, waves keeping "
                    f"{round(100 * match.QUICK['keep'])} in 100 sets: a fast, rough "

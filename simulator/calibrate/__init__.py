@@ -119,15 +119,19 @@ def _weighted_quantiles(x: np.ndarray, w: np.ndarray, qs) -> list[float]:
 
 def calibrate(project: Project | None = None, seed: int = 0, max_nfev: int = 200,
               particles: int = match.PARTICLES, max_steps: int = mixing.MAX_STEPS,
-              progress=None, quick: bool = False) -> Calibration:
+              progress=None, quick: bool = False, workers: int | None = None) -> Calibration:
     """Classify, estimate the discrepancy, identify, fit and history-match the history space.
 
     Runs outside the model's domain (NaN or inf) are expected while searching the
     documented ranges: they never reach the optimisers as NaN (numpy's warnings about
     them are silenced), and a fit that ends outside the domain is one InputError naming
     the model file, where the model leaves its domain and the parameters responsible.
+
+    ``workers``: processes for the priors' chains (default: one per prior, at most the
+    machine's cores); the result is the same to the last bit whatever the number.
     """
     project = find() if project is None else project
+    workers = default_workers() if workers is None else int(workers)
     settings = {"keep": waves.KEEP, "max_moves": waves.MAX_MOVES}
     if quick:  # a rough, fast calibration for tests: fewer sets, faster waves, short fits
         settings = {k: v for k, v in match.QUICK.items() if k not in ("particles", "max_steps")}
@@ -158,9 +162,19 @@ def calibrate(project: Project | None = None, seed: int = 0, max_nfev: int = 200
         # growth 4 sd off)
         reduced, x_point = full, x_full
         ens = match.history_match(target, x_point, seed=seed, particles=particles,
-                                  max_steps=max_steps, progress=progress, **settings)
+                                  max_steps=max_steps, progress=progress, workers=workers,
+                                  **settings)
     return Calibration(target, full, ident, reduced, ens, file_hash(project.model),
                        file_hash(project.history), _errors_hash(project), sizes, classes)
+
+
+def default_workers() -> int:
+    """Processes for the mixing phase: one per prior, at most the cores this process may
+    use."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(len(priors.PRIORS), cores or 1))
 
 
 def estimate_discrepancy(project: Project, names: list[str],

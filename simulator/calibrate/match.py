@@ -111,7 +111,7 @@ def history_match(target: Target, start: np.ndarray, seed: int = 0,
                   particles: int = PARTICLES, max_steps: int = mixing.MAX_STEPS,
                   progress=None, keep: float = waves.KEEP, max_moves: int = waves.MAX_MOVES,
                   chains: int = CHAINS, min_steps: int = mixing.MIN_STEPS,
-                  warmup: int = mixing.WARMUP) -> Ensemble:
+                  warmup: int = mixing.WARMUP, workers: int = 1) -> Ensemble:
     """The waves (documented prior) down to the cut-off, then each prior's own chains
     (:mod:`.mixing`) from their population: a prior's weights are equal on its own sets,
     zero on the others'; its effective sets are its chains' ESS."""
@@ -120,7 +120,7 @@ def history_match(target: Target, start: np.ndarray, seed: int = 0,
     sampler = waves._Sampler(target, "documented", None, progress)
     runs = mixing.run(sampler, found["values"], found["z"], found["island"], chains,
                       [int(seed), 13], max_steps=max_steps, warmup=warmup,
-                      min_steps=min_steps)
+                      min_steps=min_steps, workers=workers)
     values = np.concatenate([r["values"] for r in runs.values()])
     z = np.concatenate([r["z"] for r in runs.values()])
     weights, at = {}, 0

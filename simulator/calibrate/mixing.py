@@ -46,10 +46,11 @@ TRIES = 12  # proposals per chain per engine call: the chain's next steps while 
 ACCEPT = 0.1  # acceptance per step the warm-up tunes the proposal scale toward
 WARMUP = 120  # engine calls; their draws are discarded
 REFRESH = 20  # warm-up calls between archive refreshes (the archive: the last REFRESH calls)
-BLOCK = 40  # engine calls between convergence checks
-THIN = 10  # steps between recorded states
-MIN_STEPS = 1000
-MAX_STEPS = 3000
+BLOCK = 800  # engine calls between convergence checks (a check costs seconds)
+THIN = 10  # steps between recorded states, at least
+RECORDS = 1000  # recorded states per chain at most (the thinning grows with the chains)
+MIN_STEPS = 10000
+MAX_STEPS = 40000
 MIN_TAU = 50.0  # chain length in autocorrelation times (emcee's guidance)
 RHAT = 1.01
 STORED = 4000  # sets kept per prior at most
@@ -77,9 +78,9 @@ class _Chains:
         self.steps = np.zeros(x.shape[0], dtype=int)
         self.accepted = np.zeros(x.shape[0], dtype=int)
 
-    def round(self, record=None):
+    def round(self, record=None, thin: int = THIN):
         """Every chain's next steps, up to its first acceptance or ``TRIES`` steps;
-        ``record(chain, step, x, z)`` gets each state at a step divisible by ``THIN``."""
+        ``record(chain, step, x, z)`` gets each state at a step divisible by ``thin``."""
         t, rng = self.s.t, self.rng
         n, k = self.x.shape
         prop = np.repeat(self.x[:, None, :], TRIES, axis=1)
@@ -108,7 +109,7 @@ class _Chains:
             taken = TRIES if first[i] < 0 else first[i] + 1
             if record is not None:
                 for s in range(self.steps[i] + 1, self.steps[i] + taken + 1):
-                    if s % THIN == 0:
+                    if s % thin == 0:
                         moved = first[i] >= 0 and s == self.steps[i] + taken
                         record(i, s, prop[i, first[i]] if moved else self.x[i],
                                zc[zfull[i, first[i]]] if moved else self.z[i])
@@ -182,30 +183,66 @@ def converged(d: dict) -> bool:
 
 def run(sampler, pop: np.ndarray, pop_z: np.ndarray, pop_island: np.ndarray, chains: int,
         seed, max_steps: int = MAX_STEPS, warmup: int = WARMUP,
-        min_steps: int = MIN_STEPS) -> dict:
+        min_steps: int = MIN_STEPS, workers: int = 1) -> dict:
     """Chains of every prior from the population; per prior, its kept sets, their errors
-    and diagnostics (``chains`` per prior, split evenly over the islands)."""
+    and diagnostics (``chains`` per prior, split evenly over the islands).
+
+    The priors' chains are independent of each other (each prior its own archive, scale,
+    random stream ``[*seed, i]`` and stopping rule), so they run in up to ``workers``
+    processes with the same result to the last bit as in one."""
+    seed = [int(v) for v in np.atleast_1d(seed)]
+    jobs = [(sampler.t, p, pop, pop_z, pop_island, chains, [*seed, i], max_steps, warmup,
+             min_steps) for i, p in enumerate(priors.PRIORS)]
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(workers, len(jobs)),
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            done = list(pool.map(_run_prior, *zip(*jobs)))
+    else:
+        done = [_run_prior(*job) for job in jobs]
+    result = {}
+    for p, (out, evaluations) in zip(priors.PRIORS, done):
+        sampler.evaluations += evaluations
+        if sampler.progress is not None:
+            sampler.progress(evaluations)
+        result[p] = out
+    return result
+
+
+def thin_for(max_steps: int) -> int:
+    """Steps between recorded states: at most ``RECORDS`` records per chain."""
+    return max(THIN, math.ceil(max_steps / RECORDS))
+
+
+def _run_prior(target, p: str, pop: np.ndarray, pop_z: np.ndarray, pop_island: np.ndarray,
+               chains: int, seed, max_steps: int, warmup: int,
+               min_steps: int) -> tuple[dict, int]:
+    """One prior's chains from the population: its kept sets, their errors, diagnostics,
+    and the engine runs they took."""
     rng = np.random.default_rng(seed)
-    t = sampler.t
+    sampler = waves._Sampler(target, p, None)
+    t = target
+    thin = thin_for(max_steps)
     islands = np.unique(pop_island)
     per_island = max(2, chains // islands.size)
-    xs, zs, prior_of, island_of, archives = [], [], [], [], {}
-    for p in priors.PRIORS:
-        for g in islands:
-            members = np.flatnonzero(pop_island == g)
-            if p == "documented" and members.size >= per_island:
-                start = rng.choice(members, per_island, replace=False)
-            else:  # the population reweighted to the prior (duplicates part in the warm-up)
-                w = priors.weights_from(p, "documented", pop[members], t.lower, t.upper,
-                                        t.default)
-                start = members[rng.choice(members.size, per_island, p=w)]
-            xs.append(pop[start])
-            zs.append(pop_z[start])
-            prior_of += [p] * per_island
-            island_of += [int(g)] * per_island
-            archives[(p, int(g))] = pop[members]
-    state = _Chains(sampler, np.concatenate(xs), np.concatenate(zs), np.array(prior_of),
-                    np.array(island_of), archives, rng)
+    xs, zs, island_of, archives = [], [], [], {}
+    for g in islands:
+        members = np.flatnonzero(pop_island == g)
+        if p == "documented" and members.size >= per_island:
+            start = rng.choice(members, per_island, replace=False)
+        else:  # the population reweighted to the prior (duplicates part in the warm-up)
+            w = priors.weights_from(p, "documented", pop[members], t.lower, t.upper,
+                                    t.default)
+            start = members[rng.choice(members.size, per_island, p=w)]
+        xs.append(pop[start])
+        zs.append(pop_z[start])
+        island_of += [int(g)] * per_island
+        archives[(p, int(g))] = pop[members]
+    island_of = np.array(island_of)
+    state = _Chains(sampler, np.concatenate(xs), np.concatenate(zs),
+                    np.array([p] * island_of.size), island_of, archives, rng)
     window = max(1, min(REFRESH, warmup // 2))
     seen = []
     for r in range(warmup):
@@ -220,41 +257,36 @@ def run(sampler, pop: np.ndarray, pop_z: np.ndarray, pop_island: np.ndarray, cha
     state.steps[:] = 0
     state.accepted[:] = 0
     n, k = state.x.shape
-    records = max_steps // THIN
+    records = max_steps // thin
     draws = np.empty((records, n, k))
     zdraws = np.empty((records, n, state.z.shape[1]))
 
     def record(i, s, x, z):
-        if s // THIN <= records:
-            draws[s // THIN - 1, i], zdraws[s // THIN - 1, i] = x, z
+        if s // thin <= records:
+            draws[s // thin - 1, i], zdraws[s // thin - 1, i] = x, z
 
-    out, calls = {}, 0
+    d, calls, length, checked = {}, 0, 0, 0
     while True:
-        for _ in range(BLOCK):
-            state.round(record)
-            calls += 1
-        length = int(min(state.steps.min(), max_steps)) // THIN
-        if length * THIN < min_steps and length < records:
+        state.round(record, thin)
+        calls += 1
+        length = int(min(state.steps.min(), max_steps)) // thin
+        if length * thin < min_steps and length < records:
             continue
-        out = {p: diagnose(draws[:length, state.prior_of == p],
-                           state.island_of[state.prior_of == p], THIN) for p in priors.PRIORS}
-        if all(converged(d) for d in out.values()) or length >= records:
+        if length < records and calls - checked < BLOCK:
+            continue
+        checked = calls
+        d = diagnose(draws[:length], island_of, thin)
+        if converged(d) or length >= records:
             break
-    result = {}
-    for p in priors.PRIORS:
-        mine = state.prior_of == p
-        d = out[p]
-        tau = d["tau_max_steps"]
-        every = max(1, math.ceil(tau / THIN) if np.isfinite(tau) else length,
-                    math.ceil(length * mine.sum() / STORED))
-        rows = np.arange(length - 1, -1, -every)[::-1]
-        values = draws[rows][:, mine].reshape(-1, k)
-        zv = zdraws[rows][:, mine].reshape(-1, state.z.shape[1])
-        d.update({"converged": converged(d), "warmup_calls": warmup, "calls": calls,
-                  "tries_per_call": TRIES, "thin_steps": THIN, "scale": state.scale[p],
-                  "acceptance": float(state.accepted[mine].sum()
-                                      / max(1, state.steps[mine].sum())),
-                  "stored_every_records": every, "stored_sets": int(values.shape[0]),
-                  "effective_sets": float(min(d["ess_tau_min"], d["ess_bulk_min"]))})
-        result[p] = {"values": values, "z": zv, "diagnostics": d}
-    return result
+    tau = d["tau_max_steps"]
+    every = max(1, math.ceil(tau / thin) if np.isfinite(tau) else length,
+                math.ceil(length * n / STORED))
+    rows = np.arange(length - 1, -1, -every)[::-1]
+    values = draws[rows].reshape(-1, k)
+    zv = zdraws[rows].reshape(-1, state.z.shape[1])
+    d.update({"converged": converged(d), "warmup_calls": warmup, "calls": calls,
+              "tries_per_call": TRIES, "thin_steps": thin, "scale": state.scale[p],
+              "acceptance": float(state.accepted.sum() / max(1, state.steps.sum())),
+              "stored_every_records": every, "stored_sets": int(values.shape[0]),
+              "effective_sets": float(min(d["ess_tau_min"], d["ess_bulk_min"]))})
+    return {"values": values, "z": zv, "diagnostics": d}, sampler.evaluations
