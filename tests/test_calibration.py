@@ -289,6 +289,9 @@ def test_cli_calibrate_refuses_bad_sampler_settings(capsys):
     assert capsys.readouterr().err.startswith("plansim: error: command line: --particles")
     assert main(["calibrate", "--final-steps", "2"]) == 2
     assert "--final-steps" in capsys.readouterr().err
+    assert main(["calibrate", "--dry-run", "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--workers" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("value, bounds, said", [
