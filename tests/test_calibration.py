@@ -181,6 +181,36 @@ def test_mixing_is_bit_identical_in_worker_processes(target):
         assert one[p]["diagnostics"]["calls"] == three[p]["diagnostics"]["calls"]
 
 
+def test_worker_processes_do_not_run_the_callers_script_again(tmp_path):
+    """A script without an ``if __name__ == "__main__"`` guard may call the calibration with
+    workers: the workers must not execute the script again (spawn does, and each worker
+    would start a calibration of its own)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from simulator import calibrate\n"
+        "from simulator.calibrate import mixing, waves\n"
+        "from simulator.inputs import history\n"
+        "print('script started', flush=True)\n"
+        "t = calibrate.Target.of_model()\n"
+        "sets = calibrate.load_sets()\n"
+        "pop = sets.values[np.linspace(0, sets.size - 1, 40).astype(int)]\n"
+        "z = t.standardized(pop)\n"
+        "keep = waves.implausibility(z) <= history.CUTOFF\n"
+        "s = waves._Sampler(t, 'documented', None)\n"
+        "r = mixing.run(s, pop[keep], z[keep], np.arange(keep.sum()) % 4, chains=8, seed=[1],\n"
+        "               max_steps=40, warmup=2, min_steps=20, workers=2)\n"
+        "print('done', sorted(r), flush=True)\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], check=False, capture_output=True,
+                         text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.count("script started") == 1
+    assert "done ['documented', 'mirrored', 'uniform']" in out.stdout
+
+
 def test_mixing_archive_pools_the_islands_of_a_prior():
     """The DE-MCz archive of each (prior, island) holds the recent states of every island of
     that prior and none of another prior's: an island's own archive keeps its proposals as
