@@ -57,24 +57,22 @@ STORED = 4000  # sets kept per prior at most
 
 
 class _Chains:
-    """All chains of all priors and islands, advanced together, one engine call per round.
+    """One prior's chains of every island, advanced together, one engine call per round.
 
     Each chain is an ordinary Metropolis chain with a fixed random-walk proposal
-    ``x + gamma (a - b) + e`` (``a``, ``b`` drawn from its (prior, island)'s archive,
-    the same for every island of a prior after the warm-up's first renewal,
-    ``gamma`` its prior's scale times ``exp(U(-2, 1))``, or 1 in a tenth of the moves).
-    A round draws each chain's next ``TRIES`` proposals as if each were rejected (all
-    from the current state) and evaluates them in one call; the chain then takes its
-    steps in order up to the first acceptance: exactly the sequential chain, several steps
-    per call (Brockwell 2006's prefetching along the rejection path)."""
+    ``x + gamma (a - b) + e`` (``a``, ``b`` drawn from its island's archive, the same for
+    every island after the warm-up's first renewal, ``gamma`` the prior's scale times
+    ``exp(U(-2, 1))``, or 1 in a tenth of the moves). A round draws each chain's next
+    ``TRIES`` proposals as if each were rejected (all from the current state) and evaluates
+    them in one call; the chain then takes its steps in order up to the first acceptance:
+    exactly the sequential chain, several steps per call (Brockwell 2006's prefetching along
+    the rejection path)."""
 
-    def __init__(self, sampler, x, z, prior_of, island_of, archives, rng):
-        self.s, self.x, self.z, self.rng = sampler, x, z, rng
-        self.prior_of, self.island_of, self.archives = prior_of, island_of, archives
-        t = sampler.t
-        self.lp = np.concatenate([priors.logpdf(p, x[prior_of == p], t.lower, t.upper,
-                                                t.default) for p in priors.PRIORS])
-        self.scale = {p: 2.38 / math.sqrt(2 * x.shape[1]) for p in priors.PRIORS}
+    def __init__(self, sampler, prior, x, z, island_of, archives, rng):
+        self.s, self.prior, self.x, self.z, self.rng = sampler, prior, x, z, rng
+        self.island_of, self.archives = island_of, archives  # archives: island -> states
+        self.lp = sampler.logprior(x)
+        self.scale = 2.38 / math.sqrt(2 * x.shape[1])
         self.steps = np.zeros(x.shape[0], dtype=int)
         self.accepted = np.zeros(x.shape[0], dtype=int)
 
@@ -84,20 +82,15 @@ class _Chains:
         t, rng = self.s.t, self.rng
         n, k = self.x.shape
         prop = np.repeat(self.x[:, None, :], TRIES, axis=1)
-        gamma = np.array([self.scale[p] for p in self.prior_of])[:, None] * np.exp(
-            rng.uniform(-2.0, 1.0, (n, TRIES)))
+        gamma = self.scale * np.exp(rng.uniform(-2.0, 1.0, (n, TRIES)))
         gamma = np.where(rng.random((n, TRIES)) < 0.1, 1.0, gamma)
-        for key, arch in self.archives.items():
-            idx = np.flatnonzero((self.prior_of == key[0]) & (self.island_of == key[1]))
+        for island, arch in self.archives.items():
+            idx = np.flatnonzero(self.island_of == island)
             a = rng.integers(0, arch.shape[0], (idx.size, TRIES))
             b = (a + rng.integers(1, arch.shape[0], (idx.size, TRIES))) % arch.shape[0]
             prop[idx] += gamma[idx, :, None] * (arch[a] - arch[b])
         prop += 1e-4 * t.width * rng.standard_normal((n, TRIES, k))
-        lp = np.empty((n, TRIES))
-        for p in priors.PRIORS:
-            mine = self.prior_of == p
-            lp[mine] = priors.logpdf(p, prop[mine].reshape(-1, k), t.lower, t.upper,
-                                     t.default).reshape(-1, TRIES)
+        lp = self.s.logprior(prop.reshape(-1, k)).reshape(n, TRIES)
         cand = np.log(rng.random((n, TRIES))) < lp - self.lp[:, None]
         ci, cj = np.nonzero(cand)
         zc = self.s.evaluate(prop[ci, cj])
@@ -120,23 +113,19 @@ class _Chains:
             self.steps[i] += taken
 
     def tune(self):
-        """Warm-up: each prior's scale toward ``ACCEPT`` acceptance per step."""
-        for p in priors.PRIORS:
-            mine = self.prior_of == p
-            acc = self.accepted[mine].sum() / max(1, self.steps[mine].sum())
-            self.scale[p] *= math.exp(2.0 * (acc - ACCEPT))
+        """Warm-up: the scale toward ``ACCEPT`` acceptance per step."""
+        acc = self.accepted.sum() / max(1, self.steps.sum())
+        self.scale *= math.exp(2.0 * (acc - ACCEPT))
         self.accepted[:] = 0
         self.steps[:] = 0
 
 
-def _pooled(states: list[np.ndarray], prior_of: np.ndarray, keys) -> dict:
-    """DE-MCz archives from the warm-up's recent states: each prior's chains of every island
-    pooled (an island's own states alone keep its proposals as narrow as the island; measured
-    in ``models/CALIBRATION.md``), the same archive for each of the prior's islands."""
-    stacked = np.stack(states)
-    pooled = {p: stacked[:, prior_of == p].reshape(-1, stacked.shape[2])
-              for p in {key[0] for key in keys}}
-    return {key: pooled[key[0]] for key in keys}
+def _pooled(states: list[np.ndarray], islands) -> dict:
+    """DE-MCz archives from the warm-up's recent states of the prior's chains: every island's
+    states pooled (an island's own states alone keep its proposals as narrow as the island;
+    measured in ``models/CALIBRATION.md``), the same archive for each island."""
+    pooled = np.stack(states).reshape(-1, states[0].shape[1])
+    return dict.fromkeys(islands, pooled)
 
 
 def _tau(draws: np.ndarray) -> np.ndarray:
@@ -243,10 +232,10 @@ def _run_prior(target, p: str, pop: np.ndarray, pop_z: np.ndarray, pop_island: n
         xs.append(pop[start])
         zs.append(pop_z[start])
         island_of += [int(g)] * per_island
-        archives[(p, int(g))] = pop[members]
+        archives[int(g)] = pop[members]
     island_of = np.array(island_of)
-    state = _Chains(sampler, np.concatenate(xs), np.concatenate(zs),
-                    np.array([p] * island_of.size), island_of, archives, rng)
+    state = _Chains(sampler, p, np.concatenate(xs), np.concatenate(zs), island_of, archives,
+                    rng)
     window = max(1, min(REFRESH, warmup // 2))
     seen = []
     for r in range(warmup):
@@ -255,9 +244,9 @@ def _run_prior(target, p: str, pop: np.ndarray, pop_z: np.ndarray, pop_island: n
             state.tune()
         seen = [*seen[-(window - 1):], state.x.copy()] if window > 1 else [state.x.copy()]
         if r % REFRESH == REFRESH - 1 or r == warmup - 1:
-            state.archives = _pooled(seen, state.prior_of, archives)
+            state.archives = _pooled(seen, archives)
     if not warmup:
-        state.archives = _pooled([state.x], state.prior_of, archives)
+        state.archives = _pooled([state.x], archives)
     state.steps[:] = 0
     state.accepted[:] = 0
     n, k = state.x.shape
@@ -289,7 +278,7 @@ def _run_prior(target, p: str, pop: np.ndarray, pop_z: np.ndarray, pop_island: n
     values = draws[rows].reshape(-1, k)
     zv = zdraws[rows].reshape(-1, state.z.shape[1])
     d.update({"converged": converged(d), "warmup_calls": warmup, "calls": calls,
-              "tries_per_call": TRIES, "thin_steps": thin, "scale": state.scale[p],
+              "tries_per_call": TRIES, "thin_steps": thin, "scale": state.scale,
               "acceptance": float(state.accepted.sum() / max(1, state.steps.sum())),
               "stored_every_records": every, "stored_sets": int(values.shape[0]),
               "effective_sets": float(min(d["ess_tau_min"], d["ess_bulk_min"]))})
