@@ -184,14 +184,19 @@ def run(sampler, pop: np.ndarray, pop_z: np.ndarray, pop_island: np.ndarray, cha
              min_steps) for i, p in enumerate(priors.PRIORS)]
     if workers > 1:
         import multiprocessing
+        import os
         from concurrent.futures import ProcessPoolExecutor
+
+        from ..sweep.execution import exit_with_parent  # a worker ends with its caller
 
         # fork where the platform has it: the workers start with the translated model in
         # memory, and a caller's script is not run again in each worker (spawn re-runs an
         # unguarded ``__main__``, and every worker would start a calibration of its own)
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         with ProcessPoolExecutor(min(workers, len(jobs)),
-                                 mp_context=multiprocessing.get_context(method)) as pool:
+                                 mp_context=multiprocessing.get_context(method),
+                                 initializer=exit_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             done = list(pool.map(_run_prior, *zip(*jobs)))
     else:
         done = [_run_prior(*job) for job in jobs]
